@@ -1,0 +1,231 @@
+"""PostgreSQL for the stack: the server given by TICKSTREAM_PG_ADMIN_URL when it answers, else a private
+instance in the state directory. Either way the sql/ schema is applied and the roles get their passwords."""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Optional
+from urllib.parse import unquote, urlparse
+
+from . import procs
+from .procs import StackError
+from .state import REPO, Stack
+
+NAME = "postgres"
+DATABASE = os.environ.get("TICKSTREAM_DB", "tickstream")
+# Roles from DESIGN.md; passwords from the environment (the local stack's defaults are the role names).
+ROLE_PASSWORD_ENV = {"tickstream": "TICKSTREAM_JDBC_PASSWORD", "grafana": "TICKSTREAM_GRAFANA_PASSWORD"}
+
+
+def _bindir() -> Path:
+    """The newest PostgreSQL server binaries: Debian keeps them in /usr/lib/postgresql/<major>/bin."""
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name)
+                        if p.parent.name.isdigit() else 0)
+    if candidates and (candidates[-1] / "initdb").exists():
+        return candidates[-1]
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).resolve().parent
+    raise StackError("no PostgreSQL server found: install it (Debian: apt-get install postgresql; macOS: "
+                     "brew install postgresql@15) or point TICKSTREAM_PG_ADMIN_URL at a running server")
+
+
+def _as_server_user(cmd: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root; as root, run its tools as the 'postgres' system user."""
+    if os.geteuid() != 0:
+        return cmd
+    runuser = shutil.which("runuser")
+    if runuser:
+        return [runuser, "-u", "postgres", "--", *cmd]
+    return ["su", "-s", "/bin/sh", "postgres", "-c", " ".join(f"'{c}'" for c in cmd)]
+
+
+def _chown_to_server_user(*paths: Path) -> None:
+    if os.geteuid() == 0:
+        import pwd
+        user = pwd.getpwnam("postgres")
+        for p in paths:
+            os.chown(p, user.pw_uid, user.pw_gid)
+
+
+class Admin:
+    """A superuser connection, handed to psql through the environment so no password shows in `ps`."""
+
+    def __init__(self, host: str, port: int, user: str, password: str, maintenance_db: str = "postgres"):
+        self.host, self.port, self.user, self.password, self.maintenance_db = host, port, user, password, maintenance_db
+
+    @classmethod
+    def from_url(cls, url: str) -> "Admin":
+        u = urlparse(url)
+        if u.scheme not in ("postgres", "postgresql"):
+            raise StackError(f"TICKSTREAM_PG_ADMIN_URL must look like postgresql://user:password@host:port/db")
+        return cls(u.hostname or "127.0.0.1", u.port or 5432, unquote(u.username or "postgres"),
+                   unquote(u.password or ""), (u.path or "/postgres").lstrip("/") or "postgres")
+
+    def env(self) -> dict:
+        env = dict(os.environ, PGHOST=self.host, PGPORT=str(self.port), PGUSER=self.user, PGCONNECT_TIMEOUT="5")
+        if self.password:
+            env["PGPASSWORD"] = self.password
+        return env
+
+    def psql(self, sql: str, db: Optional[str] = None, file: Optional[Path] = None) -> str:
+        cmd = [str(_psql()), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db or self.maintenance_db]
+        cmd += ["-f", str(file)] if file else []
+        result = subprocess.run(cmd, input=None if file else sql, env=self.env(), capture_output=True, text=True,
+                                timeout=300)
+        if result.returncode != 0:
+            what = file.name if file else sql.strip().splitlines()[0][:80]
+            raise StackError(f"psql failed on {what}: {result.stderr.strip()}")
+        return result.stdout
+
+    def reachable(self) -> bool:
+        try:
+            self.psql("SELECT 1")
+            return True
+        except (StackError, subprocess.SubprocessError, OSError):
+            return False
+
+
+def _psql() -> Path:
+    try:
+        candidate = _bindir() / "psql"
+        if candidate.exists():
+            return candidate
+    except StackError:
+        pass
+    found = shutil.which("psql")
+    if not found:
+        raise StackError("psql not found: install the PostgreSQL client (Debian: apt-get install postgresql-client)")
+    return Path(found)
+
+
+def admin(stack: Stack) -> Admin:
+    url = os.environ.get("TICKSTREAM_PG_ADMIN_URL")
+    if stack.component(NAME).get("external") and url:
+        return Admin.from_url(url)
+    password_file = stack.home / "postgres" / "superuser.password"
+    password = password_file.read_text().strip() if password_file.exists() else ""
+    return Admin("127.0.0.1", stack.port("postgres"), "postgres", password)
+
+
+def _data_dir(stack: Stack) -> Path:
+    return stack.home / "postgres" / "data"
+
+
+def _postmaster_pid(stack: Stack) -> Optional[int]:
+    pidfile = _data_dir(stack) / "postmaster.pid"
+    try:
+        return int(pidfile.read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _private_running(stack: Stack) -> bool:
+    return procs.owns(_postmaster_pid(stack), str(_data_dir(stack)))
+
+
+def _timescaledb_installed(bindir: Path) -> bool:
+    pg_config = bindir / "pg_config"
+    if not pg_config.exists():
+        return False
+    libdir = subprocess.run([str(pg_config), "--pkglibdir"], capture_output=True, text=True).stdout.strip()
+    return bool(libdir) and any(Path(libdir).glob("timescaledb*.so"))
+
+
+def _start_private(stack: Stack) -> None:
+    bindir = _bindir()
+    data = _data_dir(stack)
+    port = stack.port("postgres")
+    log = stack.log(NAME)
+    if _private_running(stack):
+        print(f"  postgres     already running (pid {_postmaster_pid(stack)}) on 127.0.0.1:{port}")
+        return
+    if not procs.port_free(port):
+        raise StackError(f"port {port} (postgres) is taken by {procs.port_holder(port)}; stop it, set "
+                         f"TICKSTREAM_PG_ADMIN_URL to use it, or start the stack with --port postgres=<free port>")
+    password_file = stack.path("postgres", "superuser.password")
+    if not (data / "PG_VERSION").exists():
+        data.mkdir(parents=True, exist_ok=True)
+        _chown_to_server_user(data)
+        password = secrets.token_urlsafe(18)
+        password_file.write_text(password + "\n")
+        password_file.chmod(0o600)
+        pwfile = data.parent / ".initdb-pw"
+        pwfile.write_text(password + "\n")
+        _chown_to_server_user(pwfile)
+        result = subprocess.run(_as_server_user([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
+                                                 f"--pwfile={pwfile}", "--auth-host=scram-sha-256",
+                                                 "--auth-local=scram-sha-256", "-E", "UTF8", "--no-instructions"]),
+                                capture_output=True, text=True)
+        pwfile.unlink(missing_ok=True)
+        if result.returncode != 0:
+            raise StackError(f"initdb failed:\n{result.stdout}{result.stderr}")
+    log.touch()
+    _chown_to_server_user(log)
+    options = [f"-c port={port}", "-c listen_addresses=127.0.0.1", "-c unix_socket_directories=''",
+               "-c shared_buffers=256MB", "-c max_connections=200"]
+    if _timescaledb_installed(bindir):
+        options.append("-c shared_preload_libraries=timescaledb")
+    result = subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
+                                             "-o", " ".join(options), "start"]), capture_output=True, text=True)
+    if result.returncode != 0 or not _private_running(stack):
+        raise StackError(f"PostgreSQL did not start:\n{result.stdout}{result.stderr}\nlog tail:\n{procs.log_tail(log)}")
+    print(f"  postgres     started (pid {_postmaster_pid(stack)}) on 127.0.0.1:{port} (private instance in {data})")
+
+
+def up(stack: Stack) -> None:
+    url = os.environ.get("TICKSTREAM_PG_ADMIN_URL")
+    if url and Admin.from_url(url).reachable():
+        target = Admin.from_url(url)
+        stack.record(NAME, external=True, host=target.host, port=target.port)
+        print(f"  postgres     using the server at {target.host}:{target.port} (TICKSTREAM_PG_ADMIN_URL)")
+    else:
+        if url:
+            print(f"  postgres     TICKSTREAM_PG_ADMIN_URL does not answer; starting a private instance instead")
+        _start_private(stack)
+        stack.record(NAME, external=False, pid=_postmaster_pid(stack), log=str(stack.log(NAME)),
+                     host="127.0.0.1", port=stack.port("postgres"))
+    apply_schema(stack)
+
+
+def apply_schema(stack: Stack) -> None:
+    """Creates the database, applies sql/ in order (every file is safe to re-apply), sets role passwords."""
+    adm = admin(stack)
+    if not adm.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'").strip():
+        adm.psql(f'CREATE DATABASE "{DATABASE}"')
+    files = sorted((REPO / "sql").glob("*.sql"))
+    for f in files:
+        adm.psql("", db=DATABASE, file=f)
+    for role, env in ROLE_PASSWORD_ENV.items():
+        password = os.environ.get(env, role).replace("'", "''")
+        adm.psql(f"ALTER ROLE {role} WITH LOGIN PASSWORD '{password}'", db=DATABASE)
+    comp = stack.component(NAME)
+    host, port = comp.get("host", "127.0.0.1"), comp.get("port", stack.port("postgres"))
+    stack.set_endpoint("jdbc_url", f"jdbc:postgresql://{host}:{port}/{DATABASE}")
+    stack.set_endpoint("postgres", {"host": host, "port": port, "database": DATABASE})
+    print(f"  postgres     schema applied to database {DATABASE} ({len(files)} files from sql/)")
+
+
+def down(stack: Stack) -> None:
+    comp = stack.component(NAME)
+    if not comp.get("external") and _private_running(stack):
+        pid = _postmaster_pid(stack)
+        result = subprocess.run(_as_server_user([str(_bindir() / "pg_ctl"), "-D", str(_data_dir(stack)), "-m", "fast",
+                                                 "-w", "-t", "60", "stop"]), capture_output=True, text=True)
+        if result.returncode != 0 and pid:
+            procs.stop(pid)
+        print(f"  postgres     stopped (pid {pid})")
+    stack.forget(NAME)
+
+
+def status(stack: Stack) -> dict:
+    comp = stack.component(NAME)
+    if comp.get("external"):
+        return {"component": NAME, "pid": None, "port": comp.get("port"),
+                "state": "external" if admin(stack).reachable() else "unreachable", "log": None}
+    running = _private_running(stack)
+    return {"component": NAME, "pid": _postmaster_pid(stack) if running else None, "port": stack.port("postgres"),
+            "state": "running" if running else "stopped", "log": comp.get("log")}
