@@ -1,0 +1,26 @@
+package io.tickstream.candles;
+
+import java.math.BigDecimal;
+
+/**
+ * A minute's running OHLCV (a Flink POJO). Open and close are the first and last trades in trade order
+ * (time, then sequence number or id), not in arrival order, so late and shuffled trades give the same candle.
+ */
+public final class CandleAccumulator {
+    public long openTs = Long.MAX_VALUE;
+    public long openSeq;
+    public String openId;
+    public String open;
+    public long closeTs = Long.MIN_VALUE;
+    public long closeSeq;
+    public String closeId;
+    public String close;
+    public double highValue = Double.NEGATIVE_INFINITY;
+    public String high;
+    public double lowValue = Double.POSITIVE_INFINITY;
+    public String low;
+    public BigDecimal volume = BigDecimal.ZERO;
+    public long trades;
+
+    public CandleAccumulator() {}
+}

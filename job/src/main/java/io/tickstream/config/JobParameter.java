@@ -1,0 +1,105 @@
+package io.tickstream.config;
+
+/**
+ * Every job parameter, its default and what it does: the one list that `--help`, the README table and
+ * {@link JobConfig} are built from. Pass each as {@code --name value}.
+ */
+public enum JobParameter {
+    // Kafka
+    KAFKA_BOOTSTRAP("kafka-bootstrap", "127.0.0.1:9092", "Kafka bootstrap servers"),
+    TICKS_TOPIC("ticks-topic", "ticks", "topic the ticks are read from"),
+    ANOMALIES_TOPIC("anomalies-topic", "anomalies", "topic the anomalies are written to"),
+    DLQ_TOPIC("dlq-topic", "ticks.dlq", "dead-letter topic for records that are not valid ticks"),
+    GROUP_ID("group-id", "tickstream-job",
+            "Kafka consumer group; the job starts from its committed offsets (earliest when there are none)"),
+    DELIVERY("delivery", "at-least-once",
+            "at-least-once (idempotent writes, deterministic anomaly ids, lowest alert latency) or exactly-once "
+                    + "(Kafka transactions committed on checkpoints; readers must use isolation.level=read_committed)"),
+    KAFKA_TRANSACTION_TIMEOUT("kafka-transaction-timeout", "10 min",
+            "exactly-once only: producer transaction timeout; must stay below the broker's "
+                    + "transaction.max.timeout.ms (15 min by default) and above the checkpoint interval"),
+
+    // Database
+    JDBC_URL("jdbc-url", "jdbc:postgresql://127.0.0.1:5432/tickstream", "PostgreSQL/TimescaleDB JDBC URL"),
+    JDBC_USER("jdbc-user", "tickstream", "database role the job writes as"),
+    JDBC_PASSWORD_FILE("jdbc-password-file", "",
+            "file holding the database password; when empty the password comes from the environment variable "
+                    + "TICKSTREAM_JDBC_PASSWORD (never from a flag)"),
+    JDBC_BATCH_SIZE("jdbc-batch-size", "2000", "rows per batched write"),
+    JDBC_BATCH_INTERVAL("jdbc-batch-interval", "200 ms", "longest time a row waits in a batch"),
+    JDBC_MAX_RETRIES("jdbc-max-retries", "5",
+            "retries of a failed batch (reconnecting when the connection broke) before the job restarts"),
+
+    // Input validation
+    EXCHANGES("exchanges", "binance,coinbase,kraken,synthetic", "venue ids accepted; ticks of others go to the DLQ"),
+    MAX_CLOCK_SKEW("max-clock-skew", "10 min", "ticks whose time is further in the future go to the DLQ"),
+    MAX_RECORD_BYTES("max-record-bytes", "65536", "records larger than this go to the DLQ unparsed"),
+
+    // Event time
+    OUT_OF_ORDERNESS("out-of-orderness", "2 s", "bounded out-of-orderness of trade times (watermark delay)"),
+    IDLE_TIMEOUT("idle-timeout", "10 s", "a partition with no ticks for this long stops holding back event time"),
+    ALLOWED_LATENESS("allowed-lateness", "2 min",
+            "trades this late still update their 1-minute candle; later ones are counted as late"),
+
+    // Detectors
+    SPIKE_THRESHOLD_PCT("spike-threshold-pct", "1.0",
+            "PRICE_SPIKE/PRICE_DROP: move in % against the window's minimum/maximum"),
+    SPIKE_WINDOW("spike-window", "60 s", "PRICE_SPIKE/PRICE_DROP: sliding event-time window"),
+    SPIKE_RESOLUTION("spike-resolution", "1 s",
+            "PRICE_SPIKE/PRICE_DROP: granularity of the window's extremes (state is window/resolution slots)"),
+    SPIKE_REARM_PCT("spike-rearm-pct", "0.5",
+            "PRICE_SPIKE/PRICE_DROP: an episode ends when the move falls below this % (hysteresis)"),
+    SPIKE_COOLDOWN("spike-cooldown", "30 s", "PRICE_SPIKE/PRICE_DROP: least time between two alerts of one kind"),
+    ZSCORE_THRESHOLD("zscore-threshold", "8", "RETURN_ZSCORE: |z| of the trade-to-trade log return"),
+    ZSCORE_HALFLIFE("zscore-halflife", "500", "RETURN_ZSCORE: half-life of the EWMA mean/variance, in trades"),
+    ZSCORE_WARMUP("zscore-warmup", "100", "RETURN_ZSCORE: returns seen before the first alert"),
+    ZSCORE_MIN_STDDEV("zscore-min-stddev", "0.00005",
+            "RETURN_ZSCORE: floor of the return standard deviation (0.5 bp), so a run of unchanged prices "
+                    + "does not make one tick size an outlier"),
+    ZSCORE_COOLDOWN("zscore-cooldown", "10 s", "RETURN_ZSCORE: least time between two alerts"),
+    VOLUME_BUCKET("volume-bucket", "10 s", "VOLUME_SPIKE: bucket length"),
+    VOLUME_MULTIPLIER("volume-multiplier", "10", "VOLUME_SPIKE: bucket volume against its EWMA"),
+    VOLUME_HALFLIFE("volume-halflife", "30", "VOLUME_SPIKE: half-life of the bucket-volume EWMA, in buckets"),
+    VOLUME_MIN_NOTIONAL("volume-min-notional", "10000",
+            "VOLUME_SPIKE: a bucket's traded value (price x size, quote currency) must reach this too"),
+    VOLUME_WARMUP("volume-warmup", "6", "VOLUME_SPIKE: buckets seen before the first alert"),
+
+    // State and runtime
+    STATE_TTL("state-ttl", "6 h", "per-instrument state of an instrument silent this long is dropped"),
+    CHECKPOINT_INTERVAL("checkpoint-interval", "10 s", "exactly-once checkpoints (RocksDB, incremental) this often"),
+    CHECKPOINT_TIMEOUT("checkpoint-timeout", "5 min", "a checkpoint taking longer is aborted"),
+    RESTART_MAX_DELAY("restart-max-delay", "1 min",
+            "restarts back off exponentially from 1 s up to this (Flink's exponential-delay strategy)");
+
+    private final String flag;
+    private final String defaultValue;
+    private final String help;
+
+    JobParameter(String flag, String defaultValue, String help) {
+        this.flag = flag;
+        this.defaultValue = defaultValue;
+        this.help = help;
+    }
+
+    /** The name after {@code --}. */
+    public String flag() {
+        return flag;
+    }
+
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public String help() {
+        return help;
+    }
+
+    public static String usage() {
+        StringBuilder out = new StringBuilder("TickStream job parameters (--name value):\n");
+        for (JobParameter p : values()) {
+            out.append(String.format("  --%-26s %s (default: %s)%n", p.flag, p.help,
+                    p.defaultValue.isEmpty() ? "none" : p.defaultValue));
+        }
+        return out.toString();
+    }
+}

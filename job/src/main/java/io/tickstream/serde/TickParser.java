@@ -1,0 +1,281 @@
+package io.tickstream.serde;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import io.tickstream.model.Side;
+import io.tickstream.model.Tick;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.util.Set;
+
+/**
+ * Reads tick JSON v1 (DESIGN.md) strictly: a streaming parse with no tree and no reflection, because it
+ * runs once per trade. Anything that is not a valid tick raises {@link BadTickException} whose message
+ * is the reason written to the dead-letter topic; the reason never holds wall-clock values, so the same
+ * bad input always gets the same reason.
+ */
+public final class TickParser implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** The Bitcoin genesis block (2009-01-03): no crypto trade is older. */
+    public static final long EARLIEST_TRADE_TS = 1230940800000L;
+
+    private static final JsonFactory JSON =
+            JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+
+    private final Set<String> exchanges;
+    private final long maxClockSkewMs;
+    private final int maxRecordBytes;
+
+    /**
+     * @param exchanges the venue ids accepted; ticks of any other venue are bad records
+     * @param maxClockSkewMs how far in the future (past the parsing machine's clock) a trade time may be
+     * @param maxRecordBytes records larger than this are rejected without being parsed
+     */
+    public TickParser(Set<String> exchanges, long maxClockSkewMs, int maxRecordBytes) {
+        this.exchanges = Set.copyOf(exchanges);
+        this.maxClockSkewMs = maxClockSkewMs;
+        this.maxRecordBytes = maxRecordBytes;
+    }
+
+    /** Parses one Kafka record; {@code key} must be the record key, {@code <exchange>:<symbol>}. */
+    public Tick parse(byte[] key, byte[] value, long now) throws BadTickException {
+        if (value == null || value.length == 0) {
+            throw new BadTickException("empty value");
+        }
+        if (value.length > maxRecordBytes) {
+            throw new BadTickException("record too large: more than " + maxRecordBytes + " bytes");
+        }
+        Tick tick;
+        try (JsonParser p = JSON.createParser(value)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new BadTickException("not a JSON object");
+            }
+            tick = readFields(p, now);
+            if (p.nextToken() != null) {
+                throw new BadTickException("trailing content after the JSON object");
+            }
+        } catch (JsonParseException e) {
+            throw new BadTickException("not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new BadTickException("unreadable: " + e.getMessage());
+        }
+        checkKey(key, tick);
+        return tick;
+    }
+
+    private Tick readFields(JsonParser p, long now) throws IOException, BadTickException {
+        Integer version = null;
+        String exchange = null, symbol = null, tradeId = null, price = null, size = null, sideText = null;
+        Long ts = null, recvTs = null;
+        JsonToken token;
+        while ((token = p.nextToken()) != JsonToken.END_OBJECT) {
+            if (token == null) {
+                throw new BadTickException("not valid JSON: unexpected end of input");
+            }
+            String field = p.currentName();
+            JsonToken valueToken = p.nextToken();
+            switch (field) {
+                case "v":
+                    if (valueToken != JsonToken.VALUE_NUMBER_INT) {
+                        throw new BadTickException("field v must be an integer");
+                    }
+                    version = p.getIntValue();
+                    break;
+                case "exchange":
+                    exchange = text(p, valueToken, field);
+                    break;
+                case "symbol":
+                    symbol = text(p, valueToken, field);
+                    break;
+                case "trade_id":
+                    tradeId = text(p, valueToken, field);
+                    break;
+                case "price":
+                    price = text(p, valueToken, field);
+                    break;
+                case "size":
+                    size = text(p, valueToken, field);
+                    break;
+                case "side":
+                    sideText = text(p, valueToken, field);
+                    break;
+                case "ts":
+                    ts = epochMillis(p, valueToken, field);
+                    break;
+                case "recv_ts":
+                    recvTs = epochMillis(p, valueToken, field);
+                    break;
+                default:
+                    p.skipChildren(); // fields added later within v1 are ignored
+            }
+        }
+        if (version == null) {
+            throw new BadTickException("missing field v");
+        }
+        if (version != 1) {
+            throw new BadTickException("unsupported version v=" + version);
+        }
+        require(exchange, "exchange");
+        require(symbol, "symbol");
+        require(tradeId, "trade_id");
+        require(price, "price");
+        require(size, "size");
+        require(sideText, "side");
+        require(ts, "ts");
+        require(recvTs, "recv_ts");
+
+        if (!exchanges.contains(exchange)) {
+            throw new BadTickException("unknown exchange '" + abbreviate(exchange) + "'");
+        }
+        if (!isSymbol(symbol)) {
+            throw new BadTickException("symbol must be BASE-QUOTE in upper case, got '" + abbreviate(symbol) + "'");
+        }
+        if (tradeId.isEmpty() || tradeId.length() > 64 || !isPrintableAscii(tradeId)) {
+            throw new BadTickException("trade_id must be 1 to 64 printable characters");
+        }
+        double priceValue = positiveDecimal(price, "price");
+        double sizeValue = positiveDecimal(size, "size");
+        Side side = Side.fromJson(sideText);
+        if (side == null) {
+            throw new BadTickException("side must be buy, sell or unknown");
+        }
+        checkTime(ts, "ts", now);
+        checkTime(recvTs, "recv_ts", now);
+        return new Tick(exchange, symbol, tradeId, sequenceOf(tradeId), price, priceValue, size, sizeValue, side,
+                ts, recvTs);
+    }
+
+    private void checkTime(long value, String field, long now) throws BadTickException {
+        if (value < EARLIEST_TRADE_TS) {
+            throw new BadTickException(field + " is before 2009 (epoch ms expected)");
+        }
+        if (value > now + maxClockSkewMs) {
+            throw new BadTickException(field + " is in the future by more than " + maxClockSkewMs + " ms");
+        }
+    }
+
+    /** The key must name the same instrument as the value: the job and Kafka's partitioning rely on it. */
+    private static void checkKey(byte[] key, Tick tick) throws BadTickException {
+        if (key == null || key.length == 0) {
+            throw new BadTickException("missing key (expected exchange:symbol)");
+        }
+        String exchange = tick.exchange(), symbol = tick.symbol();
+        int expected = exchange.length() + 1 + symbol.length();
+        boolean matches = key.length == expected && key[exchange.length()] == ':';
+        for (int i = 0; matches && i < exchange.length(); i++) {
+            matches = key[i] == exchange.charAt(i);
+        }
+        for (int i = 0; matches && i < symbol.length(); i++) {
+            matches = key[exchange.length() + 1 + i] == symbol.charAt(i);
+        }
+        if (!matches) {
+            throw new BadTickException("key does not match exchange:symbol of the value");
+        }
+    }
+
+    private static String text(JsonParser p, JsonToken token, String field) throws IOException, BadTickException {
+        if (token != JsonToken.VALUE_STRING) {
+            throw new BadTickException("field " + field + " must be a string");
+        }
+        return p.getText();
+    }
+
+    private static long epochMillis(JsonParser p, JsonToken token, String field) throws IOException, BadTickException {
+        if (token != JsonToken.VALUE_NUMBER_INT) {
+            throw new BadTickException("field " + field + " must be an integer (epoch ms)");
+        }
+        if (p.getNumberType() != JsonParser.NumberType.INT && p.getNumberType() != JsonParser.NumberType.LONG) {
+            throw new BadTickException("field " + field + " is out of range");
+        }
+        return p.getLongValue();
+    }
+
+    private static void require(Object value, String field) throws BadTickException {
+        if (value == null) {
+            throw new BadTickException("missing field " + field);
+        }
+    }
+
+    /**
+     * A plain positive decimal such as "67123.45": digits with at most one point, no sign, exponent, NaN or
+     * Infinity, which Double.parseDouble would otherwise accept.
+     */
+    static double positiveDecimal(String text, String field) throws BadTickException {
+        int n = text.length();
+        boolean digits = false, point = false, nonZero = false;
+        for (int i = 0; i < n; i++) {
+            char c = text.charAt(i);
+            if (c >= '0' && c <= '9') {
+                digits = true;
+                nonZero |= c != '0';
+            } else if (c == '.' && !point && i > 0 && i < n - 1) {
+                point = true;
+            } else {
+                throw new BadTickException(field + " must be a decimal string such as \"123.45\"");
+            }
+        }
+        if (!digits || n > 40) {
+            throw new BadTickException(field + " must be a decimal string such as \"123.45\"");
+        }
+        if (!nonZero) {
+            throw new BadTickException(field + " must be positive");
+        }
+        return Double.parseDouble(text);
+    }
+
+    private static boolean isSymbol(String symbol) {
+        int n = symbol.length(), dash = -1;
+        if (n < 3 || n > 32) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            char c = symbol.charAt(i);
+            if (c == '-') {
+                if (dash >= 0) {
+                    return false;
+                }
+                dash = i;
+            } else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
+                return false;
+            }
+        }
+        return dash > 0 && dash < n - 1;
+    }
+
+    private static boolean isPrintableAscii(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x21 || c > 0x7e) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Numeric trade ids (every venue we read) become a sequence number; others get none. */
+    static long sequenceOf(String tradeId) {
+        int n = tradeId.length();
+        if (n > 18) {
+            return Tick.NO_SEQUENCE;
+        }
+        long value = 0;
+        for (int i = 0; i < n; i++) {
+            char c = tradeId.charAt(i);
+            if (c < '0' || c > '9') {
+                return Tick.NO_SEQUENCE;
+            }
+            value = value * 10 + (c - '0');
+        }
+        // "007" and "7" would collide as sequence numbers; only canonical numbers count.
+        return n > 1 && tradeId.charAt(0) == '0' ? Tick.NO_SEQUENCE : value;
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 32 ? s : s.substring(0, 32) + "...";
+    }
+}
