@@ -206,6 +206,9 @@ public final class TickParser implements Serializable {
      * Infinity, which Double.parseDouble would otherwise accept.
      */
     static double positiveDecimal(String text, String field) throws BadTickException {
+        if (text.length() > 1 && text.charAt(0) == '-' && Character.isDigit(text.charAt(1))) {
+            throw new BadTickException(field + " must be positive");
+        }
         int n = text.length();
         boolean digits = false, point = false, nonZero = false;
         for (int i = 0; i < n; i++) {

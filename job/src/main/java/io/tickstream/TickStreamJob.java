@@ -1,0 +1,162 @@
+package io.tickstream;
+
+import io.tickstream.candles.CandleAggregate;
+import io.tickstream.candles.CandleWindow;
+import io.tickstream.candles.LateCandleTrades;
+import io.tickstream.candles.TradeMinuteWindows;
+import io.tickstream.config.ConfigException;
+import io.tickstream.config.JobConfig;
+import io.tickstream.config.JobParameter;
+import io.tickstream.detect.AnomalyDetectors;
+import io.tickstream.detect.TradeSequencer;
+import io.tickstream.metrics.LatencyMeter;
+import io.tickstream.model.Anomaly;
+import io.tickstream.model.BadRecord;
+import io.tickstream.model.Candle;
+import io.tickstream.model.Tick;
+import io.tickstream.serde.BadRecordSplitter;
+import io.tickstream.serde.ParseResult;
+import io.tickstream.sink.KafkaSinks;
+import io.tickstream.sink.PostgresSinks;
+import io.tickstream.source.TickSource;
+
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.DataStreamUtils;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.apache.flink.util.OutputTag;
+import org.apache.flink.util.ParameterTool;
+
+import java.time.Duration;
+import java.util.Arrays;
+
+/**
+ * The TickStream pipeline (DESIGN.md): ticks → parse (bad records to the DLQ) → ticks table; per instrument,
+ * trade order → detectors → anomalies table and topic; 1-minute candles → candles table.
+ *
+ * <p>The pipeline takes its sinks in the constructor and its parsed input in {@link #build}, so the tests
+ * run this very graph on bounded input and collecting sinks, and {@link #main} on Kafka and PostgreSQL.
+ */
+public final class TickStreamJob {
+    public static final String JOB_NAME = "tickstream";
+
+    /** Where the pipeline's results go. */
+    public record Sinks(
+            Sink<Tick> tickRows,
+            Sink<Candle> candleRows,
+            Sink<Anomaly> anomalyRows,
+            Sink<Anomaly> anomalyTopic,
+            Sink<BadRecord> deadLetters) {
+
+        public static Sinks production(JobConfig config) {
+            return new Sinks(PostgresSinks.ticks(config), PostgresSinks.candles(config), PostgresSinks.anomalies(config),
+                    KafkaSinks.anomalies(config), KafkaSinks.deadLetters(config));
+        }
+    }
+
+    private static final OutputTag<Tick> LATE_FOR_CANDLES =
+            new OutputTag<>("late-for-candles", TypeInformation.of(Tick.class));
+
+    private final JobConfig config;
+    private final Sinks sinks;
+
+    public TickStreamJob(JobConfig config, Sinks sinks) {
+        this.config = config;
+        this.sinks = sinks;
+    }
+
+    /** Adds the pipeline to the environment of {@code parsed}, whose records carry trade-time timestamps and watermarks. */
+    public void build(DataStream<ParseResult> parsed) {
+        SingleOutputStreamOperator<Tick> ticks = parsed
+                .process(new BadRecordSplitter()).uid(Uids.SPLIT_BAD_RECORDS).name(Uids.SPLIT_BAD_RECORDS);
+        ticks.getSideOutput(BadRecordSplitter.BAD_RECORDS)
+                .sinkTo(sinks.deadLetters()).uid(Uids.DEAD_LETTER_SINK).name(Uids.DEAD_LETTER_SINK);
+
+        ticks.map(new LatencyMeter()).uid(Uids.LATENCY_METER).name(Uids.LATENCY_METER)
+                .sinkTo(sinks.tickRows()).uid(Uids.TICKS_DB_SINK).name(Uids.TICKS_DB_SINK);
+
+        // Trade order per instrument, each trade once: what makes shuffled input raise the same alerts.
+        SingleOutputStreamOperator<Tick> inTradeOrder = ticks
+                .keyBy(Tick::instrument)
+                .process(new TradeSequencer(config.allowedLateness.plus(config.outOfOrderness), config.stateTtl))
+                .uid(Uids.TRADE_SEQUENCER).name(Uids.TRADE_SEQUENCER);
+        KeyedStream<Tick, String> byInstrument = DataStreamUtils.reinterpretAsKeyedStream(inTradeOrder, Tick::instrument);
+
+        SingleOutputStreamOperator<Anomaly> anomalies = byInstrument
+                .process(new AnomalyDetectors(config.priceMove, config.returnZScore, config.volumeSpike, config.stateTtl))
+                .uid(Uids.ANOMALY_DETECTORS).name(Uids.ANOMALY_DETECTORS);
+        anomalies.sinkTo(sinks.anomalyRows()).uid(Uids.ANOMALIES_DB_SINK).name(Uids.ANOMALIES_DB_SINK);
+        anomalies.sinkTo(sinks.anomalyTopic()).uid(Uids.ANOMALIES_KAFKA_SINK).name(Uids.ANOMALIES_KAFKA_SINK);
+
+        // Candles take every trade once, including those the detectors had to skip as late.
+        DataStream<Tick> forCandles = inTradeOrder.union(inTradeOrder.getSideOutput(TradeSequencer.LATE));
+        SingleOutputStreamOperator<Candle> candles = DataStreamUtils
+                .reinterpretAsKeyedStream(forCandles, Tick::instrument)
+                .window(new TradeMinuteWindows())
+                .allowedLateness(config.allowedLateness)
+                .sideOutputLateData(LATE_FOR_CANDLES)
+                .aggregate(new CandleAggregate(), new CandleWindow())
+                .uid(Uids.CANDLES_1M).name(Uids.CANDLES_1M);
+        candles.sinkTo(sinks.candleRows()).uid(Uids.CANDLES_DB_SINK).name(Uids.CANDLES_DB_SINK);
+        candles.getSideOutput(LATE_FOR_CANDLES)
+                .process(new LateCandleTrades()).uid(Uids.LATE_CANDLE_TRADES).name(Uids.LATE_CANDLE_TRADES)
+                .sinkTo(new DiscardingSink<>()).uid(Uids.LATE_CANDLE_TRADES_SINK).name(Uids.LATE_CANDLE_TRADES_SINK);
+    }
+
+    /** Checkpointing, state backend and restarts as production needs them; the cluster's config supplies the directories. */
+    public static void configure(StreamExecutionEnvironment env, JobConfig config) {
+        Configuration conf = new Configuration();
+        conf.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
+        conf.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+        conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        conf.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, config.checkpointTimeout);
+        conf.set(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS, config.checkpointInterval.dividedBy(2));
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF, Duration.ofSeconds(1));
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, config.restartMaxDelay);
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_JITTER_FACTOR, 0.1);
+        env.configure(conf);
+        env.enableCheckpointing(config.checkpointInterval.toMillis(), CheckpointingMode.EXACTLY_ONCE);
+        env.getConfig().enableObjectReuse();
+        // Shown in the web UI under the job's configuration; the password is never part of it.
+        env.getConfig().setGlobalJobParameters(ParameterTool.fromMap(config.toDisplayMap()));
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (Arrays.asList(args).contains("--help")) {
+            System.out.println(JobParameter.usage());
+            return;
+        }
+        JobConfig config;
+        try {
+            config = JobConfig.parse(args, System.getenv());
+        } catch (ConfigException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return;
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        define(env, config);
+        env.execute(JOB_NAME);
+    }
+
+    /** The production job on {@code env}: Kafka in, PostgreSQL and Kafka out. */
+    public static void define(StreamExecutionEnvironment env, JobConfig config) {
+        configure(env, config);
+        DataStream<ParseResult> parsed = env
+                .fromSource(TickSource.kafka(config), TickSource.watermarks(config), Uids.TICKS_SOURCE)
+                .uid(Uids.TICKS_SOURCE);
+        new TickStreamJob(config, Sinks.production(config)).build(parsed);
+    }
+}

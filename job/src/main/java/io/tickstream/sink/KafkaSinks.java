@@ -1,0 +1,49 @@
+package io.tickstream.sink;
+
+import io.tickstream.config.JobConfig;
+import io.tickstream.model.Anomaly;
+import io.tickstream.model.BadRecord;
+import io.tickstream.serde.AnomalySerializer;
+import io.tickstream.serde.DeadLetterSerializer;
+
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+
+/** The Kafka sinks: anomalies and dead letters, at-least-once or exactly-once (transactions per checkpoint). */
+public final class KafkaSinks {
+    /** Dead letters may be as large as anything the ticks topic accepted, plus headers. */
+    static final int DEAD_LETTER_MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+
+    private KafkaSinks() {}
+
+    public static KafkaSink<Anomaly> anomalies(JobConfig config) {
+        return builder(config, new AnomalySerializer(config.anomaliesTopic), "tickstream-anomalies")
+                .setProperty("linger.ms", "0")
+                .build();
+    }
+
+    public static KafkaSink<BadRecord> deadLetters(JobConfig config) {
+        return builder(config, new DeadLetterSerializer(config.dlqTopic), "tickstream-dlq")
+                .setProperty("max.request.size", Integer.toString(DEAD_LETTER_MAX_REQUEST_BYTES))
+                .build();
+    }
+
+    private static <T> org.apache.flink.connector.kafka.sink.KafkaSinkBuilder<T> builder(
+            JobConfig config, KafkaRecordSerializationSchema<T> serializer, String transactionalIdPrefix) {
+        var builder = KafkaSink.<T>builder()
+                .setBootstrapServers(config.kafkaBootstrap)
+                .setRecordSerializer(serializer)
+                .setProperty("enable.idempotence", "true")
+                .setProperty("acks", "all")
+                .setProperty("compression.type", "lz4");
+        if (config.delivery == JobConfig.Delivery.EXACTLY_ONCE) {
+            builder.setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                    .setTransactionalIdPrefix(transactionalIdPrefix)
+                    .setProperty("transaction.timeout.ms", Long.toString(config.kafkaTransactionTimeout.toMillis()));
+        } else {
+            builder.setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE);
+        }
+        return builder;
+    }
+}

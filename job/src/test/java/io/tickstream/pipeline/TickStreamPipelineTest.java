@@ -1,0 +1,167 @@
+package io.tickstream.pipeline;
+
+import io.tickstream.TickStreamJob;
+import io.tickstream.config.JobConfig;
+import io.tickstream.model.Anomaly;
+import io.tickstream.model.BadRecord;
+import io.tickstream.model.Candle;
+import io.tickstream.model.Tick;
+import io.tickstream.serde.BadTickException;
+import io.tickstream.serde.ParseResult;
+import io.tickstream.serde.TickParser;
+import io.tickstream.source.TickSource;
+import io.tickstream.support.CollectingSink;
+import io.tickstream.support.MarketScenario;
+
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The real job graph on a MiniCluster (parallelism 2, RocksDB state), fed through the real parser: the
+ * same trades in order and shuffled within the out-of-orderness bound must give identical alerts and
+ * candles, the injected anomalies must be found, and bad records must reach the dead-letter sink.
+ */
+class TickStreamPipelineTest {
+    private static final int PARALLELISM = 2;
+
+    @RegisterExtension
+    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
+            new MiniClusterResourceConfiguration.Builder()
+                    .setNumberTaskManagers(1)
+                    .setNumberSlotsPerTaskManager(PARALLELISM)
+                    .build());
+
+    private static final long NOW = System.currentTimeMillis();
+    private static final MarketScenario MARKET = new MarketScenario(
+            List.of("AAA-USD", "BBB-USDT", "CCC-USD", "DDD-EUR", "EEE-USD"), 3, 1200,
+            NOW - 30 * 60_000L, 150, 42);
+
+    record Results(List<Anomaly> anomalies, List<Anomaly> anomaliesOnTopic, List<Candle> candles, List<Tick> rows,
+                   List<BadRecord> deadLetters) {}
+
+    @Test
+    void shuffledWithinTheBoundGivesTheSameAlertsAndCandlesAsInOrder() throws Exception {
+        JobConfig config = PipelineTestSupport.config();
+        Results ordered = run(config, MARKET.trades, List.of());
+        Results shuffled = run(config, MARKET.shuffledWithin(config.outOfOrderness.toMillis(), 7), List.of());
+
+        assertThat(MARKET.shuffledWithin(config.outOfOrderness.toMillis(), 7)).isNotEqualTo(MARKET.trades);
+        assertThat(comparable(shuffled.anomalies())).isEqualTo(comparable(ordered.anomalies()));
+        assertThat(sortedCandles(shuffled.candles())).isEqualTo(sortedCandles(ordered.candles()));
+    }
+
+    @Test
+    void findsExactlyTheInjectedAnomaliesAndWritesEveryTickAndCandle() throws Exception {
+        JobConfig config = PipelineTestSupport.config();
+        Results r = run(config, MARKET.shuffledWithin(config.outOfOrderness.toMillis(), 11), List.of());
+
+        List<MarketScenario.Expected> found = r.anomalies().stream()
+                .map(a -> new MarketScenario.Expected(a.instrument(), a.type(), a.tradeId()))
+                .collect(Collectors.toList());
+        assertThat(found).containsExactlyInAnyOrderElementsOf(MARKET.expected);
+        assertThat(comparable(r.anomaliesOnTopic())).isEqualTo(comparable(r.anomalies()));
+        assertThat(r.rows()).hasSameSizeAs(MARKET.trades).containsExactlyInAnyOrderElementsOf(MARKET.trades);
+
+        // Every candle agrees with the trades of its minute.
+        Map<String, List<Tick>> byMinute = MARKET.trades.stream().collect(Collectors.groupingBy(
+                t -> t.instrument() + "@" + Math.floorDiv(t.ts(), 60_000L) * 60_000L, TreeMap::new, Collectors.toList()));
+        assertThat(r.candles()).hasSize(byMinute.size());
+        for (Candle c : r.candles()) {
+            List<Tick> trades = byMinute.get(c.exchange() + ":" + c.symbol() + "@" + c.bucket());
+            assertThat(trades).as("trades of candle %s", c).isNotNull();
+            trades.sort(Comparator.comparingLong(Tick::tradeSeq));
+            assertThat(c.open()).isEqualTo(trades.get(0).price());
+            assertThat(c.close()).isEqualTo(trades.get(trades.size() - 1).price());
+            assertThat(new BigDecimal(c.high())).isEqualTo(trades.stream().map(t -> new BigDecimal(t.price())).max(BigDecimal::compareTo).orElseThrow());
+            assertThat(new BigDecimal(c.low())).isEqualTo(trades.stream().map(t -> new BigDecimal(t.price())).min(BigDecimal::compareTo).orElseThrow());
+            assertThat(c.volume()).isEqualByComparingTo(trades.stream().map(t -> new BigDecimal(t.size())).reduce(BigDecimal.ZERO, BigDecimal::add));
+            assertThat(c.trades()).isEqualTo(trades.size());
+        }
+    }
+
+    @Test
+    void badRecordsGoToTheDeadLetterSinkWithTheirReasonAndTheRestFlows() throws Exception {
+        JobConfig config = PipelineTestSupport.config();
+        List<String[]> bad = MarketScenario.badRecords(NOW);
+        Results r = run(config, MARKET.trades.subList(0, 500), bad);
+
+        assertThat(r.rows()).hasSize(500);
+        assertThat(r.deadLetters()).hasSize(bad.size());
+        for (String[] b : bad) {
+            assertThat(r.deadLetters())
+                    .as("dead letter for %s", b[1])
+                    .anySatisfy(d -> {
+                        assertThat(new String(d.value(), StandardCharsets.UTF_8)).isEqualTo(b[1]);
+                        assertThat(d.reason()).startsWith(b[2]);
+                    });
+        }
+    }
+
+    /** Runs the job graph once over the given trades (in this arrival order) and bad records. */
+    private static Results run(JobConfig config, List<Tick> arrivals, List<String[]> bad) throws Exception {
+        TickParser parser = TickSource.parser(config);
+        List<ParseResult> input = new ArrayList<>();
+        long offset = 0;
+        for (String[] b : bad) {
+            input.add(parse(parser, b[0].getBytes(StandardCharsets.UTF_8), b[1].getBytes(StandardCharsets.UTF_8), offset++));
+        }
+        for (Tick t : arrivals) {
+            input.add(parse(parser, MarketScenario.key(t), MarketScenario.json(t), offset++));
+        }
+
+        CollectingSink<Tick> rows = new CollectingSink<>();
+        CollectingSink<Candle> candles = new CollectingSink<>();
+        CollectingSink<Anomaly> anomalies = new CollectingSink<>();
+        CollectingSink<Anomaly> topic = new CollectingSink<>();
+        CollectingSink<BadRecord> deadLetters = new CollectingSink<>();
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        TickStreamJob.configure(env, config);
+        env.setParallelism(PARALLELISM);
+        DataStream<ParseResult> parsed = env
+                .fromData(TypeInformation.of(ParseResult.class), input.toArray(ParseResult[]::new)).setParallelism(1)
+                .assignTimestampsAndWatermarks(TickSource.watermarks(config)).setParallelism(1);
+        new TickStreamJob(config, new TickStreamJob.Sinks(rows, candles, anomalies, topic, deadLetters)).build(parsed);
+        env.execute("pipeline-test");
+        return new Results(anomalies.received(), topic.received(), candles.received(), rows.received(),
+                deadLetters.received());
+    }
+
+    private static ParseResult parse(TickParser parser, byte[] key, byte[] value, long offset) {
+        try {
+            return ParseResult.ofTick(parser.parse(key, value, NOW));
+        } catch (BadTickException e) {
+            return ParseResult.ofBad(new BadRecord(key, value, e.getMessage(), "ticks", 0, offset, NOW));
+        }
+    }
+
+    /** The alert without the wall-clock fields (detection time, producer receive time). */
+    private static List<String> comparable(List<Anomaly> anomalies) {
+        return anomalies.stream()
+                .map(a -> String.join("|", a.id(), a.instrument(), a.type().name(), Long.toString(a.ts()), a.price(),
+                        String.valueOf(a.refPrice()), String.valueOf(a.changePct()), String.valueOf(a.zscore()),
+                        String.valueOf(a.windowMs()), a.tradeId(), String.valueOf(a.details())))
+                .sorted()
+                .collect(Collectors.toList());
+    }
+
+    private static List<String> sortedCandles(List<Candle> candles) {
+        return candles.stream().map(Candle::toString).sorted().collect(Collectors.toList());
+    }
+}
