@@ -1,0 +1,217 @@
+"""Synthetic trade load: many instruments on several venues, random-walk prices with volatility
+clustering (GARCH(1,1)), bursts of activity, log-normal sizes, consecutive trade ids per instrument, and
+optional injected anomalies whose labels go to a JSONL file.
+
+Fast by construction: each instrument's JSON prefix and key are built once, a message is one f-string, the
+producer is called in a tight loop with a poll per batch, and nothing is logged per message."""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import dataclass, field
+
+EXCHANGES = ("synthetic", "binance", "coinbase", "kraken")
+ANOMALY_TYPES = {"spike": "PRICE_SPIKE", "drop": "PRICE_DROP", "volume": "VOLUME_SPIKE"}
+
+# symbol: (start price, price decimals, typical size, size decimals)
+KNOWN = {
+    "BTC-USDT": (67000.0, 2, 0.02, 5), "ETH-USDT": (3500.0, 2, 0.3, 4), "SOL-USDT": (150.0, 2, 5.0, 3),
+    "BNB-USDT": (600.0, 2, 1.0, 3), "XRP-USDT": (0.6, 4, 800.0, 1), "DOGE-USDT": (0.15, 5, 3000.0, 0),
+    "ADA-USDT": (0.45, 4, 1200.0, 1), "AVAX-USDT": (35.0, 2, 15.0, 2), "LINK-USDT": (15.0, 3, 30.0, 2),
+    "LTC-USDT": (80.0, 2, 3.0, 3), "BTC-USD": (67000.0, 2, 0.02, 8), "ETH-USD": (3500.0, 2, 0.3, 8),
+    "SOL-USD": (150.0, 2, 5.0, 6),
+}
+DEFAULT_SYMBOLS = "BTC-USDT,ETH-USDT,SOL-USDT,BNB-USDT,XRP-USDT,DOGE-USDT,ADA-USDT,AVAX-USDT,LINK-USDT,LTC-USDT"
+
+
+@dataclass
+class Instrument:
+    exchange: str
+    symbol: str
+    price: float
+    price_fmt: str
+    size_scale: float
+    size_fmt: str
+    min_size: float
+    next_id: int
+    sigma2: float
+    omega: float
+    activity: float = 1.0
+    key: bytes = b""
+    prefix: str = ""
+    drift_left: int = 0       # trades left in an injected price move
+    drift_step: float = 1.0   # multiplicative step per trade meanwhile
+    volume_until: int = 0     # ts until which sizes are boosted
+    volume_mult: float = 1.0
+    anomalies: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.key = f"{self.exchange}:{self.symbol}".encode()
+        self.prefix = ('{"v":1,"exchange":"%s","symbol":"%s","trade_id":"' % (self.exchange, self.symbol))
+
+
+def make_instruments(exchanges: list[str], symbols: list[str], rng: random.Random) -> list[Instrument]:
+    out = []
+    for ex in exchanges:
+        for sym in symbols:
+            price, pdec, size, sdec = KNOWN.get(sym, (100.0, 4, 10.0, 3))
+            vol = 0.0004 * rng.uniform(0.7, 1.5)  # per-trade return std dev
+            out.append(Instrument(
+                exchange=ex, symbol=sym, price=price * rng.uniform(0.98, 1.02), price_fmt=f"%.{pdec}f",
+                size_scale=size, size_fmt=f"%.{sdec}f", min_size=10 ** -sdec,
+                next_id=rng.randrange(10**8, 10**9), sigma2=vol * vol, omega=vol * vol * 0.05))
+    return out
+
+
+class Generator:
+    """Deterministic for a given seed (and ``start_ts``, which replaces the wall clock)."""
+
+    ALPHA, BETA = 0.08, 0.87   # GARCH(1,1): omega/(1-alpha-beta) is the long-run variance
+
+    def __init__(self, instruments: list[Instrument], seed: int | None = None, inject: list[str] = (),
+                 inject_every_ms: int = 30_000, magnitude: dict | None = None, labels=None):
+        self.rng = random.Random(seed)
+        self.instruments = instruments
+        self.inject = [ANOMALY_TYPES[k] for k in inject]
+        self.inject_every_ms = inject_every_ms
+        self.magnitude = {"PRICE_SPIKE": 0.05, "PRICE_DROP": 0.05, "VOLUME_SPIKE": 20.0, **(magnitude or {})}
+        self.labels = labels
+        self.next_inject_ts = None
+        self.weights = [1.0] * len(instruments)
+        self.label_count = 0
+
+    def _evolve_activity(self):
+        # bursts: activity follows a mean-reverting log random walk with occasional jumps
+        rng = self.rng
+        for i, inst in enumerate(self.instruments):
+            a = math.log(inst.activity) * 0.9 + rng.gauss(0, 0.25)
+            if rng.random() < 0.01:
+                a += 2.0
+            inst.activity = math.exp(a)
+            self.weights[i] = inst.activity * (20.0 if inst.volume_until else 1.0)
+
+    def _maybe_inject(self, ts: int, rate: float):
+        if not self.inject:
+            return
+        if self.next_inject_ts is None:
+            self.next_inject_ts = ts + self.inject_every_ms // 2
+        if ts < self.next_inject_ts:
+            return
+        self.next_inject_ts = ts + self.inject_every_ms
+        rng = self.rng
+        kind = self.inject[self.label_count % len(self.inject)]
+        inst = rng.choice(self.instruments)
+        duration = rng.randint(5_000, 15_000)
+        mag = self.magnitude[kind]
+        if kind == "VOLUME_SPIKE":
+            inst.volume_until = ts + duration
+            inst.volume_mult = mag
+        else:
+            # the move happens over `duration`, spread over the trades the instrument will get meanwhile
+            share = max(1.0, rate * duration / 1000.0 / max(1, len(self.instruments)))
+            steps = max(5, int(share))
+            target = (1 + mag) if kind == "PRICE_SPIKE" else (1 - mag)
+            inst.drift_left = steps
+            inst.drift_step = target ** (1.0 / steps)
+        self.label_count += 1
+        if self.labels is not None:
+            self.labels.write(json.dumps({"exchange": inst.exchange, "symbol": inst.symbol, "type": kind,
+                                          "start_ts": ts, "end_ts": ts + duration, "magnitude": mag}) + "\n")
+            self.labels.flush()
+
+    def batch(self, n: int, ts: int, recv_ts: int, rate: float) -> list[tuple[bytes, str]]:
+        """n messages (key, value) stamped ``ts``."""
+        self._maybe_inject(ts, rate)
+        self._evolve_activity()
+        rng = self.rng
+        gauss, rand, lognorm = rng.gauss, rng.random, rng.lognormvariate
+        insts = rng.choices(self.instruments, self.weights, k=n)
+        alpha, beta = self.ALPHA, self.BETA
+        out = []
+        append = out.append
+        tail = f',"ts":{ts},"recv_ts":{recv_ts}}}'
+        for inst in insts:
+            s2 = inst.sigma2
+            r = gauss(0.0, 1.0) * math.sqrt(s2)
+            inst.sigma2 = inst.omega + alpha * r * r + beta * s2
+            price = inst.price * (1.0 + r)
+            if inst.drift_left:
+                price *= inst.drift_step
+                inst.drift_left -= 1
+            inst.price = price
+            size = lognorm(0.0, 1.2) * inst.size_scale
+            if inst.volume_until:
+                if ts <= inst.volume_until:
+                    size *= inst.volume_mult
+                else:
+                    inst.volume_until = 0
+            if size < inst.min_size:
+                size = inst.min_size
+            side = "buy" if (r > 0) != (rand() < 0.3) else "sell"
+            tid = inst.next_id
+            inst.next_id = tid + 1
+            append((inst.key, f'{inst.prefix}{tid}","price":"{inst.price_fmt % price}","size":"'
+                              f'{inst.size_fmt % size}","side":"{side}"{tail}'))
+        return out
+
+
+def run(sink, generator: Generator, rate: float, count: int | None, duration: float | None,
+        start_ts: int | None = None, stop=None, status=None) -> dict:
+    """Produce until count/duration/stop. rate 0 = as fast as possible. Returns counts and timings."""
+    batch_n = 1000 if rate <= 0 else max(1, min(1000, int(rate / 100)))
+    sim_rate = rate if rate > 0 else 100_000.0
+    produce = getattr(sink, "producer", None)
+    raw_produce = produce.produce if produce is not None else None
+    topic = getattr(sink, "topic", None)
+    cb = getattr(sink, "_acked_cb", None)
+    poll = produce.poll if produce is not None else sink.poll
+    write = None if produce is not None else sink.stream.write
+    sent = 0
+    t0 = time.monotonic()
+    deadline = t0 + duration if duration else None
+    while True:
+        if count is not None and sent >= count:
+            break
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            break
+        if stop is not None and stop.is_set():
+            break
+        n = batch_n if count is None else min(batch_n, count - sent)
+        if start_ts is not None:
+            ts = start_ts + int(sent * 1000 / sim_rate)
+            recv = ts + 5
+        else:
+            ts = recv = int(time.time() * 1000)
+        msgs = generator.batch(n, ts, recv, sim_rate)
+        if raw_produce is not None:
+            key, value = msgs[0]  # one message per batch carries its trade time for the latency histogram
+            sink._send(key[:key.index(b":")].decode(), key, value, ts)
+            for key, value in msgs[1:]:
+                try:
+                    raw_produce(topic, value, key, on_delivery=cb)
+                except BufferError:
+                    poll(0.05)
+                    sink._send(key[:key.index(b":")].decode(), key, value, ts)
+            poll(0)
+        else:
+            for key, value in msgs:
+                write(value)
+                write("\n")
+        sent += n
+        if status is not None:
+            status.maybe_report(now)
+        if rate > 0:
+            ahead = t0 + sent / rate - time.monotonic()
+            if ahead > 0:
+                if stop is not None:
+                    stop.wait(ahead)
+                else:
+                    time.sleep(ahead)  # pacing to the target rate
+    produced_s = time.monotonic() - t0
+    left = sink.flush(60.0)
+    total_s = time.monotonic() - t0
+    return {"sent": sent, "produce_seconds": produced_s, "total_seconds": total_s, "undelivered": left,
+            "labels": generator.label_count}

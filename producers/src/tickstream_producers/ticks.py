@@ -1,0 +1,128 @@
+"""The tick contract (tick JSON v1, ../shared/DESIGN.md) and symbol normalization.
+
+Prices and sizes are carried as the exact decimal strings the venue sent; nothing here turns them into floats.
+"""
+from __future__ import annotations
+
+import calendar
+import json
+import re
+from dataclasses import dataclass
+
+SIDES = ("buy", "sell", "unknown")
+
+
+@dataclass(slots=True, frozen=True)
+class Tick:
+    exchange: str
+    symbol: str
+    trade_id: str
+    price: str
+    size: str
+    side: str
+    ts: int
+    recv_ts: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.exchange}:{self.symbol}"
+
+    @property
+    def instrument(self) -> tuple[str, str]:
+        return (self.exchange, self.symbol)
+
+    def to_json(self) -> str:
+        """Tick JSON v1, fields in the contract's order, no spaces."""
+        return (
+            f'{{"v":1,"exchange":{_s(self.exchange)},"symbol":{_s(self.symbol)},"trade_id":{_s(self.trade_id)},'
+            f'"price":{_s(self.price)},"size":{_s(self.size)},"side":{_s(self.side)},'
+            f'"ts":{int(self.ts)},"recv_ts":{int(self.recv_ts)}}}'
+        )
+
+
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f-\uffff]')
+
+
+def _s(value: str) -> str:
+    # Venue ids and decimals are plain ASCII; only the odd one needs json's escaping.
+    if _NEEDS_ESCAPE.search(value):
+        return json.dumps(value)
+    return f'"{value}"'
+
+
+# Quote currencies, longest first so that "BTCFDUSD" splits as BTC-FDUSD and not BTCF-DUSD.
+KNOWN_QUOTES = tuple(sorted(
+    ("USDT", "USDC", "FDUSD", "TUSD", "BUSD", "DAI", "USD", "EUR", "GBP", "JPY", "TRY", "BRL", "AUD", "CAD",
+     "CHF", "BTC", "ETH", "BNB", "XRP", "DOGE", "SOL", "PLN", "ZAR", "UAH", "MXN", "ARS", "IDR", "RUB", "EURI",
+     "PYUSD", "USD1"),
+    key=len, reverse=True))
+
+# Venue-specific asset codes mapped to the common ones.
+ASSET_ALIASES = {"XBT": "BTC", "XDG": "DOGE", "ZUSD": "USD", "ZEUR": "EUR", "XXBT": "BTC", "XETH": "ETH"}
+
+_SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$")
+
+
+class SymbolError(ValueError):
+    pass
+
+
+def _asset(code: str) -> str:
+    code = code.upper()
+    return ASSET_ALIASES.get(code, code)
+
+
+def normalize_symbol(raw: str) -> str:
+    """`BTCUSDT` → `BTC-USDT`, `XBT/USD` → `BTC-USD`, `btc-usd` → `BTC-USD`."""
+    s = raw.strip().upper()
+    for sep in ("/", "-", "_"):
+        if sep in s:
+            base, _, quote = s.partition(sep)
+            out = f"{_asset(base)}-{_asset(quote)}"
+            break
+    else:
+        for quote in KNOWN_QUOTES:
+            if s.endswith(quote) and len(s) > len(quote):
+                out = f"{_asset(s[:-len(quote)])}-{quote}"
+                break
+        else:
+            raise SymbolError(f"cannot split {raw!r} into base and quote (known quotes: {', '.join(KNOWN_QUOTES)})")
+    if not _SYMBOL_RE.match(out):
+        raise SymbolError(f"{raw!r} is not a BASE-QUOTE symbol")
+    return out
+
+
+def parse_symbol_arg(raw: str) -> str:
+    """A command-line symbol: must already be BASE-QUOTE (aliases accepted), e.g. BTC-USDT."""
+    s = raw.strip().upper()
+    if not any(sep in s for sep in "-/"):
+        raise SymbolError(f"symbol {raw!r}: write it as BASE-QUOTE, e.g. BTC-USDT")
+    return normalize_symbol(s)
+
+
+_ISO_BASE_CACHE: dict[str, int] = {}
+
+
+def iso_to_ms(text: str) -> int:
+    """RFC 3339 UTC time (`2024-11-25T01:20:00.123456789Z`, any number of fraction digits) → epoch ms."""
+    if not text.endswith("Z"):
+        if text.endswith("+00:00"):
+            text = text[:-6] + "Z"
+        else:
+            raise ValueError(f"not a UTC time: {text!r}")
+    head = text[:19]
+    base = _ISO_BASE_CACHE.get(head)
+    if base is None:
+        if len(head) != 19 or head[4] != "-" or head[10] not in "T ":
+            raise ValueError(f"bad time {text!r}")
+        base = calendar.timegm((int(head[0:4]), int(head[5:7]), int(head[8:10]),
+                                int(head[11:13]), int(head[14:16]), int(head[17:19]), 0, 0, 0)) * 1000
+        if len(_ISO_BASE_CACHE) > 4096:
+            _ISO_BASE_CACHE.clear()
+        _ISO_BASE_CACHE[head] = base
+    rest = text[19:-1]
+    if rest:
+        if rest[0] != "." or not rest[1:].isdigit():
+            raise ValueError(f"bad time {text!r}")
+        return base + int((rest[1:] + "00")[:3])
+    return base

@@ -1,0 +1,84 @@
+"""One module per venue: endpoint, subscribe messages and a pure parser from a text frame to ticks.
+
+Every venue module exposes
+- ``parse(frame, recv_ts) -> list[Tick]``: the trades in a frame (acks, heartbeats → ``[]``), raising
+  :class:`ParseError` for a frame it cannot read;
+- ``read(frame, recv_ts) -> Frame``: the same, plus what the connection lifecycle needs to know
+  (snapshot or not, a planned shutdown, a venue error);
+- ``SPEC``: the :class:`VenueSpec` the shared lifecycle (``lifecycle.py``) drives.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..ticks import Tick
+
+# Frame kinds
+TRADES = "trades"        # live trades
+SNAPSHOT = "snapshot"    # recent trades sent on subscribe (backfill): published only if not seen before
+HEARTBEAT = "heartbeat"
+ACK = "ack"              # subscription acks, pongs, status
+SHUTDOWN = "shutdown"    # the venue announces it will close this connection (planned)
+ERROR = "error"          # the venue reports an error (bad subscribe, ...)
+OTHER = "other"
+
+
+class ParseError(ValueError):
+    """A frame no parser can read. ``kind`` names the problem for the log-once-per-kind rule."""
+
+    def __init__(self, kind: str, message: str, frame: str = ""):
+        super().__init__(message)
+        self.kind = kind
+        self.sample = frame[:200]
+
+
+@dataclass(slots=True)
+class Frame:
+    kind: str
+    ticks: list[Tick] = field(default_factory=list)
+    message: str = ""
+
+
+NOTHING = Frame(OTHER)
+
+
+@dataclass(frozen=True)
+class VenueSpec:
+    name: str                      # CLI name (binance, coinbase, coinbase-matches, kraken)
+    exchange: str                  # the tick's exchange id
+    url: str                       # default endpoint
+    read: Callable[[str, int], Frame]
+    connect_url: Callable[[str, list[str]], str]          # (base url, symbols) -> url to open
+    subscribe_messages: Callable[[list[str], bool], list[str]]  # (symbols, is_reconnect) -> messages
+    stale_after: float             # watchdog: seconds without a trade frame before reconnecting
+    silent_after: float            # seconds without any frame at all (heartbeats included)
+    max_symbols: int               # per connection
+    sequential_ids: bool           # trade ids are consecutive integers per instrument (gap detection)
+    max_connection_age: float | None = None   # planned rollover before the venue cuts the connection
+    keepalive: Callable[[int], str] | None = None  # application-level ping message
+    keepalive_every: float = 30.0
+    min_send_interval: float = 0.0  # client messages spacing (Binance: 5 messages/s per connection)
+    connect_limit: tuple[int, float] | None = None  # at most N connection attempts per T seconds
+
+
+def spec(name: str) -> VenueSpec:
+    from . import binance, coinbase, kraken
+    specs = {s.name: s for s in (binance.SPEC, coinbase.SPEC, coinbase.MATCHES_SPEC, kraken.SPEC)}
+    try:
+        return specs[name]
+    except KeyError:
+        raise KeyError(f"unknown venue {name!r} (choose from {', '.join(sorted(specs))})") from None
+
+
+VENUE_NAMES = ("binance", "coinbase", "coinbase-matches", "kraken")
+
+
+def reader_for_exchange(exchange: str) -> Callable[[str, int], Frame]:
+    """The parser for a recording's ``exchange`` field."""
+    from . import binance, coinbase, kraken
+    readers = {"binance": binance.read, "coinbase": coinbase.read, "kraken": kraken.read}
+    try:
+        return readers[exchange]
+    except KeyError:
+        raise KeyError(f"no parser for exchange {exchange!r} (known: {', '.join(readers)})") from None
