@@ -69,7 +69,9 @@ def up(stack: Stack, heap: str = "1g") -> None:
     props = stack.path("kafka", "server.properties")
     props.write_text(_server_properties(stack))
     if not (stack.home / "kafka" / "data" / "meta.properties").exists():
-        result = _tool("kafka.tools.StorageTool", "format", "-t", base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode(), "-c", str(props),
+        result = _tool("kafka.tools.StorageTool", "format",
+                       # `=` form: a random id may start with '-', which the tool would take for a flag.
+                       "--cluster-id=" + base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode(), "-c", str(props),
                        "--standalone")
         if result.returncode != 0:
             raise StackError(f"formatting Kafka's storage failed:\n{result.stdout}{result.stderr}")
