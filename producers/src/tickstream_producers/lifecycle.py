@@ -35,6 +35,7 @@ class FeedOptions:
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 60.0
     rollover_wait: float = 10.0            # how long the old connection overlaps the new one at most
+    keepalive_every: float | None = None   # override the venue's application ping interval
 
 
 class ConnectLimiter:
@@ -155,8 +156,9 @@ class FeedClient:
     async def _keepalive(self, conn: _Connection) -> None:
         if self.spec.keepalive is None:
             return
+        every = self.options.keepalive_every or self.spec.keepalive_every
         while True:
-            await asyncio.sleep(self.spec.keepalive_every)
+            await asyncio.sleep(every)  # the keepalive's own period
             self._ping_id += 1
             await conn.ws.send(self.spec.keepalive(self._ping_id))
 

@@ -9,6 +9,7 @@ deduplicated. Heartbeats come about once a second; ``{"method":"ping"}`` is answ
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from ..ticks import Tick, iso_to_ms, normalize_symbol
 from . import ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec
@@ -45,6 +46,13 @@ def ping_message(req_id: int) -> str:
     return json.dumps({"method": "ping", "req_id": req_id})
 
 
+def _plain(number: str) -> str:
+    """The number's exact text; exponent notation (1.0E-4) is rewritten as the same decimal (0.00010)."""
+    if "e" in number or "E" in number:
+        return format(Decimal(number), "f")
+    return number
+
+
 def read(frame: str, recv_ts: int) -> Frame:
     try:
         # numbers kept as their exact text: "price":67123.4 → "67123.4"
@@ -60,9 +68,9 @@ def read(frame: str, recv_ts: int) -> Frame:
         if not isinstance(data, list):
             raise ParseError("shape", "kraken: trade without data", frame)
         try:
-            ticks = [Tick(EXCHANGE, _symbol(t["symbol"]), t["trade_id"], t["price"], t["qty"],
+            ticks = [Tick(EXCHANGE, _symbol(t["symbol"]), t["trade_id"], _plain(t["price"]), _plain(t["qty"]),
                           _SIDES[t["side"]], iso_to_ms(t["timestamp"]), recv_ts) for t in data]
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, ArithmeticError) as e:
             raise ParseError("trade", f"kraken: unreadable trade ({e!r})", frame) from None
         for t in ticks:
             if not isinstance(t.price, str) or not isinstance(t.trade_id, str) or not isinstance(t.size, str):
