@@ -1,0 +1,457 @@
+package io.tickstream.detect;
+
+import io.tickstream.model.Anomaly;
+import io.tickstream.model.AnomalyType;
+import io.tickstream.model.Tick;
+import io.tickstream.testing.Harnesses;
+import io.tickstream.testing.Harnesses.CapturedMetrics;
+
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static io.tickstream.testing.TestTicks.T0;
+import static io.tickstream.testing.TestTicks.tick;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The detectors as the job runs them: a keyed process function in Flink's operator test harness. */
+class AnomalyDetectorsTest {
+    /** The job's defaults (JobParameter). */
+    static final PriceMoveDetector.Settings PRICE = new PriceMoveDetector.Settings(1.0, 60_000, 1_000, 0.5, 30_000);
+    static final ReturnZScoreDetector.Settings ZSCORE = new ReturnZScoreDetector.Settings(8, 500, 100, 0.00005, 10_000);
+    static final VolumeSpikeDetector.Settings VOLUME = new VolumeSpikeDetector.Settings(10_000, 10, 30, 10_000, 6);
+    static final Duration TTL = Duration.ofHours(6);
+
+    private final List<KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly>> open = new ArrayList<>();
+    private long seq = 1_000;
+
+    @AfterEach
+    void closeHarnesses() throws Exception {
+        for (var h : open) {
+            h.close();
+        }
+    }
+
+    private KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> harness(CapturedMetrics metrics)
+            throws Exception {
+        var h = Harnesses.keyed(new AnomalyDetectors(PRICE, ZSCORE, VOLUME, TTL), metrics);
+        open.add(h);
+        return h;
+    }
+
+    private KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> harness() throws Exception {
+        return harness(new CapturedMetrics());
+    }
+
+    /** Feeds a BTC-USDT trade of size 1 at T0 + offset; returns the alerts it raised. */
+    private List<Anomaly> feed(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h, long offsetMs,
+                               String price) throws Exception {
+        return feed(h, tick(seq++, T0 + offsetMs, price));
+    }
+
+    private static List<Anomaly> feed(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h, Tick t)
+            throws Exception {
+        int before = h.extractOutputValues().size();
+        h.processElement(new StreamRecord<>(t, t.ts()));
+        List<Anomaly> all = h.extractOutputValues();
+        return new ArrayList<>(all.subList(before, all.size()));
+    }
+
+    private static List<Anomaly> ofType(List<Anomaly> alerts, AnomalyType type) {
+        return alerts.stream().filter(a -> a.type() == type).toList();
+    }
+
+    /** Ten seconds of trades at 100, one a second (T0 .. T0+9 s). */
+    private void flatAt100(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h) throws Exception {
+        for (int s = 0; s < 10; s++) {
+            assertThat(feed(h, s * 1000L, "100")).isEmpty();
+        }
+    }
+
+    // ---- PRICE_SPIKE / PRICE_DROP ----------------------------------------------------------------------------
+
+    @Test
+    void priceSpikeOnAOnePercentRiseOverTheWindowMinimum() throws Exception {
+        CapturedMetrics metrics = new CapturedMetrics();
+        var h = harness(metrics);
+        flatAt100(h);
+
+        Tick spike = tick(seq++, T0 + 10_000, "101.00");
+        List<Anomaly> alerts = feed(h, spike);
+
+        assertThat(alerts).singleElement().satisfies(a -> {
+            assertThat(a.type()).isEqualTo(AnomalyType.PRICE_SPIKE);
+            assertThat(a.exchange()).isEqualTo("binance");
+            assertThat(a.symbol()).isEqualTo("BTC-USDT");
+            assertThat(a.ts()).isEqualTo(spike.ts());
+            assertThat(a.price()).isEqualTo("101.00"); // the trade's own text
+            assertThat(a.refPrice()).isEqualTo("100");
+            assertThat(a.changePct()).isEqualTo(1.0);
+            assertThat(a.windowMs()).isEqualTo(60_000L);
+            assertThat(a.zscore()).isNull();
+            assertThat(a.tradeId()).isEqualTo(spike.tradeId());
+            assertThat(a.recvTs()).isEqualTo(spike.recvTs());
+            assertThat(a.id()).isEqualTo(Anomaly.idFor(AnomalyType.PRICE_SPIKE, "binance", "BTC-USDT",
+                    spike.tradeId(), spike.ts()));
+        });
+        assertThat(metrics.count("anomalies{PRICE_SPIKE}")).isEqualTo(1);
+        assertThat(metrics.count("anomalies{PRICE_DROP}")).isZero();
+    }
+
+    @Test
+    void noAlertForAMoveBelowTheThreshold() throws Exception {
+        var h = harness();
+        flatAt100(h);
+        assertThat(feed(h, 10_000, "100.9")).isEmpty();
+        assertThat(feed(h, 11_000, "100.95")).isEmpty();
+        assertThat(feed(h, 12_000, "100.5")).isEmpty();
+    }
+
+    @Test
+    void oneSpikeAlertPerEpisodeWhilePriceStaysHigh() throws Exception {
+        var h = harness();
+        flatAt100(h);
+        List<Anomaly> alerts = new ArrayList<>(feed(h, 10_000, "101"));
+        // 45 s more above the threshold (past the 30 s cooldown), still within the window of the 100s
+        for (int s = 11; s <= 55; s++) {
+            alerts.addAll(feed(h, s * 1000L, s % 2 == 0 ? "101.5" : "102"));
+        }
+        assertThat(ofType(alerts, AnomalyType.PRICE_SPIKE)).hasSize(1);
+        assertThat(alerts).allMatch(a -> a.type() == AnomalyType.PRICE_SPIKE);
+    }
+
+    @Test
+    void spikeRearmsAfterFallingBelowRearmLevelAndCooldown() throws Exception {
+        var h = harness();
+        flatAt100(h);
+        assertThat(ofType(feed(h, 10_000, "101"), AnomalyType.PRICE_SPIKE)).hasSize(1);
+        // back below the re-arm level (0.5 % over the minimum of 100) ...
+        assertThat(feed(h, 15_000, "100.2")).isEmpty();
+        // ... but within the cooldown: a new rise stays quiet
+        assertThat(feed(h, 20_000, "101.2")).isEmpty();
+        assertThat(feed(h, 39_999, "101.2")).isEmpty();
+        // cooldown (30 s since the first alert) over, move still >= 1 %: the new episode alerts once
+        List<Anomaly> second = feed(h, 40_000, "101.3");
+        assertThat(second).singleElement().satisfies(a -> {
+            assertThat(a.type()).isEqualTo(AnomalyType.PRICE_SPIKE);
+            assertThat(a.refPrice()).isEqualTo("100");
+            assertThat(a.changePct()).isEqualTo(1.3);
+        });
+        assertThat(feed(h, 41_000, "101.4")).isEmpty();
+    }
+
+    @Test
+    void spikeDoesNotRearmWithoutFallingBelowRearmLevel() throws Exception {
+        var h = harness();
+        flatAt100(h);
+        assertThat(feed(h, 10_000, "101")).hasSize(1);
+        // dips to 0.6 % above the minimum: under the threshold but above the re-arm level
+        assertThat(feed(h, 15_000, "100.6")).isEmpty();
+        assertThat(feed(h, 45_000, "101.5")).isEmpty();
+    }
+
+    @Test
+    void priceDropIsSymmetric() throws Exception {
+        CapturedMetrics metrics = new CapturedMetrics();
+        var h = harness(metrics);
+        flatAt100(h);
+
+        List<Anomaly> first = feed(h, 10_000, "99");
+        assertThat(first).singleElement().satisfies(a -> {
+            assertThat(a.type()).isEqualTo(AnomalyType.PRICE_DROP);
+            assertThat(a.price()).isEqualTo("99");
+            assertThat(a.refPrice()).isEqualTo("100");
+            assertThat(a.changePct()).isEqualTo(-1.0);
+            assertThat(a.windowMs()).isEqualTo(60_000L);
+        });
+        // no storm while it stays low
+        for (int s = 11; s <= 30; s++) {
+            assertThat(feed(h, s * 1000L, s % 2 == 0 ? "99" : "99.05")).isEmpty();
+        }
+        // back within the re-arm band (0.4 % under the maximum), then after the cooldown down again: a second drop
+        assertThat(feed(h, 31_000, "99.6")).isEmpty();
+        assertThat(feed(h, 40_000, "98.9")).singleElement()
+                .extracting(Anomaly::type).isEqualTo(AnomalyType.PRICE_DROP);
+        assertThat(metrics.count("anomalies{PRICE_DROP}")).isEqualTo(2);
+        assertThat(metrics.count("anomalies{PRICE_SPIKE}")).isZero();
+    }
+
+    @Test
+    void noDropForAMoveBelowTheThreshold() throws Exception {
+        var h = harness();
+        flatAt100(h);
+        assertThat(feed(h, 10_000, "99.01")).isEmpty();
+    }
+
+    @Test
+    void lowStillInsideTheWindowCounts() throws Exception {
+        var h = harness();
+        assertThat(feed(h, 0, "99")).isEmpty();
+        for (int s = 1; s < 59; s++) {
+            assertThat(feed(h, s * 1000L, "99.8")).isEmpty();
+        }
+        // 59.999 s after the low: still in the 60 s window, 1.01 % above it
+        assertThat(feed(h, 59_999, "100")).singleElement().satisfies(a -> {
+            assertThat(a.type()).isEqualTo(AnomalyType.PRICE_SPIKE);
+            assertThat(a.refPrice()).isEqualTo("99");
+        });
+    }
+
+    @Test
+    void lowOlderThanTheWindowNoLongerCounts() throws Exception {
+        var h = harness();
+        assertThat(feed(h, 0, "99")).isEmpty();
+        for (int s = 1; s < 60; s++) {
+            assertThat(feed(h, s * 1000L, "99.8")).isEmpty();
+        }
+        // 60 s after the low: the window's minimum is now 99.8, and 100 is only 0.2 % above it
+        assertThat(feed(h, 60_000, "100")).isEmpty();
+        assertThat(feed(h, 61_000, "100.5")).isEmpty();
+    }
+
+    @Test
+    void windowSlidesAcrossALongQuietGap() throws Exception {
+        var h = harness();
+        flatAt100(h);
+        // ten minutes later: the old trades are out of the ring; nothing to compare with, no alert
+        assertThat(feed(h, 600_000, "150")).isEmpty();
+        assertThat(feed(h, 601_000, "151")).isEmpty();
+    }
+
+    // ---- RETURN_ZSCORE ---------------------------------------------------------------------------------------
+
+    /** {@code returns} trade-to-trade returns of about +-1 bp (1 + returns trades, 100 ms apart). */
+    private long quietReturns(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h, int returns)
+            throws Exception {
+        long t = 0;
+        for (int i = 0; i <= returns; i++, t += 100) {
+            assertThat(feed(h, t, i % 2 == 0 ? "100" : "100.01")).isEmpty();
+        }
+        return t;
+    }
+
+    @Test
+    void returnZScoreOnAHugeJumpAfterWarmup() throws Exception {
+        CapturedMetrics metrics = new CapturedMetrics();
+        var h = harness(metrics);
+        long t = quietReturns(h, 100); // exactly the warm-up: 100 returns seen
+
+        Tick jump = tick(seq++, T0 + t, "100.5");
+        List<Anomaly> z = ofType(feed(h, jump), AnomalyType.RETURN_ZSCORE);
+
+        assertThat(z).singleElement().satisfies(a -> {
+            assertThat(a.zscore()).isGreaterThan(8.0);
+            assertThat(a.price()).isEqualTo("100.5");
+            assertThat(a.refPrice()).isEqualTo("100"); // the previous trade's text
+            assertThat(a.changePct()).isEqualTo(0.5);
+            assertThat(a.windowMs()).isNull();
+            assertThat(a.tradeId()).isEqualTo(jump.tradeId());
+            assertThat(a.id()).isEqualTo(Anomaly.idFor(AnomalyType.RETURN_ZSCORE, "binance", "BTC-USDT",
+                    jump.tradeId(), jump.ts()));
+        });
+        assertThat(metrics.count("anomalies{RETURN_ZSCORE}")).isEqualTo(1);
+    }
+
+    @Test
+    void returnZScoreNegativeForAHugeFall() throws Exception {
+        var h = harness();
+        long t = quietReturns(h, 150);
+        assertThat(ofType(feed(h, t, "99.5"), AnomalyType.RETURN_ZSCORE)).singleElement()
+                .satisfies(a -> assertThat(a.zscore()).isLessThan(-8.0));
+    }
+
+    @Test
+    void noReturnZScoreDuringWarmup() throws Exception {
+        var h = harness();
+        long t = quietReturns(h, 99); // the jump would be the 100th return: still warming up
+        assertThat(ofType(feed(h, t, "100.5"), AnomalyType.RETURN_ZSCORE)).isEmpty();
+    }
+
+    @Test
+    void returnZScoreCooldownKeepsABurstToOneAlert() throws Exception {
+        var h = harness();
+        long t = quietReturns(h, 120);
+        List<Anomaly> alerts = new ArrayList<>(feed(h, t, "100.5"));
+        alerts.addAll(feed(h, t + 100, "100"));
+        alerts.addAll(feed(h, t + 200, "100.5"));
+        assertThat(ofType(alerts, AnomalyType.RETURN_ZSCORE)).hasSize(1);
+    }
+
+    @Test
+    void smallMovesAfterAFlatRunAreNotOutliersThanksToTheStddevFloor() throws Exception {
+        var h = harness();
+        long t = 0;
+        for (int i = 0; i <= 200; i++, t += 100) {
+            assertThat(feed(h, t, "100")).isEmpty();
+        }
+        // one tick of 0.01 (1 bp): z = 1e-4 / 5e-5 = 2 with the floor, not an outlier
+        assertThat(feed(h, t, "100.01")).isEmpty();
+    }
+
+    // ---- VOLUME_SPIKE ----------------------------------------------------------------------------------------
+
+    /** One trade of size 1 per second from T0 for {@code buckets} 10-second buckets. */
+    private long steadyVolume(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h, int buckets,
+                              String price) throws Exception {
+        long t = 0;
+        for (; t < buckets * 10_000L; t += 1000) {
+            assertThat(feed(h, tick(seq++, T0 + t, price, "1"))).isEmpty();
+        }
+        return t;
+    }
+
+    @Test
+    void volumeSpikeWhenABucketReachesTenTimesTheAverageAndTheMinimumNotional() throws Exception {
+        CapturedMetrics metrics = new CapturedMetrics();
+        var h = harness(metrics);
+        long t = steadyVolume(h, 8, "100"); // average 10 per bucket
+
+        assertThat(feed(h, tick(seq++, T0 + t, "100", "50"))).isEmpty(); // 5x
+        Tick big = tick(seq++, T0 + t + 1000, "100", "60"); // bucket now 110 = 11x, notional 11 000
+        List<Anomaly> alerts = feed(h, big);
+
+        assertThat(alerts).singleElement().satisfies(a -> {
+            assertThat(a.type()).isEqualTo(AnomalyType.VOLUME_SPIKE);
+            assertThat(a.ts()).isEqualTo(big.ts());
+            assertThat(a.price()).isEqualTo("100");
+            assertThat(a.refPrice()).isNull();
+            assertThat(a.windowMs()).isEqualTo(10_000L);
+            assertThat(a.changePct()).isEqualTo(1000.0); // 11x the average is +1000 %
+            assertThat(a.details()).contains("\"bucket_start\":" + (T0 + t)).contains("\"bucket_volume\":110.0")
+                    .contains("\"average_volume\":10.0").contains("\"ratio\":11.0");
+        });
+        // at most once per bucket
+        assertThat(feed(h, tick(seq++, T0 + t + 2000, "100", "100"))).isEmpty();
+        assertThat(metrics.count("anomalies{VOLUME_SPIKE}")).isEqualTo(1);
+    }
+
+    @Test
+    void noVolumeSpikeBelowTheMinimumNotional() throws Exception {
+        var h = harness();
+        long t = steadyVolume(h, 8, "1"); // price 1: ten times the volume is still only 150 in value
+        assertThat(feed(h, tick(seq++, T0 + t, "1", "150"))).isEmpty();
+    }
+
+    @Test
+    void noVolumeSpikeDuringWarmup() throws Exception {
+        var h = harness();
+        long t = steadyVolume(h, 5, "100"); // 5 buckets closed, warm-up is 6
+        assertThat(feed(h, tick(seq++, T0 + t, "100", "500"))).isEmpty();
+    }
+
+    @Test
+    void volumeSpikeRightAfterWarmup() throws Exception {
+        var h = harness();
+        long t = steadyVolume(h, 6, "100");
+        assertThat(feed(h, tick(seq++, T0 + t, "100", "500"))).singleElement()
+                .extracting(Anomaly::type).isEqualTo(AnomalyType.VOLUME_SPIKE);
+    }
+
+    // ---- determinism, keys, state expiry ---------------------------------------------------------------------
+
+    /** A scenario raising every type of alert. */
+    private List<Tick> everyKindOfAlert() {
+        List<Tick> ticks = new ArrayList<>();
+        long s = 5_000;
+        long t = 0;
+        for (int i = 0; i <= 120; i++, t += 700) {
+            ticks.add(tick(s++, T0 + t, i % 2 == 0 ? "100" : "100.01", "1"));
+        }
+        ticks.add(tick(s++, T0 + t, "101.5", "400")); // spike, z-score and volume at once
+        t += 700;
+        for (int i = 0; i < 50; i++, t += 700) {
+            ticks.add(tick(s++, T0 + t, "101.5", "1"));
+        }
+        ticks.add(tick(s++, T0 + t, "99.8", "1")); // drop
+        return ticks;
+    }
+
+    private static Anomaly withoutWallClock(Anomaly a) {
+        return new Anomaly(a.id(), a.exchange(), a.symbol(), a.type(), a.ts(), a.price(), a.refPrice(), a.changePct(),
+                a.windowMs(), a.zscore(), a.tradeId(), a.recvTs(), 0L, a.details());
+    }
+
+    private List<Anomaly> run(List<Tick> ticks) throws Exception {
+        var h = harness();
+        for (Tick t : ticks) {
+            feed(h, t);
+        }
+        return h.extractOutputValues().stream().map(AnomalyDetectorsTest::withoutWallClock).toList();
+    }
+
+    @Test
+    void sameInputGivesTheSameAlertsWithTheSameIds() throws Exception {
+        List<Anomaly> first = run(everyKindOfAlert());
+        List<Anomaly> second = run(everyKindOfAlert());
+
+        assertThat(first).extracting(Anomaly::type).contains(AnomalyType.PRICE_SPIKE, AnomalyType.PRICE_DROP,
+                AnomalyType.RETURN_ZSCORE, AnomalyType.VOLUME_SPIKE);
+        assertThat(second).isEqualTo(first);
+        assertThat(first).extracting(Anomaly::id).doesNotHaveDuplicates();
+        assertThat(first).allSatisfy(a -> assertThat(a.id())
+                .isEqualTo(Anomaly.idFor(a.type(), a.exchange(), a.symbol(), a.tradeId(), a.ts())));
+    }
+
+    @Test
+    void instrumentsKeepSeparateStateAndASilentOneDoesNotAffectAnother() throws Exception {
+        List<Anomaly> alone = run(everyKindOfAlert());
+
+        // ETH on kraken trades far away in price at first, then goes silent while BTC raises its alerts
+        List<Tick> mixed = new ArrayList<>();
+        List<Tick> btc = everyKindOfAlert();
+        for (int i = 0; i < btc.size(); i++) {
+            if (i < 30) {
+                mixed.add(tick("kraken", "ETH-EUR", Integer.toString(900 + i), btc.get(i).ts(), i % 2 == 0 ? "3000" : "2000",
+                        "500"));
+            }
+            mixed.add(btc.get(i));
+        }
+        List<Anomaly> together = run(mixed);
+
+        List<Anomaly> btcAlerts = together.stream().filter(a -> a.symbol().equals("BTC-USDT")).toList();
+        assertThat(btcAlerts).isEqualTo(alone);
+        // and ETH's own wild swings were judged against ETH only
+        assertThat(together).filteredOn(a -> a.symbol().equals("ETH-EUR"))
+                .allMatch(a -> a.exchange().equals("kraken"))
+                .extracting(Anomaly::type).contains(AnomalyType.PRICE_SPIKE);
+    }
+
+    @Test
+    void stateExpiresAfterTheTtlOfSilenceAndTheDetectorStartsFresh() throws Exception {
+        var h = harness();
+        h.setStateTtlProcessingTime(0);
+        flatAt100(h);
+        assertThat(h.numKeyedStateEntries()).isEqualTo(3); // one state per detector
+
+        h.setStateTtlProcessingTime(TTL.toMillis() + 1);
+        // the window of 100s is forgotten: 101 is the first price of a new window, not a 1 % spike
+        assertThat(feed(h, 10_000, "101")).isEmpty();
+        assertThat(feed(h, 11_000, "101")).isEmpty();
+    }
+
+    @Test
+    void stateDoesNotExpireBeforeTheTtl() throws Exception {
+        var h = harness();
+        h.setStateTtlProcessingTime(0);
+        flatAt100(h);
+        h.setStateTtlProcessingTime(TTL.toMillis() - 1);
+        assertThat(feed(h, 10_000, "101")).hasSize(1);
+    }
+
+    @Test
+    void everyTradeRefreshesTheTtl() throws Exception {
+        var h = harness();
+        h.setStateTtlProcessingTime(0);
+        flatAt100(h);
+        h.setStateTtlProcessingTime(TTL.toMillis() / 2);
+        assertThat(feed(h, 10_000, "100")).isEmpty();
+        h.setStateTtlProcessingTime(TTL.toMillis() + TTL.toMillis() / 4); // > TTL since the start, < TTL since the last
+        assertThat(feed(h, 11_000, "101")).singleElement()
+                .extracting(Anomaly::type).isEqualTo(AnomalyType.PRICE_SPIKE);
+    }
+}
