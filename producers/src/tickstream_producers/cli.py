@@ -145,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--count", type=_positive(int), help="stop after this many messages")
     sp.add_argument("--seed", type=int, help="random seed (same seed and --start-ts: same output)")
     sp.add_argument("--start-ts", type=_positive(int),
-                    help="simulated clock start (epoch ms) instead of the wall clock: makes output reproducible")
+                    help="simulated clock start (epoch ms) instead of the wall clock: output is reproducible, "
+                         "--rate sets the simulated rate and generation runs as fast as it can")
     sp.add_argument("--symbols", type=_symbols, default=None, help="symbols (default: 10 USDT pairs)")
     sp.add_argument("--venues", type=_exchanges, default=["synthetic"],
                     help="exchange labels: synthetic, binance, coinbase, kraken (default: synthetic)")

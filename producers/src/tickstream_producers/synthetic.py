@@ -41,8 +41,7 @@ class Instrument:
     activity: float = 1.0
     key: bytes = b""
     prefix: str = ""
-    drift_left: int = 0       # trades left in an injected price move
-    drift_step: float = 1.0   # multiplicative step per trade meanwhile
+    drift: tuple | None = None  # injected price move: (start_ts, end_ts, log of the total move, log applied so far)
     volume_until: int = 0     # ts until which sizes are boosted
     volume_mult: float = 1.0
     anomalies: list = field(default_factory=list)
@@ -57,7 +56,7 @@ def make_instruments(exchanges: list[str], symbols: list[str], rng: random.Rando
     for ex in exchanges:
         for sym in symbols:
             price, pdec, size, sdec = KNOWN.get(sym, (100.0, 4, 10.0, 3))
-            vol = 0.0004 * rng.uniform(0.7, 1.5)  # per-trade return std dev
+            vol = 0.00004 * rng.uniform(0.7, 1.5)  # per-trade return std dev (long-run)
             out.append(Instrument(
                 exchange=ex, symbol=sym, price=price * rng.uniform(0.98, 1.02), price_fmt=f"%.{pdec}f",
                 size_scale=size, size_fmt=f"%.{sdec}f", min_size=10 ** -sdec,
@@ -109,12 +108,9 @@ class Generator:
             inst.volume_until = ts + duration
             inst.volume_mult = mag
         else:
-            # the move happens over `duration`, spread over the trades the instrument will get meanwhile
-            share = max(1.0, rate * duration / 1000.0 / max(1, len(self.instruments)))
-            steps = max(5, int(share))
+            # the price moves by the magnitude over `duration` and stays there (a level shift, not a blip)
             target = (1 + mag) if kind == "PRICE_SPIKE" else (1 - mag)
-            inst.drift_left = steps
-            inst.drift_step = target ** (1.0 / steps)
+            inst.drift = (ts, ts + duration, math.log(target), 0.0)
         self.label_count += 1
         if self.labels is not None:
             self.labels.write(json.dumps({"exchange": inst.exchange, "symbol": inst.symbol, "type": kind,
@@ -125,6 +121,12 @@ class Generator:
         """n messages (key, value) stamped ``ts``."""
         self._maybe_inject(ts, rate)
         self._evolve_activity()
+        for inst in self.instruments:
+            if inst.drift is not None:
+                start, end, total, applied = inst.drift
+                want = total * min(1.0, max(0.0, (ts - start) / (end - start)))
+                inst.price *= math.exp(want - applied)
+                inst.drift = None if ts >= end else (start, end, total, want)
         rng = self.rng
         gauss, rand, lognorm = rng.gauss, rng.random, rng.lognormvariate
         insts = rng.choices(self.instruments, self.weights, k=n)
@@ -137,9 +139,6 @@ class Generator:
             r = gauss(0.0, 1.0) * math.sqrt(s2)
             inst.sigma2 = inst.omega + alpha * r * r + beta * s2
             price = inst.price * (1.0 + r)
-            if inst.drift_left:
-                price *= inst.drift_step
-                inst.drift_left -= 1
             inst.price = price
             size = lognorm(0.0, 1.2) * inst.size_scale
             if inst.volume_until:
@@ -159,7 +158,9 @@ class Generator:
 
 def run(sink, generator: Generator, rate: float, count: int | None, duration: float | None,
         start_ts: int | None = None, stop=None, status=None) -> dict:
-    """Produce until count/duration/stop. rate 0 = as fast as possible. Returns counts and timings."""
+    """Produce until count/duration/stop. rate 0 = as fast as possible. With ``start_ts`` the clock is
+    simulated: timestamps advance at ``rate`` per second of simulated time and nothing waits for the wall
+    clock. Returns counts and timings."""
     batch_n = 1000 if rate <= 0 else max(1, min(1000, int(rate / 100)))
     sim_rate = rate if rate > 0 else 100_000.0
     produce = getattr(sink, "producer", None)
@@ -203,7 +204,7 @@ def run(sink, generator: Generator, rate: float, count: int | None, duration: fl
         sent += n
         if status is not None:
             status.maybe_report(now)
-        if rate > 0:
+        if rate > 0 and start_ts is None:  # a simulated clock runs as fast as it can
             ahead = t0 + sent / rate - time.monotonic()
             if ahead > 0:
                 if stop is not None:
