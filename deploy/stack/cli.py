@@ -6,7 +6,9 @@ import json
 import sys
 import time
 
-from . import kafka, postgres, procs
+from pathlib import Path
+
+from . import flink, job, kafka, postgres, procs
 from .procs import StackError
 from .state import DEFAULT_PORTS, Stack
 
@@ -14,6 +16,8 @@ from .state import DEFAULT_PORTS, Stack
 COMPONENTS = {
     "postgres": postgres,
     "kafka": kafka,
+    "flink": flink,
+    "job": job,
 }
 
 
@@ -54,22 +58,61 @@ def cmd_down(stack: Stack, args) -> int:
     return 0
 
 
+def _status_rows(stack: Stack) -> list[dict]:
+    rows = []
+    for name in COMPONENTS:
+        row = COMPONENTS[name].status(stack)
+        rows.extend(row if isinstance(row, list) else [row])
+    return rows
+
+
+def _data_summary(stack: Stack) -> dict:
+    """Rows so far and the last anomalies, when the database is up."""
+    if not postgres.status(stack)["state"] == "running":
+        return {}
+    try:
+        adm = postgres.admin(stack)
+        counts = adm.psql("SELECT (SELECT count(*) FROM ticks) || ' ' || (SELECT count(*) FROM candles_1m) || ' '"
+                          " || (SELECT count(*) FROM anomalies)", db=postgres.DATABASE).split()
+        last = adm.psql("SELECT to_char(time, 'HH24:MI:SS.MS') || '  ' || rpad(type, 14) || ' ' || exchange || ':' || symbol"
+                        " || '  ' || price || coalesce('  ' || change_pct || ' %', '') FROM anomalies"
+                        " ORDER BY detected_at DESC LIMIT 5", db=postgres.DATABASE).strip().splitlines()
+        return {"ticks": int(counts[0]), "candles_1m": int(counts[1]), "anomalies": int(counts[2]), "last_anomalies": last}
+    except (StackError, IndexError, ValueError):
+        return {}
+
+
 def cmd_status(stack: Stack, args) -> int:
-    rows = [COMPONENTS[name].status(stack) for name in COMPONENTS]
+    rows = _status_rows(stack)
+    data = _data_summary(stack)
     if args.json:
-        print(json.dumps({"components": rows, "endpoints": stack.data["endpoints"]}, indent=2))
+        print(json.dumps({"components": rows, "endpoints": stack.data["endpoints"], "data": data}, indent=2))
         return 0
-    print(f"{'component':<14}{'state':<11}{'pid':>8}  {'port':<6} log")
+    print(f"{'component':<18}{'state':<11}{'pid':>8}  {'port':<6} log")
     for row in rows:
-        print(f"{row['component']:<14}{row['state']:<11}{row['pid'] or '-':>8}  {row['port'] or '-':<6} {row['log'] or ''}")
+        print(f"{row['component']:<18}{row['state']:<11}{row['pid'] or '-':>8}  {row['port'] or '-':<6} {row['log'] or ''}")
+    if data:
+        print(f"\nrows: {data['ticks']} ticks, {data['candles_1m']} candles, {data['anomalies']} anomalies")
+        if data["last_anomalies"]:
+            print("last anomalies:")
+            for line in data["last_anomalies"]:
+                print(f"  {line}")
     return 0
+
+
+def cmd_upgrade(stack: Stack, args) -> int:
+    job.upgrade(stack, Path(args.jar))
+    return 0
+
+
+def cmd_flink(stack: Stack, args) -> int:
+    return job.flink.cli(stack, args.flink_args).returncode
 
 
 def cmd_logs(stack: Stack, args) -> int:
     names = [args.component] if args.component else list(COMPONENTS)
     for name in names:
-        log = stack.log(name)
-        if log.exists():
+        for log in sorted(stack.path("logs").glob(f"{name}*.log")):
             print(f"==> {log} <==")
             print(procs.log_tail(log, args.lines))
     return 0
@@ -95,6 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("component", nargs="?", choices=list(COMPONENTS))
     logs.add_argument("-n", "--lines", type=int, default=40)
     logs.set_defaults(func=cmd_logs)
+    upgrade = sub.add_parser("upgrade", help="stop the job with a savepoint and run JAR from it "
+                                             "(the old job keeps running if the savepoint fails)")
+    upgrade.add_argument("jar", help="the new job.jar")
+    upgrade.set_defaults(func=cmd_upgrade)
+    flink_cmd = sub.add_parser("flink", help="Flink's CLI against the stack's cluster: run, list, stop --savepointPath, "
+                                             "cancel, savepoint")
+    flink_cmd.add_argument("flink_args", nargs=argparse.REMAINDER)
+    flink_cmd.set_defaults(func=cmd_flink)
     return parser
 
 

@@ -20,6 +20,11 @@ DATABASE = os.environ.get("TICKSTREAM_DB", "tickstream")
 ROLE_PASSWORD_ENV = {"tickstream": "TICKSTREAM_JDBC_PASSWORD", "grafana": "TICKSTREAM_GRAFANA_PASSWORD"}
 
 
+def job_password() -> str:
+    """The job role's password: TICKSTREAM_JDBC_PASSWORD, else the local stack's default (the role name)."""
+    return os.environ.get(ROLE_PASSWORD_ENV["tickstream"], "tickstream")
+
+
 def _bindir() -> Path:
     """The newest PostgreSQL server binaries: Debian keeps them in /usr/lib/postgresql/<major>/bin."""
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name)

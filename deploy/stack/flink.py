@@ -1,0 +1,167 @@
+"""A Flink 2.2 session cluster (one JobManager, one TaskManager) from Flink's Maven Central jars, and its CLI.
+
+There is no flink-dist on Maven Central, so this does what Flink's start scripts do: a config dir, the
+memory flags from BashJavaUtils, the JDK 17 module opens, and the two entry points.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import urllib.request
+from pathlib import Path
+
+from . import procs
+from .procs import StackError
+from .state import REPO, Stack, classpath, java, runtime_lib
+
+NAME = "flink"
+
+# What Flink's env.java.opts.all holds on JDK 17 (Kryo and the runtime reflect into these).
+JDK_OPENS = [
+    "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
+    "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
+    "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
+    *(f"--add-opens=java.base/{pkg}=ALL-UNNAMED" for pkg in (
+        "java.lang", "java.net", "java.io", "java.nio", "sun.nio.ch", "java.lang.reflect", "java.text",
+        "java.time", "java.util", "java.util.concurrent", "java.util.concurrent.atomic",
+        "java.util.concurrent.locks")),
+]
+
+
+def conf_dir(stack: Stack) -> Path:
+    return stack.path("flink", "conf")
+
+
+def rest_url(stack: Stack) -> str:
+    return f"http://127.0.0.1:{stack.port('flink_rest')}"
+
+
+def write_config(stack: Stack) -> Path:
+    conf = conf_dir(stack)
+    conf.mkdir(parents=True, exist_ok=True)
+    for d in ("checkpoints", "savepoints", "tmp"):
+        stack.path("flink", d).mkdir(parents=True, exist_ok=True)
+    base = (REPO / "deploy" / "flink" / "config.yaml").read_text()
+    local = "\n".join([
+        "",
+        "# Chosen by deploy/tickstream for this state dir:",
+        f"rest.port: {stack.port('flink_rest')}",
+        f"jobmanager.rpc.port: {stack.port('flink_rpc')}",
+        f"metrics.reporter.prom.port: {stack.port('flink_jm_metrics')}",
+        f"execution.checkpointing.dir: file://{stack.path('flink', 'checkpoints')}",
+        f"execution.checkpointing.savepoint-dir: file://{stack.path('flink', 'savepoints')}",
+        f"io.tmp.dirs: {stack.path('flink', 'tmp')}",
+        "",
+    ])
+    (conf / "config.yaml").write_text(base + local)
+    shutil.copy(REPO / "deploy" / "flink" / "log4j.properties", conf / "log4j.properties")
+    shutil.copy(REPO / "deploy" / "flink" / "log4j-cli.properties", conf / "log4j-cli.properties")
+    return conf
+
+
+def _resource_params(stack: Stack, which: str) -> tuple[list[str], list[str]]:
+    """JVM flags and -D memory options, as BashJavaUtils computes them for Flink's own start scripts."""
+    result = subprocess.run(
+        [java(), "-Xmx256m", "-cp", classpath(runtime_lib("flink")), "org.apache.flink.runtime.util.bash.BashJavaUtils",
+         which, "--configDir", str(conf_dir(stack))],
+        capture_output=True, text=True, timeout=120)
+    lines = [l.split("BASH_JAVA_UTILS_EXEC_RESULT:", 1)[1] for l in result.stdout.splitlines()
+             if l.startswith("BASH_JAVA_UTILS_EXEC_RESULT:")]
+    if result.returncode != 0 or len(lines) < 2:
+        raise StackError(f"Flink's BashJavaUtils {which} failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return lines[0].split(), lines[1].split()
+
+
+def _start(stack: Stack, role: str, main_class: str, resource_call: str, metrics_port: int) -> int:
+    jvm, dynamic = _resource_params(stack, resource_call)
+    log = stack.log(role)
+    cmd = [java(), *jvm, *JDK_OPENS, "-XX:+UseG1GC",
+           f"-Dlog.file={log}", f"-Dlog4j.configurationFile=file:{conf_dir(stack) / 'log4j.properties'}",
+           f"-Dtickstream.home={stack.home}",
+           "-cp", classpath(runtime_lib("flink")), main_class, "--configDir", str(conf_dir(stack)),
+           *dynamic, "-D", f"metrics.reporter.prom.port={metrics_port}"]
+    if role == "flink-jobmanager":
+        cmd += ["--executionMode", "cluster"]
+    env = dict(os.environ, FLINK_CONF_DIR=str(conf_dir(stack)))
+    # The job's password must not sit in the cluster's environment: the CLI reads it at submission.
+    env.pop("TICKSTREAM_JDBC_PASSWORD", None)
+    pid = procs.start_detached(cmd, stack.path("logs", f"{role}.out"), env=env)
+    stack.record(role, pid=pid, log=str(log), port=metrics_port)
+    return pid
+
+
+def rest(stack: Stack, path: str, timeout: float = 5.0):
+    with urllib.request.urlopen(rest_url(stack) + path, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def _taskmanagers(stack: Stack) -> int:
+    try:
+        return len(rest(stack, "/taskmanagers").get("taskmanagers", []))
+    except OSError:
+        return 0
+
+
+def up(stack: Stack) -> None:
+    jm, tm = stack.component("flink-jobmanager"), stack.component("flink-taskmanager")
+    marker = str(stack.home)
+    if procs.owns(jm.get("pid"), marker) and procs.owns(tm.get("pid"), marker) and _taskmanagers(stack) > 0:
+        print(f"  flink        already running (JobManager pid {jm['pid']}, TaskManager pid {tm['pid']}) on {rest_url(stack)}")
+        return
+    for name in ("flink_rest", "flink_rpc", "flink_jm_metrics", "flink_tm_metrics"):
+        if not procs.port_free(stack.port(name)) and not procs.owns(jm.get("pid"), marker):
+            raise StackError(f"port {stack.port(name)} ({name}) is taken by {procs.port_holder(stack.port(name))}; "
+                             f"stop it, or start the stack with --port {name}=<free port>")
+    write_config(stack)
+    if not procs.owns(jm.get("pid"), marker):
+        pid = _start(stack, "flink-jobmanager", "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
+                     "GET_JM_RESOURCE_PARAMS", stack.port("flink_jm_metrics"))
+        if not procs.wait_until(lambda: procs.port_open(stack.port("flink_rest")) or not procs.is_alive(pid), 90):
+            raise StackError(f"the Flink JobManager did not open {rest_url(stack)} within 90 s; log tail:\n"
+                             f"{procs.log_tail(stack.log('flink-jobmanager'))}")
+        if not procs.is_alive(pid):
+            raise StackError(f"the Flink JobManager exited at start-up; log tail:\n{procs.log_tail(stack.log('flink-jobmanager'))}"
+                             f"\n{procs.log_tail(stack.path('logs', 'flink-jobmanager.out'))}")
+        print(f"  flink        JobManager started (pid {pid}), web UI and REST on {rest_url(stack)}, "
+              f"metrics :{stack.port('flink_jm_metrics')}")
+    if not procs.owns(tm.get("pid"), marker):
+        pid = _start(stack, "flink-taskmanager", "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
+                     "GET_TM_RESOURCE_PARAMS", stack.port("flink_tm_metrics"))
+        if not procs.wait_until(lambda: _taskmanagers(stack) > 0 or not procs.is_alive(pid), 90):
+            raise StackError(f"the Flink TaskManager did not register within 90 s; log tail:\n"
+                             f"{procs.log_tail(stack.log('flink-taskmanager'))}"
+                             f"\n{procs.log_tail(stack.path('logs', 'flink-taskmanager.out'))}")
+        print(f"  flink        TaskManager started (pid {pid}), metrics :{stack.port('flink_tm_metrics')}")
+    stack.set_endpoint("flink_rest", rest_url(stack))
+
+
+def down(stack: Stack) -> None:
+    for role in ("flink-taskmanager", "flink-jobmanager"):
+        current = stack.component(role)
+        if procs.owns(current.get("pid"), str(stack.home)):
+            procs.stop(current["pid"], timeout=30)
+            print(f"  flink        {role.split('-')[1]} stopped (pid {current['pid']})")
+        stack.forget(role)
+
+
+def status(stack: Stack) -> list[dict]:
+    rows = []
+    for role, port in (("flink-jobmanager", "flink_rest"), ("flink-taskmanager", "flink_tm_metrics")):
+        current = stack.component(role)
+        running = procs.owns(current.get("pid"), str(stack.home))
+        rows.append({"component": role, "pid": current.get("pid") if running else None, "port": stack.port(port),
+                     "state": "running" if running else "stopped", "log": current.get("log")})
+    return rows
+
+
+def cli(stack: Stack, args: list[str], capture: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Flink's own command line front end (`flink run/list/stop/cancel/savepoint`) against this cluster."""
+    if not (conf_dir(stack) / "config.yaml").exists():
+        write_config(stack)
+    cmd = [java(), *JDK_OPENS, "-Xmx512m", "-XX:TieredStopAtLevel=1",
+           f"-Dlog4j.configurationFile=file:{conf_dir(stack) / 'log4j-cli.properties'}",
+           "-cp", classpath(runtime_lib("flink")), "org.apache.flink.client.cli.CliFrontend", *args]
+    full_env = dict(env if env is not None else os.environ, FLINK_CONF_DIR=str(conf_dir(stack)))
+    return subprocess.run(cmd, env=full_env, text=True, capture_output=capture)
