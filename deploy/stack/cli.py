@@ -8,7 +8,7 @@ import time
 
 from pathlib import Path
 
-from . import flink, job, kafka, postgres, procs
+from . import flink, job, kafka, monitoring, postgres, procs
 from .procs import StackError
 from .state import DEFAULT_PORTS, Stack
 
@@ -18,6 +18,8 @@ COMPONENTS = {
     "kafka": kafka,
     "flink": flink,
     "job": job,
+    "pg-exporter": monitoring.postgres_exporter,
+    "prometheus": monitoring.prometheus,
 }
 
 

@@ -15,11 +15,12 @@ class StackError(Exception):
 
 
 def start_detached(cmd: Sequence[str], log_path: Path, env: Optional[dict] = None,
-                   cwd: Optional[Path] = None) -> int:
+                   cwd: Optional[Path] = None, argv0: Optional[str] = None) -> int:
     """Starts cmd in a new session (so it outlives this CLI and is stopped as a group); returns its pid."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        args = [argv0, *cmd[1:]] if argv0 else list(cmd)
+        proc = subprocess.Popen(args, executable=cmd[0] if argv0 else None, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=env, cwd=cwd, start_new_session=True)
     return proc.pid
 

@@ -1,0 +1,106 @@
+"""Prometheus and the PostgreSQL exporter, from Debian's packages when installed (each is optional)."""
+from __future__ import annotations
+
+import os
+import shutil
+import urllib.parse
+from pathlib import Path
+
+from . import postgres, procs
+from .state import REPO, Stack
+
+# The default-port config, with the port each scrape target has in DESIGN.md -> the stack's port name.
+TEMPLATE = REPO / "deploy" / "prometheus" / "prometheus.yml"
+TARGET_PORTS = {9091: "producer_metrics", 9250: "flink_jm_metrics", 9251: "flink_tm_metrics",
+                9187: "postgres_exporter", 9308: "kafka_metrics", 9090: "prometheus"}
+
+
+def render_config(stack: Stack) -> Path:
+    text = TEMPLATE.read_text()
+    for default, name in TARGET_PORTS.items():
+        text = text.replace(f"127.0.0.1:{default}\"", f"127.0.0.1:{stack.port(name)}\"")
+    out = stack.path("prometheus", "prometheus.yml")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    return out
+
+
+class _Service:
+    """A single binary started with a port; skipped with a clear line when it is not installed."""
+
+    def __init__(self, name: str, binary: str, port_name: str, package: str):
+        self.name, self.binary, self.port_name, self.package = name, binary, port_name, package
+
+    def command(self, stack: Stack) -> list[str]:
+        raise NotImplementedError
+
+    def env(self, stack: Stack) -> dict:
+        return dict(os.environ)
+
+    def argv0(self, stack: Stack) -> str | None:
+        return None
+
+    def up(self, stack: Stack) -> None:
+        current = stack.component(self.name)
+        port = stack.port(self.port_name)
+        if procs.owns(current.get("pid"), str(stack.home)) and procs.port_open(port):
+            print(f"  {self.name:<12} already running (pid {current['pid']}) on 127.0.0.1:{port}")
+            return
+        if not shutil.which(self.binary):
+            print(f"  {self.name:<12} not installed, skipped: install it with `apt-get install {self.package}` "
+                  f"(Debian) and run `deploy/tickstream up` again")
+            return
+        if not procs.port_free(port):
+            raise procs.StackError(f"port {port} ({self.port_name}) is taken by {procs.port_holder(port)}; "
+                                   f"stop it, or start the stack with --port {self.port_name}=<free port>")
+        log = stack.log(self.name)
+        pid = procs.start_detached(self.command(stack), log, env=self.env(stack), argv0=self.argv0(stack))
+        stack.record(self.name, pid=pid, log=str(log), port=port)
+        if not procs.wait_until(lambda: procs.port_open(port) or not procs.is_alive(pid), 30) or not procs.is_alive(pid):
+            raise procs.StackError(f"{self.name} did not start on port {port}; log tail:\n{procs.log_tail(log)}")
+        print(f"  {self.name:<12} started (pid {pid}) on http://127.0.0.1:{port}")
+
+    def down(self, stack: Stack) -> None:
+        current = stack.component(self.name)
+        if procs.owns(current.get("pid"), str(stack.home)):
+            procs.stop(current["pid"])
+            print(f"  {self.name:<12} stopped (pid {current['pid']})")
+        stack.forget(self.name)
+
+    def status(self, stack: Stack) -> dict:
+        current = stack.component(self.name)
+        running = procs.owns(current.get("pid"), str(stack.home))
+        state = "running" if running else ("stopped" if shutil.which(self.binary) else "missing")
+        return {"component": self.name, "pid": current.get("pid") if running else None,
+                "port": stack.port(self.port_name), "state": state, "log": current.get("log")}
+
+
+class _Prometheus(_Service):
+    def command(self, stack: Stack) -> list[str]:
+        data = stack.path("prometheus", "data")
+        data.mkdir(parents=True, exist_ok=True)
+        # The state dir in the command line is how `down` recognises its own process.
+        return [shutil.which(self.binary), f"--config.file={render_config(stack)}", f"--storage.tsdb.path={data}",
+                f"--web.listen-address=127.0.0.1:{stack.port(self.port_name)}", "--storage.tsdb.retention.time=7d"]
+
+
+class _PostgresExporter(_Service):
+    def command(self, stack: Stack) -> list[str]:
+        return [shutil.which(self.binary), f"--web.listen-address=127.0.0.1:{stack.port(self.port_name)}",
+                "--log.level=warn", "--collector.database", "--disable-settings-metrics"]
+
+    def argv0(self, stack: Stack) -> str:
+        # Its flags hold no path, so its argv[0] carries the state dir: how `down` recognises its own process.
+        return str(stack.path("bin", self.binary))
+
+    def env(self, stack: Stack) -> dict:
+        adm = postgres.admin(stack)
+        # The password goes through the environment, never the command line (visible in ps).
+        dsn = (f"postgresql://{urllib.parse.quote(adm.user)}:{urllib.parse.quote(adm.password)}@{adm.host}:{adm.port}"
+               f"/{postgres.DATABASE}?sslmode=disable")
+        return dict(os.environ, DATA_SOURCE_NAME=dsn)
+
+
+prometheus = _Prometheus("prometheus", "prometheus", "prometheus", "prometheus")
+postgres_exporter = _PostgresExporter("pg-exporter", "prometheus-postgres-exporter", "postgres_exporter",
+                                      "prometheus-postgres-exporter")
