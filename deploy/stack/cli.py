@@ -8,7 +8,7 @@ import time
 
 from pathlib import Path
 
-from . import flink, job, kafka, monitoring, postgres, procs
+from . import flink, job, kafka, monitoring, postgres, procs, producers
 from .procs import StackError
 from .state import DEFAULT_PORTS, Stack
 
@@ -20,6 +20,7 @@ COMPONENTS = {
     "job": job,
     "pg-exporter": monitoring.postgres_exporter,
     "prometheus": monitoring.prometheus,
+    "producers": producers,
 }
 
 
