@@ -268,8 +268,9 @@ public final class JobConfig {
         }
 
         int positiveInt(JobParameter p) {
+            int errorsBefore = errors.size();
             int v = nonNegativeInt(p);
-            if (v == 0) {
+            if (v == 0 && errors.size() == errorsBefore) {
                 errors.add("--" + p.flag() + " must be positive");
                 return 1;
             }
@@ -291,8 +292,9 @@ public final class JobConfig {
         }
 
         double positiveDouble(JobParameter p) {
+            int errorsBefore = errors.size();
             double v = nonNegativeDouble(p);
-            if (v == 0) {
+            if (v == 0 && errors.size() == errorsBefore) {
                 errors.add("--" + p.flag() + " must be positive");
                 return 1;
             }

@@ -2,7 +2,6 @@ package io.tickstream.config;
 
 import io.tickstream.config.JobConfig.Delivery;
 
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -275,8 +274,6 @@ class JobConfigTest {
     }
 
     @Test
-    @Disabled("bug: JobConfig.Reader.positiveInt reports a negative value twice ('must not be negative, got -5' and "
-            + "'must be positive'): nonNegativeInt returns 0 after recording the error")
     void negativeValueOfAPositiveWholeNumberIsReportedOnce() {
         assertThat(problems("--jdbc-batch-size", "-5")).containsExactly("--jdbc-batch-size must not be negative, got -5");
     }
