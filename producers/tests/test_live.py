@@ -221,3 +221,36 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped():
         cap = min(30, 0.5 * 2 ** attempt)
         assert cap / 2 <= d <= cap
     assert len({backoff_delay(3, 0.5, 30) for _ in range(20)}) > 1
+
+
+async def test_record_writes_frames_untouched_and_they_replay(tmp_path):
+    import signal
+    import sys
+    from conftest import PRODUCERS
+    frames = [bn(1), '{"result":null,"id":1}', bn(2, m=True), '{"stream":"btcusdt@trade","data":{"e":"tr']
+
+    async def script(n, ws, venue):
+        for f in frames:
+            await ws.send(f)
+        await ws.wait_closed()
+
+    out = tmp_path / "rec.jsonl"
+    async with FakeVenue(script) as venue:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tickstream_producers", "record", "--venue", "binance", "--symbols", "BTC-USDT",
+            "--url", f"binance={venue.url}", "--out", str(out), "--no-metrics", cwd=str(PRODUCERS),
+            stderr=asyncio.subprocess.PIPE)
+        await until(lambda: out.exists() and len(out.read_text().splitlines()) >= 4, timeout=20, message="4 frames")
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+    recs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["raw"] for r in recs] == frames and {r["exchange"] for r in recs} == {"binance"}
+    assert all(isinstance(r["recv_ts"], int) for r in recs)
+    r = await asyncio.create_subprocess_exec(sys.executable, "-m", "tickstream_producers", "replay", "--max-speed",
+                                             "--stdout", str(out), cwd=str(PRODUCERS), stdout=asyncio.subprocess.PIPE,
+                                             stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await r.communicate()
+    lines = stdout.decode().splitlines()
+    assert [json.loads(line)["trade_id"] for line in lines] == ["1", "2"]
+    assert [json.loads(line)["side"] for line in lines] == ["buy", "sell"]
+    assert b"1 unreadable frames" in stderr

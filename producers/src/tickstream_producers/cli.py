@@ -263,7 +263,7 @@ def cmd_record(args, parser) -> int:
     from .venues import ParseError
     metrics = _metrics(args, parser)
     status = StatusLine(metrics, args.status_every) if args.status_every else None
-    out = open(args.out, "a", encoding="utf-8")
+    out = open(args.out, "a", encoding="utf-8", buffering=1)  # line-buffered: a crash loses no frame
     frames = [0]
 
     def on_frame_for(s):
