@@ -64,7 +64,8 @@ def main() -> int:
             shutil.rmtree(VENV)
         subprocess.run([base, "-m", "venv", "--system-site-packages", str(VENV)], check=True)
     say("pip install -e .[test]")
-    subprocess.run([str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", ".[test]"],
+    subprocess.run([str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q",
+                    "--retries", os.environ.get("PIP_RETRIES", "1"), "-e", ".[test]"],
                    cwd=PRODUCERS, check=True)
     if not works(str(PY), CHECK):
         sys.exit("ensure_venv: installed, but the packages still do not import: " + CHECK)
