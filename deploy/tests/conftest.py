@@ -1,0 +1,50 @@
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TOOL = REPO / "deploy" / "tickstream"
+
+
+class StackCli:
+    """deploy/tickstream against one state dir."""
+
+    def __init__(self, home: Path):
+        self.home = home
+
+    def run(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+        result = subprocess.run([sys.executable, str(TOOL), "--state-dir", str(self.home), *args],
+                                capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"deploy/tickstream {' '.join(args)} failed ({result.returncode}):\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
+
+    def status(self) -> dict:
+        return json.loads(self.run("status", "--json").stdout)
+
+    def stack_json(self) -> dict:
+        return json.loads((self.home / "stack.json").read_text())
+
+    def port(self, name: str) -> int:
+        return int(self.stack_json()["ports"][name])
+
+
+def wait_for(what: str, condition, timeout: float = 180, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def stack_cli(tmp_path_factory):
+    return StackCli(REPO / "deploy" / "target" / f"stack-{tmp_path_factory.mktemp('s').name}")
