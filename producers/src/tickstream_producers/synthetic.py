@@ -169,6 +169,8 @@ def run(sink, generator: Generator, rate: float, count: int | None, duration: fl
     cb = getattr(sink, "_acked_cb", None)
     poll = produce.poll if produce is not None else sink.poll
     write = None if produce is not None else sink.stream.write
+    metrics = getattr(sink, "metrics", None)
+    exchanges = sorted({i.exchange for i in generator.instruments})
     sent = 0
     t0 = time.monotonic()
     deadline = t0 + duration if duration else None
@@ -202,6 +204,9 @@ def run(sink, generator: Generator, rate: float, count: int | None, duration: fl
                 write(value)
                 write("\n")
         sent += n
+        if metrics is not None:
+            for ex in exchanges:
+                metrics.received(ex)
         if status is not None:
             status.maybe_report(now)
         if rate > 0 and start_ts is None:  # a simulated clock runs as fast as it can
