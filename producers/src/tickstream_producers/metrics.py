@@ -89,9 +89,7 @@ class Metrics:
         result = start_http_server(port, addr=host, registry=self.registry)
         server = result[0] if isinstance(result, tuple) else None
         self.server = server
-        bound = server.server_port if server is not None else port
-        log.info("metrics on http://%s:%d/metrics", host, bound)
-        return bound
+        return server.server_port if server is not None else port
 
     def shutdown(self) -> None:
         if self.server is not None:
