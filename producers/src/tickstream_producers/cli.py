@@ -64,6 +64,23 @@ def _inject(text: str) -> list[str]:
     return out
 
 
+def _magnitudes(text: str) -> dict:
+    from .synthetic import ANOMALY_TYPES
+    out = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, _, value = part.partition("=")
+        name = name.strip().lower()
+        if name not in ANOMALY_TYPES:
+            raise argparse.ArgumentTypeError(f"unknown anomaly {name!r}; choose from {', '.join(ANOMALY_TYPES)}")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r}: magnitude must be a number (e.g. spike=0.012)") from None
+        if out[name] <= 0:
+            raise argparse.ArgumentTypeError(f"{part!r}: magnitude must be positive")
+    return out
+
+
 def _positive(kind):
     def conv(text):
         try:
@@ -150,7 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--symbols", type=_symbols, default=None, help="symbols (default: 10 USDT pairs)")
     sp.add_argument("--venues", type=_exchanges, default=["synthetic"],
                     help="exchange labels: synthetic, binance, coinbase, kraken (default: synthetic)")
-    sp.add_argument("--inject", type=_inject, default=[], help="anomalies to inject: spike,drop,volume")
+    sp.add_argument("--inject", type=_inject, default=[],
+                    help="anomalies to inject: spike,drop,volume,divergence (divergence needs a symbol on 2+ venues)")
+    sp.add_argument("--magnitude", type=_magnitudes, default={},
+                    help="injected sizes, e.g. spike=0.012,drop=0.012,volume=12,divergence=0.006: relative price move, "
+                         "traded-volume multiple, relative gap of one venue (default 0.05, 0.05, 20, 0.01)")
     sp.add_argument("--inject-every", type=_positive(float), default=30.0, help="seconds between anomalies")
     sp.add_argument("--labels", help="JSONL file for the injected anomalies' labels")
     common(sp)
@@ -323,8 +344,12 @@ def cmd_synthetic(args, parser) -> int:
     import random
     rng = random.Random(args.seed)
     instruments = synthetic.make_instruments(args.venues, symbols, rng)
-    gen = synthetic.Generator(instruments, seed=None if args.seed is None else args.seed + 1, inject=args.inject,
-                              inject_every_ms=int(args.inject_every * 1000), labels=labels)
+    try:
+        gen = synthetic.Generator(instruments, seed=None if args.seed is None else args.seed + 1, inject=args.inject,
+                                  inject_every_ms=int(args.inject_every * 1000), magnitude=args.magnitude,
+                                  labels=labels)
+    except ValueError as e:
+        parser.error(str(e))
     for inst in instruments:
         metrics.exchange(inst.exchange)
     status = StatusLine(metrics, args.status_every) if args.status_every and not args.stdout else None

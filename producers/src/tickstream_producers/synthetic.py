@@ -2,6 +2,11 @@
 clustering (GARCH(1,1)), bursts of activity, log-normal sizes, consecutive trade ids per instrument, and
 optional injected anomalies whose labels go to a JSONL file.
 
+One base asset on several venues follows one price path (quote currencies USD, USDT and USDC count as one):
+each venue trades at that price times a small mean-reverting basis of its own, so venues agree within a few
+basis points, as real ones do. Injected price spikes and drops move the asset on every venue (one label per
+venue); an injected divergence moves one venue away from the others for a while.
+
 Fast by construction: each instrument's JSON prefix and key are built once, a message is one f-string, the
 producer is called in a tight loop with a poll per batch, and nothing is logged per message."""
 from __future__ import annotations
@@ -13,7 +18,13 @@ import time
 from dataclasses import dataclass, field
 
 EXCHANGES = ("synthetic", "binance", "coinbase", "kraken")
-ANOMALY_TYPES = {"spike": "PRICE_SPIKE", "drop": "PRICE_DROP", "volume": "VOLUME_SPIKE"}
+ANOMALY_TYPES = {"spike": "PRICE_SPIKE", "drop": "PRICE_DROP", "volume": "VOLUME_SPIKE",
+                 "divergence": "CROSS_VENUE_DIVERGENCE"}
+# default magnitudes: relative price move (spike, drop), traded-volume multiple (volume), relative price gap
+# of one venue against the others (divergence)
+DEFAULT_MAGNITUDE = {"PRICE_SPIKE": 0.05, "PRICE_DROP": 0.05, "VOLUME_SPIKE": 20.0, "CROSS_VENUE_DIVERGENCE": 0.01}
+QUOTE_CLASSES = {"USDT": "USD", "USDC": "USD"}
+BASIS_PHI, BASIS_STEP = 0.98, 0.00003  # venue basis: AR(1), stationary std dev BASIS_STEP / sqrt(1 - phi^2) ~ 1.5 bp
 
 # symbol: (start price, price decimals, typical size, size decimals)
 KNOWN = {
@@ -24,6 +35,22 @@ KNOWN = {
     "SOL-USD": (150.0, 2, 5.0, 6),
 }
 DEFAULT_SYMBOLS = "BTC-USDT,ETH-USDT,SOL-USDT,BNB-USDT,XRP-USDT,DOGE-USDT,ADA-USDT,AVAX-USDT,LINK-USDT,LTC-USDT"
+
+
+@dataclass(eq=False)
+class Asset:
+    """One base asset in one quote class (BTC in USD, USDT, USDC): the price every venue trades around."""
+    name: str
+    price: float
+    sigma2: float
+    omega: float
+    drift: tuple | None = None  # injected price move: (start_ts, end_ts, log of the total move, log applied so far)
+    venues: int = 0
+
+
+def asset_name(symbol: str) -> str:
+    base, _, quote = symbol.partition("-")
+    return f"{base}-{QUOTE_CLASSES.get(quote, quote)}"
 
 
 @dataclass
@@ -41,7 +68,10 @@ class Instrument:
     activity: float = 1.0
     key: bytes = b""
     prefix: str = ""
-    drift: tuple | None = None  # injected price move: (start_ts, end_ts, log of the total move, log applied so far)
+    asset: Asset | None = None
+    basis: float = 0.0        # log deviation of this venue from the asset's price (assets on several venues)
+    shift: float = 0.0        # injected divergence: log offset of this venue ...
+    shift_until: int = 0      # ... until this ts
     volume_until: int = 0     # ts until which sizes are boosted
     volume_mult: float = 1.0
     anomalies: list = field(default_factory=list)
@@ -53,14 +83,21 @@ class Instrument:
 
 def make_instruments(exchanges: list[str], symbols: list[str], rng: random.Random) -> list[Instrument]:
     out = []
+    assets: dict[str, Asset] = {}
     for ex in exchanges:
         for sym in symbols:
             price, pdec, size, sdec = KNOWN.get(sym, (100.0, 4, 10.0, 3))
             vol = 0.00004 * rng.uniform(0.7, 1.5)  # per-trade return std dev (long-run)
+            start = price * rng.uniform(0.98, 1.02)
+            name = asset_name(sym)
+            asset = assets.get(name)
+            if asset is None:
+                asset = assets[name] = Asset(name, start, vol * vol, vol * vol * 0.05)
+            asset.venues += 1
             out.append(Instrument(
-                exchange=ex, symbol=sym, price=price * rng.uniform(0.98, 1.02), price_fmt=f"%.{pdec}f",
+                exchange=ex, symbol=sym, price=start, price_fmt=f"%.{pdec}f",
                 size_scale=size, size_fmt=f"%.{sdec}f", min_size=10 ** -sdec,
-                next_id=rng.randrange(10**8, 10**9), sigma2=vol * vol, omega=vol * vol * 0.05))
+                next_id=rng.randrange(10**8, 10**9), sigma2=vol * vol, omega=vol * vol * 0.05, asset=asset))
     return out
 
 
@@ -75,11 +112,16 @@ class Generator:
         self.instruments = instruments
         self.inject = [ANOMALY_TYPES[k] for k in inject]
         self.inject_every_ms = inject_every_ms
-        self.magnitude = {"PRICE_SPIKE": 0.05, "PRICE_DROP": 0.05, "VOLUME_SPIKE": 20.0, **(magnitude or {})}
+        self.magnitude = {**DEFAULT_MAGNITUDE, **{ANOMALY_TYPES.get(k, k): v for k, v in (magnitude or {}).items()}}
+        self.assets = list(dict.fromkeys(i.asset for i in instruments))
+        self.shared = [i for i in instruments if i.asset.venues > 1]
+        if "CROSS_VENUE_DIVERGENCE" in self.inject and not self.shared:
+            raise ValueError("divergence needs a base asset on at least two venues (e.g. --venues binance,coinbase)")
         self.labels = labels
         self.next_inject_ts = None
         self.weights = [1.0] * len(instruments)
         self.label_count = 0
+        self.injected = 0
 
     def _evolve_activity(self):
         # bursts: activity follows a mean-reverting log random walk with occasional jumps
@@ -89,7 +131,7 @@ class Generator:
             if rng.random() < 0.01:
                 a += 2.0
             inst.activity = math.exp(a)
-            self.weights[i] = inst.activity * (20.0 if inst.volume_until else 1.0)
+            self.weights[i] = inst.activity
 
     def _maybe_inject(self, ts: int, rate: float):
         if not self.inject:
@@ -100,33 +142,52 @@ class Generator:
             return
         self.next_inject_ts = ts + self.inject_every_ms
         rng = self.rng
-        kind = self.inject[self.label_count % len(self.inject)]
-        inst = rng.choice(self.instruments)
-        duration = rng.randint(5_000, 15_000)
+        kind = self.inject[self.injected % len(self.inject)]
+        self.injected += 1
         mag = self.magnitude[kind]
-        if kind == "VOLUME_SPIKE":
+        if kind == "CROSS_VENUE_DIVERGENCE":
+            # one venue trades away from the others (a step), held long enough to be more than a blip
+            inst = rng.choice(self.shared)
+            duration = rng.randint(10_000, 30_000)
+            inst.shift = math.log(1 + mag) if rng.random() < 0.5 else -math.log(1 + mag)
+            inst.shift_until = ts + duration
+            labelled = [inst]
+        elif kind == "VOLUME_SPIKE":
+            # the venue's traded volume is `mag` times its usual (sizes scaled; trade count unchanged)
+            inst = rng.choice(self.instruments)
+            duration = rng.randint(5_000, 15_000)
             inst.volume_until = ts + duration
             inst.volume_mult = mag
+            labelled = [inst]
         else:
-            # the price moves by the magnitude over `duration` and stays there (a level shift, not a blip)
+            # the asset's price moves by the magnitude over `duration` and stays there (a level shift, not a
+            # blip), on every venue that trades it
+            inst = rng.choice(self.instruments)
+            duration = rng.randint(5_000, 15_000)
             target = (1 + mag) if kind == "PRICE_SPIKE" else (1 - mag)
-            inst.drift = (ts, ts + duration, math.log(target), 0.0)
-        self.label_count += 1
+            inst.asset.drift = (ts, ts + duration, math.log(target), 0.0)
+            labelled = [i for i in self.instruments if i.asset is inst.asset]
+        for inst in labelled:
+            self.label_count += 1
+            if self.labels is not None:
+                self.labels.write(json.dumps({"exchange": inst.exchange, "symbol": inst.symbol, "type": kind,
+                                              "start_ts": ts, "end_ts": ts + duration, "magnitude": mag}) + "\n")
         if self.labels is not None:
-            self.labels.write(json.dumps({"exchange": inst.exchange, "symbol": inst.symbol, "type": kind,
-                                          "start_ts": ts, "end_ts": ts + duration, "magnitude": mag}) + "\n")
             self.labels.flush()
 
     def batch(self, n: int, ts: int, recv_ts: int, rate: float) -> list[tuple[bytes, str]]:
         """n messages (key, value) stamped ``ts``."""
         self._maybe_inject(ts, rate)
         self._evolve_activity()
-        for inst in self.instruments:
-            if inst.drift is not None:
-                start, end, total, applied = inst.drift
+        for asset in self.assets:
+            if asset.drift is not None:
+                start, end, total, applied = asset.drift
                 want = total * min(1.0, max(0.0, (ts - start) / (end - start)))
-                inst.price *= math.exp(want - applied)
-                inst.drift = None if ts >= end else (start, end, total, want)
+                asset.price *= math.exp(want - applied)
+                asset.drift = None if ts >= end else (start, end, total, want)
+        for inst in self.shared:
+            if inst.shift_until and ts >= inst.shift_until:
+                inst.shift, inst.shift_until = 0.0, 0
         rng = self.rng
         gauss, rand, lognorm = rng.gauss, rng.random, rng.lognormvariate
         insts = rng.choices(self.instruments, self.weights, k=n)
@@ -135,10 +196,16 @@ class Generator:
         append = out.append
         tail = f',"ts":{ts},"recv_ts":{recv_ts}}}'
         for inst in insts:
-            s2 = inst.sigma2
+            asset = inst.asset
+            s2 = asset.sigma2
             r = gauss(0.0, 1.0) * math.sqrt(s2)
-            inst.sigma2 = inst.omega + alpha * r * r + beta * s2
-            price = inst.price * (1.0 + r)
+            asset.sigma2 = asset.omega + alpha * r * r + beta * s2
+            asset.price *= 1.0 + r
+            if asset.venues > 1:
+                inst.basis = inst.basis * BASIS_PHI + gauss(0.0, BASIS_STEP)
+                price = asset.price * math.exp(inst.basis + inst.shift)
+            else:
+                price = asset.price
             inst.price = price
             size = lognorm(0.0, 1.2) * inst.size_scale
             if inst.volume_until:
