@@ -8,6 +8,7 @@ import io.tickstream.config.ConfigException;
 import io.tickstream.config.JobConfig;
 import io.tickstream.config.JobParameter;
 import io.tickstream.detect.AnomalyDetectors;
+import io.tickstream.detect.CrossVenueDivergenceDetector;
 import io.tickstream.detect.TradeSequencer;
 import io.tickstream.metrics.LatencyMeter;
 import io.tickstream.model.Anomaly;
@@ -95,8 +96,14 @@ public final class TickStreamJob {
         SingleOutputStreamOperator<Anomaly> anomalies = byInstrument
                 .process(new AnomalyDetectors(config.priceMove, config.returnZScore, config.volumeSpike, config.stateTtl))
                 .uid(Uids.ANOMALY_DETECTORS).name(Uids.ANOMALY_DETECTORS);
-        anomalies.sinkTo(sinks.anomalyRows()).uid(Uids.ANOMALIES_DB_SINK).name(Uids.ANOMALIES_DB_SINK);
-        anomalies.sinkTo(sinks.anomalyTopic()).uid(Uids.ANOMALIES_KAFKA_SINK).name(Uids.ANOMALIES_KAFKA_SINK);
+        // One asset across venues: the same in-order trades, keyed by base asset and quote class.
+        DataStream<Anomaly> divergences = inTradeOrder
+                .keyBy(CrossVenueDivergenceDetector.assetKey(config.crossVenue))
+                .process(new CrossVenueDivergenceDetector(config.crossVenue, config.stateTtl))
+                .uid(Uids.CROSS_VENUE_DIVERGENCE).name(Uids.CROSS_VENUE_DIVERGENCE);
+        DataStream<Anomaly> alerts = anomalies.union(divergences);
+        alerts.sinkTo(sinks.anomalyRows()).uid(Uids.ANOMALIES_DB_SINK).name(Uids.ANOMALIES_DB_SINK);
+        alerts.sinkTo(sinks.anomalyTopic()).uid(Uids.ANOMALIES_KAFKA_SINK).name(Uids.ANOMALIES_KAFKA_SINK);
 
         // Candles take every trade once, including those the detectors had to skip as late.
         DataStream<Tick> forCandles = inTradeOrder.union(inTradeOrder.getSideOutput(TradeSequencer.LATE));

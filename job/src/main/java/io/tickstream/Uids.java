@@ -12,6 +12,7 @@ public final class Uids {
     public static final String TICKS_DB_SINK = "ticks-db-sink";
     public static final String TRADE_SEQUENCER = "trade-sequencer";
     public static final String ANOMALY_DETECTORS = "anomaly-detectors";
+    public static final String CROSS_VENUE_DIVERGENCE = "cross-venue-divergence";
     public static final String ANOMALIES_DB_SINK = "anomalies-db-sink";
     public static final String ANOMALIES_KAFKA_SINK = "anomalies-kafka-sink";
     public static final String CANDLES_1M = "candles-1m";

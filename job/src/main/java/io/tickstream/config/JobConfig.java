@@ -1,5 +1,6 @@
 package io.tickstream.config;
 
+import io.tickstream.detect.CrossVenueDivergenceDetector;
 import io.tickstream.detect.PriceMoveDetector;
 import io.tickstream.detect.ReturnZScoreDetector;
 import io.tickstream.detect.VolumeSpikeDetector;
@@ -63,6 +64,7 @@ public final class JobConfig {
     public final PriceMoveDetector.Settings priceMove;
     public final ReturnZScoreDetector.Settings returnZScore;
     public final VolumeSpikeDetector.Settings volumeSpike;
+    public final CrossVenueDivergenceDetector.Settings crossVenue;
 
     public final Duration stateTtl;
     public final Duration checkpointInterval;
@@ -114,6 +116,12 @@ public final class JobConfig {
                 r.positiveDouble(VOLUME_HALFLIFE),
                 r.nonNegativeDouble(VOLUME_MIN_NOTIONAL),
                 r.nonNegativeInt(VOLUME_WARMUP));
+        crossVenue = new CrossVenueDivergenceDetector.Settings(
+                r.positiveDouble(DIVERGENCE_THRESHOLD_PCT),
+                r.nonNegativeDouble(DIVERGENCE_REARM_PCT),
+                r.durationOrZero(DIVERGENCE_MIN_DURATION).toMillis(),
+                r.duration(DIVERGENCE_STALENESS).toMillis(),
+                r.quoteClasses(DIVERGENCE_QUOTE_CLASSES));
 
         stateTtl = r.duration(STATE_TTL);
         checkpointInterval = r.duration(CHECKPOINT_INTERVAL);
@@ -132,6 +140,8 @@ public final class JobConfig {
                     "--kafka-transaction-timeout must exceed --checkpoint-interval plus --checkpoint-timeout, or "
                             + "transactions expire before their checkpoint commits them");
         }
+        r.check(crossVenue.rearmPct() < crossVenue.thresholdPct(),
+                "--divergence-rearm-pct must be below --divergence-threshold-pct (it is the hysteresis band)");
         r.check(!exchanges.isEmpty(), "--exchanges must name at least one venue");
     }
 
@@ -232,6 +242,21 @@ public final class JobConfig {
                 if (!item.isBlank()) {
                     out.add(item.strip());
                 }
+            }
+            return out;
+        }
+
+        /** {@code QUOTE:CLASS,...} as a map; quotes are upper case like the symbols. */
+        Map<String, String> quoteClasses(JobParameter p) {
+            Map<String, String> out = new LinkedHashMap<>();
+            for (String item : list(p)) {
+                String[] parts = item.split(":");
+                if (parts.length != 2 || parts[0].isBlank() || parts[1].isBlank()) {
+                    errors.add("--" + p.flag() + " must be QUOTE:CLASS pairs such as 'USDT:USD,USDC:USD', got '"
+                            + item + "'");
+                    continue;
+                }
+                out.put(parts[0].strip().toUpperCase(java.util.Locale.ROOT), parts[1].strip().toUpperCase(java.util.Locale.ROOT));
             }
             return out;
         }

@@ -63,6 +63,17 @@ public enum JobParameter {
     VOLUME_MIN_NOTIONAL("volume-min-notional", "10000",
             "VOLUME_SPIKE: a bucket's traded value (price x size, quote currency) must reach this too"),
     VOLUME_WARMUP("volume-warmup", "6", "VOLUME_SPIKE: buckets seen before the first alert"),
+    DIVERGENCE_THRESHOLD_PCT("divergence-threshold-pct", "0.5",
+            "CROSS_VENUE_DIVERGENCE: gap in % between the last prices of one asset on two venues"),
+    DIVERGENCE_REARM_PCT("divergence-rearm-pct", "0.25",
+            "CROSS_VENUE_DIVERGENCE: an episode ends when the gap falls below this % (hysteresis)"),
+    DIVERGENCE_MIN_DURATION("divergence-min-duration", "5 s",
+            "CROSS_VENUE_DIVERGENCE: least trade time the gap must hold, with both venues trading, before the alert"),
+    DIVERGENCE_STALENESS("divergence-staleness", "10 s",
+            "CROSS_VENUE_DIVERGENCE: a venue with no trade for this long is left out (a silent venue raises no alert)"),
+    DIVERGENCE_QUOTE_CLASSES("divergence-quote-classes", "USDT:USD,USDC:USD",
+            "CROSS_VENUE_DIVERGENCE: quote currencies priced as one (QUOTE:CLASS, comma-separated); "
+                    + "BTC-USDT and BTC-USD are then one asset"),
 
     // State and runtime
     STATE_TTL("state-ttl", "6 h", "per-instrument state of an instrument silent this long is dropped"),

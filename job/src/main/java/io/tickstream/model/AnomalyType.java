@@ -5,5 +5,6 @@ public enum AnomalyType {
     PRICE_SPIKE,
     PRICE_DROP,
     RETURN_ZSCORE,
-    VOLUME_SPIKE
+    VOLUME_SPIKE,
+    CROSS_VENUE_DIVERGENCE
 }

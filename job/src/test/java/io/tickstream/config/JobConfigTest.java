@@ -132,6 +132,12 @@ class JobConfigTest {
                 arguments(JobParameter.VOLUME_HALFLIFE, "12.5", f(c -> c.volumeSpike.halfLifeBuckets()), 12.5),
                 arguments(JobParameter.VOLUME_MIN_NOTIONAL, "0", f(c -> c.volumeSpike.minNotional()), 0.0),
                 arguments(JobParameter.VOLUME_WARMUP, "1", f(c -> c.volumeSpike.warmupBuckets()), 1),
+                arguments(JobParameter.DIVERGENCE_THRESHOLD_PCT, "1.5", f(c -> c.crossVenue.thresholdPct()), 1.5),
+                arguments(JobParameter.DIVERGENCE_REARM_PCT, "0.1", f(c -> c.crossVenue.rearmPct()), 0.1),
+                arguments(JobParameter.DIVERGENCE_MIN_DURATION, "0 s", f(c -> c.crossVenue.minDurationMs()), 0L),
+                arguments(JobParameter.DIVERGENCE_STALENESS, "1 min", f(c -> c.crossVenue.stalenessMs()), 60_000L),
+                arguments(JobParameter.DIVERGENCE_QUOTE_CLASSES, "usdt:usd, EUR:EUROS", f(c -> c.crossVenue.quoteClasses()),
+                        Map.of("USDT", "USD", "EUR", "EUROS")),
                 arguments(JobParameter.STATE_TTL, "1 d", f(c -> c.stateTtl), Duration.ofDays(1)),
                 arguments(JobParameter.CHECKPOINT_INTERVAL, "1 min", f(c -> c.checkpointInterval), Duration.ofMinutes(1)),
                 arguments(JobParameter.CHECKPOINT_TIMEOUT, "2 min", f(c -> c.checkpointTimeout), Duration.ofMinutes(2)),
@@ -381,6 +387,14 @@ class JobConfigTest {
     void rearmLevelMustBeBelowTheThreshold() {
         assertThat(problems("--spike-rearm-pct", "1.0")).containsExactly(
                 "--spike-rearm-pct must be below --spike-threshold-pct (it is the hysteresis band)");
+    }
+
+    @Test
+    void divergenceRearmLevelMustBeBelowItsThresholdAndQuoteClassesArePairs() {
+        assertThat(problems("--divergence-rearm-pct", "0.5")).containsExactly(
+                "--divergence-rearm-pct must be below --divergence-threshold-pct (it is the hysteresis band)");
+        assertThat(problems("--divergence-quote-classes", "USDT:USD,USDC")).containsExactly(
+                "--divergence-quote-classes must be QUOTE:CLASS pairs such as 'USDT:USD,USDC:USD', got 'USDC'");
     }
 
     @ParameterizedTest(name = "window {0}, resolution {1}")

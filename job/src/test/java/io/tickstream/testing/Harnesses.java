@@ -4,6 +4,7 @@ import io.tickstream.model.Tick;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Metric;
 import org.apache.flink.runtime.clusterframework.types.ResourceID;
@@ -33,6 +34,17 @@ public final class Harnesses {
         MockEnvironment env = new MockEnvironmentBuilder().setMetricGroup(metrics.taskGroup()).build();
         KeyedOneInputStreamOperatorTestHarness<String, Tick, O> harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(fn), Tick::instrument, Types.STRING, env);
+        harness.open();
+        return harness;
+    }
+
+    /** A harness around {@code fn}, opened, keyed by {@code key} (for functions keyed otherwise than by instrument). */
+    public static <O> KeyedOneInputStreamOperatorTestHarness<String, Tick, O> keyed(
+            KeyedProcessFunction<String, Tick, O> fn, KeySelector<Tick, String> key, CapturedMetrics metrics)
+            throws Exception {
+        MockEnvironment env = new MockEnvironmentBuilder().setMetricGroup(metrics.taskGroup()).build();
+        KeyedOneInputStreamOperatorTestHarness<String, Tick, O> harness = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(fn), key, Types.STRING, env);
         harness.open();
         return harness;
     }

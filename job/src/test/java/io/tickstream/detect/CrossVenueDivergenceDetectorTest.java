@@ -1,0 +1,213 @@
+package io.tickstream.detect;
+
+import io.tickstream.model.Anomaly;
+import io.tickstream.model.AnomalyType;
+import io.tickstream.model.Tick;
+import io.tickstream.testing.Harnesses;
+import io.tickstream.testing.Harnesses.CapturedMetrics;
+
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static io.tickstream.testing.TestTicks.T0;
+import static io.tickstream.testing.TestTicks.tick;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** CROSS_VENUE_DIVERGENCE as the job runs it: keyed by asset in Flink's operator test harness, watermark-driven. */
+class CrossVenueDivergenceDetectorTest {
+    /** The job's defaults (JobParameter). */
+    static final CrossVenueDivergenceDetector.Settings DEFAULTS = new CrossVenueDivergenceDetector.Settings(
+            0.5, 0.25, 5_000, 10_000, Map.of("USDT", "USD", "USDC", "USD"));
+    static final long BOUND_MS = 2_000;
+
+    private final List<KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly>> open = new ArrayList<>();
+    private final CapturedMetrics metrics = new CapturedMetrics();
+    private long seqA = 1_000, seqB = 5_000;
+
+    @AfterEach
+    void closeHarnesses() throws Exception {
+        for (var h : open) {
+            h.close();
+        }
+    }
+
+    private KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> harness() throws Exception {
+        var h = Harnesses.keyed(new CrossVenueDivergenceDetector(DEFAULTS, Duration.ofHours(6)),
+                CrossVenueDivergenceDetector.assetKey(DEFAULTS), metrics);
+        open.add(h);
+        return h;
+    }
+
+    private Tick a(long offsetMs, String price) {
+        return tick("binance", "BTC-USDT", Long.toString(seqA++), T0 + offsetMs, price, "0.1");
+    }
+
+    private Tick b(long offsetMs, String price) {
+        return tick("coinbase", "BTC-USD", Long.toString(seqB++), T0 + offsetMs, price, "0.1");
+    }
+
+    /** Both venues trade every 500 ms in [from, to): binance at {@code priceA}, coinbase 250 ms later at {@code priceB}. */
+    private List<Tick> market(long fromMs, long toMs, String priceA, String priceB) {
+        List<Tick> out = new ArrayList<>();
+        for (long t = fromMs; t < toMs; t += 500) {
+            if (priceA != null) {
+                out.add(a(t, priceA));
+            }
+            if (priceB != null) {
+                out.add(b(t + 250, priceB));
+            }
+        }
+        return out;
+    }
+
+    /** Feeds trades in this order, the watermark trailing the newest trade time by the bound, then closes the input. */
+    private static List<Anomaly> run(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h, List<Tick> trades)
+            throws Exception {
+        long newest = Long.MIN_VALUE;
+        for (Tick t : trades) {
+            h.processElement(new StreamRecord<>(t, t.ts()));
+            newest = Math.max(newest, t.ts());
+            h.processWatermark(newest - BOUND_MS);
+        }
+        h.processWatermark(Long.MAX_VALUE);
+        return h.extractOutputValues();
+    }
+
+    @SafeVarargs
+    private static List<Tick> concat(List<Tick>... parts) {
+        List<Tick> out = new ArrayList<>();
+        for (List<Tick> p : parts) {
+            out.addAll(p);
+        }
+        out.sort(Comparator.comparingLong(Tick::ts));
+        return out;
+    }
+
+    @Test
+    void aGapHeldShorterThanTheMinimumDurationRaisesNothing() throws Exception {
+        List<Anomaly> alerts = run(harness(), concat(
+                market(0, 10_000, "67000", "67010"),
+                market(10_000, 14_000, "67000", "67500"),   // 0.75 % for 4 s
+                market(14_000, 30_000, "67000", "67005")));
+        assertThat(alerts).isEmpty();
+    }
+
+    @Test
+    void aGapHeldLongerRaisesOneAlertWithBothVenuesAndPrices() throws Exception {
+        List<Anomaly> alerts = run(harness(), concat(
+                market(0, 10_000, "67000", "67010"),
+                market(10_000, 25_000, "67000", "67500"),   // 0.75 % for 15 s
+                market(25_000, 40_000, "67000", "67005")));
+
+        assertThat(alerts).hasSize(1);
+        Anomaly alert = alerts.get(0);
+        assertThat(alert.type()).isEqualTo(AnomalyType.CROSS_VENUE_DIVERGENCE);
+        // The first trade at least 5 s after the episode began (coinbase at 10.25 s): coinbase at 15.25 s.
+        assertThat(alert.ts()).isEqualTo(T0 + 15_250);
+        assertThat(alert.instrument()).isEqualTo("coinbase:BTC-USD");
+        assertThat(alert.price()).isEqualTo("67500");
+        assertThat(alert.refPrice()).isEqualTo("67000");
+        assertThat(alert.changePct()).isEqualTo(0.7463);
+        assertThat(alert.windowMs()).isEqualTo(5_000L);
+        assertThat(alert.id()).isEqualTo(Anomaly.idFor(AnomalyType.CROSS_VENUE_DIVERGENCE, "coinbase", "BTC-USD",
+                alert.tradeId(), alert.ts()));
+        assertThat(alert.details()).isEqualTo("{\"asset\":\"BTC-USD\",\"venue_a\":\"coinbase\",\"symbol_a\":\"BTC-USD\","
+                + "\"price_a\":\"67500\",\"venue_b\":\"binance\",\"symbol_b\":\"BTC-USDT\",\"price_b\":\"67000\","
+                + "\"divergence_pct\":0.7463,\"since\":" + (T0 + 10_250) + "}");
+        assertThat(metrics.count("anomalies{CROSS_VENUE_DIVERGENCE}")).isEqualTo(1);
+    }
+
+    @Test
+    void aSilentVenueIsLeftOutAndRaisesNothing() throws Exception {
+        List<Anomaly> alerts = run(harness(), concat(
+                market(0, 10_000, "67000", "67010"),
+                market(10_000, 60_000, "68000", null),      // coinbase silent while binance moves 1.5 %
+                market(60_000, 80_000, "68000", "68010")));   // coinbase back, at the market
+        assertThat(alerts).isEmpty();
+    }
+
+    @Test
+    void aVenueLaggingBehindAFastMoveCatchesUpWithItsNextTradeAndRaisesNothing() throws Exception {
+        List<Tick> trades = new ArrayList<>(market(0, 10_000, "67000", "67010"));
+        // binance climbs 2 % over 10 s, trading every 500 ms; coinbase trades every 3 s, each at the current price.
+        for (long t = 10_000; t < 20_000; t += 500) {
+            trades.add(a(t, Long.toString(67000 + (t - 10_000) * 134 / 1000)));
+            if ((t - 10_000) % 3_000 == 0) {
+                trades.add(b(t + 100, Long.toString(67000 + (t + 100 - 10_000) * 134 / 1000)));
+            }
+        }
+        trades.addAll(market(20_000, 30_000, "68340", "68345"));
+        trades.sort(Comparator.comparingLong(Tick::ts));
+        assertThat(run(harness(), trades)).isEmpty();
+    }
+
+    @Test
+    void afterRecoveryASecondEpisodeRaisesASecondAlertAndWigglesAboveTheRearmLevelDoNot() throws Exception {
+        List<Anomaly> alerts = run(harness(), concat(
+                market(0, 10_000, "67000", "67010"),
+                market(10_000, 20_000, "67000", "67500"),   // episode 1: 0.75 %
+                market(20_000, 25_000, "67000", "67250"),   // 0.37 %: above the re-arm level, same episode
+                market(25_000, 35_000, "67000", "67600"),   // still episode 1
+                market(35_000, 45_000, "67000", "67020"),   // recovered (0.03 %)
+                market(45_000, 60_000, "67400", "67000"))); // episode 2, the other way round
+        assertThat(alerts).extracting(Anomaly::ts).containsExactly(T0 + 15_250, T0 + 50_000);
+        assertThat(alerts.get(1).details()).contains("\"venue_a\":\"binance\"", "\"price_a\":\"67400\"",
+                "\"venue_b\":\"coinbase\"", "\"price_b\":\"67000\"");
+    }
+
+    @Test
+    void quotesOfOneClassAreOneAssetAndOtherQuotesAreNot() throws Exception {
+        var h = harness();
+        List<Tick> trades = concat(market(0, 20_000, "67000", null),
+                List.of(tick("kraken", "BTC-EUR", "1", T0 + 100, "62000", "0.1")));
+        for (long t = 0; t < 20_000; t += 500) {
+            trades.add(tick("kraken", "BTC-EUR", Long.toString(2 + t), T0 + t + 300, "62000", "0.1"));
+        }
+        trades.sort(Comparator.comparingLong(Tick::ts));
+        assertThat(run(h, trades)).isEmpty(); // EUR is its own class: 8 % apart yet no divergence
+        assertThat(DEFAULTS.assetOf("BTC-USDT")).isEqualTo(DEFAULTS.assetOf("BTC-USDC")).isEqualTo("BTC-USD");
+        assertThat(DEFAULTS.assetOf("BTC-EUR")).isEqualTo("BTC-EUR");
+    }
+
+    @Test
+    void arrivalOrderWithinTheBoundDoesNotChangeTheAlerts() throws Exception {
+        List<Tick> ordered = concat(
+                market(0, 10_000, "67000", "67010"),
+                market(10_000, 25_000, "67000", "67500"),
+                market(25_000, 40_000, "67000", "67005"),
+                market(40_000, 50_000, "66500", "67000"));
+        List<Tick> shuffled = new ArrayList<>(ordered);
+        Random random = new Random(3);
+        List<long[]> keys = new ArrayList<>();
+        for (int i = 0; i < shuffled.size(); i++) {
+            keys.add(new long[] {shuffled.get(i).ts() + (long) (random.nextDouble() * (BOUND_MS - 1)), i});
+        }
+        keys.sort(Comparator.comparingLong((long[] k) -> k[0]));
+        List<Tick> arrivals = new ArrayList<>();
+        for (long[] k : keys) {
+            arrivals.add(ordered.get((int) k[1]));
+        }
+        assertThat(arrivals).isNotEqualTo(ordered);
+
+        List<String> inOrder = run(harness(), ordered).stream().map(Anomaly::id).toList();
+        List<String> outOfOrder = run(harness(), arrivals).stream().map(Anomaly::id).toList();
+        assertThat(inOrder).hasSize(2);
+        assertThat(outOfOrder).isEqualTo(inOrder);
+    }
+
+    @Test
+    void stateIsOneEntryPerAssetOnceTheWatermarkPassedEveryTrade() throws Exception {
+        var h = harness();
+        run(h, concat(market(0, 10_000, "67000", "67010"), market(10_000, 40_000, "67000", null)));
+        assertThat(h.numKeyedStateEntries()).isEqualTo(1); // the venues' quotes; nothing pending
+    }
+}
