@@ -115,6 +115,7 @@ class Generator:
         self.magnitude = {**DEFAULT_MAGNITUDE, **{ANOMALY_TYPES.get(k, k): v for k, v in (magnitude or {}).items()}}
         self.assets = list(dict.fromkeys(i.asset for i in instruments))
         self.shared = [i for i in instruments if i.asset.venues > 1]
+        self.recent: list[Asset] = []
         if "CROSS_VENUE_DIVERGENCE" in self.inject and not self.shared:
             raise ValueError("divergence needs a base asset on at least two venues (e.g. --venues binance,coinbase)")
         self.labels = labels
@@ -145,16 +146,19 @@ class Generator:
         kind = self.inject[self.injected % len(self.inject)]
         self.injected += 1
         mag = self.magnitude[kind]
+        # an asset is not picked again while it is among the last half of the assets picked, so one anomaly is
+        # over (and out of the detectors' windows) before the next one on the same asset
+        choice = lambda pool: rng.choice([i for i in pool if i.asset not in self.recent] or pool)
         if kind == "CROSS_VENUE_DIVERGENCE":
             # one venue trades away from the others (a step), held long enough to be more than a blip
-            inst = rng.choice(self.shared)
+            inst = choice(self.shared)
             duration = rng.randint(10_000, 30_000)
             inst.shift = math.log(1 + mag) if rng.random() < 0.5 else -math.log(1 + mag)
             inst.shift_until = ts + duration
             labelled = [inst]
         elif kind == "VOLUME_SPIKE":
             # the venue's traded volume is `mag` times its usual (sizes scaled; trade count unchanged)
-            inst = rng.choice(self.instruments)
+            inst = choice(self.instruments)
             duration = rng.randint(5_000, 15_000)
             inst.volume_until = ts + duration
             inst.volume_mult = mag
@@ -162,11 +166,12 @@ class Generator:
         else:
             # the asset's price moves by the magnitude over `duration` and stays there (a level shift, not a
             # blip), on every venue that trades it
-            inst = rng.choice(self.instruments)
+            inst = choice(self.instruments)
             duration = rng.randint(5_000, 15_000)
             target = (1 + mag) if kind == "PRICE_SPIKE" else (1 - mag)
             inst.asset.drift = (ts, ts + duration, math.log(target), 0.0)
             labelled = [i for i in self.instruments if i.asset is inst.asset]
+        self.recent = (self.recent + [inst.asset])[-max(1, len(self.assets) // 2):]
         for inst in labelled:
             self.label_count += 1
             if self.labels is not None:
