@@ -8,6 +8,7 @@ import io.tickstream.model.Tick;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.connector.jdbc.JdbcConnectionOptions;
 import org.apache.flink.connector.jdbc.JdbcExecutionOptions;
+import org.apache.flink.connector.jdbc.JdbcStatementBuilder;
 import org.apache.flink.connector.jdbc.core.datastream.sink.JdbcSink;
 
 import java.sql.Timestamp;
@@ -19,7 +20,7 @@ import java.sql.Types;
  * connection — never duplicates a row after a restart or a replay. All SQL is prepared; values are bound.
  */
 public final class PostgresSinks {
-    static final String INSERT_TICK = "INSERT INTO ticks (time, exchange, symbol, trade_id, price, size, side, recv_time)"
+    public static final String INSERT_TICK = "INSERT INTO ticks (time, exchange, symbol, trade_id, price, size, side, recv_time)"
             + " VALUES (?, ?, ?, ?, ?::numeric, ?::numeric, ?, ?) ON CONFLICT DO NOTHING";
 
     static final String UPSERT_CANDLE = "INSERT INTO candles_1m (bucket, exchange, symbol, open, high, low, close, volume, trades)"
@@ -33,18 +34,21 @@ public final class PostgresSinks {
 
     private PostgresSinks() {}
 
+    /** Binds a tick to {@link #INSERT_TICK}; public so the ingest benchmark measures exactly this path. */
+    public static final JdbcStatementBuilder<Tick> TICK_BINDER = (ps, t) -> {
+        ps.setTimestamp(1, new Timestamp(t.ts()));
+        ps.setString(2, t.exchange());
+        ps.setString(3, t.symbol());
+        ps.setString(4, t.tradeId());
+        ps.setString(5, t.price());
+        ps.setString(6, t.size());
+        ps.setString(7, t.side().json());
+        ps.setTimestamp(8, new Timestamp(t.recvTs()));
+    };
+
     public static Sink<Tick> ticks(JobConfig config) {
         return JdbcSink.<Tick>builder()
-                .withQueryStatement(INSERT_TICK, (ps, t) -> {
-                    ps.setTimestamp(1, new Timestamp(t.ts()));
-                    ps.setString(2, t.exchange());
-                    ps.setString(3, t.symbol());
-                    ps.setString(4, t.tradeId());
-                    ps.setString(5, t.price());
-                    ps.setString(6, t.size());
-                    ps.setString(7, t.side().json());
-                    ps.setTimestamp(8, new Timestamp(t.recvTs()));
-                })
+                .withQueryStatement(INSERT_TICK, TICK_BINDER)
                 .withExecutionOptions(execution(config))
                 // Batched inserts rewritten into multi-row INSERTs: several times the rows per round trip.
                 .buildAtLeastOnce(connection(config, true));
@@ -115,11 +119,15 @@ public final class PostgresSinks {
                 .build();
     }
 
-    static JdbcConnectionOptions connection(JobConfig config, boolean rewriteBatchedInserts) {
-        String url = config.jdbcUrl + (config.jdbcUrl.contains("?") ? "&" : "?")
+    /** The JDBC URL the sinks connect with (batched-insert rewriting on or off). */
+    public static String url(JobConfig config, boolean rewriteBatchedInserts) {
+        return config.jdbcUrl + (config.jdbcUrl.contains("?") ? "&" : "?")
                 + "reWriteBatchedInserts=" + rewriteBatchedInserts + "&ApplicationName=tickstream-job";
+    }
+
+    static JdbcConnectionOptions connection(JobConfig config, boolean rewriteBatchedInserts) {
         return new JdbcConnectionOptions.JdbcConnectionOptionsBuilder()
-                .withUrl(url)
+                .withUrl(url(config, rewriteBatchedInserts))
                 .withDriverName("org.postgresql.Driver")
                 .withUsername(config.jdbcUser)
                 .withPassword(config.jdbcPassword)

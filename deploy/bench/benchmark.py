@@ -1,0 +1,399 @@
+"""TickStream benchmark: each part's own ceiling and the whole pipeline at stepped offered loads, in one run.
+
+Run with `deploy/benchmark` (see --help). Writes results.md, results.json and throughput_latency.png to a
+results folder and prints the table with the targets beside the measured figures.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from confluent_kafka import Consumer, TopicPartition
+
+DEPLOY = Path(__file__).resolve().parents[1]
+REPO = DEPLOY.parent
+sys.path.insert(0, str(DEPLOY))
+
+from stack import kafka, postgres  # noqa: E402
+from stack.state import Stack, classpath, java, runtime_lib  # noqa: E402
+
+from .procstat import cpu_seconds, rss_mib  # noqa: E402
+
+PRODUCERS_PY = REPO / "producers" / ".venv" / "bin" / "python"
+TARGET_SUSTAINED = 50_000
+TARGET_RATIO = 0.70
+TARGET_ALERT_P99_MS = 250
+ALERT_LATENCY_LOAD = 5_000
+SYMBOLS_PER_STEP = 20
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------- ceilings
+
+def kafka_ceiling(stack: Stack, records: int) -> dict:
+    lib = classpath(runtime_lib("kafka"))
+    bootstrap = kafka.bootstrap(stack)
+    base = [java(), "-Xmx512m", f"-Dlog4j2.configurationFile={REPO / 'deploy/kafka/log4j2.properties'}", "-cp", lib]
+    topic = f"bench-kafka-{int(time.time())}"
+    subprocess.run(base + ["org.apache.kafka.tools.TopicCommand", "--bootstrap-server", bootstrap, "--create",
+                           "--topic", topic, "--partitions", "5", "--replication-factor", "1"], check=True,
+                   capture_output=True)
+    produce = subprocess.run(base + ["org.apache.kafka.tools.ProducerPerformance", "--topic", topic,
+                                     "--num-records", str(records), "--record-size", "200", "--throughput", "-1",
+                                     "--producer-props", f"bootstrap.servers={bootstrap}", "acks=all",
+                                     "enable.idempotence=true", "compression.type=lz4", "linger.ms=5",
+                                     "batch.size=262144"], capture_output=True, text=True)
+    m = re.search(r"(\d+) records sent, ([\d.]+) records/sec", produce.stdout.strip().splitlines()[-1])
+    consume = subprocess.run(base + ["org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server", bootstrap,
+                                     "--topic", topic, "--messages", str(records), "--timeout", "60000"],
+                             capture_output=True, text=True)
+    lines = consume.stdout.splitlines()
+    at = next(i for i, l in enumerate(lines) if "nMsg.sec" in l)  # the CSV header; the client logs around it
+    header = [h.strip() for h in lines[at].split(",")]
+    values = next([v.strip() for v in l.split(",")] for l in lines[at + 1:] if l.count(",") == lines[at].count(","))
+    consumed = float(values[header.index("nMsg.sec")])
+    return {"produce_msgs_per_s": float(m.group(2)), "consume_msgs_per_s": consumed,
+            "msgs_per_s": min(float(m.group(2)), consumed), "records": records, "record_bytes": 200}
+
+
+def job_test_classpath() -> str:
+    cp_file = REPO / "job" / "target" / "bench-classpath.txt"
+    if not cp_file.exists():
+        subprocess.run([str(REPO / "mvnw"), "-q", "-pl", "job", "dependency:build-classpath",
+                        "-Dmdep.includeScope=test", f"-Dmdep.outputFile={cp_file}"], cwd=REPO, check=True)
+    classes = REPO / "job" / "target"
+    if not (classes / "test-classes" / "io" / "tickstream" / "bench" / "PostgresIngestCeiling.class").exists():
+        subprocess.run([str(REPO / "mvnw"), "-q", "-pl", "job", "test-compile"], cwd=REPO, check=True)
+    return os.pathsep.join([str(classes / "classes"), str(classes / "test-classes"), cp_file.read_text().strip()])
+
+
+def postgres_ceiling(stack: Stack, rows: int) -> dict:
+    out = subprocess.run([java(), "-Xmx512m", "-cp", job_test_classpath(), "io.tickstream.bench.PostgresIngestCeiling",
+                          stack.endpoint("jdbc_url"), str(rows), f"PGC{int(time.time()) % 100000}"],
+                         capture_output=True, text=True,
+                         env=dict(os.environ, TICKSTREAM_JDBC_PASSWORD=postgres.job_password()))
+    if out.returncode != 0:
+        raise RuntimeError(f"PostgresIngestCeiling failed:\n{out.stdout}\n{out.stderr[-3000:]}")
+    results = {json.loads(l)["method"]: json.loads(l) for l in out.stdout.splitlines() if l.startswith("{")}
+    return {"sink_path_rows_per_s": results["jdbc-batched-insert"]["rows_per_s"],
+            "copy_rows_per_s": results["copy"]["rows_per_s"], "rows": rows}
+
+
+def producers_ceiling(stack: Stack, count: int) -> dict:
+    topic = f"bench-synthetic-{int(time.time())}"
+    subprocess.run([java(), "-Xmx256m", f"-Dlog4j2.configurationFile={REPO / 'deploy/kafka/log4j2.properties'}",
+                    "-cp", classpath(runtime_lib("kafka")), "org.apache.kafka.tools.TopicCommand",
+                    "--bootstrap-server", kafka.bootstrap(stack), "--create", "--topic", topic, "--partitions", "5",
+                    "--replication-factor", "1"], check=True, capture_output=True)
+    out = subprocess.run([str(PRODUCERS_PY), "-m", "tickstream_producers", "synthetic", "--rate", "0", "--count",
+                          str(count), "--topic", topic, "--bootstrap", kafka.bootstrap(stack), "--no-metrics",
+                          "--status-every", "0", "--log-level", "WARNING"], capture_output=True, text=True)
+    m = re.search(r"all acknowledged in ([\d.]+)s \(([\d,]+) msg/s\)", out.stderr)
+    if not m:
+        raise RuntimeError(f"synthetic ceiling run failed:\n{out.stderr[-3000:]}")
+    return {"msgs_per_s": float(m.group(2).replace(",", "")), "messages": count}
+
+
+# ---------------------------------------------------------------------------------------------- pipeline
+
+class AnomalyWatch(threading.Thread):
+    """Reads the anomalies topic from its current end; latency = arrival here - the trade's time.
+    For synthetic ticks the trade time is the producer's receive time (both are the generation instant)."""
+
+    def __init__(self, bootstrap: str):
+        super().__init__(daemon=True)
+        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{time.time()}",
+                                  "auto.offset.reset": "latest", "enable.auto.commit": False,
+                                  "isolation.level": "read_committed"})
+        self.latencies: dict[str, list[float]] = {}
+        self.stop_event = threading.Event()
+        self.ready = threading.Event()
+
+    def run(self) -> None:
+        self.consumer.subscribe(["anomalies"], on_assign=lambda c, parts: self.ready.set())
+        while not self.stop_event.is_set():
+            msg = self.consumer.poll(0.2)
+            if msg is None or msg.error():
+                continue
+            now = time.time() * 1000
+            a = json.loads(msg.value())
+            self.latencies.setdefault(a["symbol"], []).append(now - a["ts"])
+        self.consumer.close()
+
+
+def kafka_end_offsets(bootstrap: str, topic: str = "ticks") -> int:
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-offsets"})
+    try:
+        meta = c.list_topics(topic, timeout=10).topics[topic].partitions
+        return sum(c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in meta)
+    finally:
+        c.close()
+
+
+def rows_for(adm, symbols: list[str]) -> int:
+    arr = ",".join(f"'{s}'" for s in symbols)
+    return int(adm.psql(f"SELECT count(*) FROM ticks WHERE exchange = 'synthetic' AND symbol IN ({arr})",
+                        db=postgres.DATABASE).strip())
+
+
+def freshness_ms(adm, symbol: str) -> float | None:
+    out = adm.psql("SELECT (extract(epoch from clock_timestamp() - max(recv_time)) * 1000)::bigint FROM ticks"
+                   f" WHERE exchange = 'synthetic' AND symbol = '{symbol}'", db=postgres.DATABASE).strip()
+    return float(out) if out else None
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def measured_pids(stack: Stack) -> dict[str, int]:
+    comps = stack.data["components"]
+    return {name: comps[name]["pid"] for name in ("kafka", "postgres", "flink-jobmanager", "flink-taskmanager",
+                                                  "prometheus", "pg-exporter") if comps.get(name, {}).get("pid")}
+
+
+def run_step(stack: Stack, index: int, load: int, seconds: int, drain_timeout: int) -> dict:
+    bootstrap = kafka.bootstrap(stack)
+    adm = postgres.admin(stack)
+    symbols = [f"S{index}{chr(65 + i)}-USDT" for i in range(SYMBOLS_PER_STEP)]
+    watch = AnomalyWatch(bootstrap)
+    watch.start()
+    watch.ready.wait(15)
+    sent_before = kafka_end_offsets(bootstrap)
+    pids = measured_pids(stack)
+    cpu_before = {n: cpu_seconds(p) for n, p in pids.items()}
+    producer = subprocess.Popen([str(PRODUCERS_PY), "-m", "tickstream_producers", "synthetic", "--rate", str(load),
+                                 "--duration", str(seconds), "--symbols", ",".join(symbols), "--inject",
+                                 "spike,drop,volume", "--inject-every", "5", "--bootstrap", bootstrap, "--no-metrics",
+                                 "--status-every", "0", "--log-level", "WARNING"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    pids["producers"] = producer.pid
+    cpu_before["producers"] = 0.0
+    started = time.monotonic()
+    samples, fresh, rss_peak = [], [], {n: 0.0 for n in pids}
+    while producer.poll() is None:
+        time.sleep(1.0)
+        t = time.monotonic() - started
+        sent = kafka_end_offsets(bootstrap) - sent_before
+        rows = rows_for(adm, symbols)
+        samples.append({"t": round(t, 1), "sent": sent, "rows": rows, "backlog": sent - rows})
+        f = freshness_ms(adm, symbols[0])
+        if f is not None and t > 5:
+            fresh.append(f)
+        for n, p in pids.items():
+            rss_peak[n] = max(rss_peak[n], rss_mib(p))
+        cpu_producer = cpu_seconds(producer.pid)
+    elapsed = time.monotonic() - started
+    cpu_after = {n: cpu_seconds(p) for n, p in pids.items() if n != "producers"}
+    cpu_after["producers"] = cpu_producer
+    stderr = producer.stderr.read()
+    sent_total = kafka_end_offsets(bootstrap) - sent_before
+    rows_at_end = rows_for(adm, symbols)
+    drain_started = time.monotonic()
+    while rows_for(adm, symbols) < sent_total and time.monotonic() - drain_started < drain_timeout:
+        time.sleep(0.5)
+    drain_s = time.monotonic() - drain_started
+    rows_final = rows_for(adm, symbols)
+    time.sleep(2)
+    watch.stop_event.set()
+    watch.join(5)
+    latencies = [l for s in symbols for l in watch.latencies.get(s, [])]
+
+    # Lag is bounded when the backlog over the last third of the step does not keep growing.
+    tail = [s["backlog"] for s in samples[len(samples) * 2 // 3:]] or [0]
+    growth_per_s = (tail[-1] - tail[0]) / max(1, len(tail) - 1)
+    bounded = growth_per_s < 0.02 * load and tail[-1] < 3 * load
+    return {
+        "offered_per_s": load, "seconds": round(elapsed, 1),
+        "produced_per_s": round(sent_total / elapsed), "persisted_per_s": round(rows_at_end / elapsed),
+        "sent": sent_total, "rows": rows_final, "all_persisted": rows_final == sent_total,
+        "backlog_end": tail[-1], "backlog_growth_per_s": round(growth_per_s), "lag_bounded": bounded,
+        "drain_s": round(drain_s, 1),
+        "alerts": len(latencies), "alert_latency_ms": {q: pct(latencies, v) for q, v in
+                                                       (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
+        "tick_to_row_ms": {q: pct(fresh, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
+        "cpu_pct": {n: round(100 * (cpu_after[n] - cpu_before[n]) / elapsed) for n in pids},
+        "rss_peak_mib": {n: round(v) for n, v in rss_peak.items()},
+        "samples": samples, "producer_summary": stderr.strip().splitlines()[-1:] if stderr else [],
+    }
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+def machine() -> dict:
+    mem = next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1]
+    jv = subprocess.run([java(), "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    return {"cores": os.cpu_count(), "memory_gib": round(int(mem) / 1024 / 1024, 1), "jdk": jv,
+            "kernel": platform.release(), "python": platform.python_version(),
+            "versions": "Flink 2.2.1, Kafka 4.2.0 (KRaft), PostgreSQL " + postgres_version(),
+            "cpu": next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                         if l.startswith("model name")), "?")}
+
+
+def postgres_version() -> str:
+    out = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.split()
+    return out[-1] if out else "?"
+
+
+def fmt(v, unit="") -> str:
+    if v is None:
+        return "–"
+    return f"{v:,.0f}{unit}" if isinstance(v, (int, float)) else str(v)
+
+
+def report(results: dict, out_dir: Path) -> str:
+    c = results["ceilings"]
+    slowest = min(("Kafka produce→consume", c["kafka"]["msgs_per_s"]),
+                  ("PostgreSQL, job sink path", c["postgres"]["sink_path_rows_per_s"]),
+                  ("producers synthetic", c["producers"]["msgs_per_s"]), key=lambda x: x[1])
+    steps = results["steps"]
+    sustained = [s for s in steps if s["lag_bounded"] and s["all_persisted"]]
+    best = max((s["persisted_per_s"] for s in sustained), default=0)
+    at5k = next((s for s in steps if s["offered_per_s"] == ALERT_LATENCY_LOAD), None)
+    p99_5k = at5k["alert_latency_ms"]["p99"] if at5k else None
+    results["summary"] = {"highest_sustained_per_s": best, "slowest_ceiling": slowest[0],
+                          "slowest_ceiling_per_s": slowest[1], "ratio": round(best / slowest[1], 3) if slowest[1] else None,
+                          "alert_p99_ms_at_5k": p99_5k}
+    m = results["machine"]
+    lines = [
+        f"# TickStream benchmark — {results['started']}", "",
+        f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, {m['jdk']}, kernel {m['kernel']}; "
+        f"{m['versions']}. Every component on this one machine.", "",
+        f"Command: `{results['command']}`", "",
+        "## Ceilings of the parts alone", "",
+        "| part | messages or rows/s |", "| --- | ---: |",
+        f"| Kafka produce (200 B, acks=all, idempotent, lz4) | {fmt(c['kafka']['produce_msgs_per_s'])} |",
+        f"| Kafka consume | {fmt(c['kafka']['consume_msgs_per_s'])} |",
+        f"| PostgreSQL tick rows, job sink path (batched INSERT … ON CONFLICT DO NOTHING) | {fmt(c['postgres']['sink_path_rows_per_s'])} |",
+        f"| PostgreSQL tick rows, COPY (comparison) | {fmt(c['postgres']['copy_rows_per_s'])} |",
+        f"| producers `synthetic` publish (acknowledged) | {fmt(c['producers']['msgs_per_s'])} |", "",
+        "## Full pipeline at stepped offered loads", "",
+        "| offered/s | produced/s | persisted/s | all persisted | lag bounded | backlog end | drain s | alerts | alert p50/p95/p99 ms | tick→row p50/p99 ms | CPU % (TM, Kafka, PG, prod, JM) | RSS MiB (TM, Kafka, PG) |",
+        "| ---: | ---: | ---: | :---: | :---: | ---: | ---: | ---: | --- | --- | --- | --- |",
+    ]
+    for s in steps:
+        a, f, cpu, rss = s["alert_latency_ms"], s["tick_to_row_ms"], s["cpu_pct"], s["rss_peak_mib"]
+        lines.append(f"| {fmt(s['offered_per_s'])} | {fmt(s['produced_per_s'])} | {fmt(s['persisted_per_s'])} | "
+                     f"{'yes' if s['all_persisted'] else 'NO'} | {'yes' if s['lag_bounded'] else 'NO'} | "
+                     f"{fmt(s['backlog_end'])} | {s['drain_s']} | {s['alerts']} | "
+                     f"{fmt(a['p50'])}/{fmt(a['p95'])}/{fmt(a['p99'])} | {fmt(f['p50'])}/{fmt(f['p99'])} | "
+                     f"{cpu.get('flink-taskmanager')}, {cpu.get('kafka')}, {cpu.get('postgres')}, {cpu.get('producers')}, {cpu.get('flink-jobmanager')} | "
+                     f"{rss.get('flink-taskmanager')}, {rss.get('kafka')}, {rss.get('postgres')} |")
+    sm = results["summary"]
+    lines += [
+        "", "## Against the targets", "",
+        "| target | measured | met |", "| --- | --- | :---: |",
+        f"| ≥ {TARGET_SUSTAINED:,} ticks/s sustained end to end, every tick persisted | {fmt(best)} ticks/s | {'yes' if best >= TARGET_SUSTAINED else 'no'} |",
+        f"| pipeline ≥ {TARGET_RATIO:.0%} of the slowest part's ceiling ({sm['slowest_ceiling']}: {fmt(sm['slowest_ceiling_per_s'])}/s) | {sm['ratio']:.0%} | {'yes' if sm['ratio'] and sm['ratio'] >= TARGET_RATIO else 'no'} |",
+        f"| alert latency p99 ≤ {TARGET_ALERT_P99_MS} ms at {ALERT_LATENCY_LOAD:,} ticks/s | {fmt(p99_5k)} ms | {'yes' if p99_5k is not None and p99_5k <= TARGET_ALERT_P99_MS else 'no'} |",
+        "", "Notes: alert latency is from the tick's time (= the producer's receive time for synthetic ticks) to the",
+        "alert's arrival at a consumer of `anomalies`; tick→row is the age of the newest row of one instrument,",
+        "sampled each second; RSS of PostgreSQL sums its processes (shared buffers counted more than once).",
+        "'lag bounded': the Kafka→database backlog did not grow over the last third of the step.",
+    ]
+    text = "\n".join(lines) + "\n"
+    (out_dir / "results.md").write_text(text)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2))
+    plot(results, out_dir / "throughput_latency.png")
+    return text
+
+
+def plot(results: dict, path: Path) -> None:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib missing: no plot (pip install matplotlib)")
+        return
+    steps = results["steps"]
+    x = [s["offered_per_s"] for s in steps]
+    fig, ax1 = plt.subplots(figsize=(8, 4.5))
+    ax1.plot(x, [s["persisted_per_s"] for s in steps], "o-", label="persisted ticks/s")
+    ax1.plot(x, x, ":", color="grey", label="offered")
+    ax1.set_xscale("log"), ax1.set_yscale("log")
+    ax1.set_xlabel("offered load (ticks/s)"), ax1.set_ylabel("ticks/s")
+    ax2 = ax1.twinx()
+    ax2.plot(x, [s["alert_latency_ms"]["p99"] or float("nan") for s in steps], "s--", color="tab:red",
+             label="alert latency p99 (ms)")
+    ax2.plot(x, [s["alert_latency_ms"]["p50"] or float("nan") for s in steps], "^--", color="tab:orange",
+             label="alert latency p50 (ms)")
+    ax2.set_ylabel("ms"), ax2.set_yscale("log")
+    fig.legend(loc="upper left", bbox_to_anchor=(0.1, 0.9))
+    fig.suptitle("TickStream: throughput and alert latency against offered load")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="deploy/benchmark", description=__doc__)
+    parser.add_argument("--state-dir", default=str(REPO / "deploy" / "target" / "bench-stack"),
+                        help="stack state dir (a separate stack on free ports; removed first unless --keep)")
+    parser.add_argument("--loads", default="1000,5000,20000,50000,100000", help="offered ticks/s per step")
+    parser.add_argument("--step-seconds", type=int, default=40)
+    parser.add_argument("--drain-timeout", type=int, default=60)
+    parser.add_argument("--kafka-records", type=int, default=1_000_000)
+    parser.add_argument("--pg-rows", type=int, default=300_000)
+    parser.add_argument("--producer-count", type=int, default=500_000)
+    parser.add_argument("--out", default=str(REPO / "deploy" / "results"))
+    parser.add_argument("--keep", action="store_true", help="reuse a running bench stack and leave it up")
+    args = parser.parse_args(argv)
+    loads = [int(x) for x in args.loads.split(",")]
+
+    home = Path(args.state_dir)
+    tool_cmd = [sys.executable, str(DEPLOY / "tickstream"), "--state-dir", str(home)]
+    if not args.keep:
+        subprocess.run(tool_cmd + ["down"], capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
+    log("starting the stack (no producers: the benchmark drives the load)")
+    subprocess.run(tool_cmd + ["up", "--free-ports", "--only", "postgres,kafka,flink,job,pg-exporter,prometheus"],
+                   check=True)
+    stack = Stack.open(str(home))
+    results = {"started": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+               "command": "deploy/benchmark " + " ".join(argv), "machine": machine(), "ceilings": {}, "steps": []}
+    try:
+        log("ceiling: Kafka")
+        results["ceilings"]["kafka"] = kafka_ceiling(stack, args.kafka_records)
+        log(f"  {results['ceilings']['kafka']}")
+        log("ceiling: PostgreSQL")
+        results["ceilings"]["postgres"] = postgres_ceiling(stack, args.pg_rows)
+        log(f"  {results['ceilings']['postgres']}")
+        log("ceiling: producers synthetic")
+        results["ceilings"]["producers"] = producers_ceiling(stack, args.producer_count)
+        log(f"  {results['ceilings']['producers']}")
+        for i, load in enumerate(loads):
+            log(f"pipeline step {i + 1}/{len(loads)}: {load:,} ticks/s for {args.step_seconds} s")
+            step = run_step(stack, i, load, args.step_seconds, args.drain_timeout)
+            results["steps"].append(step)
+            log(f"  produced {step['produced_per_s']:,}/s persisted {step['persisted_per_s']:,}/s "
+                f"all persisted {step['all_persisted']} lag bounded {step['lag_bounded']} "
+                f"alert p99 {step['alert_latency_ms']['p99']} ms")
+    finally:
+        if not args.keep:
+            subprocess.run(tool_cmd + ["down"], capture_output=True)
+    out_dir = Path(args.out) / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = report(results, out_dir)
+    shutil.copy(out_dir / "results.md", Path(args.out) / "latest.md")
+    if (out_dir / "throughput_latency.png").exists():
+        shutil.copy(out_dir / "throughput_latency.png", Path(args.out) / "latest.png")
+    print(text)
+    log(f"results in {out_dir}")
+    return 0

@@ -1,0 +1,81 @@
+package io.tickstream.bench;
+
+import io.tickstream.config.JobConfig;
+import io.tickstream.model.Side;
+import io.tickstream.model.Tick;
+import io.tickstream.sink.PostgresSinks;
+
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyManager;
+
+import java.io.StringReader;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.Timestamp;
+
+/**
+ * The database's own ceiling for tick rows on this machine, along the job's sink path (the same prepared
+ * INSERT ... ON CONFLICT DO NOTHING, the same binder, batches of --jdbc-batch-size, reWriteBatchedInserts)
+ * and, for comparison, with COPY. Prints one JSON line per method. Not a test: run by deploy/benchmark.
+ *
+ * <p>Arguments: jdbc-url rows symbol-prefix; password from TICKSTREAM_JDBC_PASSWORD.
+ */
+public final class PostgresIngestCeiling {
+    public static void main(String[] args) throws Exception {
+        String jdbcUrl = args[0];
+        int rows = Integer.parseInt(args[1]);
+        String prefix = args[2];
+        JobConfig config = JobConfig.parse(new String[] {"--jdbc-url", jdbcUrl}, System.getenv());
+        long now = System.currentTimeMillis();
+
+        try (Connection c = DriverManager.getConnection(PostgresSinks.url(config, true), config.jdbcUser, config.jdbcPassword)) {
+            c.setAutoCommit(true);
+            long start = System.nanoTime();
+            try (PreparedStatement ps = c.prepareStatement(PostgresSinks.INSERT_TICK)) {
+                int inBatch = 0;
+                for (int i = 0; i < rows; i++) {
+                    PostgresSinks.TICK_BINDER.accept(ps, tick(prefix + "I", i, now));
+                    ps.addBatch();
+                    if (++inBatch == config.jdbcBatchSize) {
+                        ps.executeBatch();
+                        inBatch = 0;
+                    }
+                }
+                ps.executeBatch();
+            }
+            report("jdbc-batched-insert", rows, System.nanoTime() - start);
+
+            CopyManager copy = ((PGConnection) c.unwrap(PGConnection.class)).getCopyAPI();
+            start = System.nanoTime();
+            StringBuilder chunk = new StringBuilder(1 << 20);
+            for (int i = 0; i < rows; i++) {
+                Tick t = tick(prefix + "C", i, now);
+                chunk.append(new Timestamp(t.ts()).toInstant()).append('\t').append(t.exchange()).append('\t')
+                        .append(t.symbol()).append('\t').append(t.tradeId()).append('\t').append(t.price()).append('\t')
+                        .append(t.size()).append('\t').append(t.side().json()).append('\t')
+                        .append(new Timestamp(t.recvTs()).toInstant()).append('\n');
+                if ((i + 1) % config.jdbcBatchSize == 0 || i == rows - 1) {
+                    copy.copyIn("COPY ticks (time, exchange, symbol, trade_id, price, size, side, recv_time) FROM STDIN",
+                            new StringReader(chunk.toString()));
+                    chunk.setLength(0);
+                }
+            }
+            report("copy", rows, System.nanoTime() - start);
+        }
+    }
+
+    private static Tick tick(String symbolBase, int i, long now) {
+        String price = "50000." + (10 + i % 90);
+        return new Tick("synthetic", symbolBase + "-USD", Integer.toString(i), i, price, 50000.5, "0.00125", 0.00125,
+                i % 2 == 0 ? Side.BUY : Side.SELL, now - 60_000L + i % 60_000, now);
+    }
+
+    private static void report(String method, int rows, long nanos) {
+        System.out.println(String.format("{\"method\":\"%s\",\"rows\":%d,\"seconds\":%.3f,\"rows_per_s\":%.0f}",
+                method, rows, nanos / 1e9, rows / (nanos / 1e9)));
+    }
+
+    private PostgresIngestCeiling() {}
+
+}
