@@ -94,9 +94,10 @@ public final class PostgresSinks {
                     ps.setTimestamp(12, new Timestamp(a.detectedAt()));
                     ps.setString(13, a.details());
                 })
-                // Alerts are few and wanted at once: no waiting for a batch to fill.
+                // Alerts are few and wanted at once: each is written as it comes (a batch of one; with an
+                // interval of 0 and a larger batch they would wait for the next checkpoint).
                 .withExecutionOptions(JdbcExecutionOptions.builder()
-                        .withBatchSize(config.jdbcBatchSize)
+                        .withBatchSize(1)
                         .withBatchIntervalMs(0)
                         .withMaxRetries(config.jdbcMaxRetries)
                         .build())
