@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 from pathlib import Path
 from typing import Optional
@@ -18,7 +19,9 @@ DEFAULT_JAR = REPO / "job" / "target" / "job.jar"
 
 
 def job_args(stack: Stack) -> list[str]:
-    return ["--kafka-bootstrap", kafka.bootstrap(stack), "--jdbc-url", stack.endpoint("jdbc_url")]
+    """The stack's endpoints, then any extra job parameters from TICKSTREAM_JOB_ARGS (e.g. "--delivery exactly-once")."""
+    return ["--kafka-bootstrap", kafka.bootstrap(stack), "--jdbc-url", stack.endpoint("jdbc_url"),
+            *shlex.split(os.environ.get("TICKSTREAM_JOB_ARGS", ""))]
 
 
 def ensure_jar(jar: Path) -> Path:

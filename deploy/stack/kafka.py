@@ -12,6 +12,8 @@ from .state import REPO, Stack, classpath, java, runtime_lib
 
 # DESIGN.md topics: name -> partitions.
 TOPICS = {"ticks": 5, "anomalies": 5, "ticks.dlq": 1}
+# Per-topic settings: dead letters keep whole records of any size the ticks topic accepted, plus headers.
+TOPIC_CONFIGS = {"ticks": {"max.message.bytes": "2097152"}, "ticks.dlq": {"max.message.bytes": "8388608"}}
 
 NAME = "kafka"
 
@@ -99,7 +101,8 @@ def create_topics(stack: Stack) -> None:
         topic, partitions = item
         return topic, _tool("org.apache.kafka.tools.TopicCommand", "--bootstrap-server", bootstrap(stack), "--create",
                             "--if-not-exists", "--topic", topic, "--partitions", str(partitions),
-                            "--replication-factor", "1")
+                            "--replication-factor", "1",
+                            *(arg for k, v in TOPIC_CONFIGS.get(topic, {}).items() for arg in ("--config", f"{k}={v}")))
 
     with ThreadPoolExecutor(len(TOPICS)) as pool:
         for topic, result in pool.map(create, TOPICS.items()):
