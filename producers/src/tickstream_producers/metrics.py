@@ -13,6 +13,10 @@ log = logging.getLogger("tickstream.metrics")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
+# The error kinds the producers count (errors_total{kind}).
+ERROR_KINDS = ("parse", "delivery", "delivery_dropped", "connect", "venue")
+
+
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None):
         self.registry = registry or CollectorRegistry()
@@ -47,6 +51,9 @@ class Metrics:
         self._latency_children[exchange] = self._latency.labels(exchange)
         self._reconnects.labels(exchange)
         self._gaps.labels(exchange)
+        # Every known error kind exists from the start at 0, so rate() and dashboards have a series to show.
+        for kind in ERROR_KINDS:
+            self._errors.labels(exchange, kind)
         self.messages[exchange] += 0
         self._age.labels(exchange).set_function(lambda ex=exchange: self.age(ex))
 
