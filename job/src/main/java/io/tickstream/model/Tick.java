@@ -1,5 +1,9 @@
 package io.tickstream.model;
 
+import io.tickstream.serde.TickTypeInfo;
+
+import org.apache.flink.api.common.typeinfo.TypeInfo;
+
 /**
  * One trade, as the producers publish it (tick JSON v1). Price and size keep the venue's exact decimal
  * text for storage; their double values serve the detectors.
@@ -9,6 +13,7 @@ package io.tickstream.model;
  * @param ts the venue's trade time, epoch ms
  * @param recvTs when the producer received the trade, epoch ms
  */
+@TypeInfo(TickTypeInfo.Factory.class)
 public record Tick(
         String exchange,
         String symbol,
