@@ -110,8 +110,12 @@ def up(stack: Stack) -> None:
     if procs.owns(jm.get("pid"), marker) and procs.owns(tm.get("pid"), marker) and _taskmanagers(stack) > 0:
         print(f"  flink        already running (JobManager pid {jm['pid']}, TaskManager pid {tm['pid']}) on {rest_url(stack)}")
         return
-    for name in ("flink_rest", "flink_rpc", "flink_jm_metrics", "flink_tm_metrics"):
-        if not procs.port_free(stack.port(name)) and not procs.owns(jm.get("pid"), marker):
+    # Only the ports of the process about to start: a surviving TaskManager keeps its metrics port while a killed
+    # JobManager is restarted (and the other way round).
+    ports = (() if procs.owns(jm.get("pid"), marker) else ("flink_rest", "flink_rpc", "flink_jm_metrics")) + \
+            (() if procs.owns(tm.get("pid"), marker) else ("flink_tm_metrics",))
+    for name in ports:
+        if not procs.port_free(stack.port(name)):
             raise StackError(f"port {stack.port(name)} ({name}) is taken by {procs.port_holder(stack.port(name))}; "
                              f"stop it, or start the stack with --port {name}=<free port>")
     write_config(stack)
