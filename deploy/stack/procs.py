@@ -104,6 +104,8 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
     if port_open(port, host):
         return False
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As servers bind: connections of a just-stopped server in TIME_WAIT do not make its port taken.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
