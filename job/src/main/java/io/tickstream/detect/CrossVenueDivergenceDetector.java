@@ -21,7 +21,6 @@ import java.io.Serializable;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,7 +41,7 @@ import java.util.Map;
  * traded since the episode began: a venue that merely lags behind a fast move catches up with its next trade
  * and ends the episode, and a venue silent for longer than the staleness is left out, so a venue that stops
  * trading raises no alert. State per asset: the venues' last prices (at most {@link #MAX_VENUES}, stale ones
- * dropped) and the trades not yet passed by the watermark.
+ * dropped) and the trades not yet passed by the watermark, grouped by the timer (100 ms) that releases them.
  */
 public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<String, Tick, Anomaly> {
     private static final long serialVersionUID = 1L;
@@ -119,36 +118,24 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
             quotes.update(s);
             return;
         }
-        List<Tick> atTs = pending.get(tick.ts());
-        if (atTs == null) {
-            atTs = new ArrayList<>(1);
+        // Pending trades are grouped by the timer that releases them: one look-up per timer, no state scan.
+        long timer = Math.floorDiv(tick.ts() + TIMER_GRANULARITY_MS - 1, TIMER_GRANULARITY_MS) * TIMER_GRANULARITY_MS;
+        List<Tick> due = pending.get(timer);
+        if (due == null) {
+            due = new ArrayList<>(1);
         }
-        atTs.add(tick);
-        pending.put(tick.ts(), atTs);
-        ctx.timerService().registerEventTimeTimer(
-                Math.floorDiv(tick.ts() + TIMER_GRANULARITY_MS - 1, TIMER_GRANULARITY_MS) * TIMER_GRANULARITY_MS);
+        due.add(tick);
+        pending.put(timer, due);
+        ctx.timerService().registerEventTimeTimer(timer);
     }
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<Anomaly> out) throws Exception {
-        long watermark = ctx.timerService().currentWatermark();
-        List<Tick> due = new ArrayList<>();
-        boolean more = false;
-        for (Iterator<Map.Entry<Long, List<Tick>>> it = pending.iterator(); it.hasNext(); ) {
-            Map.Entry<Long, List<Tick>> e = it.next();
-            if (e.getKey() <= watermark) {
-                due.addAll(e.getValue());
-                it.remove();
-            } else {
-                more = true;
-            }
-        }
-        if (!more) {
-            pending.clear();
-        }
-        if (due.isEmpty()) {
+        List<Tick> due = pending.get(timestamp);
+        if (due == null) {
             return;
         }
+        pending.remove(timestamp);
         due.sort(Comparator.comparingLong(Tick::ts).thenComparing(Tick::exchange).thenComparing(Tick::symbol)
                 .thenComparingLong(Tick::tradeSeq).thenComparing(Tick::tradeId));
         State s = state();

@@ -1,0 +1,158 @@
+package io.tickstream.eval;
+
+import io.tickstream.config.JobConfig;
+import io.tickstream.model.Anomaly;
+import io.tickstream.model.AnomalyType;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The detection-quality command: labelled synthetic streams (fixed seeds, simulated clock) through the job's
+ * real graph, ordered and shuffled within the out-of-orderness bound, scored against the labels, printed as a
+ * table with the targets beside the measured figures. Exit status 1 when a target is missed.
+ *
+ * <pre>
+ * ./mvnw -q -o -pl job test-compile exec:java -Dexec.classpathScope=test \
+ *     -Dexec.mainClass=io.tickstream.eval.DetectionEvaluation [-Dexec.args="--minutes 30 --volume-multiplier 8"]
+ * </pre>
+ * Arguments: {@code --minutes N} (simulated minutes per injected stream, calm streams twice that; default 60);
+ * every other {@code --name value} is a job parameter, so a candidate setting can be measured before it
+ * becomes a default.
+ */
+public final class DetectionEvaluation {
+    public static final long START_TS = 1_732_500_000_000L;
+    /** Messages per simulated second over 10 symbols on 2 venues: 5 trades/s per instrument, ~50 % annualised volatility. */
+    public static final int RATE = 100;
+
+    /** One labelled stream: a name, its seed and what is injected at which magnitudes. */
+    public record Scenario(String name, boolean aboveThreshold, boolean calm, long seed, String magnitudes) {
+        public List<String> generatorArgs(int minutes) {
+            List<String> a = new ArrayList<>(List.of("--seed", Long.toString(seed), "--start-ts", Long.toString(START_TS),
+                    "--rate", Integer.toString(RATE), "--venues", "binance,coinbase",
+                    "--count", Integer.toString((calm ? 2 : 1) * minutes * 60 * RATE)));
+            if (!calm) {
+                a.addAll(List.of("--inject", "spike,drop,volume,divergence", "--inject-every", "20"));
+                if (!magnitudes.isEmpty()) {
+                    a.addAll(List.of("--magnitude", magnitudes));
+                }
+            }
+            return a;
+        }
+    }
+
+    /** Thresholds at their defaults: spike/drop 1 %, volume 10x, divergence 0.5 %. */
+    public static final List<Scenario> SCENARIOS = List.of(
+            new Scenario("standard", true, false, 11, ""),
+            new Scenario("above-1.2x", true, false, 12, "spike=0.012,drop=0.012,volume=12,divergence=0.006"),
+            new Scenario("below-0.8x", false, false, 13, "spike=0.008,drop=0.008,volume=8,divergence=0.004"),
+            new Scenario("calm-a", false, true, 21, ""),
+            new Scenario("calm-b", false, true, 22, ""));
+
+    public static final double TARGET_RECALL = 0.98;
+    public static final double TARGET_PRECISION = 0.98;
+    public static final double TARGET_FALSE_PER_INSTRUMENT_HOUR = 1.0;
+
+    /** Everything measured on one scenario. */
+    public record Result(Scenario scenario, Evaluation.Stream stream, Evaluation.Score score, boolean identical,
+                         int orderedAlerts, int shuffledAlerts) {}
+
+    public static Result evaluate(Scenario s, int minutes, JobConfig config) throws Exception {
+        Evaluation.Stream stream = Evaluation.generate(s.name(), s.generatorArgs(minutes));
+        List<Anomaly> ordered = Evaluation.run(config, stream.lines());
+        List<Anomaly> shuffled = Evaluation.run(config,
+                Evaluation.shuffledWithin(stream.lines(), config.outOfOrderness.toMillis(), s.seed() * 31));
+        boolean identical = Evaluation.comparable(ordered).equals(Evaluation.comparable(shuffled));
+        return new Result(s, stream, Evaluation.score(stream, ordered), identical, ordered.size(), shuffled.size());
+    }
+
+    public static void main(String[] args) throws Exception {
+        int minutes = 60;
+        List<String> jobArgs = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--minutes")) {
+                minutes = Integer.parseInt(args[++i]);
+            } else {
+                jobArgs.add(args[i]);
+            }
+        }
+        JobConfig config = Evaluation.config(jobArgs.toArray(String[]::new));
+        System.out.printf("TickStream detection evaluation: %d simulated min per injected stream (calm: %d), %d msg/s "
+                        + "over 10 symbols x 2 venues, parallelism %d, job parameters %s%n", minutes, 2 * minutes, RATE,
+                Evaluation.PARALLELISM, jobArgs.isEmpty() ? "(defaults)" : String.join(" ", jobArgs));
+        List<Result> results = new ArrayList<>();
+        for (Scenario s : SCENARIOS) {
+            long t0 = System.nanoTime();
+            Result r = evaluate(s, minutes, config);
+            results.add(r);
+            System.out.printf("  %-11s %,9d ticks %4d labels %5d alerts (shuffled %d) in %.0f s%n", s.name(),
+                    r.stream().lines().size(), r.stream().labels().size(), r.orderedAlerts(), r.shuffledAlerts(),
+                    (System.nanoTime() - t0) / 1e9);
+        }
+        String report = report(results);
+        System.out.print(report);
+        System.exit(report.contains("| MISSED") ? 1 : 0);
+    }
+
+    /** The per-stream table and the targets table. */
+    public static String report(List<Result> results) {
+        StringBuilder out = new StringBuilder();
+        out.append("\n| stream | type | labels | detected | recall | alerts | dup | unmatched | precision | F1 | delay p50 | delay p95 |\n");
+        out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        Evaluation.Score above = new Evaluation.Score();
+        Evaluation.Score calm = new Evaluation.Score();
+        Evaluation.Score injected = new Evaluation.Score();
+        boolean identical = true;
+        for (Result r : results) {
+            identical &= r.identical();
+            if (r.scenario().aboveThreshold()) {
+                above.add(r.score());
+            }
+            (r.scenario().calm() ? calm : injected).add(r.score());
+            for (Map.Entry<AnomalyType, Evaluation.TypeScore> e : r.score().byType.entrySet()) {
+                Evaluation.TypeScore t = e.getValue();
+                if (t.labels == 0 && t.alerts == 0) {
+                    continue;
+                }
+                out.append(row(r.scenario().name(), e.getKey().name(), t));
+            }
+            out.append(String.format(Locale.ROOT, "| %s | false alerts | | | | %d | | | | | | %.2f per instrument-hour (%.1f instrument-hours) |%n",
+                    r.scenario().name(), r.score().falseAlerts, r.score().falseAlertsPerInstrumentHour(),
+                    r.score().instrumentHours));
+        }
+        out.append("\n| target | measured | target | |\n| --- | ---: | ---: | --- |\n");
+        for (AnomalyType t : Evaluation.LABELLED) {
+            Evaluation.TypeScore s = above.type(t);
+            out.append(target("recall " + t + " (above threshold)", s.recall(), ">= " + TARGET_RECALL, s.recall() >= TARGET_RECALL));
+            out.append(target("precision " + t + " (above threshold)", s.precision(), ">= " + TARGET_PRECISION,
+                    s.precision() >= TARGET_PRECISION));
+        }
+        out.append(target("false alerts per instrument-hour (calm, all types)", calm.falseAlertsPerInstrumentHour(),
+                "<= " + TARGET_FALSE_PER_INSTRUMENT_HOUR, calm.falseAlertsPerInstrumentHour() <= TARGET_FALSE_PER_INSTRUMENT_HOUR));
+        out.append(String.format(Locale.ROOT, "| false alerts per instrument-hour (injected streams, all types) | %.3f | (info) | |%n",
+                injected.falseAlertsPerInstrumentHour()));
+        out.append(String.format("| ordered and shuffled alerts identical (every stream) | %s | yes | %s |%n",
+                identical ? "yes" : "no", identical ? "ok" : "MISSED"));
+        return out.toString();
+    }
+
+    private static String row(String stream, String type, Evaluation.TypeScore t) {
+        return String.format(Locale.ROOT, "| %s | %s | %d | %d | %s | %d | %d | %d | %s | %s | %s | %s |%n", stream, type,
+                t.labels, t.detected, fmt(t.recall()), t.alerts, t.duplicates, t.unmatched, fmt(t.precision()),
+                fmt(t.f1()), ms(t.delayPercentile(0.5)), ms(t.delayPercentile(0.95)));
+    }
+
+    private static String target(String what, double measured, String target, boolean ok) {
+        return String.format(Locale.ROOT, "| %s | %s | %s | %s |%n", what, fmt(measured), target, ok ? "ok" : "MISSED");
+    }
+
+    static String fmt(double v) {
+        return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.3f", v);
+    }
+
+    private static String ms(double v) {
+        return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.1f s", v / 1000);
+    }
+}

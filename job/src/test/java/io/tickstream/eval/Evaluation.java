@@ -1,0 +1,370 @@
+package io.tickstream.eval;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tickstream.TickStreamJob;
+import io.tickstream.config.ConfigException;
+import io.tickstream.config.JobConfig;
+import io.tickstream.model.Anomaly;
+import io.tickstream.model.AnomalyType;
+import io.tickstream.model.BadRecord;
+import io.tickstream.model.Candle;
+import io.tickstream.model.Tick;
+import io.tickstream.serde.BadTickException;
+import io.tickstream.serde.ParseResult;
+import io.tickstream.serde.TickParser;
+import io.tickstream.source.TickSource;
+import io.tickstream.support.CollectingSink;
+
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
+import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.connector.datagen.source.GeneratorFunction;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+
+/**
+ * Detection quality on labelled streams: the producers' synthetic generator (fixed seed and simulated clock)
+ * writes ticks and labels, the job's real graph ({@link TickStreamJob#build}) runs them on a local MiniCluster,
+ * and the alerts are scored against the labels. Shared by {@link DetectionEvaluation} (the command) and the
+ * regression test.
+ */
+public final class Evaluation {
+    /** An alert matches a label of its instrument and kind raised from the label's start to its end plus this. */
+    public static final long TOLERANCE_MS = 5_000;
+    /** The anomaly kinds the generator injects and labels. */
+    public static final List<AnomalyType> LABELLED = List.of(AnomalyType.PRICE_SPIKE, AnomalyType.PRICE_DROP,
+            AnomalyType.VOLUME_SPIKE, AnomalyType.CROSS_VENUE_DIVERGENCE);
+    static final int PARALLELISM = 2;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private Evaluation() {}
+
+    public record Label(String exchange, String symbol, AnomalyType type, long start, long end, double magnitude) {
+        String instrument() {
+            return exchange + ':' + symbol;
+        }
+    }
+
+    /** A generated stream: tick JSON lines in the producer's order, its labels, and its extent. */
+    public record Stream(String name, List<String> lines, List<Label> labels, Set<String> instruments, long firstTs,
+                         long lastTs) {
+        public double instrumentHours() {
+            return instruments.size() * (lastTs - firstTs) / 3_600_000.0;
+        }
+    }
+
+    // ---- generating ----------------------------------------------------------------------------------------
+
+    /** The repository root (holding producers/), searched upward from the working directory. */
+    static Path repo() {
+        Path dir = Path.of(System.getProperty("tickstream.repo", ".")).toAbsolutePath().normalize();
+        for (Path d = dir; d != null; d = d.getParent()) {
+            if (Files.isDirectory(d.resolve("producers/src/tickstream_producers"))) {
+                return d;
+            }
+        }
+        throw new IllegalStateException("no producers/src/tickstream_producers above " + dir);
+    }
+
+    /** Runs {@code python -m tickstream_producers synthetic --stdout <args>} (labels to a temporary file). */
+    public static Stream generate(String name, List<String> args) throws IOException, InterruptedException {
+        Path repo = repo();
+        Path venvPython = repo.resolve("producers/.venv/bin/python");
+        String python = Files.isExecutable(venvPython) ? venvPython.toString() : "python3";
+        Path labelsFile = Files.createTempFile("tickstream-labels", ".jsonl");
+        Path out = Files.createTempFile("tickstream-ticks", ".jsonl");
+        try {
+            List<String> cmd = new ArrayList<>(List.of(python, "-m", "tickstream_producers", "synthetic", "--stdout"));
+            cmd.addAll(args);
+            if (args.contains("--inject")) {
+                cmd.addAll(List.of("--labels", labelsFile.toString()));
+            }
+            ProcessBuilder pb = new ProcessBuilder(cmd).directory(repo.resolve("producers").toFile())
+                    .redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.PIPE);
+            pb.environment().put("PYTHONPATH", repo.resolve("producers/src").toString());
+            Process p = pb.start();
+            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (p.waitFor() != 0) {
+                throw new IllegalStateException("synthetic generator failed: " + cmd + "\n" + err);
+            }
+            List<String> lines = Files.readAllLines(out, StandardCharsets.UTF_8);
+            List<Label> labels = new ArrayList<>();
+            for (String l : Files.readAllLines(labelsFile, StandardCharsets.UTF_8)) {
+                if (!l.isBlank()) {
+                    JsonNode n = JSON.readTree(l);
+                    labels.add(new Label(n.get("exchange").asText(), n.get("symbol").asText(),
+                            AnomalyType.valueOf(n.get("type").asText()), n.get("start_ts").asLong(),
+                            n.get("end_ts").asLong(), n.get("magnitude").asDouble()));
+                }
+            }
+            Set<String> instruments = new HashSet<>();
+            long first = Long.MAX_VALUE, last = Long.MIN_VALUE;
+            for (String l : lines) {
+                JsonNode n = JSON.readTree(l);
+                instruments.add(n.get("exchange").asText() + ':' + n.get("symbol").asText());
+                long ts = n.get("ts").asLong();
+                first = Math.min(first, ts);
+                last = Math.max(last, ts);
+            }
+            return new Stream(name, lines, labels, instruments, first, last);
+        } finally {
+            Files.deleteIfExists(labelsFile);
+            Files.deleteIfExists(out);
+        }
+    }
+
+    /**
+     * The stream's lines in an arrival order shuffled within {@code boundMs} of trade time: each line arrives at
+     * its trade time plus a uniform delay below the bound, so none arrives after the watermark passed it.
+     */
+    public static List<String> shuffledWithin(List<String> lines, long boundMs, long seed) throws IOException {
+        Random random = new Random(seed);
+        long[][] order = new long[lines.size()][];
+        for (int i = 0; i < lines.size(); i++) {
+            long ts = JSON.readTree(lines.get(i)).get("ts").asLong();
+            order[i] = new long[] {ts + (long) (random.nextDouble() * (boundMs - 1)), i};
+        }
+        Arrays.sort(order, Comparator.comparingLong((long[] a) -> a[0]).thenComparingLong(a -> a[1]));
+        List<String> out = new ArrayList<>(lines.size());
+        for (long[] o : order) {
+            out.add(lines.get((int) o[1]));
+        }
+        return out;
+    }
+
+    // ---- running the job's graph ---------------------------------------------------------------------------
+
+    public static JobConfig config(String... overrides) {
+        List<String> args = new ArrayList<>(List.of("--checkpoint-interval", "500 ms"));
+        args.addAll(Arrays.asList(overrides));
+        try {
+            return JobConfig.parse(args.toArray(String[]::new), Map.of(JobConfig.JDBC_PASSWORD_ENV, "unused"));
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    /** Input handed to the MiniCluster in this JVM (a generator source reads it by index; no copy in the job graph). */
+    private static final Map<String, ParseResult[]> INPUTS = new ConcurrentHashMap<>();
+
+    private static final class FromMemory implements GeneratorFunction<Long, ParseResult> {
+        private static final long serialVersionUID = 1L;
+        private final String id;
+
+        FromMemory(String id) {
+            this.id = id;
+        }
+
+        @Override
+        public ParseResult map(Long index) {
+            return INPUTS.get(id)[index.intValue()];
+        }
+    }
+
+    /** Runs the job's graph (parallelism 2, RocksDB) over the lines in this arrival order; returns the alerts. */
+    public static List<Anomaly> run(JobConfig config, List<String> lines) throws Exception {
+        TickParser parser = TickSource.parser(config);
+        ParseResult[] input = new ParseResult[lines.size()];
+        long now = System.currentTimeMillis();
+        for (int i = 0; i < lines.size(); i++) {
+            byte[] value = lines.get(i).getBytes(StandardCharsets.UTF_8);
+            JsonNode n = JSON.readTree(value);
+            byte[] key = (n.get("exchange").asText() + ':' + n.get("symbol").asText()).getBytes(StandardCharsets.UTF_8);
+            try {
+                input[i] = ParseResult.ofTick(parser.parse(key, value, now));
+            } catch (BadTickException e) {
+                throw new IllegalStateException("the generator wrote a bad tick: " + lines.get(i), e);
+            }
+        }
+        String id = UUID.randomUUID().toString();
+        INPUTS.put(id, input);
+        try {
+            CollectingSink<Anomaly> anomalies = new CollectingSink<>();
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+            TickStreamJob.configure(env, config);
+            env.setParallelism(PARALLELISM);
+            DataStream<ParseResult> parsed = env
+                    .fromSource(new DataGeneratorSource<>(new FromMemory(id), input.length, RateLimiterStrategy.noOp(),
+                            TypeInformation.of(ParseResult.class)), WatermarkStrategy.noWatermarks(), "ticks")
+                    .setParallelism(1)
+                    .assignTimestampsAndWatermarks(TickSource.watermarks(config)).setParallelism(1);
+            new TickStreamJob(config, new TickStreamJob.Sinks(new CollectingSink<Tick>(), new CollectingSink<Candle>(),
+                    anomalies, new CollectingSink<Anomaly>(), new CollectingSink<BadRecord>())).build(parsed);
+            env.execute("detection-evaluation");
+            List<Anomaly> out = anomalies.received();
+            out.sort(Comparator.comparingLong(Anomaly::ts).thenComparing(Anomaly::id));
+            return out;
+        } finally {
+            INPUTS.remove(id);
+        }
+    }
+
+    /** The alert without the wall-clock fields (detection time, producer receive time). */
+    public static List<String> comparable(List<Anomaly> anomalies) {
+        return anomalies.stream()
+                .map(a -> String.join("|", a.id(), a.instrument(), a.type().name(), Long.toString(a.ts()), a.price(),
+                        String.valueOf(a.refPrice()), String.valueOf(a.changePct()), String.valueOf(a.zscore()),
+                        String.valueOf(a.windowMs()), a.tradeId(), String.valueOf(a.details())))
+                .sorted()
+                .collect(Collectors.toList());
+    }
+
+    // ---- scoring -------------------------------------------------------------------------------------------
+
+    /** Figures of one anomaly type on one stream. */
+    public static final class TypeScore {
+        public int labels;
+        public int detected;
+        public int alerts;
+        public int matched;
+        public int duplicates;
+        public int unmatched;
+        public final List<Long> delaysMs = new ArrayList<>();
+
+        public double recall() {
+            return labels == 0 ? Double.NaN : (double) detected / labels;
+        }
+
+        /** Matched first alerts over all alerts: a second alert for one anomaly counts against it. */
+        public double precision() {
+            return alerts == 0 ? Double.NaN : (double) matched / alerts;
+        }
+
+        public double f1() {
+            double p = precision(), r = recall();
+            return p + r == 0 || Double.isNaN(p) || Double.isNaN(r) ? Double.NaN : 2 * p * r / (p + r);
+        }
+
+        public double delayPercentile(double q) {
+            if (delaysMs.isEmpty()) {
+                return Double.NaN;
+            }
+            List<Long> sorted = new ArrayList<>(delaysMs);
+            sorted.sort(null);
+            int i = (int) Math.ceil(q * sorted.size()) - 1;
+            return sorted.get(Math.max(0, Math.min(sorted.size() - 1, i)));
+        }
+
+        void add(TypeScore o) {
+            labels += o.labels;
+            detected += o.detected;
+            alerts += o.alerts;
+            matched += o.matched;
+            duplicates += o.duplicates;
+            unmatched += o.unmatched;
+            delaysMs.addAll(o.delaysMs);
+        }
+    }
+
+    /** Scores of one stream: per type, plus alerts no label explains (false alerts). */
+    public static final class Score {
+        public final Map<AnomalyType, TypeScore> byType = new EnumMap<>(AnomalyType.class);
+        public int falseAlerts;
+        public int alerts;
+        public double instrumentHours;
+
+        public TypeScore type(AnomalyType t) {
+            return byType.computeIfAbsent(t, k -> new TypeScore());
+        }
+
+        public double falseAlertsPerInstrumentHour() {
+            return falseAlerts / instrumentHours;
+        }
+
+        public void add(Score o) {
+            o.byType.forEach((t, s) -> type(t).add(s));
+            falseAlerts += o.falseAlerts;
+            alerts += o.alerts;
+            instrumentHours += o.instrumentHours;
+        }
+    }
+
+    /**
+     * Matches alerts to labels. A labelled kind's alert matches a label of its kind and instrument (for a
+     * divergence: its asset, with the label's venue one of the alert's two) raised in [start, end + tolerance];
+     * the first such alert detects the label (delay from the start), later ones are duplicates. RETURN_ZSCORE has
+     * no labels of its own: its alerts inside any label's window on their instrument are explained, the rest are
+     * false alerts. False alerts: unmatched and duplicate alerts of every type.
+     */
+    public static Score score(Stream stream, List<Anomaly> alerts) throws IOException {
+        Score score = new Score();
+        score.instrumentHours = stream.instrumentHours();
+        score.alerts = alerts.size();
+        for (AnomalyType t : LABELLED) {
+            score.type(t);
+        }
+        Map<Label, Boolean> hit = new HashMap<>();
+        for (Label l : stream.labels()) {
+            score.type(l.type()).labels++;
+        }
+        for (Anomaly a : alerts) {
+            TypeScore ts = score.type(a.type());
+            ts.alerts++;
+            if (a.type() == AnomalyType.RETURN_ZSCORE) {
+                boolean explained = stream.labels().stream().anyMatch(l -> covers(l, a) && l.instrument().equals(a.instrument()));
+                if (explained) {
+                    ts.matched++;
+                } else {
+                    ts.unmatched++;
+                    score.falseAlerts++;
+                }
+                continue;
+            }
+            Label label = null;
+            for (Label l : stream.labels()) {
+                if (l.type() == a.type() && covers(l, a) && sameSubject(l, a)) {
+                    if (label == null || !hit.containsKey(l) && hit.containsKey(label)) {
+                        label = l;
+                    }
+                }
+            }
+            if (label == null) {
+                ts.unmatched++;
+                score.falseAlerts++;
+            } else if (hit.containsKey(label)) {
+                ts.duplicates++;
+                score.falseAlerts++;
+            } else {
+                hit.put(label, true);
+                ts.matched++;
+                ts.detected++;
+                ts.delaysMs.add(a.ts() - label.start());
+            }
+        }
+        return score;
+    }
+
+    private static boolean covers(Label l, Anomaly a) {
+        return a.ts() >= l.start() && a.ts() <= l.end() + TOLERANCE_MS;
+    }
+
+    private static boolean sameSubject(Label l, Anomaly a) throws IOException {
+        if (a.type() != AnomalyType.CROSS_VENUE_DIVERGENCE) {
+            return l.instrument().equals(a.instrument());
+        }
+        JsonNode d = JSON.readTree(a.details());
+        String labelVenue = l.instrument();
+        return labelVenue.equals(d.get("venue_a").asText() + ':' + d.get("symbol_a").asText())
+                || labelVenue.equals(d.get("venue_b").asText() + ':' + d.get("symbol_b").asText());
+    }
+}
