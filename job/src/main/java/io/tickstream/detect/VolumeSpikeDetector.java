@@ -9,8 +9,10 @@ import java.io.Serializable;
 /**
  * VOLUME_SPIKE: the volume traded in the current event-time bucket reaches m times the exponentially
  * weighted average of past buckets, and its traded value reaches a minimum (so ten times nothing is not
- * an alert). It fires as soon as the running bucket crosses the line, not when the bucket ends, and at
- * most once per bucket. Buckets with no trade count as zero: they are folded into the average in closed
+ * an alert). It fires as soon as the running bucket crosses the line, not when the bucket ends, and once per
+ * episode: buckets short enough that a burst fills at least one whole bucket (2 s by default), and after an
+ * alert the next one waits until a bucket closes below half the multiple (hysteresis), so a burst spanning
+ * several buckets raises one alert. Buckets with no trade count as zero: they are folded into the average in closed
  * form when the next trade arrives, so an idle instrument costs no timers.
  */
 public final class VolumeSpikeDetector implements Serializable {
@@ -25,6 +27,8 @@ public final class VolumeSpikeDetector implements Serializable {
         public double bucketVolume;
         public double bucketNotional;
         public boolean bucketAlerted;
+        /** An alert was raised and no bucket has closed below half the multiple since. */
+        public boolean episode;
         public double average;
         public long buckets;
 
@@ -54,10 +58,11 @@ public final class VolumeSpikeDetector implements Serializable {
         state.bucketVolume += tick.sizeValue();
         state.bucketNotional += tick.sizeValue() * tick.priceValue();
 
-        if (!state.bucketAlerted && state.buckets >= settings.warmupBuckets() && state.average > 0
+        if (!state.bucketAlerted && !state.episode && state.buckets >= settings.warmupBuckets() && state.average > 0
                 && state.bucketVolume >= settings.multiplier() * state.average
                 && state.bucketNotional >= settings.minNotional()) {
             state.bucketAlerted = true;
+            state.episode = true;
             double ratio = state.bucketVolume / state.average;
             String details = "{\"bucket_start\":" + state.bucketStart
                     + ",\"bucket_volume\":" + Decimals.round(state.bucketVolume, 8)
@@ -74,9 +79,12 @@ public final class VolumeSpikeDetector implements Serializable {
 
     /** Folds the finished bucket and the empty ones up to {@code bucket} into the average. */
     private void closeBuckets(State state, long bucket) {
+        long empty = (bucket - state.bucketStart) / settings.bucketMs() - 1;
+        if (state.episode && (empty > 0 || state.bucketVolume < settings.multiplier() / 2 * state.average)) {
+            state.episode = false;
+        }
         state.average = state.buckets == 0 ? state.bucketVolume
                 : state.average + alpha * (state.bucketVolume - state.average);
-        long empty = (bucket - state.bucketStart) / settings.bucketMs() - 1;
         if (empty > 0) {
             state.average *= Math.pow(1.0 - alpha, empty);
         }

@@ -1,0 +1,41 @@
+package io.tickstream.eval;
+
+import io.tickstream.config.JobConfig;
+import io.tickstream.model.AnomalyType;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Pins the detection quality of the standard scenario (10 simulated minutes of the producers' synthetic
+ * generator, seed 11, 10 symbols on 2 venues, injected spikes, drops, volume bursts and divergences) at the
+ * default parameters, at what was measured when the defaults were tuned (deploy/evaluate-detectors --minutes 10)
+ * less a small margin: a change that lowers it fails here. The stream is deterministic, so the figures are too.
+ */
+class DetectionQualityTest {
+    @Test
+    void standardScenarioKeepsItsMeasuredQualityAndShuffledInputGivesIdenticalAlerts() throws Exception {
+        JobConfig defaults = Evaluation.config();
+        DetectionEvaluation.Scenario standard = DetectionEvaluation.SCENARIOS.get(0);
+        DetectionEvaluation.Result r = DetectionEvaluation.evaluate(standard, 10, defaults);
+        Evaluation.Score s = r.score();
+
+        assertThat(r.identical()).as("ordered and shuffled alerts identical").isTrue();
+        assertThat(r.stream().labels()).hasSize(46);
+        // measured: spike 1.000 / 0.842, drop 1.000 / 0.941, volume 0.857 / 0.857, divergence 1.000 / 1.000
+        assertQuality(s, AnomalyType.PRICE_SPIKE, 1.0, 0.84);
+        assertQuality(s, AnomalyType.PRICE_DROP, 1.0, 0.94);
+        assertQuality(s, AnomalyType.VOLUME_SPIKE, 0.85, 0.85);
+        assertQuality(s, AnomalyType.CROSS_VENUE_DIVERGENCE, 1.0, 1.0);
+        // measured: 1.5 false alerts per instrument-hour (all types, injected stream)
+        assertThat(s.falseAlertsPerInstrumentHour()).as("false alerts per instrument-hour").isLessThanOrEqualTo(1.6);
+        assertThat(s.type(AnomalyType.CROSS_VENUE_DIVERGENCE).delayPercentile(0.95)).isLessThanOrEqualTo(7_000);
+    }
+
+    private static void assertQuality(Evaluation.Score s, AnomalyType type, double recall, double precision) {
+        Evaluation.TypeScore t = s.type(type);
+        assertThat(t.recall()).as("recall of %s", type).isGreaterThanOrEqualTo(recall - 0.005);
+        assertThat(t.precision()).as("precision of %s", type).isGreaterThanOrEqualTo(precision - 0.005);
+    }
+}
