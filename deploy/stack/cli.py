@@ -56,9 +56,14 @@ def cmd_up(stack: Stack, args) -> int:
 
 def cmd_down(stack: Stack, args) -> int:
     print(f"tickstream down: state in {stack.home}")
+    failed = []
     for name in reversed(_selected(args.only)):
-        COMPONENTS[name].down(stack)
-    return 0
+        try:
+            COMPONENTS[name].down(stack)
+        except StackError as e:  # go on: stop everything else this stack started
+            print(f"  {name:<12} could not be stopped cleanly: {e}", file=sys.stderr)
+            failed.append(name)
+    return 1 if failed else 0
 
 
 def _status_rows(stack: Stack) -> list[dict]:

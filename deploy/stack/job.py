@@ -93,7 +93,14 @@ def stop_with_savepoint(stack: Stack, job_id: str) -> str:
 def down(stack: Stack) -> None:
     current = running_job(stack)
     if current:
-        savepoint = stop_with_savepoint(stack, current["jid"])
+        try:
+            savepoint = stop_with_savepoint(stack, current["jid"])
+        except StackError as e:
+            # E.g. the job is restarting: cancel it; its retained checkpoints still let the next `up` resume.
+            flink.cli(stack, ["cancel", current["jid"]], capture=True)
+            print(f"  job          could not take a savepoint, cancelled {current['jid']} (the next `up` resumes "
+                  f"from its last retained checkpoint): {str(e).splitlines()[0]}")
+            return
         stack.record(NAME, **{**stack.component(NAME), "savepoint": savepoint})
         print(f"  job          stopped with savepoint {savepoint} (the next `up` resumes from it)")
 

@@ -47,15 +47,15 @@ public final class PostgresSinks {
     };
 
     public static Sink<Tick> ticks(JobConfig config) {
-        return JdbcSink.<Tick>builder()
+        return closeSafe(JdbcSink.<Tick>builder()
                 .withQueryStatement(INSERT_TICK, TICK_BINDER)
                 .withExecutionOptions(execution(config))
                 // Batched inserts rewritten into multi-row INSERTs: several times the rows per round trip.
-                .buildAtLeastOnce(connection(config, true));
+                .buildAtLeastOnce(connection(config, true)));
     }
 
     public static Sink<Candle> candles(JobConfig config) {
-        return JdbcSink.<Candle>builder()
+        return closeSafe(JdbcSink.<Candle>builder()
                 .withQueryStatement(UPSERT_CANDLE, (ps, c) -> {
                     ps.setTimestamp(1, new Timestamp(c.bucket()));
                     ps.setString(2, c.exchange());
@@ -70,11 +70,11 @@ public final class PostgresSinks {
                 .withExecutionOptions(execution(config))
                 // Not rewritten: one batch may update the same candle twice (a late trade), which a single
                 // multi-row INSERT ... ON CONFLICT DO UPDATE refuses.
-                .buildAtLeastOnce(connection(config, false));
+                .buildAtLeastOnce(connection(config, false)));
     }
 
     public static Sink<Anomaly> anomalies(JobConfig config) {
-        return JdbcSink.<Anomaly>builder()
+        return closeSafe(JdbcSink.<Anomaly>builder()
                 .withQueryStatement(INSERT_ANOMALY, (ps, a) -> {
                     ps.setTimestamp(1, new Timestamp(a.ts()));
                     ps.setString(2, a.id());
@@ -101,7 +101,11 @@ public final class PostgresSinks {
                         .withBatchIntervalMs(0)
                         .withMaxRetries(config.jdbcMaxRetries)
                         .build())
-                .buildAtLeastOnce(connection(config, true));
+                .buildAtLeastOnce(connection(config, true)));
+    }
+
+    private static <T> Sink<T> closeSafe(JdbcSink<T> sink) {
+        return new CloseSafeJdbcSink<>(sink);
     }
 
     private static void setDouble(java.sql.PreparedStatement ps, int index, Double value) throws java.sql.SQLException {
