@@ -115,7 +115,8 @@ def up(stack: Stack) -> None:
     ports = (() if procs.owns(jm.get("pid"), marker) else ("flink_rest", "flink_rpc", "flink_jm_metrics")) + \
             (() if procs.owns(tm.get("pid"), marker) else ("flink_tm_metrics",))
     for name in ports:
-        if not procs.port_free(stack.port(name)):
+        # A process killed a moment ago may hold its listening port for a little while longer.
+        if not procs.wait_until(lambda: procs.port_free(stack.port(name)), 15):
             raise StackError(f"port {stack.port(name)} ({name}) is taken by {procs.port_holder(stack.port(name))}; "
                              f"stop it, or start the stack with --port {name}=<free port>")
     write_config(stack)
