@@ -10,36 +10,78 @@ import java.io.Serializable;
  * PRICE_SPIKE / PRICE_DROP: the price moves by at least the threshold against the minimum (spike) or
  * maximum (drop) of a sliding event-time window.
  *
- * <p>The window's extremes live in a ring of fixed slots (window / resolution of them, 60 by default), each
- * holding the min and max of its slot: O(1) state per instrument whatever the trade rate, O(slots) per tick.
+ * <p>The window's extremes live in two monotonic deques of (slot, extreme) — slots of window / resolution,
+ * 60 by default — ascending minima for spikes, descending maxima for drops. Their fronts are the window's
+ * minimum and maximum; a slot whose extreme is beaten by a later one can never be an extreme again and is
+ * dropped. So the state holds only the slots that can still matter (a handful in a random walk, at most one per
+ * slot), which keeps the per-trade RocksDB read and write small. A trade stamped before the newest slot seen
+ * counts in the newest slot: trades come in the venue's trade order, and its clock does not run backwards by
+ * more than a few milliseconds.
  * One alert per episode: once raised, a direction stays quiet until the move falls back below the re-arm
  * level (hysteresis) and the cooldown has passed, so one move does not raise a storm of alerts.
  */
 public final class PriceMoveDetector implements Serializable {
     private static final long serialVersionUID = 1L;
 
+    private static final long[] NO_SLOTS = new long[0];
+    private static final double[] NO_VALUES = new double[0];
+
     public record Settings(double thresholdPct, long windowMs, long resolutionMs, double rearmPct, long cooldownMs)
             implements Serializable {}
 
+    /**
+     * A monotonic deque of (slot, extreme), slots ascending: minima ascending (for spikes) or maxima descending
+     * (for drops), so the front is the window's extreme. A Flink POJO.
+     */
+    public static final class Extremes {
+        public long[] slots = NO_SLOTS;
+        public double[] values = NO_VALUES;
+
+        public Extremes() {}
+
+        int firstLive(long oldestLive) {
+            int i = 0;
+            while (i < slots.length && slots[i] < oldestLive) {
+                i++;
+            }
+            return i;
+        }
+
+        /** Drops entries before {@code from} (expired) and those {@code price} beats, then appends it. */
+        void insert(int from, long slot, double price, boolean minima) {
+            int keep = slots.length;
+            while (keep > from && (minima ? values[keep - 1] >= price : values[keep - 1] <= price)) {
+                keep--;
+            }
+            boolean append = !(keep > from && slots[keep - 1] == slot); // else this slot already has a better extreme
+            if (from == 0 && keep == slots.length && !append) {
+                return;
+            }
+            int n = keep - from + (append ? 1 : 0);
+            long[] slotsOut = new long[n];
+            double[] valuesOut = new double[n];
+            System.arraycopy(slots, from, slotsOut, 0, keep - from);
+            System.arraycopy(values, from, valuesOut, 0, keep - from);
+            if (append) {
+                slotsOut[n - 1] = slot;
+                valuesOut[n - 1] = price;
+            }
+            slots = slotsOut;
+            values = valuesOut;
+        }
+    }
+
     /** Per-instrument state (a Flink POJO: public fields, no-arg constructor). */
     public static final class State {
-        /** Slot number (ts / resolution) each ring position holds, or -1 when empty. */
-        public long[] slotIds;
-        public double[] slotMin;
-        public double[] slotMax;
+        public Extremes minima = new Extremes();
+        public Extremes maxima = new Extremes();
+        public long newestSlot = Long.MIN_VALUE;
         public boolean spikeActive;
         public boolean dropActive;
         public long lastSpikeAlertTs = Long.MIN_VALUE;
         public long lastDropAlertTs = Long.MIN_VALUE;
 
         public State() {}
-
-        State(int slots) {
-            slotIds = new long[slots];
-            slotMin = new double[slots];
-            slotMax = new double[slots];
-            java.util.Arrays.fill(slotIds, -1L);
-        }
     }
 
     private final Settings settings;
@@ -51,23 +93,20 @@ public final class PriceMoveDetector implements Serializable {
     }
 
     public State newState() {
-        return new State(slots);
+        return new State();
     }
 
     /** Feeds one tick (in trade order); returns the alert it raises, or null. */
     public Anomaly onTick(Tick tick, State state, long now) {
-        long slot = Math.floorDiv(tick.ts(), settings.resolutionMs());
+        long slot = Math.max(Math.floorDiv(tick.ts(), settings.resolutionMs()), state.newestSlot);
         double price = tick.priceValue();
+        long oldestLive = slot - slots + 1;
 
-        // The window's extremes before this tick: slots within the last `slots` slot numbers.
-        double min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < slots; i++) {
-            long id = state.slotIds[i];
-            if (id >= 0 && id > slot - slots && id <= slot) {
-                min = Math.min(min, state.slotMin[i]);
-                max = Math.max(max, state.slotMax[i]);
-            }
-        }
+        // The window's extremes before this tick.
+        int minFrom = state.minima.firstLive(oldestLive);
+        int maxFrom = state.maxima.firstLive(oldestLive);
+        double min = minFrom < state.minima.slots.length ? state.minima.values[minFrom] : Double.POSITIVE_INFINITY;
+        double max = maxFrom < state.maxima.slots.length ? state.maxima.values[maxFrom] : Double.NEGATIVE_INFINITY;
 
         Anomaly alert = null;
         if (min != Double.POSITIVE_INFINITY) {
@@ -92,18 +131,9 @@ public final class PriceMoveDetector implements Serializable {
             }
         }
 
-        int pos = (int) Math.floorMod(slot, (long) slots);
-        if (state.slotIds[pos] != slot) {
-            if (state.slotIds[pos] > slot) {
-                return alert; // a trade older than the window's oldest slot cannot move its extremes
-            }
-            state.slotIds[pos] = slot;
-            state.slotMin[pos] = price;
-            state.slotMax[pos] = price;
-        } else {
-            state.slotMin[pos] = Math.min(state.slotMin[pos], price);
-            state.slotMax[pos] = Math.max(state.slotMax[pos], price);
-        }
+        state.minima.insert(minFrom, slot, price, true);
+        state.maxima.insert(maxFrom, slot, price, false);
+        state.newestSlot = slot;
         return alert;
     }
 
