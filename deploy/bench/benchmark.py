@@ -346,7 +346,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="deploy/benchmark", description=__doc__)
     parser.add_argument("--state-dir", default=str(REPO / "deploy" / "target" / "bench-stack"),
                         help="stack state dir (a separate stack on free ports; removed first unless --keep)")
-    parser.add_argument("--loads", default="1000,5000,20000,50000,100000", help="offered ticks/s per step")
+    parser.add_argument("--loads", default="1000,5000,10000,15000,20000,50000,100000",
+                        help="offered ticks/s per step")
     parser.add_argument("--step-seconds", type=int, default=40)
     parser.add_argument("--drain-timeout", type=int, default=60)
     parser.add_argument("--kafka-records", type=int, default=1_000_000)
