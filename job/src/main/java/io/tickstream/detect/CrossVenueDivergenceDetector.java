@@ -48,6 +48,8 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
 
     static final int MAX_VENUES = 16;
     static final long TIMER_GRANULARITY_MS = 100;
+    /** Trades of one asset waiting for one 100 ms timer, at most (655k trades/s per asset). */
+    static final int MAX_PENDING_PER_TIMER = 65_536;
 
     /**
      * @param quoteClasses quote currency to its class (USDT → USD); a quote not listed is its own class
@@ -87,7 +89,10 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
     private final Duration stateTtl;
 
     private transient ValueState<State> quotes;
-    private transient MapState<Long, List<Tick>> pending;
+    /** Trades waiting for their timer, keyed by {@link #slot}: each trade is written once, never re-serialized. */
+    private transient MapState<Long, Tick> pending;
+    /** How many trades wait for each timer. */
+    private transient MapState<Long, Integer> pendingCount;
     private transient Counter alerts;
 
     public CrossVenueDivergenceDetector(Settings settings, Duration stateTtl) {
@@ -105,7 +110,9 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
         quotes = getRuntimeContext().getState(StateTtl.expireAfter(
                 new ValueStateDescriptor<>("divergence-quotes", State.class), stateTtl));
         pending = getRuntimeContext().getMapState(StateTtl.expireAfter(new MapStateDescriptor<>(
-                "divergence-pending", Types.LONG, Types.LIST(TypeInformation.of(Tick.class))), stateTtl));
+                "divergence-pending-trades", Types.LONG, TypeInformation.of(Tick.class)), stateTtl));
+        pendingCount = getRuntimeContext().getMapState(StateTtl.expireAfter(new MapStateDescriptor<>(
+                "divergence-pending-counts", Types.LONG, Types.INT), stateTtl));
         alerts = JobMetrics.anomalies(getRuntimeContext().getMetricGroup(), AnomalyType.CROSS_VENUE_DIVERGENCE.name());
     }
 
@@ -118,24 +125,45 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
             quotes.update(s);
             return;
         }
-        // Pending trades are grouped by the timer that releases them: one look-up per timer, no state scan.
+        // Pending trades are grouped by the timer that releases them: one look-up per trade, no state scan, and
+        // a busy asset's pending trades are not rewritten on every new one (a list per timer was: quadratic).
         long timer = Math.floorDiv(tick.ts() + TIMER_GRANULARITY_MS - 1, TIMER_GRANULARITY_MS) * TIMER_GRANULARITY_MS;
-        List<Tick> due = pending.get(timer);
-        if (due == null) {
-            due = new ArrayList<>(1);
+        Integer count = pendingCount.get(timer);
+        int n = count == null ? 0 : count;
+        if (n == MAX_PENDING_PER_TIMER) {
+            // A flood beyond any venue's rate: applied at once rather than failing the job over input.
+            State s = state();
+            apply(tick, s, out);
+            quotes.update(s);
+            return;
         }
-        due.add(tick);
-        pending.put(timer, due);
-        ctx.timerService().registerEventTimeTimer(timer);
+        pending.put(slot(timer, n), tick);
+        pendingCount.put(timer, n + 1);
+        if (n == 0) {
+            ctx.timerService().registerEventTimeTimer(timer);
+        }
+    }
+
+    /** The pending-trade key of the n-th trade of a timer (timers are multiples of 100 ms, far below 2^47). */
+    private static long slot(long timer, int n) {
+        return timer * MAX_PENDING_PER_TIMER + n;
     }
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<Anomaly> out) throws Exception {
-        List<Tick> due = pending.get(timestamp);
-        if (due == null) {
+        Integer count = pendingCount.get(timestamp);
+        if (count == null) {
             return;
         }
-        pending.remove(timestamp);
+        pendingCount.remove(timestamp);
+        List<Tick> due = new ArrayList<>(count);
+        for (int n = 0; n < count; n++) {
+            Tick t = pending.get(slot(timestamp, n));
+            if (t != null) { // null only when its TTL ran out
+                due.add(t);
+            }
+            pending.remove(slot(timestamp, n));
+        }
         due.sort(Comparator.comparingLong(Tick::ts).thenComparing(Tick::exchange).thenComparing(Tick::symbol)
                 .thenComparingLong(Tick::tradeSeq).thenComparing(Tick::tradeId));
         State s = state();
