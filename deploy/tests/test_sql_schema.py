@@ -67,14 +67,23 @@ def test_unique_keys_of_the_contract_hold_the_time_column(fresh):
     assert {"ticks_instrument_time_idx", "anomalies_time_idx"} <= indexes
 
 
-def job_statements() -> dict[str, str]:
-    """INSERT_TICK, UPSERT_CANDLE, INSERT_ANOMALY as the job sends them (string constants of PostgresSinks)."""
-    java = (REPO / "job/src/main/java/io/tickstream/sink/PostgresSinks.java").read_text()
+def java_constants(file: str, *names: str) -> dict[str, str]:
+    java = (REPO / "job/src/main/java/io/tickstream/sink" / file).read_text()
     out = {}
-    for name in ("INSERT_TICK", "UPSERT_CANDLE", "INSERT_ANOMALY"):
+    for name in names:
         body = re.search(rf"String {name}\s*=(.*?);\s*$", java, re.S | re.M).group(1)
         out[name] = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
     return out
+
+
+def job_statements() -> dict[str, str]:
+    """UPSERT_CANDLE, INSERT_ANOMALY as the job sends them (string constants of PostgresSinks)."""
+    return java_constants("PostgresSinks.java", "UPSERT_CANDLE", "INSERT_ANOMALY")
+
+
+def tick_copy_statements() -> dict[str, str]:
+    """The tick sink's staging table and INSERT ... SELECT (string constants of CopyTickSink)."""
+    return java_constants("CopyTickSink.java", "CREATE_STAGING", "COPY_STAGING", "INSERT_FROM_STAGING")
 
 
 SAMPLE = {"time": "2026-01-01T10:00:05Z", "bucket": "2026-01-01T10:00:00Z", "exchange": "schematest",
@@ -104,6 +113,13 @@ def test_job_role_writes_rows_and_nothing_else(fresh):
     writer = job(db)
     for sql in job_statements().values():
         run_job_statement(writer, sql)
+    # The tick sink: rows into its session's staging table (COPY there; plain INSERT here: psql has no stdin
+    # stream per statement), then INSERT ... SELECT, in one transaction; twice, so it is idempotent.
+    ticks = tick_copy_statements()
+    assert ticks["COPY_STAGING"] == "COPY tick_rows FROM STDIN"
+    row = "(1767261605000, 'schematest', 'BTC-USDT', '42', 100.5, 0.25, 'buy', 1767261605100)"
+    for _ in range(2):
+        writer.run(f"{ticks['CREATE_STAGING']}; INSERT INTO tick_rows VALUES {row}; {ticks['INSERT_FROM_STAGING']}")
     assert writer.value("SELECT count(*) FROM ticks WHERE exchange = 'schematest'") == "1"
     assert writer.value("SELECT count(*) FROM anomalies WHERE exchange = 'schematest'") == "1"
     writer.run("UPDATE candles_1m SET trades = trades WHERE exchange = 'schematest'")

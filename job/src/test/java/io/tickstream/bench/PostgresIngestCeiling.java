@@ -3,8 +3,10 @@ package io.tickstream.bench;
 import io.tickstream.config.JobConfig;
 import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
+import io.tickstream.sink.CopyTickSink;
 import io.tickstream.sink.PostgresSinks;
 
+import org.apache.flink.connector.jdbc.JdbcStatementBuilder;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyManager;
 
@@ -15,13 +17,29 @@ import java.sql.PreparedStatement;
 import java.sql.Timestamp;
 
 /**
- * The database's own ceiling for tick rows on this machine, along the job's sink path (the same prepared
- * INSERT ... ON CONFLICT DO NOTHING, the same binder, batches of --jdbc-batch-size, reWriteBatchedInserts)
- * and, for comparison, with COPY. Prints one JSON line per method. Not a test: run by deploy/benchmark.
+ * The database's own ceiling for tick rows on this machine: along the job's tick sink path (COPY into the
+ * staging table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING, batches of --jdbc-batch-size) and, for
+ * comparison, with a prepared INSERT per row (batched, reWriteBatchedInserts: the path it replaced) and plain
+ * COPY. Prints one JSON line per method. Not a test: run by deploy/benchmark.
  *
  * <p>Arguments: jdbc-url rows symbol-prefix; password from TICKSTREAM_JDBC_PASSWORD.
  */
 public final class PostgresIngestCeiling {
+    static final String INSERT_TICK = "INSERT INTO ticks (time, exchange, symbol, trade_id, price, size, side, recv_time)"
+            + " VALUES (?, ?, ?, ?, ?::numeric, ?::numeric, ?, ?) ON CONFLICT DO NOTHING";
+
+    /** Binds a tick to {@link #INSERT_TICK}: the statement-per-row path the job's tick sink used before COPY. */
+    static final JdbcStatementBuilder<Tick> TICK_BINDER = (ps, t) -> {
+        ps.setTimestamp(1, new Timestamp(t.ts()));
+        ps.setString(2, t.exchange());
+        ps.setString(3, t.symbol());
+        ps.setString(4, t.tradeId());
+        ps.setString(5, t.price());
+        ps.setString(6, t.size());
+        ps.setString(7, t.side().json());
+        ps.setTimestamp(8, new Timestamp(t.recvTs()));
+    };
+
     public static void main(String[] args) throws Exception {
         String jdbcUrl = args[0];
         int rows = Integer.parseInt(args[1]);
@@ -32,10 +50,10 @@ public final class PostgresIngestCeiling {
         try (Connection c = DriverManager.getConnection(PostgresSinks.url(config, true), config.jdbcUser, config.jdbcPassword)) {
             c.setAutoCommit(true);
             long start = System.nanoTime();
-            try (PreparedStatement ps = c.prepareStatement(PostgresSinks.INSERT_TICK)) {
+            try (PreparedStatement ps = c.prepareStatement(INSERT_TICK)) {
                 int inBatch = 0;
                 for (int i = 0; i < rows; i++) {
-                    PostgresSinks.TICK_BINDER.accept(ps, tick(prefix + "I", i, now));
+                    TICK_BINDER.accept(ps, tick(prefix + "I", i, now));
                     ps.addBatch();
                     if (++inBatch == config.jdbcBatchSize) {
                         ps.executeBatch();
@@ -47,6 +65,32 @@ public final class PostgresIngestCeiling {
             report("jdbc-batched-insert", rows, System.nanoTime() - start);
 
             CopyManager copy = ((PGConnection) c.unwrap(PGConnection.class)).getCopyAPI();
+
+            // The job's tick sink path: COPY into the staging table, INSERT ... SELECT ... ON CONFLICT per batch.
+            c.setAutoCommit(false);
+            try (PreparedStatement create = c.prepareStatement(CopyTickSink.CREATE_STAGING)) {
+                create.execute();
+            }
+            c.commit();
+            start = System.nanoTime();
+            try (PreparedStatement insert = c.prepareStatement(CopyTickSink.INSERT_FROM_STAGING)) {
+                StringBuilder batch = new StringBuilder(1 << 20);
+                for (int i = 0; i < rows; i++) {
+                    Tick t = tick(prefix + "S", i, now);
+                    batch.append(t.ts()).append('\t').append(t.exchange()).append('\t').append(t.symbol()).append('\t')
+                            .append(t.tradeId()).append('\t').append(t.price()).append('\t').append(t.size()).append('\t')
+                            .append(t.side().json()).append('\t').append(t.recvTs()).append('\n');
+                    if ((i + 1) % config.jdbcBatchSize == 0 || i == rows - 1) {
+                        copy.copyIn(CopyTickSink.COPY_STAGING, new StringReader(batch.toString()));
+                        insert.executeUpdate();
+                        c.commit();
+                        batch.setLength(0);
+                    }
+                }
+            }
+            report("copy-staging-insert", rows, System.nanoTime() - start);
+            c.setAutoCommit(true);
+
             start = System.nanoTime();
             StringBuilder chunk = new StringBuilder(1 << 20);
             for (int i = 0; i < rows; i++) {
@@ -61,7 +105,7 @@ public final class PostgresIngestCeiling {
                     chunk.setLength(0);
                 }
             }
-            report("copy", rows, System.nanoTime() - start);
+            report("copy-direct", rows, System.nanoTime() - start);
         }
     }
 

@@ -227,8 +227,7 @@ class JobOnKafkaAndPostgresIT {
         JobClient first = env.executeAsync("it-before-savepoint");
         Waiting.until("the first job's ticks in the database", TIMEOUT,
                 () -> count("SELECT count(*) FROM ticks WHERE symbol = ?", symbol) == before.size());
-        String savepoint = first.stopWithSavepoint(false, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
-                .get();
+        String savepoint = stopWithSavepoint(first, savepoints);
         assertThat(count("SELECT count(*) FROM anomalies WHERE symbol = ?", symbol)).isZero();
 
         kafka.send(run.ticks, records(run.ticks, after));
@@ -257,6 +256,21 @@ class JobOnKafkaAndPostgresIT {
                     .hasSize(2);
         } finally {
             second.cancel().get();
+        }
+    }
+
+    /** Stop-with-savepoint, retried while some task is still being deployed (a savepoint needs them all running). */
+    private static String stopWithSavepoint(JobClient job, Path dir) throws Exception {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (true) {
+            try {
+                return job.stopWithSavepoint(false, dir.toUri().toString(), SavepointFormatType.CANONICAL).get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (System.nanoTime() > deadline || !String.valueOf(e.getMessage()).contains("not being executed")) {
+                    throw e;
+                }
+                Thread.sleep(200);
+            }
         }
     }
 
