@@ -1,4 +1,5 @@
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -47,4 +48,9 @@ def wait_for(what: str, condition, timeout: float = 180, interval: float = 0.5):
 
 @pytest.fixture
 def stack_cli(tmp_path_factory):
-    return StackCli(REPO / "deploy" / "target" / f"stack-{tmp_path_factory.mktemp('s').name}")
+    """A stack in a fresh state dir (a left-over one would resume an older build's savepoint)."""
+    cli = StackCli(REPO / "deploy" / "target" / f"stack-{tmp_path_factory.mktemp('s').name}")
+    if cli.home.exists():
+        cli.run("down", check=False)
+        shutil.rmtree(cli.home)
+    return cli
