@@ -9,6 +9,7 @@ Every venue module exposes
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -31,6 +32,17 @@ class ParseError(ValueError):
         super().__init__(message)
         self.kind = kind
         self.sample = frame[:200]
+
+
+def load_object(frame: str, venue: str, **loads_options) -> dict:
+    """The frame as a JSON object, or a ParseError naming the venue (kinds "json" and "shape")."""
+    try:
+        msg = json.loads(frame, **loads_options)
+    except ValueError as e:
+        raise ParseError("json", f"{venue}: not JSON ({e})", frame) from None
+    if not isinstance(msg, dict):
+        raise ParseError("shape", f"{venue}: not a JSON object", frame)
+    return msg
 
 
 @dataclass(slots=True)

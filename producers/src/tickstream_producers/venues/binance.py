@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from ..ticks import Tick, normalize_symbol
-from . import ACK, ERROR, NOTHING, SHUTDOWN, TRADES, Frame, ParseError, VenueSpec
+from . import ACK, ERROR, NOTHING, SHUTDOWN, TRADES, Frame, ParseError, VenueSpec, load_object
 
 EXCHANGE = "binance"
 URL = "wss://stream.binance.com:9443"
@@ -53,12 +53,7 @@ def _symbol(raw: str) -> str:
 
 
 def read(frame: str, recv_ts: int) -> Frame:
-    try:
-        msg = json.loads(frame)
-    except ValueError as e:
-        raise ParseError("json", f"binance: not JSON ({e})", frame) from None
-    if not isinstance(msg, dict):
-        raise ParseError("shape", "binance: not a JSON object", frame)
+    msg = load_object(frame, "binance")
     data = msg.get("data", msg) if "stream" in msg else msg
     if not isinstance(data, dict):
         raise ParseError("shape", "binance: data is not an object", frame)

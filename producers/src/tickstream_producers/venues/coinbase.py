@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 
 from ..ticks import Tick, iso_to_ms, normalize_symbol
-from . import ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec
+from . import ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec, load_object
 
 EXCHANGE = "coinbase"
 URL = "wss://advanced-trade-ws.coinbase.com"
@@ -124,12 +124,7 @@ def _exchange_feed(msg: dict, frame: str, recv_ts: int) -> Frame:
 
 
 def read(frame: str, recv_ts: int) -> Frame:
-    try:
-        msg = json.loads(frame)
-    except ValueError as e:
-        raise ParseError("json", f"coinbase: not JSON ({e})", frame) from None
-    if not isinstance(msg, dict):
-        raise ParseError("shape", "coinbase: not a JSON object", frame)
+    msg = load_object(frame, "coinbase")
     if "channel" in msg:
         return _advanced(msg, frame, recv_ts)
     if "type" in msg:

@@ -12,7 +12,7 @@ import json
 from decimal import Decimal
 
 from ..ticks import Tick, iso_to_ms, normalize_symbol
-from . import ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec
+from . import ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec, load_object
 
 EXCHANGE = "kraken"
 URL = "wss://ws.kraken.com/v2"
@@ -54,13 +54,8 @@ def _plain(number: str) -> str:
 
 
 def read(frame: str, recv_ts: int) -> Frame:
-    try:
-        # numbers kept as their exact text: "price":67123.4 → "67123.4"
-        msg = json.loads(frame, parse_float=str, parse_int=str)
-    except ValueError as e:
-        raise ParseError("json", f"kraken: not JSON ({e})", frame) from None
-    if not isinstance(msg, dict):
-        raise ParseError("shape", "kraken: not a JSON object", frame)
+    # numbers kept as their exact text: "price":67123.4 → "67123.4"
+    msg = load_object(frame, "kraken", parse_float=str, parse_int=str)
     channel = msg.get("channel")
     if channel == "trade":
         kind = msg.get("type")

@@ -1,5 +1,6 @@
 package io.tickstream.detect;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.tickstream.metrics.JobMetrics;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
@@ -242,18 +243,9 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
                 System.currentTimeMillis(), details);
     }
 
+    /** A JSON string literal (Jackson's escaping). */
     private static String quoted(String text) {
-        StringBuilder b = new StringBuilder(text.length() + 2).append('"');
-        for (char c : text.toCharArray()) {
-            if (c == '"' || c == '\\') {
-                b.append('\\').append(c);
-            } else if (c < 0x20) {
-                b.append(String.format("\\u%04x", (int) c));
-            } else {
-                b.append(c);
-            }
-        }
-        return b.append('"').toString();
+        return '"' + new String(JsonStringEncoder.getInstance().quoteAsString(text)) + '"';
     }
 
     private static int indexOf(State s, String exchange, String symbol) {

@@ -2,6 +2,7 @@ package io.tickstream.pipeline;
 
 import io.tickstream.TickStreamJob;
 import io.tickstream.config.JobConfig;
+import io.tickstream.eval.Evaluation;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.BadRecord;
 import io.tickstream.model.Candle;
@@ -62,7 +63,7 @@ class TickStreamPipelineTest {
         Results shuffled = run(config, MARKET.shuffledWithin(config.outOfOrderness.toMillis(), 7), List.of());
 
         assertThat(MARKET.shuffledWithin(config.outOfOrderness.toMillis(), 7)).isNotEqualTo(MARKET.trades);
-        assertThat(comparable(shuffled.anomalies())).isEqualTo(comparable(ordered.anomalies()));
+        assertThat(Evaluation.comparable(shuffled.anomalies())).isEqualTo(Evaluation.comparable(ordered.anomalies()));
         assertThat(sortedCandles(shuffled.candles())).isEqualTo(sortedCandles(ordered.candles()));
     }
 
@@ -75,7 +76,7 @@ class TickStreamPipelineTest {
                 .map(a -> new MarketScenario.Expected(a.instrument(), a.type(), a.tradeId()))
                 .collect(Collectors.toList());
         assertThat(found).containsExactlyInAnyOrderElementsOf(MARKET.expected);
-        assertThat(comparable(r.anomaliesOnTopic())).isEqualTo(comparable(r.anomalies()));
+        assertThat(Evaluation.comparable(r.anomaliesOnTopic())).isEqualTo(Evaluation.comparable(r.anomalies()));
         assertThat(r.rows()).hasSameSizeAs(MARKET.trades).containsExactlyInAnyOrderElementsOf(MARKET.trades);
 
         // Every candle agrees with the trades of its minute.
@@ -149,16 +150,6 @@ class TickStreamPipelineTest {
         } catch (BadTickException e) {
             return ParseResult.ofBad(new BadRecord(key, value, e.getMessage(), "ticks", 0, offset, NOW));
         }
-    }
-
-    /** The alert without the wall-clock fields (detection time, producer receive time). */
-    private static List<String> comparable(List<Anomaly> anomalies) {
-        return anomalies.stream()
-                .map(a -> String.join("|", a.id(), a.instrument(), a.type().name(), Long.toString(a.ts()), a.price(),
-                        String.valueOf(a.refPrice()), String.valueOf(a.changePct()), String.valueOf(a.zscore()),
-                        String.valueOf(a.windowMs()), a.tradeId(), String.valueOf(a.details())))
-                .sorted()
-                .collect(Collectors.toList());
     }
 
     private static List<String> sortedCandles(List<Candle> candles) {
