@@ -71,6 +71,15 @@ def test_injected_anomalies_are_labelled_and_visible_in_prices(tmp_path):
                 assert move < -r["magnitude"] / 2
 
 
+def test_first_anomaly_waits_for_inject_after(tmp_path):
+    labels = tmp_path / "labels.jsonl"
+    synth("--rate", "100", "--count", "20000", "--seed", "3", "--start-ts", "1732500000000",
+          "--symbols", "BTC-USDT", "--inject", "spike,volume", "--inject-every", "20", "--inject-after", "90",
+          "--labels", str(labels))
+    starts = [json.loads(line)["start_ts"] for line in labels.read_text().splitlines()]
+    assert starts[:3] == [1732500090000, 1732500110000, 1732500130000]
+
+
 def test_one_asset_on_several_venues_trades_at_one_price_within_basis_points():
     out = synth("--rate", "200", "--count", "40000", "--seed", "5", "--start-ts", "1732500000000",
                 "--venues", "binance,coinbase", "--symbols", "BTC-USDT,ETH-USD")

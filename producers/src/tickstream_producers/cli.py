@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="injected sizes, e.g. spike=0.012,drop=0.012,volume=12,divergence=0.006: relative price move, "
                          "traded-volume multiple, relative gap of one venue (default 0.05, 0.05, 20, 0.01)")
     sp.add_argument("--inject-every", type=_positive(float), default=30.0, help="seconds between anomalies")
+    sp.add_argument("--inject-after", type=_positive(float), default=None,
+                    help="seconds before the first anomaly (default: half of --inject-every); detectors need a "
+                         "baseline first")
     sp.add_argument("--labels", help="JSONL file for the injected anomalies' labels")
     common(sp)
     return p
@@ -347,7 +350,8 @@ def cmd_synthetic(args, parser) -> int:
     try:
         gen = synthetic.Generator(instruments, seed=None if args.seed is None else args.seed + 1, inject=args.inject,
                                   inject_every_ms=int(args.inject_every * 1000), magnitude=args.magnitude,
-                                  labels=labels)
+                                  labels=labels,
+                                  inject_after_ms=None if args.inject_after is None else int(args.inject_after * 1000))
     except ValueError as e:
         parser.error(str(e))
     for inst in instruments:

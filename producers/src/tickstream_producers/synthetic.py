@@ -107,11 +107,13 @@ class Generator:
     ALPHA, BETA = 0.08, 0.87   # GARCH(1,1): omega/(1-alpha-beta) is the long-run variance
 
     def __init__(self, instruments: list[Instrument], seed: int | None = None, inject: list[str] = (),
-                 inject_every_ms: int = 30_000, magnitude: dict | None = None, labels=None):
+                 inject_every_ms: int = 30_000, magnitude: dict | None = None, labels=None,
+                 inject_after_ms: int | None = None):
         self.rng = random.Random(seed)
         self.instruments = instruments
         self.inject = [ANOMALY_TYPES[k] for k in inject]
         self.inject_every_ms = inject_every_ms
+        self.inject_after_ms = inject_every_ms // 2 if inject_after_ms is None else inject_after_ms
         self.magnitude = {**DEFAULT_MAGNITUDE, **{ANOMALY_TYPES.get(k, k): v for k, v in (magnitude or {}).items()}}
         self.assets = list(dict.fromkeys(i.asset for i in instruments))
         self.shared = [i for i in instruments if i.asset.venues > 1]
@@ -138,7 +140,7 @@ class Generator:
         if not self.inject:
             return
         if self.next_inject_ts is None:
-            self.next_inject_ts = ts + self.inject_every_ms // 2
+            self.next_inject_ts = ts + self.inject_after_ms
         if ts < self.next_inject_ts:
             return
         self.next_inject_ts = ts + self.inject_every_ms

@@ -115,7 +115,9 @@ public final class JobConfig {
                 r.positiveDouble(VOLUME_MULTIPLIER),
                 r.positiveDouble(VOLUME_HALFLIFE),
                 r.nonNegativeDouble(VOLUME_MIN_NOTIONAL),
-                r.nonNegativeInt(VOLUME_WARMUP));
+                r.nonNegativeInt(VOLUME_WARMUP),
+                r.durationOrZero(VOLUME_COOLDOWN).toMillis(),
+                r.nonNegativeInt(VOLUME_IGNORE_LARGEST));
         crossVenue = new CrossVenueDivergenceDetector.Settings(
                 r.positiveDouble(DIVERGENCE_THRESHOLD_PCT),
                 r.nonNegativeDouble(DIVERGENCE_REARM_PCT),

@@ -132,6 +132,8 @@ class JobConfigTest {
                 arguments(JobParameter.VOLUME_HALFLIFE, "12.5", f(c -> c.volumeSpike.halfLifeBuckets()), 12.5),
                 arguments(JobParameter.VOLUME_MIN_NOTIONAL, "0", f(c -> c.volumeSpike.minNotional()), 0.0),
                 arguments(JobParameter.VOLUME_WARMUP, "1", f(c -> c.volumeSpike.warmupBuckets()), 1),
+                arguments(JobParameter.VOLUME_COOLDOWN, "0 s", f(c -> c.volumeSpike.cooldownMs()), 0L),
+                arguments(JobParameter.VOLUME_IGNORE_LARGEST, "0", f(c -> c.volumeSpike.ignoreLargest()), 0),
                 arguments(JobParameter.DIVERGENCE_THRESHOLD_PCT, "1.5", f(c -> c.crossVenue.thresholdPct()), 1.5),
                 arguments(JobParameter.DIVERGENCE_REARM_PCT, "0.1", f(c -> c.crossVenue.rearmPct()), 0.1),
                 arguments(JobParameter.DIVERGENCE_MIN_DURATION, "0 s", f(c -> c.crossVenue.minDurationMs()), 0L),

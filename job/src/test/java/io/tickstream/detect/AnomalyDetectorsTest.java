@@ -24,7 +24,7 @@ class AnomalyDetectorsTest {
     /** The job's defaults (JobParameter). */
     static final PriceMoveDetector.Settings PRICE = new PriceMoveDetector.Settings(1.0, 60_000, 1_000, 0.5, 30_000);
     static final ReturnZScoreDetector.Settings ZSCORE = new ReturnZScoreDetector.Settings(8, 500, 100, 0.00005, 10_000);
-    static final VolumeSpikeDetector.Settings VOLUME = new VolumeSpikeDetector.Settings(10_000, 10, 30, 10_000, 6);
+    static final VolumeSpikeDetector.Settings VOLUME = new VolumeSpikeDetector.Settings(10_000, 10, 30, 10_000, 6, 30_000, 0);
     static final Duration TTL = Duration.ofHours(6);
 
     private final List<KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly>> open = new ArrayList<>();
@@ -328,6 +328,48 @@ class AnomalyDetectorsTest {
         // at most once per bucket
         assertThat(feed(h, tick(seq++, T0 + t + 2000, "100", "100"))).isEmpty();
         assertThat(metrics.count("anomalies{VOLUME_SPIKE}")).isEqualTo(1);
+    }
+
+    @Test
+    void oneVolumeAlertPerBurstEvenWithAnEmptyBucketInsideIt() throws Exception {
+        var h = harness();
+        long t = steadyVolume(h, 8, "100"); // average 10 per bucket
+        assertThat(feed(h, tick(seq++, T0 + t, "100", "110"))).hasSize(1);
+        // the next bucket is empty (that ends the episode), the one after is 20x: still within the 30 s cooldown
+        assertThat(feed(h, tick(seq++, T0 + t + 20_000, "100", "200"))).isEmpty();
+        // 40 s after the first alert, past an empty bucket: a new burst alerts again
+        assertThat(feed(h, tick(seq++, T0 + t + 40_000, "100", "400"))).singleElement()
+                .extracting(Anomaly::type).isEqualTo(AnomalyType.VOLUME_SPIKE);
+    }
+
+    @Test
+    void oneBlockTradeIsNotAVolumeSpikeWhenTheLargestTradeIsLeftOut() throws Exception {
+        var settings = new VolumeSpikeDetector.Settings(10_000, 10, 30, 10_000, 6, 30_000, 1);
+        var h = Harnesses.keyed(new AnomalyDetectors(PRICE, ZSCORE, settings, TTL), new CapturedMetrics());
+        long t = steadyVolume(h, 8, "100"); // 10 trades of 1 per bucket: 9 counted, average 9
+        assertThat(feed(h, tick(seq++, T0 + t, "100", "500"))).isEmpty(); // one block trade: counted 0
+        assertThat(feed(h, tick(seq++, T0 + t + 1000, "100", "80"))).isEmpty(); // counted 80 < 90
+        Tick burst = tick(seq++, T0 + t + 2000, "100", "20");
+        assertThat(feed(h, burst)).singleElement().satisfies(a -> {
+            assertThat(a.ts()).isEqualTo(burst.ts());
+            assertThat(a.details()).contains("\"bucket_volume\":600.0").contains("\"counted_volume\":100.0")
+                    .contains("\"average_volume\":9.0");
+        });
+    }
+
+    @Test
+    void aYoungVolumeAverageIsThePlainMeanOfTheBucketsSoFar() throws Exception {
+        var settings = new VolumeSpikeDetector.Settings(10_000, 10, 30, 0, 6, 30_000, 0);
+        var h = Harnesses.keyed(new AnomalyDetectors(PRICE, ZSCORE, settings, TTL), new CapturedMetrics());
+        assertThat(feed(h, tick(seq++, T0, "100", "1"))).isEmpty(); // a thin first bucket: volume 1
+        long t = 10_000;
+        for (; t < 70_000; t += 1000) { // then six buckets of 10
+            assertThat(feed(h, tick(seq++, T0 + t, "100", "1"))).isEmpty();
+        }
+        // mean (1 + 6 x 10) / 7 = 8.71; an EWMA started at 1 would be 2.16 and call 60 a 28x spike
+        assertThat(feed(h, tick(seq++, T0 + t, "100", "60"))).isEmpty();
+        assertThat(feed(h, tick(seq++, T0 + t + 1000, "100", "40"))).singleElement().satisfies(a -> assertThat(
+                a.details()).contains("\"average_volume\":8.71428571"));
     }
 
     @Test

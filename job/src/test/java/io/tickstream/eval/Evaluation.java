@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tickstream.TickStreamJob;
 import io.tickstream.config.ConfigException;
 import io.tickstream.config.JobConfig;
+import io.tickstream.detect.VolumeSpikeDetector;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.BadRecord;
@@ -35,9 +36,11 @@ import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
@@ -55,6 +58,12 @@ public final class Evaluation {
     public static final List<AnomalyType> LABELLED = List.of(AnomalyType.PRICE_SPIKE, AnomalyType.PRICE_DROP,
             AnomalyType.VOLUME_SPIKE, AnomalyType.CROSS_VENUE_DIVERGENCE);
     static final int PARALLELISM = 2;
+    static final long UNSCORED_TAIL_MS = 60_000;
+    /**
+     * A divergence steps its venue's price away and back; price alerts on that venue are explained by it until
+     * the default price window ({@code --spike-window}) has passed its end.
+     */
+    static final long DIVERGENCE_MOVES_PRICE_FOR_MS = 60_000;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Evaluation() {}
@@ -68,8 +77,21 @@ public final class Evaluation {
     /** A generated stream: tick JSON lines in the producer's order, its labels, and its extent. */
     public record Stream(String name, List<String> lines, List<Label> labels, Set<String> instruments, long firstTs,
                          long lastTs) {
+        /**
+         * The end of the scored part: the stream stops mid-anomaly, so the labels starting in its last minute
+         * (no more than the price window plus the longest anomaly) are not scored, nor alerts there that no scored
+         * label explains.
+         */
+        public long scoredUntil() {
+            return lastTs - UNSCORED_TAIL_MS;
+        }
+
+        public List<Label> scoredLabels() {
+            return labels.stream().filter(l -> l.start() <= scoredUntil()).toList();
+        }
+
         public double instrumentHours() {
-            return instruments.size() * (lastTs - firstTs) / 3_600_000.0;
+            return instruments.size() * (scoredUntil() - firstTs) / 3_600_000.0;
         }
     }
 
@@ -237,6 +259,8 @@ public final class Evaluation {
         public int detected;
         public int alerts;
         public int matched;
+        /** Alerts another injected anomaly explains (see {@link #score}): counted as right for precision. */
+        public int explained;
         public int duplicates;
         public int unmatched;
         public final List<Long> delaysMs = new ArrayList<>();
@@ -245,9 +269,9 @@ public final class Evaluation {
             return labels == 0 ? Double.NaN : (double) detected / labels;
         }
 
-        /** Matched first alerts over all alerts: a second alert for one anomaly counts against it. */
+        /** Matched first and explained alerts over all alerts: a second alert for one anomaly counts against it. */
         public double precision() {
-            return alerts == 0 ? Double.NaN : (double) matched / alerts;
+            return alerts == 0 ? Double.NaN : (double) (matched + explained) / alerts;
         }
 
         public double f1() {
@@ -270,6 +294,7 @@ public final class Evaluation {
             detected += o.detected;
             alerts += o.alerts;
             matched += o.matched;
+            explained += o.explained;
             duplicates += o.duplicates;
             unmatched += o.unmatched;
             delaysMs.addAll(o.delaysMs);
@@ -280,6 +305,10 @@ public final class Evaluation {
     public static final class Score {
         public final Map<AnomalyType, TypeScore> byType = new EnumMap<>(AnomalyType.class);
         public int falseAlerts;
+        /** The false alerts themselves (unmatched and duplicates), for {@link #explain}. */
+        public final List<Anomaly> falseAlertList = new ArrayList<>();
+        /** Labels no alert detected. */
+        public final List<Label> missedLabels = new ArrayList<>();
         public int alerts;
         public double instrumentHours;
 
@@ -294,6 +323,8 @@ public final class Evaluation {
         public void add(Score o) {
             o.byType.forEach((t, s) -> type(t).add(s));
             falseAlerts += o.falseAlerts;
+            falseAlertList.addAll(o.falseAlertList);
+            missedLabels.addAll(o.missedLabels);
             alerts += o.alerts;
             instrumentHours += o.instrumentHours;
         }
@@ -302,48 +333,49 @@ public final class Evaluation {
     /**
      * Matches alerts to labels. A labelled kind's alert matches a label of its kind and instrument (for a
      * divergence: its asset, with the label's venue one of the alert's two) raised in [start, end + tolerance];
-     * the first such alert detects the label (delay from the start), later ones are duplicates. RETURN_ZSCORE has
-     * no labels of its own: its alerts inside any label's window on their instrument are explained, the rest are
-     * false alerts. False alerts: unmatched and duplicate alerts of every type.
+     * the first such alert detects the label (delay from the start), later ones are duplicates. An alert no label
+     * of its kind matches is <em>explained</em> (neither a hit nor a false alert) when another injected anomaly
+     * moved its instrument's price then: RETURN_ZSCORE (it has no labels of its own) inside any label's window on
+     * its instrument, PRICE_SPIKE/PRICE_DROP from a divergence label's start on its venue until the price window
+     * has passed the label's end (a divergence steps that venue's price by its magnitude and back, which with the
+     * market's own move can pass the price threshold). False alerts: unmatched and duplicate alerts of every type.
      */
     public static Score score(Stream stream, List<Anomaly> alerts) throws IOException {
         Score score = new Score();
         score.instrumentHours = stream.instrumentHours();
-        score.alerts = alerts.size();
         for (AnomalyType t : LABELLED) {
             score.type(t);
         }
         Map<Label, Boolean> hit = new HashMap<>();
-        for (Label l : stream.labels()) {
+        List<Label> labels = stream.scoredLabels();
+        for (Label l : labels) {
             score.type(l.type()).labels++;
         }
         for (Anomaly a : alerts) {
-            TypeScore ts = score.type(a.type());
-            ts.alerts++;
-            if (a.type() == AnomalyType.RETURN_ZSCORE) {
-                boolean explained = stream.labels().stream().anyMatch(l -> covers(l, a) && l.instrument().equals(a.instrument()));
-                if (explained) {
-                    ts.matched++;
-                } else {
-                    ts.unmatched++;
-                    score.falseAlerts++;
-                }
-                continue;
-            }
             Label label = null;
-            for (Label l : stream.labels()) {
+            for (Label l : labels) {
                 if (l.type() == a.type() && covers(l, a) && sameSubject(l, a)) {
                     if (label == null || !hit.containsKey(l) && hit.containsKey(label)) {
                         label = l;
                     }
                 }
             }
-            if (label == null) {
+            if (label == null && a.ts() > stream.scoredUntil()) {
+                continue;
+            }
+            TypeScore ts = score.type(a.type());
+            ts.alerts++;
+            score.alerts++;
+            if (label == null && explainedByAnotherLabel(stream, a)) {
+                ts.explained++;
+            } else if (label == null) {
                 ts.unmatched++;
                 score.falseAlerts++;
+                score.falseAlertList.add(a);
             } else if (hit.containsKey(label)) {
                 ts.duplicates++;
                 score.falseAlerts++;
+                score.falseAlertList.add(a);
             } else {
                 hit.put(label, true);
                 ts.matched++;
@@ -351,7 +383,117 @@ public final class Evaluation {
                 ts.delaysMs.add(a.ts() - label.start());
             }
         }
+        for (Label l : labels) {
+            if (!hit.containsKey(l)) {
+                score.missedLabels.add(l);
+            }
+        }
         return score;
+    }
+
+    /**
+     * The VOLUME_SPIKE labels whose burst, as traded, reached the multiple in at least one bucket: the counted
+     * bucket volume (without its largest trades) against the average of the counted volume of the buckets before
+     * the burst, as the detector computes them. Injected sizes are a multiple of the usual ones, but trade sizes
+     * are heavy-tailed, so a burst just above the multiple can stay below it in every bucket: no bucket detector
+     * can see that one.
+     */
+    public static Set<Label> burstsReachingMultiple(Stream stream, VolumeSpikeDetector.Settings settings)
+            throws IOException {
+        Map<String, TreeMap<Long, List<Double>>> buckets = new HashMap<>();
+        for (String line : stream.lines()) {
+            JsonNode n = JSON.readTree(line);
+            long bucket = Math.floorDiv(n.get("ts").asLong(), settings.bucketMs()) * settings.bucketMs();
+            buckets.computeIfAbsent(n.get("exchange").asText() + ':' + n.get("symbol").asText(),
+                    k -> new TreeMap<>()).computeIfAbsent(bucket, k -> new ArrayList<>())
+                    .add(Double.parseDouble(n.get("size").asText()));
+        }
+        double alpha = 1.0 - Math.pow(0.5, 1.0 / settings.halfLifeBuckets());
+        Set<Label> reaching = new HashSet<>();
+        for (Label l : stream.scoredLabels()) {
+            if (l.type() != AnomalyType.VOLUME_SPIKE) {
+                continue;
+            }
+            TreeMap<Long, List<Double>> series = buckets.get(l.instrument());
+            double average = Double.NaN;
+            for (long b = series.firstKey(); b < l.start() - settings.bucketMs(); b += settings.bucketMs()) {
+                double counted = counted(series.get(b), settings.ignoreLargest());
+                average = Double.isNaN(average) ? counted : average + alpha * (counted - average);
+            }
+            for (long b = Math.floorDiv(l.start(), settings.bucketMs()) * settings.bucketMs(); b <= l.end();
+                 b += settings.bucketMs()) {
+                if (counted(series.get(b), settings.ignoreLargest()) >= settings.multiplier() * average) {
+                    reaching.add(l);
+                    break;
+                }
+            }
+        }
+        return reaching;
+    }
+
+    private static double counted(List<Double> sizes, int ignoreLargest) {
+        if (sizes == null) {
+            return 0;
+        }
+        List<Double> sorted = new ArrayList<>(sizes);
+        sorted.sort(Comparator.reverseOrder());
+        return sorted.subList(Math.min(ignoreLargest, sorted.size()), sorted.size()).stream()
+                .mapToDouble(Double::doubleValue).sum();
+    }
+
+    /**
+     * Each missed label with the alerts of its instrument near it, and each false alert with the labels of its
+     * asset starting within two minutes of it.
+     */
+    public static String explain(Stream stream, List<Anomaly> alerts) throws IOException {
+        StringBuilder out = new StringBuilder();
+        Score score = score(stream, alerts);
+        for (Label l : score.missedLabels) {
+            out.append(String.format(Locale.ROOT, "    missed %s %s from +%.1f s to +%.1f s magnitude %s%n", l.type(),
+                    l.instrument(), (l.start() - stream.firstTs()) / 1000.0, (l.end() - stream.firstTs()) / 1000.0,
+                    l.magnitude()));
+            for (Anomaly a : alerts) {
+                if (a.instrument().equals(l.instrument()) && Math.abs(a.ts() - l.start()) <= 120_000) {
+                    out.append(String.format(Locale.ROOT, "        alert %s at %+.1f s from the start%n", a.type(),
+                            (a.ts() - l.start()) / 1000.0));
+                }
+            }
+        }
+        for (Anomaly a : score.falseAlertList) {
+            out.append(String.format(Locale.ROOT, "    false %s %s at +%.1f s: %s%n", a.type(), a.instrument(),
+                    (a.ts() - stream.firstTs()) / 1000.0, a.details() != null ? a.details()
+                            : "price " + a.price() + " ref " + a.refPrice() + " change " + a.changePct() + " % z " + a.zscore()));
+            for (Label l : stream.labels()) {
+                if (Math.abs(l.start() - a.ts()) <= 120_000 && sameSubjectOrAsset(l, a)) {
+                    out.append(String.format(Locale.ROOT, "        label %s %s from %+.1f s to %+.1f s magnitude %s%n",
+                            l.type(), l.instrument(), (l.start() - a.ts()) / 1000.0, (l.end() - a.ts()) / 1000.0,
+                            l.magnitude()));
+                }
+            }
+        }
+        return out.toString();
+    }
+
+    private static boolean sameSubjectOrAsset(Label l, Anomaly a) {
+        String base = a.instrument().substring(a.instrument().indexOf(':') + 1).split("-")[0];
+        return l.symbol().split("-")[0].equals(base);
+    }
+
+    private static boolean explainedByAnotherLabel(Stream stream, Anomaly a) {
+        for (Label l : stream.labels()) {
+            if (!l.instrument().equals(a.instrument())) {
+                continue;
+            }
+            if (a.type() == AnomalyType.RETURN_ZSCORE && covers(l, a)) {
+                return true;
+            }
+            boolean priceMove = a.type() == AnomalyType.PRICE_SPIKE || a.type() == AnomalyType.PRICE_DROP;
+            if (priceMove && l.type() == AnomalyType.CROSS_VENUE_DIVERGENCE && a.ts() >= l.start()
+                    && a.ts() <= l.end() + DIVERGENCE_MOVES_PRICE_FOR_MS) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean covers(Label l, Anomaly a) {
