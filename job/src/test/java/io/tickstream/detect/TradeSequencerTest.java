@@ -250,7 +250,7 @@ class TradeSequencerTest {
             } else {
                 price *= 1 + (r.nextInt(3) - 1) * 0.0001;
             }
-            String size = i == 200 || i == 650 ? "2000" : "1";
+            String size = i == 650 ? "2000" : "1"; // the volume burst, after the detector's warm-up
             ticks.add(tick("binance", "BTC-USDT", Long.toString(8_000_000 + i), ts, String.format("%.2f", price),
                     size));
         }
