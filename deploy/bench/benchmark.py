@@ -259,6 +259,28 @@ def fmt(v, unit="") -> str:
     return f"{v:,.0f}{unit}" if isinstance(v, (int, float)) else str(v)
 
 
+PROCESSES = (("flink-taskmanager", "TaskManager"), ("postgres", "PostgreSQL"), ("producers", "producers"),
+             ("kafka", "Kafka"), ("flink-jobmanager", "JobManager"))
+
+
+def cpu_budget(step: dict, cores: int) -> list[str]:
+    """CPU time per persisted tick of each process at one step, and what that cost allows on this box."""
+    rate = step["persisted_per_s"]
+    if not rate:
+        return []
+    per_tick = {name: step["cpu_pct"].get(key, 0) / 100 * 1e6 / rate for key, name in PROCESSES}
+    total = sum(per_tick.values())
+    lines = [f"## CPU per tick at {fmt(step['offered_per_s'])} ticks/s offered (the highest sustained step)", "",
+             "| process | CPU µs per tick | cores at " + f"{TARGET_SUSTAINED:,}/s |", "| --- | ---: | ---: |"]
+    for name, us in per_tick.items():
+        lines.append(f"| {name} | {us:.1f} | {us * TARGET_SUSTAINED / 1e6:.2f} |")
+    lines += [f"| all | {total:.1f} | {total * TARGET_SUSTAINED / 1e6:.2f} |", "",
+              f"At this cost per tick, {cores} fully used cores carry at most {fmt(cores * 1e6 / total)} ticks/s; "
+              f"{fmt(TARGET_SUSTAINED)}/s needs {total * TARGET_SUSTAINED / 1e6:.2f} cores, so every process together "
+              f"must cost at most {cores * 1e6 / TARGET_SUSTAINED:.0f} µs per tick.", ""]
+    return lines
+
+
 def report(results: dict, out_dir: Path) -> str:
     c = results["ceilings"]
     slowest = min(("Kafka produce→consume", c["kafka"]["msgs_per_s"]),
@@ -299,8 +321,10 @@ def report(results: dict, out_dir: Path) -> str:
                      f"{cpu.get('flink-taskmanager')}, {cpu.get('kafka')}, {cpu.get('postgres')}, {cpu.get('producers')}, {cpu.get('flink-jobmanager')} | "
                      f"{rss.get('flink-taskmanager')}, {rss.get('kafka')}, {rss.get('postgres')} |")
     sm = results["summary"]
+    best_step = max(sustained, key=lambda s: s["persisted_per_s"], default=None)
+    lines += [""] + (cpu_budget(best_step, m["cores"]) if best_step else [])
     lines += [
-        "", "## Against the targets", "",
+        "## Against the targets", "",
         "| target | measured | met |", "| --- | --- | :---: |",
         f"| ≥ {TARGET_SUSTAINED:,} ticks/s sustained end to end, every tick persisted | {fmt(best)} ticks/s | {'yes' if best >= TARGET_SUSTAINED else 'no'} |",
         f"| pipeline ≥ {TARGET_RATIO:.0%} of the slowest part's ceiling ({sm['slowest_ceiling']}: {fmt(sm['slowest_ceiling_per_s'])}/s) | {sm['ratio']:.0%} | {'yes' if sm['ratio'] and sm['ratio'] >= TARGET_RATIO else 'no'} |",

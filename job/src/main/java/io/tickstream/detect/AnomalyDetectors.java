@@ -4,6 +4,7 @@ import io.tickstream.metrics.JobMetrics;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
+import io.tickstream.serde.InstrumentDetectorStateSerializer;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
@@ -18,8 +19,9 @@ import java.util.Map;
 
 /**
  * Drives the per-instrument detectors over ticks in trade order (as {@link TradeSequencer} releases them).
- * Each detector keeps its own keyed state (RocksDB in production), so one can change without touching the
- * others' savepoint state.
+ * Their states travel together as one keyed value ({@link InstrumentDetectorState}, RocksDB in production,
+ * written by {@link InstrumentDetectorStateSerializer}): a state access costs a JNI call, key serialization and
+ * TTL bookkeeping, so one per trade instead of three.
  */
 public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, Anomaly> {
     private static final long serialVersionUID = 1L;
@@ -29,9 +31,7 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
     private final VolumeSpikeDetector volumeSpike;
     private final Duration stateTtl;
 
-    private transient ValueState<PriceMoveDetector.State> priceMoveState;
-    private transient ValueState<ReturnZScoreDetector.State> returnZScoreState;
-    private transient ValueState<VolumeSpikeDetector.State> volumeSpikeState;
+    private transient ValueState<InstrumentDetectorState> detectorState;
     private transient Map<AnomalyType, Counter> anomalies;
 
     public AnomalyDetectors(PriceMoveDetector.Settings priceMove, ReturnZScoreDetector.Settings returnZScore,
@@ -44,12 +44,8 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
 
     @Override
     public void open(OpenContext openContext) {
-        priceMoveState = getRuntimeContext().getState(StateTtl.expireAfter(
-                new ValueStateDescriptor<>("price-move", PriceMoveDetector.State.class), stateTtl));
-        returnZScoreState = getRuntimeContext().getState(StateTtl.expireAfter(
-                new ValueStateDescriptor<>("return-zscore", ReturnZScoreDetector.State.class), stateTtl));
-        volumeSpikeState = getRuntimeContext().getState(StateTtl.expireAfter(
-                new ValueStateDescriptor<>("volume-spike", VolumeSpikeDetector.State.class), stateTtl));
+        detectorState = getRuntimeContext().getState(StateTtl.expireAfter(
+                new ValueStateDescriptor<>("detectors", InstrumentDetectorStateSerializer.INSTANCE), stateTtl));
         anomalies = new EnumMap<>(AnomalyType.class);
         for (AnomalyType type : AnomalyType.values()) {
             anomalies.put(type, JobMetrics.anomalies(getRuntimeContext().getMetricGroup(), type.name()));
@@ -60,26 +56,17 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
     public void processElement(Tick tick, Context ctx, Collector<Anomaly> out) throws Exception {
         long now = System.currentTimeMillis();
 
-        PriceMoveDetector.State pm = priceMoveState.value();
-        if (pm == null) {
-            pm = priceMove.newState();
+        InstrumentDetectorState state = detectorState.value();
+        if (state == null) {
+            state = new InstrumentDetectorState();
+            state.priceMove = priceMove.newState();
+            state.returnZScore = returnZScore.newState();
+            state.volumeSpike = volumeSpike.newState();
         }
-        emit(priceMove.onTick(tick, pm, now), out);
-        priceMoveState.update(pm);
-
-        ReturnZScoreDetector.State rz = returnZScoreState.value();
-        if (rz == null) {
-            rz = returnZScore.newState();
-        }
-        emit(returnZScore.onTick(tick, rz, now), out);
-        returnZScoreState.update(rz);
-
-        VolumeSpikeDetector.State vs = volumeSpikeState.value();
-        if (vs == null) {
-            vs = volumeSpike.newState();
-        }
-        emit(volumeSpike.onTick(tick, vs, now), out);
-        volumeSpikeState.update(vs);
+        emit(priceMove.onTick(tick, state.priceMove, now), out);
+        emit(returnZScore.onTick(tick, state.returnZScore, now), out);
+        emit(volumeSpike.onTick(tick, state.volumeSpike, now), out);
+        detectorState.update(state);
     }
 
     private void emit(Anomaly anomaly, Collector<Anomaly> out) {

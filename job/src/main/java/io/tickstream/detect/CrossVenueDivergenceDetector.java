@@ -22,6 +22,7 @@ import java.io.Serializable;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -103,7 +104,31 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
 
     /** The key this detector's input must be partitioned by. */
     public static KeySelector<Tick, String> assetKey(Settings settings) {
-        return tick -> settings.assetOf(tick.symbol());
+        return new AssetKey(settings);
+    }
+
+    /**
+     * Symbol to asset key, remembered per symbol: the selector runs twice per trade (partitioning, then setting
+     * the key), and building the key allocates three strings.
+     */
+    private static final class AssetKey implements KeySelector<Tick, String> {
+        private static final long serialVersionUID = 1L;
+        /** More symbols than any venue lists; past it the cache starts over rather than grow without bound. */
+        private static final int MAX_CACHED = 10_000;
+        private final Settings settings;
+        private transient Map<String, String> assets;
+
+        AssetKey(Settings settings) {
+            this.settings = settings;
+        }
+
+        @Override
+        public String getKey(Tick tick) {
+            if (assets == null || assets.size() >= MAX_CACHED) {
+                assets = new HashMap<>();
+            }
+            return assets.computeIfAbsent(tick.symbol(), settings::assetOf);
+        }
     }
 
     @Override
