@@ -81,7 +81,7 @@ public enum JobParameter {
 
     // State and runtime
     STATE_TTL("state-ttl", "6 h", "per-instrument state of an instrument silent this long is dropped"),
-    CHECKPOINT_INTERVAL("checkpoint-interval", "10 s", "exactly-once checkpoints (RocksDB, incremental) this often"),
+    CHECKPOINT_INTERVAL("checkpoint-interval", "10 s", "exactly-once checkpoints (RocksDB, full snapshots) this often"),
     CHECKPOINT_TIMEOUT("checkpoint-timeout", "5 min", "a checkpoint taking longer is aborted"),
     RESTART_MAX_DELAY("restart-max-delay", "1 min",
             "restarts back off exponentially from 1 s up to this (Flink's exponential-delay strategy)");

@@ -415,10 +415,11 @@ public final class Evaluation {
                 continue;
             }
             TreeMap<Long, List<Double>> series = buckets.get(l.instrument());
-            double average = Double.NaN;
+            double average = 0;
+            long seen = 0;
             for (long b = series.firstKey(); b < l.start() - settings.bucketMs(); b += settings.bucketMs()) {
                 double counted = counted(series.get(b), settings.ignoreLargest());
-                average = Double.isNaN(average) ? counted : average + alpha * (counted - average);
+                average += Math.max(alpha, 1.0 / ++seen) * (counted - average); // the detector's young mean, then EWMA
             }
             for (long b = Math.floorDiv(l.start(), settings.bucketMs()) * settings.bucketMs(); b <= l.end();
                  b += settings.bucketMs()) {
