@@ -127,7 +127,12 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
             if (assets == null || assets.size() >= MAX_CACHED) {
                 assets = new HashMap<>();
             }
-            return assets.computeIfAbsent(tick.symbol(), settings::assetOf);
+            String asset = assets.get(tick.symbol()); // not computeIfAbsent: its bound method reference allocates
+            if (asset == null) {
+                asset = settings.assetOf(tick.symbol());
+                assets.put(tick.symbol(), asset);
+            }
+            return asset;
         }
     }
 

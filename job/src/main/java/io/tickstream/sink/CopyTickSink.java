@@ -56,6 +56,16 @@ public final class CopyTickSink implements Sink<Tick> {
         this.maxRetries = maxRetries;
     }
 
+    /**
+     * One row of {@link #COPY_STAGING} in COPY's text format; every field was validated by the parser (no tabs,
+     * newlines or backslashes). Public so the ingest benchmark sends exactly these rows.
+     */
+    public static void appendRow(StringBuilder rows, Tick t) {
+        rows.append(t.ts()).append('\t').append(t.exchange()).append('\t').append(t.symbol()).append('\t')
+                .append(t.tradeId()).append('\t').append(t.price()).append('\t').append(t.size()).append('\t')
+                .append(t.side().json()).append('\t').append(t.recvTs()).append('\n');
+    }
+
     @Override
     public SinkWriter<Tick> createWriter(WriterInitContext context) {
         return new Writer(context.getProcessingTimeService());
@@ -85,10 +95,7 @@ public final class CopyTickSink implements Sink<Tick> {
 
         @Override
         public void write(Tick t, Context context) throws IOException {
-            // COPY text format; every field was validated by the parser (no tabs, newlines or backslashes).
-            rows.append(t.ts()).append('\t').append(t.exchange()).append('\t').append(t.symbol()).append('\t')
-                    .append(t.tradeId()).append('\t').append(t.price()).append('\t').append(t.size()).append('\t')
-                    .append(t.side().json()).append('\t').append(t.recvTs()).append('\n');
+            appendRow(rows, t);
             if (++count >= batchSize) {
                 writeBatch();
             }

@@ -14,9 +14,10 @@ import java.sql.Timestamp;
 import java.sql.Types;
 
 /**
- * The database sinks (ticks with COPY, candles and anomalies with the JDBC connector). Every write is idempotent (do-nothing or upsert on the table's unique key), so the
- * at-least-once JDBC sink — batches flushed on every checkpoint, failed batches retried on a new
- * connection — never duplicates a row after a restart or a replay. All SQL is prepared; values are bound.
+ * The database sinks: ticks with COPY ({@link CopyTickSink}), candles and anomalies with the JDBC connector.
+ * Every write is idempotent (do-nothing or upsert on the table's unique key), so at-least-once sinks — batches
+ * flushed on every checkpoint, failed batches retried on a new connection — never duplicate a row after a
+ * restart or a replay. All SQL is prepared; values are bound or streamed by COPY.
  */
 public final class PostgresSinks {
     static final String UPSERT_CANDLE = "INSERT INTO candles_1m (bucket, exchange, symbol, open, high, low, close, volume, trades)"

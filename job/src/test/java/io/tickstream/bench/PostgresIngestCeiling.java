@@ -76,10 +76,7 @@ public final class PostgresIngestCeiling {
             try (PreparedStatement insert = c.prepareStatement(CopyTickSink.INSERT_FROM_STAGING)) {
                 StringBuilder batch = new StringBuilder(1 << 20);
                 for (int i = 0; i < rows; i++) {
-                    Tick t = tick(prefix + "S", i, now);
-                    batch.append(t.ts()).append('\t').append(t.exchange()).append('\t').append(t.symbol()).append('\t')
-                            .append(t.tradeId()).append('\t').append(t.price()).append('\t').append(t.size()).append('\t')
-                            .append(t.side().json()).append('\t').append(t.recvTs()).append('\n');
+                    CopyTickSink.appendRow(batch, tick(prefix + "S", i, now));
                     if ((i + 1) % config.jdbcBatchSize == 0 || i == rows - 1) {
                         copy.copyIn(CopyTickSink.COPY_STAGING, new StringReader(batch.toString()));
                         insert.executeUpdate();

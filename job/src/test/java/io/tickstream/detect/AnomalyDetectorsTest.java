@@ -21,7 +21,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The detectors as the job runs them: a keyed process function in Flink's operator test harness. */
 class AnomalyDetectorsTest {
-    /** The job's defaults (JobParameter). */
+    /**
+     * Round test settings in the shape of the job's defaults (JobParameter); VOLUME counts every trade
+     * (ignore-largest 0) so bucket volumes read straight off the sizes fed.
+     */
     static final PriceMoveDetector.Settings PRICE = new PriceMoveDetector.Settings(1.0, 60_000, 1_000, 0.5, 30_000);
     static final ReturnZScoreDetector.Settings ZSCORE = new ReturnZScoreDetector.Settings(8, 500, 100, 0.00005, 10_000);
     static final VolumeSpikeDetector.Settings VOLUME = new VolumeSpikeDetector.Settings(10_000, 10, 30, 10_000, 6, 30_000, 0);
