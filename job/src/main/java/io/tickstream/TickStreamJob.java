@@ -99,8 +99,8 @@ public final class TickStreamJob {
         SingleOutputStreamOperator<Anomaly> anomalies = byInstrument
                 .process(new AnomalyDetectors(config.priceMove, config.returnZScore, config.volumeSpike, config.stateTtl))
                 .uid(Uids.ANOMALY_DETECTORS).name(Uids.ANOMALY_DETECTORS);
-        // One asset across venues: the same in-order trades, keyed by base asset and quote class.
-        DataStream<Anomaly> divergences = inTradeOrder
+        // One asset across venues: each instrument's last trade per 100 ms, keyed by base asset and quote class.
+        DataStream<Anomaly> divergences = anomalies.getSideOutput(AnomalyDetectors.QUOTES)
                 .keyBy(CrossVenueDivergenceDetector.assetKey(config.crossVenue))
                 .process(new CrossVenueDivergenceDetector(config.crossVenue, config.stateTtl))
                 .uid(Uids.CROSS_VENUE_DIVERGENCE).name(Uids.CROSS_VENUE_DIVERGENCE);

@@ -1,11 +1,17 @@
 package io.tickstream.candles;
 
+import io.tickstream.serde.CandleAccumulatorSerializer;
+
+import org.apache.flink.api.common.typeinfo.TypeInfo;
+
 import java.math.BigDecimal;
 
 /**
- * A minute's running OHLCV (a Flink POJO). Open and close are the first and last trades in trade order
- * (time, then sequence number or id), not in arrival order, so late and shuffled trades give the same candle.
+ * A minute's running OHLCV, kept in state by {@link CandleAccumulatorSerializer}. Open and close are the first and
+ * last trades in trade order (time, then sequence number or id), not in arrival order, so late and shuffled trades
+ * give the same candle.
  */
+@TypeInfo(CandleAccumulatorSerializer.Factory.class)
 public final class CandleAccumulator {
     public long openTs = Long.MAX_VALUE;
     public long openSeq;

@@ -9,26 +9,33 @@ import io.tickstream.serde.InstrumentDetectorStateSerializer;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
 
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
 
 /**
- * Drives the per-instrument detectors over ticks in trade order (as {@link TradeSequencer} releases them).
- * Their states travel together as one keyed value ({@link InstrumentDetectorState}, RocksDB in production,
- * written by {@link InstrumentDetectorStateSerializer}): a state access costs a JNI call, key serialization and
- * TTL bookkeeping, so one per trade instead of three.
+ * Drives the per-instrument detectors over ticks in trade order (as {@link TradeSequencer} releases them), and
+ * samples each instrument's quotes for the cross-venue detector ({@link QuoteSampler}, side output
+ * {@link #QUOTES}). Their states travel together as one keyed value ({@link InstrumentDetectorState}, RocksDB in
+ * production, written by {@link InstrumentDetectorStateSerializer}): a state access costs a JNI call, key
+ * serialization and TTL bookkeeping, so one per trade instead of four.
  */
 public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, Anomaly> {
     private static final long serialVersionUID = 1L;
 
+    /** Each instrument's last trade per {@link QuoteSampler#INTERVAL_MS}, in trade order. */
+    public static final OutputTag<Tick> QUOTES = new OutputTag<>("venue-quotes", TypeInformation.of(Tick.class));
+
     private final PriceMoveDetector priceMove;
     private final ReturnZScoreDetector returnZScore;
     private final VolumeSpikeDetector volumeSpike;
+    private final QuoteSampler quoteSampler = new QuoteSampler();
     private final Duration stateTtl;
 
     private transient ValueState<InstrumentDetectorState> detectorState;
@@ -62,11 +69,31 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
             state.priceMove = priceMove.newState();
             state.returnZScore = returnZScore.newState();
             state.volumeSpike = volumeSpike.newState();
+            state.quote = new QuoteSampler.State();
         }
         emit(priceMove.onTick(tick, state.priceMove, now), out);
         emit(returnZScore.onTick(tick, state.returnZScore, now), out);
         emit(volumeSpike.onTick(tick, state.volumeSpike, now), out);
+
+        long pendingInterval = state.quote.interval;
+        Tick quote = quoteSampler.onTick(tick, state.quote);
+        if (quote != null) {
+            ctx.output(QUOTES, quote);
+        }
+        if (state.quote.interval != pendingInterval) {
+            ctx.timerService().registerEventTimeTimer(QuoteSampler.dueAt(state.quote.interval));
+        }
         detectorState.update(state);
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<Anomaly> out) throws Exception {
+        InstrumentDetectorState state = detectorState.value();
+        Tick quote = state == null ? null : quoteSampler.onTimer(timestamp, state.quote, ctx.getCurrentKey());
+        if (quote != null) {
+            ctx.output(QUOTES, quote);
+            detectorState.update(state);
+        }
     }
 
     private void emit(Anomaly anomaly, Collector<Anomaly> out) {

@@ -5,6 +5,7 @@ import io.tickstream.metrics.JobMetrics;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
+import io.tickstream.serde.DivergenceQuotesSerializer;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
@@ -32,8 +33,9 @@ import java.util.Map;
  * USDT ≈ USDC by default) and the last prices of two of them stay at least the threshold apart for longer than
  * a minimum duration of event time.
  *
- * <p>Keyed by asset ({@link #assetKey}), fed by the trade sequencer's output. Which venue's trade comes first
- * across venues depends on arrival order, so trades wait here until the watermark passes them and are then
+ * <p>Keyed by asset ({@link #assetKey}), fed each instrument's last trade per 100 ms of trade time
+ * ({@link QuoteSampler}: venues' prices are compared over seconds, not trade by trade). Which venue's trade comes
+ * first across venues depends on arrival order, so trades wait here until the watermark passes them and are then
  * applied in trade-time order (ties by instrument and trade id): ordered and shuffled input give the same
  * alerts, at the cost of the out-of-orderness bound in latency, small beside the minimum duration.
  *
@@ -52,6 +54,27 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
     static final long TIMER_GRANULARITY_MS = 100;
     /** Trades of one asset waiting for one 100 ms timer, at most (655k trades/s per asset). */
     static final int MAX_PENDING_PER_TIMER = 65_536;
+
+    /**
+     * Time, then venue, then sequence number and id: the same order whatever the arrival order. Instruments'
+     * names are shared strings (see Tick), so trades of one instrument skip the name comparisons.
+     */
+    private static final Comparator<Tick> TRADE_ORDER = (a, b) -> {
+        if (a.ts() != b.ts()) {
+            return Long.compare(a.ts(), b.ts());
+        }
+        if (a.instrument() != b.instrument()) {
+            int byExchange = a.exchange().compareTo(b.exchange());
+            if (byExchange != 0) {
+                return byExchange;
+            }
+            int bySymbol = a.symbol().compareTo(b.symbol());
+            if (bySymbol != 0) {
+                return bySymbol;
+            }
+        }
+        return a.tradeSeq() != b.tradeSeq() ? Long.compare(a.tradeSeq(), b.tradeSeq()) : a.tradeId().compareTo(b.tradeId());
+    };
 
     /**
      * @param quoteClasses quote currency to its class (USDT → USD); a quote not listed is its own class
@@ -73,7 +96,7 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
         }
     }
 
-    /** Per-asset state (a Flink POJO): each fresh venue's last trade, and the current episode. */
+    /** Per-asset state (written by DivergenceQuotesSerializer): each fresh venue's last trade, and the current episode. */
     public static final class State {
         public String[] exchanges = new String[0];
         public String[] symbols = new String[0];
@@ -139,7 +162,7 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
     @Override
     public void open(OpenContext openContext) {
         quotes = getRuntimeContext().getState(StateTtl.expireAfter(
-                new ValueStateDescriptor<>("divergence-quotes", State.class), stateTtl));
+                new ValueStateDescriptor<>("divergence-quotes", DivergenceQuotesSerializer.INSTANCE), stateTtl));
         pending = getRuntimeContext().getMapState(StateTtl.expireAfter(new MapStateDescriptor<>(
                 "divergence-pending-trades", Types.LONG, TypeInformation.of(Tick.class)), stateTtl));
         pendingCount = getRuntimeContext().getMapState(StateTtl.expireAfter(new MapStateDescriptor<>(
@@ -195,8 +218,7 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
             }
             pending.remove(slot(timestamp, n));
         }
-        due.sort(Comparator.comparingLong(Tick::ts).thenComparing(Tick::exchange).thenComparing(Tick::symbol)
-                .thenComparingLong(Tick::tradeSeq).thenComparing(Tick::tradeId));
+        due.sort(TRADE_ORDER);
         State s = state();
         for (Tick t : due) {
             apply(t, s, out);

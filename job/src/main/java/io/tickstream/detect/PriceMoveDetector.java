@@ -31,7 +31,7 @@ public final class PriceMoveDetector implements Serializable {
 
     /**
      * A monotonic deque of (slot, extreme), slots ascending: minima ascending (for spikes) or maxima descending
-     * (for drops), so the front is the window's extreme. A Flink POJO.
+     * (for drops), so the front is the window's extreme.
      */
     public static final class Extremes {
         public long[] slots = NO_SLOTS;
@@ -71,7 +71,7 @@ public final class PriceMoveDetector implements Serializable {
         }
     }
 
-    /** Per-instrument state (a Flink POJO: public fields, no-arg constructor). */
+    /** Per-instrument state (written by InstrumentDetectorStateSerializer). */
     public static final class State {
         public Extremes minima = new Extremes();
         public Extremes maxima = new Extremes();

@@ -18,7 +18,7 @@ public final class ReturnZScoreDetector implements Serializable {
     public record Settings(double threshold, double halfLifeTrades, int warmupReturns, double minStddev,
                            long cooldownMs) implements Serializable {}
 
-    /** Per-instrument state (a Flink POJO). */
+    /** Per-instrument state (written by InstrumentDetectorStateSerializer). */
     public static final class State {
         public double lastPrice;
         public String lastPriceText;

@@ -2,6 +2,7 @@ package io.tickstream.detect;
 
 import io.tickstream.metrics.JobMetrics;
 import io.tickstream.model.Tick;
+import io.tickstream.serde.SequencerProgressSerializer;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
@@ -48,7 +49,7 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
     /** Given-up gaps remembered per instrument (to tell a late trade from a duplicate). */
     static final int MAX_GAPS = 64;
 
-    /** Per-instrument progress (a Flink POJO). */
+    /** Per-instrument progress (written by SequencerProgressSerializer). */
     public static final class Progress {
         /** The sequence number expected next, or -1 before the first release. */
         public long nextSeq = -1;
@@ -89,7 +90,7 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
     @Override
     public void open(OpenContext openContext) {
         progressState = getRuntimeContext().getState(StateTtl.expireAfter(
-                new ValueStateDescriptor<>("sequencer-progress", Progress.class), stateTtl));
+                new ValueStateDescriptor<>("sequencer-progress", SequencerProgressSerializer.INSTANCE), stateTtl));
         heldBySeq = getRuntimeContext().getMapState(StateTtl.expireAfter(
                 new MapStateDescriptor<>("held-by-seq", Types.LONG, TypeInformation.of(Tick.class)), stateTtl));
         heldUnsequenced = getRuntimeContext().getMapState(StateTtl.expireAfter(

@@ -25,7 +25,7 @@ public final class VolumeSpikeDetector implements Serializable {
     public record Settings(long bucketMs, double multiplier, double halfLifeBuckets, double minNotional,
                            int warmupBuckets, long cooldownMs, int ignoreLargest) implements Serializable {}
 
-    /** Per-instrument state (a Flink POJO). */
+    /** Per-instrument state (written by InstrumentDetectorStateSerializer). */
     public static final class State {
         public long bucketStart = Long.MIN_VALUE;
         public double bucketVolume;

@@ -2,61 +2,31 @@ package io.tickstream.serde;
 
 import io.tickstream.detect.InstrumentDetectorState;
 import io.tickstream.detect.PriceMoveDetector;
+import io.tickstream.detect.QuoteSampler;
 import io.tickstream.detect.ReturnZScoreDetector;
 import io.tickstream.detect.VolumeSpikeDetector;
 
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
-import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataInputView;
-import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.core.memory.DataOutputView;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 
 /**
- * The detectors' per-instrument state, read and written in RocksDB on every trade. Flink's POJO serializer took
- * a quarter of the TaskManager's time here (it builds every nested object twice and sets each field by
- * reflection); this one writes the fields in a fixed order. The format is versioned by {@link Snapshot}: a field
- * added to a detector's state needs a line here and a new snapshot version (InstrumentDetectorStateSerializerTest
- * fails until then).
+ * The detectors' per-instrument state, read and written in RocksDB on every trade (Flink's POJO serializer was a
+ * quarter of the TaskManager's time here). The format is versioned by {@link Snapshot}: a field added to a
+ * detector's state needs a line here and a new snapshot class (InstrumentDetectorStateSerializerTest fails until
+ * then).
  */
-public final class InstrumentDetectorStateSerializer extends TypeSerializerSingleton<InstrumentDetectorState> {
+public final class InstrumentDetectorStateSerializer extends StateSerializer<InstrumentDetectorState> {
     private static final long serialVersionUID = 1L;
 
     public static final InstrumentDetectorStateSerializer INSTANCE = new InstrumentDetectorStateSerializer();
 
     @Override
-    public boolean isImmutableType() {
-        return false;
-    }
-
-    @Override
     public InstrumentDetectorState createInstance() {
         return new InstrumentDetectorState();
-    }
-
-    @Override
-    public InstrumentDetectorState copy(InstrumentDetectorState from) {
-        try {
-            DataOutputSerializer out = new DataOutputSerializer(256);
-            serialize(from, out);
-            return deserialize(new DataInputDeserializer(out.getSharedBuffer(), 0, out.length()));
-        } catch (IOException e) {
-            throw new UncheckedIOException("copying detector state in memory", e);
-        }
-    }
-
-    @Override
-    public InstrumentDetectorState copy(InstrumentDetectorState from, InstrumentDetectorState reuse) {
-        return copy(from);
-    }
-
-    @Override
-    public int getLength() {
-        return -1;
     }
 
     @Override
@@ -72,10 +42,7 @@ public final class InstrumentDetectorStateSerializer extends TypeSerializerSingl
 
         ReturnZScoreDetector.State z = s.returnZScore;
         out.writeDouble(z.lastPrice);
-        out.writeBoolean(z.lastPriceText != null);
-        if (z.lastPriceText != null) {
-            out.writeUTF(z.lastPriceText);
-        }
+        writeString(z.lastPriceText, out);
         out.writeDouble(z.mean);
         out.writeDouble(z.variance);
         out.writeLong(z.returns);
@@ -91,6 +58,20 @@ public final class InstrumentDetectorStateSerializer extends TypeSerializerSingl
         out.writeLong(v.lastAlertTs);
         out.writeDouble(v.average);
         out.writeLong(v.buckets);
+
+        QuoteSampler.State q = s.quote;
+        out.writeLong(q.interval);
+        if (q.interval != QuoteSampler.State.NONE) {
+            out.writeUTF(q.tradeId);
+            out.writeLong(q.tradeSeq);
+            out.writeUTF(q.price);
+            out.writeDouble(q.priceValue);
+            out.writeUTF(q.size);
+            out.writeDouble(q.sizeValue);
+            out.writeByte(q.side);
+            out.writeLong(q.ts);
+            out.writeLong(q.recvTs);
+        }
     }
 
     @Override
@@ -107,7 +88,7 @@ public final class InstrumentDetectorStateSerializer extends TypeSerializerSingl
 
         ReturnZScoreDetector.State z = s.returnZScore = new ReturnZScoreDetector.State();
         z.lastPrice = in.readDouble();
-        z.lastPriceText = in.readBoolean() ? in.readUTF() : null;
+        z.lastPriceText = readString(in);
         z.mean = in.readDouble();
         z.variance = in.readDouble();
         z.returns = in.readLong();
@@ -123,17 +104,21 @@ public final class InstrumentDetectorStateSerializer extends TypeSerializerSingl
         v.lastAlertTs = in.readLong();
         v.average = in.readDouble();
         v.buckets = in.readLong();
+
+        QuoteSampler.State q = s.quote = new QuoteSampler.State();
+        q.interval = in.readLong();
+        if (q.interval != QuoteSampler.State.NONE) {
+            q.tradeId = in.readUTF();
+            q.tradeSeq = in.readLong();
+            q.price = in.readUTF();
+            q.priceValue = in.readDouble();
+            q.size = in.readUTF();
+            q.sizeValue = in.readDouble();
+            q.side = in.readByte();
+            q.ts = in.readLong();
+            q.recvTs = in.readLong();
+        }
         return s;
-    }
-
-    @Override
-    public InstrumentDetectorState deserialize(InstrumentDetectorState reuse, DataInputView in) throws IOException {
-        return deserialize(in);
-    }
-
-    @Override
-    public void copy(DataInputView in, DataOutputView out) throws IOException {
-        serialize(deserialize(in), out);
     }
 
     private static void writeExtremes(PriceMoveDetector.Extremes e, DataOutputView out) throws IOException {
@@ -157,33 +142,19 @@ public final class InstrumentDetectorStateSerializer extends TypeSerializerSingl
         }
     }
 
-    private static void writeDoubles(double[] values, DataOutputView out) throws IOException {
-        out.writeInt(values == null ? -1 : values.length);
-        if (values != null) {
-            for (double v : values) {
-                out.writeDouble(v);
-            }
-        }
-    }
-
-    private static double[] readDoubles(DataInputView in) throws IOException {
-        int n = in.readInt();
-        if (n < 0) {
-            return null;
-        }
-        double[] values = new double[n];
-        for (int i = 0; i < n; i++) {
-            values[i] = in.readDouble();
-        }
-        return values;
-    }
-
     @Override
     public TypeSerializerSnapshot<InstrumentDetectorState> snapshotConfiguration() {
-        return new Snapshot();
+        return new SnapshotV2();
     }
 
-    /** Savepoint compatibility: version 1 of the format above. */
+    /** Savepoint compatibility: version 2 of the format above (with the pending quote). */
+    public static final class SnapshotV2 extends SimpleTypeSerializerSnapshot<InstrumentDetectorState> {
+        public SnapshotV2() {
+            super(() -> INSTANCE);
+        }
+    }
+
+    /** Version 1 (no pending quote) cannot be read any more: kept so that such a savepoint is refused clearly. */
     public static final class Snapshot extends SimpleTypeSerializerSnapshot<InstrumentDetectorState> {
         public Snapshot() {
             super(() -> INSTANCE);

@@ -4,19 +4,19 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.StreamReadFeature;
 import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
 
 import java.io.IOException;
 import java.io.Serializable;
+import java.util.HashSet;
 import java.util.Set;
 
 /**
  * Reads tick JSON v1 (DESIGN.md) strictly: a streaming parse with no tree and no reflection, because it
  * runs once per trade. Anything that is not a valid tick raises {@link BadTickException} whose message
  * is the reason written to the dead-letter topic; the reason never holds wall-clock values, so the same
- * bad input always gets the same reason.
+ * bad input always gets the same reason. Not thread-safe (it keeps the instrument names seen): one per task.
  */
 public final class TickParser implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -24,12 +24,13 @@ public final class TickParser implements Serializable {
     /** The Bitcoin genesis block (2009-01-03): no crypto trade is older. */
     public static final long EARLIEST_TRADE_TS = 1230940800000L;
 
-    private static final JsonFactory JSON =
-            JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+    // Duplicate fields are detected by readFields itself: Jackson's detection allocates a hash set per record.
+    private static final JsonFactory JSON = JsonFactory.builder().build();
 
     private final Set<String> exchanges;
     private final long maxClockSkewMs;
     private final int maxRecordBytes;
+    private transient InstrumentNames names;
 
     /**
      * @param exchanges the venue ids accepted; ticks of any other venue are bad records
@@ -50,12 +51,16 @@ public final class TickParser implements Serializable {
         if (value.length > maxRecordBytes) {
             throw new BadTickException("record too large: more than " + maxRecordBytes + " bytes");
         }
+        if (names == null) {
+            names = new InstrumentNames();
+        }
+        InstrumentNames.Names known = key == null ? null : names.get(key, 0, key.length);
         Tick tick;
         try (JsonParser p = JSON.createParser(value)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new BadTickException("not a JSON object");
             }
-            tick = readFields(p, now);
+            tick = readFields(p, now, known);
             if (p.nextToken() != null) {
                 throw new BadTickException("trailing content after the JSON object");
             }
@@ -64,14 +69,23 @@ public final class TickParser implements Serializable {
         } catch (IOException e) {
             throw new BadTickException("unreadable: " + e.getMessage());
         }
-        checkKey(key, tick);
+        if (known == null || tick.instrument() != known.instrument()) {
+            checkKey(key, tick);
+            names.put(key, 0, key.length, new InstrumentNames.Names(tick.exchange(), tick.symbol(), tick.instrument()));
+        }
         return tick;
     }
 
-    private Tick readFields(JsonParser p, long now) throws IOException, BadTickException {
+    /**
+     * The tick's fields; {@code known} are the names of the record key's instrument when it was seen before: a value
+     * naming them again needs neither new strings nor checks.
+     */
+    private Tick readFields(JsonParser p, long now, InstrumentNames.Names known) throws IOException, BadTickException {
         Integer version = null;
         String exchange = null, symbol = null, tradeId = null, price = null, size = null, sideText = null;
         Long ts = null, recvTs = null;
+        int seen = 0;
+        Set<String> otherFields = null;
         JsonToken token;
         while ((token = p.nextToken()) != JsonToken.END_OBJECT) {
             if (token == null) {
@@ -79,6 +93,14 @@ public final class TickParser implements Serializable {
             }
             String field = p.currentName();
             JsonToken valueToken = p.nextToken();
+            int bit = fieldBit(field);
+            if (bit == 0) {
+                otherFields = otherFields == null ? new HashSet<>() : otherFields;
+            }
+            if (bit == 0 ? !otherFields.add(field) : (seen & bit) != 0) {
+                throw new BadTickException("not valid JSON: Duplicate field '" + field + "'");
+            }
+            seen |= bit;
             switch (field) {
                 case "v":
                     if (valueToken != JsonToken.VALUE_NUMBER_INT) {
@@ -87,10 +109,12 @@ public final class TickParser implements Serializable {
                     version = p.getIntValue();
                     break;
                 case "exchange":
-                    exchange = text(p, valueToken, field);
+                    exchange = known != null && textEquals(p, valueToken, known.exchange())
+                            ? known.exchange() : text(p, valueToken, field);
                     break;
                 case "symbol":
-                    symbol = text(p, valueToken, field);
+                    symbol = known != null && textEquals(p, valueToken, known.symbol())
+                            ? known.symbol() : text(p, valueToken, field);
                     break;
                 case "trade_id":
                     tradeId = text(p, valueToken, field);
@@ -129,10 +153,11 @@ public final class TickParser implements Serializable {
         require(ts, "ts");
         require(recvTs, "recv_ts");
 
-        if (!exchanges.contains(exchange)) {
+        boolean knownNames = known != null && exchange == known.exchange() && symbol == known.symbol();
+        if (!knownNames && !exchanges.contains(exchange)) {
             throw new BadTickException("unknown exchange '" + abbreviate(exchange) + "'");
         }
-        if (!isSymbol(symbol)) {
+        if (!knownNames && !isSymbol(symbol)) {
             throw new BadTickException("symbol must be BASE-QUOTE in upper case, got '" + abbreviate(symbol) + "'");
         }
         if (tradeId.isEmpty() || tradeId.length() > 64 || !isPrintableAscii(tradeId)) {
@@ -146,8 +171,42 @@ public final class TickParser implements Serializable {
         }
         checkTime(ts, "ts", now);
         checkTime(recvTs, "recv_ts", now);
-        return new Tick(exchange, symbol, tradeId, sequenceOf(tradeId), price, priceValue, size, sizeValue, side,
-                ts, recvTs);
+        return knownNames
+                ? new Tick(exchange, symbol, tradeId, sequenceOf(tradeId), price, priceValue, size, sizeValue, side,
+                        ts, recvTs, known.instrument())
+                : new Tick(exchange, symbol, tradeId, sequenceOf(tradeId), price, priceValue, size, sizeValue, side,
+                        ts, recvTs);
+    }
+
+    /** A bit per field of tick JSON v1, to find duplicates; none for fields added later within v1. */
+    private static int fieldBit(String field) {
+        switch (field) {
+            case "v": return 1;
+            case "exchange": return 1 << 1;
+            case "symbol": return 1 << 2;
+            case "trade_id": return 1 << 3;
+            case "price": return 1 << 4;
+            case "size": return 1 << 5;
+            case "side": return 1 << 6;
+            case "ts": return 1 << 7;
+            case "recv_ts": return 1 << 8;
+            default: return 0;
+        }
+    }
+
+    /** Whether the current string value is {@code expected}, without making a string of it. */
+    private static boolean textEquals(JsonParser p, JsonToken token, String expected) throws IOException {
+        if (token != JsonToken.VALUE_STRING || p.getTextLength() != expected.length()) {
+            return false;
+        }
+        char[] chars = p.getTextCharacters();
+        int offset = p.getTextOffset();
+        for (int i = 0; i < expected.length(); i++) {
+            if (chars[offset + i] != expected.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void checkTime(long value, String field, long now) throws BadTickException {

@@ -4,28 +4,39 @@ import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
 
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
+import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
+import java.io.DataInputStream;
 import java.io.IOException;
 
 /**
- * Ticks between operators and in held-trade state. Every tick crosses the network once (key by instrument),
- * and Flink's generic POJO serializer was a tenth of the TaskManager's time there (reflection per field,
- * Flink's string codec); this one writes the fields in a fixed order with Java's UTF codec.
- * The format is versioned by {@link Snapshot}: change it only with a new snapshot version.
+ * Ticks between operators and in held-trade state. Every tick crosses the network twice (key by instrument, key by
+ * asset); Flink's generic POJO serializer was a tenth of the TaskManager's time there (reflection per field, Flink's
+ * string codec). This one writes the fields in a fixed order with Java's UTF codec, the instrument's names once,
+ * and reads them back as the shared strings of {@link InstrumentNames}: it keeps that cache, so each task has its
+ * own instance ({@link #duplicate}). The format is versioned by the snapshot class: change it only with a new one.
  */
-public final class TickSerializer extends TypeSerializerSingleton<Tick> {
+public final class TickSerializer extends TypeSerializer<Tick> {
     private static final long serialVersionUID = 1L;
 
-    public static final TickSerializer INSTANCE = new TickSerializer();
     private static final Side[] SIDES = Side.values();
+
+    private transient InstrumentNames names;
+    /** The instrument's serialized form (length, then modified UTF-8), read before its names are looked up. */
+    private transient byte[] instrumentBytes;
 
     @Override
     public boolean isImmutableType() {
         return true;
+    }
+
+    @Override
+    public TypeSerializer<Tick> duplicate() {
+        return new TickSerializer();
     }
 
     @Override
@@ -50,8 +61,8 @@ public final class TickSerializer extends TypeSerializerSingleton<Tick> {
 
     @Override
     public void serialize(Tick t, DataOutputView out) throws IOException {
-        out.writeUTF(t.exchange());
-        out.writeUTF(t.symbol());
+        out.writeUTF(t.instrument());
+        out.writeShort(t.exchange().length());
         out.writeUTF(t.tradeId());
         out.writeLong(t.tradeSeq());
         out.writeUTF(t.price());
@@ -65,8 +76,32 @@ public final class TickSerializer extends TypeSerializerSingleton<Tick> {
 
     @Override
     public Tick deserialize(DataInputView in) throws IOException {
-        return new Tick(in.readUTF(), in.readUTF(), in.readUTF(), in.readLong(), in.readUTF(), in.readDouble(),
-                in.readUTF(), in.readDouble(), SIDES[in.readByte()], in.readLong(), in.readLong());
+        InstrumentNames.Names n = readNames(in);
+        return new Tick(n.exchange(), n.symbol(), in.readUTF(), in.readLong(), in.readUTF(), in.readDouble(),
+                in.readUTF(), in.readDouble(), SIDES[in.readByte()], in.readLong(), in.readLong(), n.instrument());
+    }
+
+    private InstrumentNames.Names readNames(DataInputView in) throws IOException {
+        int length = in.readUnsignedShort();
+        if (names == null) {
+            names = new InstrumentNames();
+            instrumentBytes = new byte[256];
+        }
+        if (instrumentBytes.length < length + 2) {
+            instrumentBytes = new byte[length + 2];
+        }
+        instrumentBytes[0] = (byte) (length >>> 8);
+        instrumentBytes[1] = (byte) length;
+        in.readFully(instrumentBytes, 2, length);
+        int exchangeLength = in.readUnsignedShort();
+        InstrumentNames.Names n = names.get(instrumentBytes, 2, length);
+        if (n == null) {
+            String instrument = DataInputStream.readUTF(new DataInputDeserializer(instrumentBytes, 0, length + 2));
+            n = new InstrumentNames.Names(instrument.substring(0, exchangeLength),
+                    instrument.substring(exchangeLength + 1), instrument);
+            names.put(instrumentBytes, 2, length, n);
+        }
+        return n;
     }
 
     @Override
@@ -80,14 +115,34 @@ public final class TickSerializer extends TypeSerializerSingleton<Tick> {
     }
 
     @Override
-    public TypeSerializerSnapshot<Tick> snapshotConfiguration() {
-        return new Snapshot();
+    public boolean equals(Object o) {
+        return o instanceof TickSerializer;
     }
 
-    /** Savepoint compatibility: version 1 of the format above. */
+    @Override
+    public int hashCode() {
+        return TickSerializer.class.hashCode();
+    }
+
+    @Override
+    public TypeSerializerSnapshot<Tick> snapshotConfiguration() {
+        return new SnapshotV2();
+    }
+
+    /** Savepoint compatibility: version 2 of the format above (the instrument's names written once). */
+    public static final class SnapshotV2 extends SimpleTypeSerializerSnapshot<Tick> {
+        public SnapshotV2() {
+            super(TickSerializer::new);
+        }
+    }
+
+    /**
+     * Version 1 (exchange and symbol written separately) cannot be read any more; this class stays so that a
+     * savepoint holding it is refused as incompatible, with Flink's clear message, instead of a missing class.
+     */
     public static final class Snapshot extends SimpleTypeSerializerSnapshot<Tick> {
         public Snapshot() {
-            super(() -> INSTANCE);
+            super(TickSerializer::new);
         }
     }
 }

@@ -499,4 +499,53 @@ class AnomalyDetectorsTest {
         assertThat(feed(h, 11_000, "101")).singleElement()
                 .extracting(Anomaly::type).isEqualTo(AnomalyType.PRICE_SPIKE);
     }
+
+    // ---- quotes for the cross-venue detector ------------------------------------------------------------------
+
+    private static List<Tick> quotes(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h) {
+        var quotes = h.getSideOutput(AnomalyDetectors.QUOTES);
+        return quotes == null ? List.of() : quotes.stream().map(StreamRecord::getValue).toList();
+    }
+
+    @Test
+    void eachIntervalsLastTradeLeavesAsAQuoteWhenTheNextIntervalStarts() throws Exception {
+        var h = harness();
+        Tick first = tick(1, T0 + 10, "100");
+        Tick last = tick(2, T0 + 90, "100.5");
+        Tick next = tick(3, T0 + 150, "101");
+        feed(h, first);
+        feed(h, last);
+        assertThat(quotes(h)).isEmpty();
+
+        feed(h, next);
+        assertThat(quotes(h)).containsExactly(last);
+    }
+
+    @Test
+    void aQuietInstrumentsQuoteLeavesWhenTheWatermarkPassesItsInterval() throws Exception {
+        var h = harness();
+        Tick only = tick(1, T0 + 120, "100");
+        feed(h, only);
+        h.processWatermark(T0 + 198);
+        assertThat(quotes(h)).isEmpty();
+
+        h.processWatermark(T0 + 199);
+        assertThat(quotes(h)).containsExactly(only);
+        assertThat(quotes(h).get(0).instrument()).isSameAs(only.instrument());
+        h.processWatermark(T0 + 10_000);
+        assertThat(quotes(h)).hasSize(1); // sent once
+    }
+
+    @Test
+    void theQuotePendingAtACheckpointIsRestored() throws Exception {
+        var h = harness();
+        Tick pending = tick(1, T0 + 20, "100");
+        feed(h, pending);
+        var snapshot = h.snapshot(1, 1);
+
+        var restored = Harnesses.restored(new AnomalyDetectors(PRICE, ZSCORE, VOLUME, TTL), snapshot);
+        open.add(restored);
+        feed(restored, tick(2, T0 + 250, "100"));
+        assertThat(quotes(restored)).containsExactly(pending);
+    }
 }

@@ -2,6 +2,7 @@ package io.tickstream.serde;
 
 import io.tickstream.detect.InstrumentDetectorState;
 import io.tickstream.detect.PriceMoveDetector;
+import io.tickstream.detect.QuoteSampler;
 import io.tickstream.detect.ReturnZScoreDetector;
 import io.tickstream.detect.VolumeSpikeDetector;
 
@@ -45,6 +46,17 @@ class InstrumentDetectorStateSerializerTest {
         s.volumeSpike.lastAlertTs = 1732499990000L;
         s.volumeSpike.average = 1.25;
         s.volumeSpike.buckets = 301;
+        s.quote = new QuoteSampler.State();
+        s.quote.interval = 17325000001L;
+        s.quote.tradeId = "a1b2-c3d4";
+        s.quote.tradeSeq = -1;
+        s.quote.price = "100.25";
+        s.quote.priceValue = 100.25;
+        s.quote.size = "0.5";
+        s.quote.sizeValue = 0.5;
+        s.quote.side = 1;
+        s.quote.ts = 1732500000123L;
+        s.quote.recvTs = 1732500000150L;
         return s;
     }
 
@@ -53,6 +65,7 @@ class InstrumentDetectorStateSerializerTest {
         s.priceMove = new PriceMoveDetector.State();
         s.returnZScore = new ReturnZScoreDetector.State(); // no price yet: null text
         s.volumeSpike = new VolumeSpikeDetector.State(); // largest not sized yet: null
+        s.quote = new QuoteSampler.State(); // no quote pending
         return s;
     }
 
@@ -80,11 +93,12 @@ class InstrumentDetectorStateSerializerTest {
     /** A field added to a detector's state must be written by the serializer too (and bump its snapshot version). */
     @Test
     void theSerializerKnowsEveryStateField() {
-        assertThat(instanceFields(InstrumentDetectorState.class)).isEqualTo(3);
+        assertThat(instanceFields(InstrumentDetectorState.class)).isEqualTo(4);
         assertThat(instanceFields(PriceMoveDetector.State.class)).isEqualTo(7);
         assertThat(instanceFields(PriceMoveDetector.Extremes.class)).isEqualTo(2);
         assertThat(instanceFields(ReturnZScoreDetector.State.class)).isEqualTo(6);
         assertThat(instanceFields(VolumeSpikeDetector.State.class)).isEqualTo(9);
+        assertThat(instanceFields(QuoteSampler.State.class)).isEqualTo(10);
     }
 
     private static long instanceFields(Class<?> type) {

@@ -424,6 +424,24 @@ class TickParserTest {
     }
 
     @Test
+    void anInstrumentSeenBeforeSharesItsNamesAndItsKeyMustStillMatchTheValue() throws Exception {
+        Tick first = parse(json());
+        byte[] key = json().key();
+
+        assertThat(reasonFor(key, json().str("symbol", "ETH-USDT").bytes()))
+                .isEqualTo("key does not match exchange:symbol of the value");
+        assertThat(reasonFor(key, json().str("exchange", "kraken").bytes()))
+                .isEqualTo("key does not match exchange:symbol of the value");
+        assertThat(reasonFor(key, json().str("exchange", "nasdaq").bytes())).isEqualTo("unknown exchange 'nasdaq'");
+        assertThat(reasonFor(key, json().str("symbol", "btc-usdt").bytes()))
+                .startsWith("symbol must be BASE-QUOTE in upper case");
+        Tick again = parse(json().str("trade_id", "3456789013"));
+        assertThat(again.instrument()).isEqualTo("binance:BTC-USDT").isSameAs(first.instrument());
+        assertThat(again.exchange()).isSameAs(first.exchange());
+        assertThat(again.symbol()).isSameAs(first.symbol());
+    }
+
+    @Test
     void keyIsCheckedOnlyAfterTheValueIsValid() {
         // a bad value is reported for what is wrong with it, whatever the key
         assertThat(reasonFor(null, json().str("price", "abc").bytes())).isEqualTo("price " + DECIMAL);

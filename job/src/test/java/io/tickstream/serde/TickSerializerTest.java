@@ -3,7 +3,9 @@ package io.tickstream.serde;
 import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
 
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
@@ -11,25 +13,50 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class TickSerializerTest {
+    private static final Tick SEQUENCED = new Tick("kraken", "BTC-USD", "9876543210", 9876543210L, "67123.45000",
+            67123.45, "0.00012300", 0.000123, Side.SELL, 1732500000123L, 1732500000150L);
+    private static final Tick UNSEQUENCED = new Tick("coinbase", "ETH-USDC", "a1b2-c3d4", Tick.NO_SEQUENCE, "3400.1",
+            3400.1, "2", 2.0, Side.UNKNOWN, 1732500000999L, 1732500001000L);
+
     @Test
     void flinkUsesTheTickSerializerForTicksEverywhere() {
-        assertThat(TypeInformation.of(Tick.class)).isInstanceOf(TickTypeInfo.class);
-        assertThat(TypeInformation.of(Tick.class).createSerializer(new org.apache.flink.api.common.serialization.SerializerConfigImpl()))
-                .isSameAs(TickSerializer.INSTANCE);
+        TypeInformation<Tick> type = TypeInformation.of(Tick.class);
+        assertThat(type).isInstanceOf(TickTypeInfo.class);
+        TypeSerializer<Tick> serializer = type.createSerializer(new SerializerConfigImpl());
+        assertThat(serializer).isInstanceOf(TickSerializer.class);
+        // It caches instrument names, so every task needs its own.
+        assertThat(serializer.duplicate()).isNotSameAs(serializer).isEqualTo(serializer);
+        assertThat(type.createSerializer(new SerializerConfigImpl())).isNotSameAs(serializer);
     }
 
     @Test
     void roundTripKeepsEveryFieldExactly() throws Exception {
-        Tick tick = new Tick("kraken", "BTC-USD", "9876543210", 9876543210L, "67123.45000", 67123.45, "0.00012300",
-                0.000123, Side.SELL, 1732500000123L, 1732500000150L);
-        Tick unsequenced = new Tick("coinbase", "ETH-USDC", "a1b2-c3d4", Tick.NO_SEQUENCE, "3400.1", 3400.1, "2", 2.0,
-                Side.UNKNOWN, 1732500000999L, 1732500001000L);
+        TickSerializer serializer = new TickSerializer();
         DataOutputSerializer out = new DataOutputSerializer(64);
-        TickSerializer.INSTANCE.serialize(tick, out);
-        TickSerializer.INSTANCE.serialize(unsequenced, out);
+        serializer.serialize(SEQUENCED, out);
+        serializer.serialize(UNSEQUENCED, out);
         DataInputDeserializer in = new DataInputDeserializer(out.getCopyOfBuffer());
-        assertThat(TickSerializer.INSTANCE.deserialize(in)).isEqualTo(tick);
-        assertThat(TickSerializer.INSTANCE.deserialize(in)).isEqualTo(unsequenced);
+        assertThat(serializer.deserialize(in)).isEqualTo(SEQUENCED);
+        assertThat(serializer.deserialize(in)).isEqualTo(UNSEQUENCED);
         assertThat(in.available()).isZero();
+    }
+
+    @Test
+    void ticksOfOneInstrumentShareItsNames() throws Exception {
+        TickSerializer serializer = new TickSerializer();
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        serializer.serialize(SEQUENCED, out);
+        serializer.serialize(UNSEQUENCED, out);
+        serializer.serialize(SEQUENCED, out);
+        DataInputDeserializer in = new DataInputDeserializer(out.getCopyOfBuffer());
+        Tick first = serializer.deserialize(in);
+        Tick other = serializer.deserialize(in);
+        Tick again = serializer.deserialize(in);
+
+        assertThat(again).isEqualTo(first);
+        assertThat(again.instrument()).isEqualTo("kraken:BTC-USD").isSameAs(first.instrument());
+        assertThat(again.exchange()).isSameAs(first.exchange());
+        assertThat(again.symbol()).isSameAs(first.symbol());
+        assertThat(other.instrument()).isEqualTo("coinbase:ETH-USDC");
     }
 }

@@ -4,6 +4,7 @@ import io.tickstream.model.Tick;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Metric;
@@ -34,6 +35,16 @@ public final class Harnesses {
         MockEnvironment env = new MockEnvironmentBuilder().setMetricGroup(metrics.taskGroup()).build();
         KeyedOneInputStreamOperatorTestHarness<String, Tick, O> harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(fn), Tick::instrument, Types.STRING, env);
+        harness.open();
+        return harness;
+    }
+
+    /** A harness around {@code fn}, keyed by {@link Tick#instrument()}, restored from {@code snapshot}, opened. */
+    public static <O> KeyedOneInputStreamOperatorTestHarness<String, Tick, O> restored(
+            KeyedProcessFunction<String, Tick, O> fn, OperatorSubtaskState snapshot) throws Exception {
+        KeyedOneInputStreamOperatorTestHarness<String, Tick, O> harness = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(fn), Tick::instrument, Types.STRING);
+        harness.initializeState(snapshot);
         harness.open();
         return harness;
     }

@@ -1,0 +1,121 @@
+package io.tickstream.serde;
+
+import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.apache.flink.core.memory.DataOutputView;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * A mutable state object read and written on every trade, field by field in a fixed order. Flink's POJO
+ * serializer builds every nested object twice and sets each field by reflection, which made it the largest
+ * single cost of the TaskManager. Subclasses give the field order and a snapshot class; a change of the order
+ * needs a new snapshot class, so a savepoint in the old format is refused instead of misread.
+ */
+public abstract class StateSerializer<T> extends TypeSerializerSingleton<T> {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public final boolean isImmutableType() {
+        return false;
+    }
+
+    @Override
+    public final int getLength() {
+        return -1;
+    }
+
+    /** A deep copy, through the serialized form: rare (state is copied only on the heap backend). */
+    @Override
+    public final T copy(T from) {
+        try {
+            DataOutputSerializer out = new DataOutputSerializer(256);
+            serialize(from, out);
+            return deserialize(new DataInputDeserializer(out.getSharedBuffer(), 0, out.length()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("copying state in memory", e);
+        }
+    }
+
+    @Override
+    public final T copy(T from, T reuse) {
+        return copy(from);
+    }
+
+    @Override
+    public final T deserialize(T reuse, DataInputView in) throws IOException {
+        return deserialize(in);
+    }
+
+    @Override
+    public final void copy(DataInputView in, DataOutputView out) throws IOException {
+        serialize(deserialize(in), out);
+    }
+
+    static void writeLongs(long[] values, DataOutputView out) throws IOException {
+        out.writeInt(values.length);
+        for (long v : values) {
+            out.writeLong(v);
+        }
+    }
+
+    static long[] readLongs(DataInputView in) throws IOException {
+        long[] values = new long[in.readInt()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = in.readLong();
+        }
+        return values;
+    }
+
+    /** Null-safe, as -1 for null. */
+    static void writeDoubles(double[] values, DataOutputView out) throws IOException {
+        out.writeInt(values == null ? -1 : values.length);
+        if (values != null) {
+            for (double v : values) {
+                out.writeDouble(v);
+            }
+        }
+    }
+
+    static double[] readDoubles(DataInputView in) throws IOException {
+        int n = in.readInt();
+        if (n < 0) {
+            return null;
+        }
+        double[] values = new double[n];
+        for (int i = 0; i < n; i++) {
+            values[i] = in.readDouble();
+        }
+        return values;
+    }
+
+    /** Null-safe. */
+    static void writeString(String s, DataOutputView out) throws IOException {
+        out.writeBoolean(s != null);
+        if (s != null) {
+            out.writeUTF(s);
+        }
+    }
+
+    static String readString(DataInputView in) throws IOException {
+        return in.readBoolean() ? in.readUTF() : null;
+    }
+
+    static void writeStrings(String[] values, DataOutputView out) throws IOException {
+        out.writeInt(values.length);
+        for (String v : values) {
+            writeString(v, out);
+        }
+    }
+
+    static String[] readStrings(DataInputView in) throws IOException {
+        String[] values = new String[in.readInt()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = readString(in);
+        }
+        return values;
+    }
+}
