@@ -1,5 +1,6 @@
 package io.tickstream;
 
+import io.tickstream.candles.CandleAccumulator;
 import io.tickstream.candles.CandleAggregate;
 import io.tickstream.candles.CandleWindow;
 import io.tickstream.candles.LateCandleTrades;
@@ -68,8 +69,8 @@ public final class TickStreamJob {
         }
     }
 
-    private static final OutputTag<Tick> LATE_FOR_CANDLES =
-            new OutputTag<>("late-for-candles", TypeInformation.of(Tick.class));
+    private static final OutputTag<CandleAccumulator> LATE_FOR_CANDLES =
+            new OutputTag<>("late-for-candles", TypeInformation.of(CandleAccumulator.class));
 
     private final JobConfig config;
     private final Sinks sinks;
@@ -110,10 +111,13 @@ public final class TickStreamJob {
         alerts.sinkTo(sinks.anomalyRows()).uid(Uids.ANOMALIES_DB_SINK).name(Uids.ANOMALIES_DB_SINK).disableChaining();
         alerts.sinkTo(sinks.anomalyTopic()).uid(Uids.ANOMALIES_KAFKA_SINK).name(Uids.ANOMALIES_KAFKA_SINK);
 
-        // Candles take every trade once, including those the detectors had to skip as late.
-        DataStream<Tick> forCandles = inTradeOrder.union(inTradeOrder.getSideOutput(TradeSequencer.LATE));
+        // Candles take every trade once: the detectors' 100 ms parts, and single trades the detectors had to skip
+        // as late.
+        DataStream<CandleAccumulator> forCandles = anomalies.getSideOutput(AnomalyDetectors.CANDLE_PARTS)
+                .union(inTradeOrder.getSideOutput(TradeSequencer.LATE)
+                        .map(CandleAggregate::ofTrade).uid(Uids.LATE_TRADE_CANDLES).name(Uids.LATE_TRADE_CANDLES));
         SingleOutputStreamOperator<Candle> candles = DataStreamUtils
-                .reinterpretAsKeyedStream(forCandles, Tick::instrument)
+                .reinterpretAsKeyedStream(forCandles, part -> part.instrument)
                 .window(new TradeMinuteWindows())
                 .allowedLateness(config.allowedLateness)
                 .sideOutputLateData(LATE_FOR_CANDLES)

@@ -17,6 +17,7 @@ public final class Uids {
     public static final String ANOMALIES_KAFKA_SINK = "anomalies-kafka-sink";
     public static final String CANDLES_1M = "candles-1m";
     public static final String CANDLES_DB_SINK = "candles-db-sink";
+    public static final String LATE_TRADE_CANDLES = "late-trade-candles";
     public static final String LATE_CANDLE_TRADES = "late-candle-trades";
     public static final String LATE_CANDLE_TRADES_SINK = "late-candle-trades-sink";
 

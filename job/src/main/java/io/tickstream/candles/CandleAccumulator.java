@@ -7,12 +7,14 @@ import org.apache.flink.api.common.typeinfo.TypeInfo;
 import java.math.BigDecimal;
 
 /**
- * A minute's running OHLCV, kept in state by {@link CandleAccumulatorSerializer}. Open and close are the first and
- * last trades in trade order (time, then sequence number or id), not in arrival order, so late and shuffled trades
- * give the same candle.
+ * The running OHLCV of some trades of one instrument — a minute's, or a part of it — kept in state by
+ * {@link CandleAccumulatorSerializer}. Open and close are the first and last trades in trade order (time, then
+ * sequence number or id), not in arrival order, so late and shuffled trades give the same candle.
  */
 @TypeInfo(CandleAccumulatorSerializer.Factory.class)
 public final class CandleAccumulator {
+    /** {@code <exchange>:<symbol>}, the key the candles are computed by. */
+    public String instrument;
     public long openTs = Long.MAX_VALUE;
     public long openSeq;
     public String openId;
@@ -29,4 +31,8 @@ public final class CandleAccumulator {
     public long trades;
 
     public CandleAccumulator() {}
+
+    public CandleAccumulator(String instrument) {
+        this.instrument = instrument;
+    }
 }

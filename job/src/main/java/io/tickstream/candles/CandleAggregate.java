@@ -6,8 +6,11 @@ import org.apache.flink.api.common.functions.AggregateFunction;
 
 import java.math.BigDecimal;
 
-/** Folds trades into a {@link CandleAccumulator}, incrementally (one accumulator per key and minute). */
-public final class CandleAggregate implements AggregateFunction<Tick, CandleAccumulator, CandleAccumulator> {
+/**
+ * A minute's candle from parts: the trades' 100 ms partial candles (IntervalSampler) and single late trades
+ * ({@link #ofTrade}), merged incrementally (one accumulator per key and minute).
+ */
+public final class CandleAggregate implements AggregateFunction<CandleAccumulator, CandleAccumulator, CandleAccumulator> {
     private static final long serialVersionUID = 1L;
 
     @Override
@@ -16,7 +19,20 @@ public final class CandleAggregate implements AggregateFunction<Tick, CandleAccu
     }
 
     @Override
-    public CandleAccumulator add(Tick t, CandleAccumulator acc) {
+    public CandleAccumulator add(CandleAccumulator part, CandleAccumulator acc) {
+        if (acc.instrument == null) {
+            acc.instrument = part.instrument;
+        }
+        return merge(acc, part);
+    }
+
+    /** A candle of one trade. */
+    public static CandleAccumulator ofTrade(Tick t) {
+        return addTrade(t, new CandleAccumulator(t.instrument()));
+    }
+
+    /** Adds a trade to {@code acc}. */
+    public static CandleAccumulator addTrade(Tick t, CandleAccumulator acc) {
         if (before(t.ts(), t.tradeSeq(), t.tradeId(), acc.openTs, acc.openSeq, acc.openId)) {
             acc.openTs = t.ts();
             acc.openSeq = t.tradeSeq();

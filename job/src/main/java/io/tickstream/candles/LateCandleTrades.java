@@ -1,7 +1,6 @@
 package io.tickstream.candles;
 
 import io.tickstream.metrics.JobMetrics;
-import io.tickstream.model.Tick;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
@@ -9,7 +8,7 @@ import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 
 /** Counts trades that came after their candle's allowed lateness (they are still in the ticks table). */
-public final class LateCandleTrades extends ProcessFunction<Tick, Tick> {
+public final class LateCandleTrades extends ProcessFunction<CandleAccumulator, CandleAccumulator> {
     private static final long serialVersionUID = 1L;
 
     private transient Counter late;
@@ -20,7 +19,7 @@ public final class LateCandleTrades extends ProcessFunction<Tick, Tick> {
     }
 
     @Override
-    public void processElement(Tick tick, Context ctx, Collector<Tick> out) {
-        late.inc();
+    public void processElement(CandleAccumulator part, Context ctx, Collector<CandleAccumulator> out) {
+        late.inc(part.trades);
     }
 }

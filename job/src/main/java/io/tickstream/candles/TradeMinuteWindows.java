@@ -1,6 +1,5 @@
 package io.tickstream.candles;
 
-import io.tickstream.model.Tick;
 
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
@@ -13,9 +12,9 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * One-minute tumbling event-time windows by the trade's own time. The record timestamp cannot be used:
- * the trade sequencer releases held trades under a later timer's or trade's timestamp, which could put a
- * trade of 12:00:59.9 into the 12:01 candle.
+ * One-minute tumbling event-time windows by the trades' own time (a candle part's first trade: parts never span
+ * two minutes). The record timestamp cannot be used: the trade sequencer releases held trades under a later
+ * timer's or trade's timestamp, which could put a trade of 12:00:59.9 into the 12:01 candle.
  */
 public final class TradeMinuteWindows extends WindowAssigner<Object, TimeWindow> {
     private static final long serialVersionUID = 1L;
@@ -24,7 +23,7 @@ public final class TradeMinuteWindows extends WindowAssigner<Object, TimeWindow>
 
     @Override
     public Collection<TimeWindow> assignWindows(Object element, long timestamp, WindowAssignerContext context) {
-        long start = Math.floorDiv(((Tick) element).ts(), MINUTE_MS) * MINUTE_MS;
+        long start = Math.floorDiv(((CandleAccumulator) element).openTs, MINUTE_MS) * MINUTE_MS;
         return List.of(new TimeWindow(start, start + MINUTE_MS));
     }
 

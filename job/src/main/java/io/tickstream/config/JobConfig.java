@@ -145,6 +145,11 @@ public final class JobConfig {
         r.check(crossVenue.rearmPct() < crossVenue.thresholdPct(),
                 "--divergence-rearm-pct must be below --divergence-threshold-pct (it is the hysteresis band)");
         r.check(!exchanges.isEmpty(), "--exchanges must name at least one venue");
+        for (String venue : exchanges) {
+            // Venue ids become keys, metric labels and COPY text: plain ASCII leaves nothing to escape.
+            r.check(venue.matches("[a-z0-9][a-z0-9_-]{0,31}"), "--exchanges: venue id '" + venue
+                    + "' must be 1 to 32 lower-case letters, digits, '_' or '-'");
+        }
     }
 
     /**

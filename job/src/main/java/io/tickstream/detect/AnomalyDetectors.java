@@ -1,6 +1,7 @@
 package io.tickstream.detect;
 
 import io.tickstream.metrics.JobMetrics;
+import io.tickstream.candles.CandleAccumulator;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
@@ -21,21 +22,23 @@ import java.util.Map;
 
 /**
  * Drives the per-instrument detectors over ticks in trade order (as {@link TradeSequencer} releases them), and
- * samples each instrument's quotes for the cross-venue detector ({@link QuoteSampler}, side output
- * {@link #QUOTES}). Their states travel together as one keyed value ({@link InstrumentDetectorState}, RocksDB in
- * production, written by {@link InstrumentDetectorStateSerializer}): a state access costs a JNI call, key
- * serialization and TTL bookkeeping, so one per trade instead of four.
+ * sums the trades up per 100 ms ({@link IntervalSampler}) for the cross-venue detector (side output
+ * {@link #QUOTES}) and the candles ({@link #CANDLE_PARTS}). Their states travel together as one keyed value
+ * ({@link InstrumentDetectorState}, RocksDB in production, written by {@link InstrumentDetectorStateSerializer}):
+ * a state access costs a JNI call, key serialization and TTL bookkeeping, so one per trade instead of four.
  */
 public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, Anomaly> {
     private static final long serialVersionUID = 1L;
 
-    /** Each instrument's last trade per {@link QuoteSampler#INTERVAL_MS}, in trade order. */
+    /** Each instrument's last trade per {@link IntervalSampler#INTERVAL_MS}, in trade order. */
     public static final OutputTag<Tick> QUOTES = new OutputTag<>("venue-quotes", TypeInformation.of(Tick.class));
+    /** Each instrument's partial candle per {@link IntervalSampler#INTERVAL_MS}. */
+    public static final OutputTag<CandleAccumulator> CANDLE_PARTS =
+            new OutputTag<>("candle-parts", TypeInformation.of(CandleAccumulator.class));
 
     private final PriceMoveDetector priceMove;
     private final ReturnZScoreDetector returnZScore;
     private final VolumeSpikeDetector volumeSpike;
-    private final QuoteSampler quoteSampler = new QuoteSampler();
     private final Duration stateTtl;
 
     private transient ValueState<InstrumentDetectorState> detectorState;
@@ -69,31 +72,38 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
             state.priceMove = priceMove.newState();
             state.returnZScore = returnZScore.newState();
             state.volumeSpike = volumeSpike.newState();
-            state.quote = new QuoteSampler.State();
+            state.sample = new IntervalSampler.State();
         }
         emit(priceMove.onTick(tick, state.priceMove, now), out);
         emit(returnZScore.onTick(tick, state.returnZScore, now), out);
         emit(volumeSpike.onTick(tick, state.volumeSpike, now), out);
 
-        long pendingInterval = state.quote.interval;
-        Tick quote = quoteSampler.onTick(tick, state.quote);
-        if (quote != null) {
-            ctx.output(QUOTES, quote);
+        if (IntervalSampler.completes(tick, state.sample)) {
+            emitInterval(state.sample, tick.exchange(), tick.symbol(), tick.instrument(), ctx);
         }
-        if (state.quote.interval != pendingInterval) {
-            ctx.timerService().registerEventTimeTimer(QuoteSampler.dueAt(state.quote.interval));
+        if (IntervalSampler.add(tick, state.sample)) {
+            ctx.timerService().registerEventTimeTimer(IntervalSampler.dueAt(state.sample.interval));
         }
         detectorState.update(state);
     }
 
+    /** The watermark passed an interval's end: a quiet instrument's last interval leaves now. */
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<Anomaly> out) throws Exception {
         InstrumentDetectorState state = detectorState.value();
-        Tick quote = state == null ? null : quoteSampler.onTimer(timestamp, state.quote, ctx.getCurrentKey());
-        if (quote != null) {
-            ctx.output(QUOTES, quote);
+        if (state != null && IntervalSampler.dueAt(timestamp, state.sample)) {
+            String instrument = ctx.getCurrentKey();
+            int colon = instrument.indexOf(':');
+            emitInterval(state.sample, instrument.substring(0, colon), instrument.substring(colon + 1), instrument, ctx);
+            IntervalSampler.clear(state.sample);
             detectorState.update(state);
         }
+    }
+
+    private static void emitInterval(IntervalSampler.State sample, String exchange, String symbol, String instrument,
+                                     Context ctx) {
+        ctx.output(QUOTES, IntervalSampler.quote(sample, exchange, symbol, instrument));
+        ctx.output(CANDLE_PARTS, sample.candle);
     }
 
     private void emit(Anomaly anomaly, Collector<Anomaly> out) {

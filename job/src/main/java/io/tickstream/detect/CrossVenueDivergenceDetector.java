@@ -34,7 +34,7 @@ import java.util.Map;
  * a minimum duration of event time.
  *
  * <p>Keyed by asset ({@link #assetKey}), fed each instrument's last trade per 100 ms of trade time
- * ({@link QuoteSampler}: venues' prices are compared over seconds, not trade by trade). Which venue's trade comes
+ * ({@link IntervalSampler}: venues' prices are compared over seconds, not trade by trade). Which venue's trade comes
  * first across venues depends on arrival order, so trades wait here until the watermark passes them and are then
  * applied in trade-time order (ties by instrument and trade id): ordered and shuffled input give the same
  * alerts, at the cost of the out-of-orderness bound in latency, small beside the minimum duration.

@@ -15,7 +15,7 @@ import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.Map;
 
-/** A minute's running candle, read and written in the window's state on every trade. */
+/** A running candle, read and written on every trade (the pending 100 ms part) and every part (the minute). */
 public final class CandleAccumulatorSerializer extends StateSerializer<CandleAccumulator> {
     private static final long serialVersionUID = 1L;
 
@@ -36,6 +36,7 @@ public final class CandleAccumulatorSerializer extends StateSerializer<CandleAcc
 
     @Override
     public void serialize(CandleAccumulator a, DataOutputView out) throws IOException {
+        writeString(a.instrument, out);
         out.writeLong(a.openTs);
         out.writeLong(a.openSeq);
         writeString(a.openId, out);
@@ -57,7 +58,7 @@ public final class CandleAccumulatorSerializer extends StateSerializer<CandleAcc
 
     @Override
     public CandleAccumulator deserialize(DataInputView in) throws IOException {
-        CandleAccumulator a = new CandleAccumulator();
+        CandleAccumulator a = new CandleAccumulator(readString(in));
         a.openTs = in.readLong();
         a.openSeq = in.readLong();
         a.openId = readString(in);

@@ -2,7 +2,7 @@ package io.tickstream.serde;
 
 import io.tickstream.detect.InstrumentDetectorState;
 import io.tickstream.detect.PriceMoveDetector;
-import io.tickstream.detect.QuoteSampler;
+import io.tickstream.detect.IntervalSampler;
 import io.tickstream.detect.ReturnZScoreDetector;
 import io.tickstream.detect.VolumeSpikeDetector;
 
@@ -59,9 +59,9 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         out.writeDouble(v.average);
         out.writeLong(v.buckets);
 
-        QuoteSampler.State q = s.quote;
+        IntervalSampler.State q = s.sample;
         out.writeLong(q.interval);
-        if (q.interval != QuoteSampler.State.NONE) {
+        if (q.interval != IntervalSampler.State.NONE) {
             out.writeUTF(q.tradeId);
             out.writeLong(q.tradeSeq);
             out.writeUTF(q.price);
@@ -71,6 +71,7 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
             out.writeByte(q.side);
             out.writeLong(q.ts);
             out.writeLong(q.recvTs);
+            CandleAccumulatorSerializer.INSTANCE.serialize(q.candle, out);
         }
     }
 
@@ -105,9 +106,9 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         v.average = in.readDouble();
         v.buckets = in.readLong();
 
-        QuoteSampler.State q = s.quote = new QuoteSampler.State();
+        IntervalSampler.State q = s.sample = new IntervalSampler.State();
         q.interval = in.readLong();
-        if (q.interval != QuoteSampler.State.NONE) {
+        if (q.interval != IntervalSampler.State.NONE) {
             q.tradeId = in.readUTF();
             q.tradeSeq = in.readLong();
             q.price = in.readUTF();
@@ -117,6 +118,7 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
             q.side = in.readByte();
             q.ts = in.readLong();
             q.recvTs = in.readLong();
+            q.candle = CandleAccumulatorSerializer.INSTANCE.deserialize(in);
         }
         return s;
     }
@@ -147,14 +149,14 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         return new SnapshotV2();
     }
 
-    /** Savepoint compatibility: version 2 of the format above (with the pending quote). */
+    /** Savepoint compatibility: version 2 of the format above (with the pending 100 ms sample). */
     public static final class SnapshotV2 extends SimpleTypeSerializerSnapshot<InstrumentDetectorState> {
         public SnapshotV2() {
             super(() -> INSTANCE);
         }
     }
 
-    /** Version 1 (no pending quote) cannot be read any more: kept so that such a savepoint is refused clearly. */
+    /** Version 1 (no pending sample) cannot be read any more: kept so that such a savepoint is refused clearly. */
     public static final class Snapshot extends SimpleTypeSerializerSnapshot<InstrumentDetectorState> {
         public Snapshot() {
             super(() -> INSTANCE);

@@ -3,6 +3,7 @@ package io.tickstream.bench;
 import io.tickstream.config.JobConfig;
 import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
+import io.tickstream.sink.CopyRows;
 import io.tickstream.sink.CopyTickSink;
 import io.tickstream.sink.PostgresSinks;
 
@@ -10,17 +11,17 @@ import org.apache.flink.connector.jdbc.JdbcStatementBuilder;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyManager;
 
-import java.io.StringReader;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.Timestamp;
 
 /**
- * The database's own ceiling for tick rows on this machine: along the job's tick sink path (COPY into the
- * staging table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING, batches of --jdbc-batch-size) and, for
- * comparison, with a prepared INSERT per row (batched, reWriteBatchedInserts: the path it replaced) and plain
- * COPY. Prints one JSON line per method. Not a test: run by deploy/benchmark.
+ * The database's own ceiling for tick rows on this machine: along the job's tick sink path (one COPY into the
+ * ticks table per batch of --jdbc-batch-size, the rows the sink writes) and, for comparison, along the sink's
+ * replay path (COPY into a staging table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING) and with a prepared
+ * INSERT per row (batched, reWriteBatchedInserts: the path COPY replaced). Prints one JSON line per method. Not
+ * a test: run by deploy/benchmark.
  *
  * <p>Arguments: jdbc-url rows symbol-prefix; password from TICKSTREAM_JDBC_PASSWORD.
  */
@@ -65,44 +66,42 @@ public final class PostgresIngestCeiling {
             report("jdbc-batched-insert", rows, System.nanoTime() - start);
 
             CopyManager copy = ((PGConnection) c.unwrap(PGConnection.class)).getCopyAPI();
-
-            // The job's tick sink path: COPY into the staging table, INSERT ... SELECT ... ON CONFLICT per batch.
             c.setAutoCommit(false);
+            CopyRows batch = new CopyRows();
+
+            // The job's tick sink: one COPY into the ticks table per batch.
+            start = System.nanoTime();
+            for (int i = 0; i < rows; i++) {
+                batch.add(tick(prefix + "C", i, now));
+                if (batch.count() == config.jdbcBatchSize || i == rows - 1) {
+                    if (!CopyTickSink.copy(c, copy, CopyTickSink.COPY_TICKS, batch)) {
+                        throw new IllegalStateException("the benchmark's rows conflict with rows already there");
+                    }
+                    c.commit();
+                    batch.clear();
+                }
+            }
+            report("copy-direct", rows, System.nanoTime() - start);
+
+            // The sink's path for a batch holding rows already written (a replay): COPY into the staging table,
+            // INSERT ... SELECT ... ON CONFLICT DO NOTHING.
             try (PreparedStatement create = c.prepareStatement(CopyTickSink.CREATE_STAGING)) {
                 create.execute();
             }
             c.commit();
             start = System.nanoTime();
             try (PreparedStatement insert = c.prepareStatement(CopyTickSink.INSERT_FROM_STAGING)) {
-                StringBuilder batch = new StringBuilder(1 << 20);
                 for (int i = 0; i < rows; i++) {
-                    CopyTickSink.appendRow(batch, tick(prefix + "S", i, now));
-                    if ((i + 1) % config.jdbcBatchSize == 0 || i == rows - 1) {
-                        copy.copyIn(CopyTickSink.COPY_STAGING, new StringReader(batch.toString()));
+                    batch.add(tick(prefix + "S", i, now));
+                    if (batch.count() == config.jdbcBatchSize || i == rows - 1) {
+                        CopyTickSink.copy(c, copy, CopyTickSink.COPY_STAGING, batch);
                         insert.executeUpdate();
                         c.commit();
-                        batch.setLength(0);
+                        batch.clear();
                     }
                 }
             }
             report("copy-staging-insert", rows, System.nanoTime() - start);
-            c.setAutoCommit(true);
-
-            start = System.nanoTime();
-            StringBuilder chunk = new StringBuilder(1 << 20);
-            for (int i = 0; i < rows; i++) {
-                Tick t = tick(prefix + "C", i, now);
-                chunk.append(new Timestamp(t.ts()).toInstant()).append('\t').append(t.exchange()).append('\t')
-                        .append(t.symbol()).append('\t').append(t.tradeId()).append('\t').append(t.price()).append('\t')
-                        .append(t.size()).append('\t').append(t.side().json()).append('\t')
-                        .append(new Timestamp(t.recvTs()).toInstant()).append('\n');
-                if ((i + 1) % config.jdbcBatchSize == 0 || i == rows - 1) {
-                    copy.copyIn("COPY ticks (time, exchange, symbol, trade_id, price, size, side, recv_time) FROM STDIN",
-                            new StringReader(chunk.toString()));
-                    chunk.setLength(0);
-                }
-            }
-            report("copy-direct", rows, System.nanoTime() - start);
         }
     }
 

@@ -299,8 +299,10 @@ class JobConfigTest {
     }
 
     @Test
-    void noExchangeIsAnError() {
+    void noExchangeOrABadVenueIdIsAnError() {
         assertThat(problems("--exchanges", ", ,")).containsExactly("--exchanges must name at least one venue");
+        assertThat(problems("--exchanges", "binance,Coin\tbase")).containsExactly(
+                "--exchanges: venue id 'Coin\tbase' must be 1 to 32 lower-case letters, digits, '_' or '-'");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.tickstream.detect;
 
+import io.tickstream.candles.CandleAccumulator;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
@@ -507,18 +508,29 @@ class AnomalyDetectorsTest {
         return quotes == null ? List.of() : quotes.stream().map(StreamRecord::getValue).toList();
     }
 
+    private static List<CandleAccumulator> candleParts(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h) {
+        var parts = h.getSideOutput(AnomalyDetectors.CANDLE_PARTS);
+        return parts == null ? List.of() : parts.stream().map(StreamRecord::getValue).toList();
+    }
+
     @Test
-    void eachIntervalsLastTradeLeavesAsAQuoteWhenTheNextIntervalStarts() throws Exception {
+    void eachIntervalLeavesAsItsLastTradeAndPartialCandleWhenTheNextIntervalStarts() throws Exception {
         var h = harness();
-        Tick first = tick(1, T0 + 10, "100");
-        Tick last = tick(2, T0 + 90, "100.5");
+        Tick first = tick(1, T0 + 10, "100", "2");
+        Tick last = tick(2, T0 + 90, "100.5", "0.5");
         Tick next = tick(3, T0 + 150, "101");
         feed(h, first);
         feed(h, last);
         assertThat(quotes(h)).isEmpty();
+        assertThat(candleParts(h)).isEmpty();
 
         feed(h, next);
         assertThat(quotes(h)).containsExactly(last);
+        CandleAccumulator part = candleParts(h).get(0);
+        assertThat(candleParts(h)).hasSize(1);
+        assertThat(List.of(part.instrument, part.open, part.high, part.low, part.close, part.volume.toPlainString()))
+                .containsExactly(first.instrument(), "100", "100.5", "100", "100.5", "2.5");
+        assertThat(part.trades).isEqualTo(2);
     }
 
     @Test
@@ -531,6 +543,7 @@ class AnomalyDetectorsTest {
 
         h.processWatermark(T0 + 199);
         assertThat(quotes(h)).containsExactly(only);
+        assertThat(candleParts(h)).singleElement().extracting(p -> p.trades).isEqualTo(1L);
         assertThat(quotes(h).get(0).instrument()).isSameAs(only.instrument());
         h.processWatermark(T0 + 10_000);
         assertThat(quotes(h)).hasSize(1); // sent once

@@ -2,7 +2,7 @@ package io.tickstream.serde;
 
 import io.tickstream.detect.InstrumentDetectorState;
 import io.tickstream.detect.PriceMoveDetector;
-import io.tickstream.detect.QuoteSampler;
+import io.tickstream.detect.IntervalSampler;
 import io.tickstream.detect.ReturnZScoreDetector;
 import io.tickstream.detect.VolumeSpikeDetector;
 
@@ -46,17 +46,18 @@ class InstrumentDetectorStateSerializerTest {
         s.volumeSpike.lastAlertTs = 1732499990000L;
         s.volumeSpike.average = 1.25;
         s.volumeSpike.buckets = 301;
-        s.quote = new QuoteSampler.State();
-        s.quote.interval = 17325000001L;
-        s.quote.tradeId = "a1b2-c3d4";
-        s.quote.tradeSeq = -1;
-        s.quote.price = "100.25";
-        s.quote.priceValue = 100.25;
-        s.quote.size = "0.5";
-        s.quote.sizeValue = 0.5;
-        s.quote.side = 1;
-        s.quote.ts = 1732500000123L;
-        s.quote.recvTs = 1732500000150L;
+        s.sample = new IntervalSampler.State();
+        s.sample.interval = 17325000001L;
+        s.sample.tradeId = "a1b2-c3d4";
+        s.sample.tradeSeq = -1;
+        s.sample.price = "100.25";
+        s.sample.priceValue = 100.25;
+        s.sample.size = "0.5";
+        s.sample.sizeValue = 0.5;
+        s.sample.side = 1;
+        s.sample.ts = 1732500000123L;
+        s.sample.recvTs = 1732500000150L;
+        s.sample.candle = StateSerializersTest.candle();
         return s;
     }
 
@@ -65,7 +66,7 @@ class InstrumentDetectorStateSerializerTest {
         s.priceMove = new PriceMoveDetector.State();
         s.returnZScore = new ReturnZScoreDetector.State(); // no price yet: null text
         s.volumeSpike = new VolumeSpikeDetector.State(); // largest not sized yet: null
-        s.quote = new QuoteSampler.State(); // no quote pending
+        s.sample = new IntervalSampler.State(); // no interval pending
         return s;
     }
 
@@ -98,7 +99,7 @@ class InstrumentDetectorStateSerializerTest {
         assertThat(instanceFields(PriceMoveDetector.Extremes.class)).isEqualTo(2);
         assertThat(instanceFields(ReturnZScoreDetector.State.class)).isEqualTo(6);
         assertThat(instanceFields(VolumeSpikeDetector.State.class)).isEqualTo(9);
-        assertThat(instanceFields(QuoteSampler.State.class)).isEqualTo(10);
+        assertThat(instanceFields(IntervalSampler.State.class)).isEqualTo(11);
     }
 
     private static long instanceFields(Class<?> type) {

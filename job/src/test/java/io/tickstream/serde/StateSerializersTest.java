@@ -46,7 +46,7 @@ class StateSerializersTest {
     }
 
     static CandleAccumulator candle() {
-        CandleAccumulator a = new CandleAccumulator();
+        CandleAccumulator a = new CandleAccumulator("kraken:BTC-USD");
         a.openTs = 1732500000001L;
         a.openSeq = 41;
         a.openId = "41";
@@ -96,7 +96,7 @@ class StateSerializersTest {
     void theSerializersKnowEveryStateField() {
         assertThat(instanceFields(TradeSequencer.Progress.class)).isEqualTo(6);
         assertThat(instanceFields(CrossVenueDivergenceDetector.State.class)).isEqualTo(8);
-        assertThat(instanceFields(CandleAccumulator.class)).isEqualTo(14);
+        assertThat(instanceFields(CandleAccumulator.class)).isEqualTo(15);
     }
 
     private static <T> void assertRoundTrip(TypeSerializer<T> serializer, T value) throws Exception {
