@@ -8,7 +8,7 @@ import org.apache.flink.util.Collector;
 
 /**
  * Turns a minute's accumulator into a {@link Candle}. It fires when the watermark passes the minute and
- * again for every trade that arrives within the allowed lateness; the sink upserts, so the row always holds
+ * again for every part or late trade that arrives within the allowed lateness; the sink upserts, so the row always holds
  * the latest, complete candle.
  */
 public final class CandleWindow extends ProcessWindowFunction<CandleAccumulator, Candle, String, TimeWindow> {

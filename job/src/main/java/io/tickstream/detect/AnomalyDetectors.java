@@ -1,7 +1,7 @@
 package io.tickstream.detect;
 
-import io.tickstream.metrics.JobMetrics;
 import io.tickstream.candles.CandleAccumulator;
+import io.tickstream.metrics.JobMetrics;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;

@@ -9,7 +9,7 @@ import io.tickstream.model.Tick;
  * Sums up each instrument's trades, in trade order, per interval of trade time (100 ms): the interval's last trade
  * (its quote, for the cross-venue detector, which compares venues' prices held for seconds) and its partial candle
  * (for the 1-minute candles, which merge them). Sending every trade on to both cost two more shuffles and their
- * state writes per trade. An interval is complete when a trade of a later interval arrives, or when the watermark
+ * state writes per trade. An interval is complete when a trade of another interval arrives, or when the watermark
  * passes its end (a timer at {@link #dueAt}), so a quiet instrument's last interval is not held back.
  */
 public final class IntervalSampler {

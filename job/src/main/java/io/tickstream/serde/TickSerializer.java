@@ -14,9 +14,9 @@ import java.io.DataInputStream;
 import java.io.IOException;
 
 /**
- * Ticks between operators and in held-trade state. Every tick crosses the network twice (key by instrument, key by
- * asset); Flink's generic POJO serializer was a tenth of the TaskManager's time there (reflection per field, Flink's
- * string codec). This one writes the fields in a fixed order with Java's UTF codec, the instrument's names once,
+ * Ticks between operators and in held-trade state. Every tick crosses the network once (key by instrument), and the
+ * quotes once more (key by asset); Flink's generic POJO serializer was a tenth of the TaskManager's time there
+ * (reflection per field, Flink's string codec). This one writes the fields in a fixed order with Java's UTF codec, the instrument's names once,
  * and reads them back as the shared strings of {@link InstrumentNames}: it keeps that cache, so each task has its
  * own instance ({@link #duplicate}). The format is versioned by the snapshot class: change it only with a new one.
  */
