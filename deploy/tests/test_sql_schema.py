@@ -82,8 +82,8 @@ def job_statements() -> dict[str, str]:
 
 
 def tick_copy_statements() -> dict[str, str]:
-    """The tick sink's staging table and INSERT ... SELECT (string constants of CopyTickSink)."""
-    return java_constants("CopyTickSink.java", "CREATE_STAGING", "COPY_STAGING", "INSERT_FROM_STAGING")
+    """The tick sink's COPY, staging table and INSERT ... SELECT (string constants of CopyTickSink)."""
+    return java_constants("CopyTickSink.java", "COPY_TICKS", "CREATE_STAGING", "COPY_STAGING", "INSERT_FROM_STAGING")
 
 
 SAMPLE = {"time": "2026-01-01T10:00:05Z", "bucket": "2026-01-01T10:00:00Z", "exchange": "schematest",
@@ -113,14 +113,20 @@ def test_job_role_writes_rows_and_nothing_else(fresh):
     writer = job(db)
     for sql in job_statements().values():
         run_job_statement(writer, sql)
-    # The tick sink: rows into its session's staging table (COPY there; plain INSERT here: psql has no stdin
-    # stream per statement), then INSERT ... SELECT, in one transaction; twice, so it is idempotent.
+    # The tick sink: COPY into ticks, or (a batch with rows already there) rows into its session's staging table
+    # and INSERT ... SELECT, in one transaction; twice, so it is idempotent. COPY's column lists are the tables'
+    # (plain INSERTs stand in for COPY here: psql has no stdin stream per statement).
     ticks = tick_copy_statements()
-    assert ticks["COPY_STAGING"] == "COPY tick_rows FROM STDIN"
-    row = "(1767261605000, 'schematest', 'BTC-USDT', '42', 100.5, 0.25, 'buy', 1767261605100)"
+    columns = "(time, exchange, symbol, trade_id, price, size, side, recv_time)"
+    assert ticks["COPY_TICKS"] == f"COPY ticks {columns} FROM STDIN"
+    assert ticks["COPY_STAGING"] == f"COPY tick_rows {columns} FROM STDIN"
+    row = "('2026-01-01 10:00:05+00', 'schematest', 'BTC-USDT', '42', 100.5, 0.25, 'buy', '2026-01-01 10:00:05.1+00')"
+    writer.run(f"INSERT INTO ticks {columns} VALUES ('2026-01-01 10:00:04+00', 'schematest', 'BTC-USDT', '41', 100.5,"
+               " 0.25, 'buy', '2026-01-01 10:00:04.1+00')")
     for _ in range(2):
-        writer.run(f"{ticks['CREATE_STAGING']}; INSERT INTO tick_rows VALUES {row}; {ticks['INSERT_FROM_STAGING']}")
-    assert writer.value("SELECT count(*) FROM ticks WHERE exchange = 'schematest'") == "1"
+        writer.run(f"{ticks['CREATE_STAGING']}; INSERT INTO tick_rows {columns} VALUES {row};"
+                   f" {ticks['INSERT_FROM_STAGING']}")
+    assert writer.value("SELECT count(*) FROM ticks WHERE exchange = 'schematest'") == "2"
     assert writer.value("SELECT count(*) FROM anomalies WHERE exchange = 'schematest'") == "1"
     writer.run("UPDATE candles_1m SET trades = trades WHERE exchange = 'schematest'")
     for ddl in ("CREATE TABLE intruder (x int)", "CREATE SCHEMA intruder", "CREATE VIEW intruder AS SELECT 1",

@@ -39,13 +39,16 @@ public final class CopyTickSink implements Sink<Tick> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(CopyTickSink.class);
 
-    private static final String COLUMNS = "(time, exchange, symbol, trade_id, price, size, side, recv_time)";
-    public static final String COPY_TICKS = "COPY ticks " + COLUMNS + " FROM STDIN";
+    public static final String COPY_TICKS =
+            "COPY ticks (time, exchange, symbol, trade_id, price, size, side, recv_time) FROM STDIN";
     public static final String CREATE_STAGING =
             "CREATE TEMP TABLE IF NOT EXISTS tick_rows (LIKE ticks INCLUDING DEFAULTS) ON COMMIT DELETE ROWS";
-    public static final String COPY_STAGING = "COPY tick_rows " + COLUMNS + " FROM STDIN";
-    public static final String INSERT_FROM_STAGING = "INSERT INTO ticks " + COLUMNS + " SELECT "
-            + COLUMNS.substring(1, COLUMNS.length() - 1) + " FROM tick_rows ON CONFLICT DO NOTHING";
+    public static final String COPY_STAGING =
+            "COPY tick_rows (time, exchange, symbol, trade_id, price, size, side, recv_time) FROM STDIN";
+    public static final String INSERT_FROM_STAGING =
+            "INSERT INTO ticks (time, exchange, symbol, trade_id, price, size, side, recv_time)"
+            + " SELECT time, exchange, symbol, trade_id, price, size, side, recv_time FROM tick_rows"
+            + " ON CONFLICT DO NOTHING";
     /** PostgreSQL's SQLSTATE for a unique key violation. */
     private static final String UNIQUE_VIOLATION = "23505";
 
@@ -71,21 +74,19 @@ public final class CopyTickSink implements Sink<Tick> {
      */
     static void write(Connection connection, CopyManager copy, PreparedStatement insertFromStaging, CopyRows rows)
             throws SQLException {
-        if (!copy(connection, copy, COPY_TICKS, rows)) {
-            copy(connection, copy, COPY_STAGING, rows);
+        if (!copy(connection, copy.copyIn(COPY_TICKS), rows)) {
+            copy(connection, copy.copyIn(COPY_STAGING), rows);
             insertFromStaging.executeUpdate();
         }
         connection.commit();
     }
 
     /**
-     * Writes {@code rows} with {@code copySql} ({@link #COPY_TICKS} or {@link #COPY_STAGING}); false when a row
-     * violates the ticks' unique key (the transaction is then rolled back). Public so the ingest benchmark writes
-     * exactly as the sink does.
+     * Writes {@code rows} into {@code in}, a COPY just begun ({@link #COPY_TICKS} or {@link #COPY_STAGING}); false when
+     * a row violates the ticks' unique key (the transaction is then rolled back). Public so the ingest benchmark
+     * writes exactly as the sink does.
      */
-    public static boolean copy(Connection connection, CopyManager copy, String copySql, CopyRows rows)
-            throws SQLException {
-        CopyIn in = copy.copyIn(copySql);
+    public static boolean copy(Connection connection, CopyIn in, CopyRows rows) throws SQLException {
         try {
             in.writeToCopy(rows.bytes(), 0, rows.length());
             in.endCopy();

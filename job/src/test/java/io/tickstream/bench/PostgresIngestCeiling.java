@@ -74,7 +74,7 @@ public final class PostgresIngestCeiling {
             for (int i = 0; i < rows; i++) {
                 batch.add(tick(prefix + "C", i, now));
                 if (batch.count() == config.jdbcBatchSize || i == rows - 1) {
-                    if (!CopyTickSink.copy(c, copy, CopyTickSink.COPY_TICKS, batch)) {
+                    if (!CopyTickSink.copy(c, copy.copyIn(CopyTickSink.COPY_TICKS), batch)) {
                         throw new IllegalStateException("the benchmark's rows conflict with rows already there");
                     }
                     c.commit();
@@ -94,7 +94,7 @@ public final class PostgresIngestCeiling {
                 for (int i = 0; i < rows; i++) {
                     batch.add(tick(prefix + "S", i, now));
                     if (batch.count() == config.jdbcBatchSize || i == rows - 1) {
-                        CopyTickSink.copy(c, copy, CopyTickSink.COPY_STAGING, batch);
+                        CopyTickSink.copy(c, copy.copyIn(CopyTickSink.COPY_STAGING), batch);
                         insert.executeUpdate();
                         c.commit();
                         batch.clear();
