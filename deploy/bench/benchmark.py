@@ -269,11 +269,9 @@ def lag_bounded(samples: list[dict], load: float) -> tuple[float, bool]:
 
 def slope(xs: list[float], ys: list[float]) -> float:
     """Least-squares slope of ys over xs (0 for fewer than two distinct xs)."""
-    if len(xs) < 2:
+    if len(set(xs)) < 2:
         return 0.0
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    den = sum((x - mx) ** 2 for x in xs)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den if den else 0.0
+    return statistics.linear_regression(xs, ys).slope
 
 
 def fmt(v, unit="") -> str:

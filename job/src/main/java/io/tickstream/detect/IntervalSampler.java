@@ -2,7 +2,6 @@ package io.tickstream.detect;
 
 import io.tickstream.candles.CandleAccumulator;
 import io.tickstream.candles.CandleAggregate;
-import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
 
 /**
@@ -14,22 +13,14 @@ import io.tickstream.model.Tick;
  */
 public final class IntervalSampler {
     public static final long INTERVAL_MS = 100;
-    private static final Side[] SIDES = Side.values();
 
-    /** The pending interval of one instrument: its last trade (names left out: they are the key's) and candle. */
+    /** The pending interval of one instrument: its last trade and candle. */
     public static final class State {
         public static final long NONE = Long.MIN_VALUE;
         /** The pending interval, or {@link #NONE}. */
         public long interval = NONE;
-        public String tradeId;
-        public long tradeSeq;
-        public String price;
-        public double priceValue;
-        public String size;
-        public double sizeValue;
-        public byte side;
-        public long ts;
-        public long recvTs;
+        /** The interval's last trade; read back from state without its names (they are the key's). */
+        public Tick last;
         public CandleAccumulator candle;
 
         public State() {}
@@ -58,28 +49,22 @@ public final class IntervalSampler {
             s.interval = interval;
             s.candle = new CandleAccumulator(tick.instrument());
         }
-        s.tradeId = tick.tradeId();
-        s.tradeSeq = tick.tradeSeq();
-        s.price = tick.price();
-        s.priceValue = tick.priceValue();
-        s.size = tick.size();
-        s.sizeValue = tick.sizeValue();
-        s.side = (byte) tick.side().ordinal();
-        s.ts = tick.ts();
-        s.recvTs = tick.recvTs();
+        s.last = tick;
         CandleAggregate.addTrade(tick, s.candle);
         return opened;
     }
 
     /** The pending interval's last trade, with the instrument's names. */
     public static Tick quote(State s, String exchange, String symbol, String instrument) {
-        return new Tick(exchange, symbol, s.tradeId, s.tradeSeq, s.price, s.priceValue, s.size, s.sizeValue,
-                SIDES[s.side], s.ts, s.recvTs, instrument);
+        Tick t = s.last;
+        return new Tick(exchange, symbol, t.tradeId(), t.tradeSeq(), t.price(), t.priceValue(), t.size(),
+                t.sizeValue(), t.side(), t.ts(), t.recvTs(), instrument);
     }
 
     /** Nothing pending any more (its quote and candle were sent). */
     public static void clear(State s) {
         s.interval = State.NONE;
+        s.last = null;
         s.candle = null;
     }
 

@@ -5,6 +5,8 @@ import io.tickstream.detect.PriceMoveDetector;
 import io.tickstream.detect.IntervalSampler;
 import io.tickstream.detect.ReturnZScoreDetector;
 import io.tickstream.detect.VolumeSpikeDetector;
+import io.tickstream.model.Side;
+import io.tickstream.model.Tick;
 
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
@@ -23,6 +25,7 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
     private static final long serialVersionUID = 1L;
 
     public static final InstrumentDetectorStateSerializer INSTANCE = new InstrumentDetectorStateSerializer();
+    private static final Side[] SIDES = Side.values();
 
     @Override
     public InstrumentDetectorState createInstance() {
@@ -62,15 +65,16 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         IntervalSampler.State q = s.sample;
         out.writeLong(q.interval);
         if (q.interval != IntervalSampler.State.NONE) {
-            out.writeUTF(q.tradeId);
-            out.writeLong(q.tradeSeq);
-            out.writeUTF(q.price);
-            out.writeDouble(q.priceValue);
-            out.writeUTF(q.size);
-            out.writeDouble(q.sizeValue);
-            out.writeByte(q.side);
-            out.writeLong(q.ts);
-            out.writeLong(q.recvTs);
+            Tick t = q.last; // names left out: they are the key's
+            out.writeUTF(t.tradeId());
+            out.writeLong(t.tradeSeq());
+            out.writeUTF(t.price());
+            out.writeDouble(t.priceValue());
+            out.writeUTF(t.size());
+            out.writeDouble(t.sizeValue());
+            out.writeByte(t.side().ordinal());
+            out.writeLong(t.ts());
+            out.writeLong(t.recvTs());
             CandleAccumulatorSerializer.INSTANCE.serialize(q.candle, out);
         }
     }
@@ -109,15 +113,8 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         IntervalSampler.State q = s.sample = new IntervalSampler.State();
         q.interval = in.readLong();
         if (q.interval != IntervalSampler.State.NONE) {
-            q.tradeId = in.readUTF();
-            q.tradeSeq = in.readLong();
-            q.price = in.readUTF();
-            q.priceValue = in.readDouble();
-            q.size = in.readUTF();
-            q.sizeValue = in.readDouble();
-            q.side = in.readByte();
-            q.ts = in.readLong();
-            q.recvTs = in.readLong();
+            q.last = new Tick(null, null, in.readUTF(), in.readLong(), in.readUTF(), in.readDouble(), in.readUTF(),
+                    in.readDouble(), SIDES[in.readByte()], in.readLong(), in.readLong(), null);
             q.candle = CandleAccumulatorSerializer.INSTANCE.deserialize(in);
         }
         return s;
