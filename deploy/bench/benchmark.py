@@ -29,6 +29,7 @@ from stack import kafka, postgres  # noqa: E402
 from stack.state import Stack, classpath, java, runtime_lib  # noqa: E402
 
 from .procstat import cpu_seconds, rss_mib  # noqa: E402
+from .tickrows import TickRows  # noqa: E402
 
 PRODUCERS_PY = REPO / "producers" / ".venv" / "bin" / "python"
 TARGET_SUSTAINED = 50_000
@@ -39,6 +40,7 @@ ALERT_LATENCY_LOAD = 5_000
 # passes them (the out-of-orderness bound, 2 s): anomalies start after that, so alert latency is the steady state's.
 INJECT_AFTER_S = 5
 SYMBOLS_PER_STEP = 20
+SYNTHETIC = "synthetic"  # the exchange id of the synthetic producer's ticks
 
 
 def log(msg: str) -> None:
@@ -141,25 +143,20 @@ class AnomalyWatch(threading.Thread):
         self.consumer.close()
 
 
-def kafka_end_offsets(bootstrap: str, topic: str = "ticks") -> int:
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-offsets"})
-    try:
-        meta = c.list_topics(topic, timeout=10).topics[topic].partitions
-        return sum(c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in meta)
-    finally:
-        c.close()
+class EndOffsets:
+    """How many messages the ticks topic holds (one consumer for a whole step, not one per sample)."""
 
+    def __init__(self, bootstrap: str, topic: str = "ticks"):
+        self.topic = topic
+        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-offsets"})
+        self.partitions = list(self.consumer.list_topics(topic, timeout=10).topics[topic].partitions)
 
-def rows_for(adm, symbols: list[str]) -> int:
-    arr = ",".join(f"'{s}'" for s in symbols)
-    return int(adm.psql(f"SELECT count(*) FROM ticks WHERE exchange = 'synthetic' AND symbol IN ({arr})",
-                        db=postgres.DATABASE).strip())
+    def total(self) -> int:
+        return sum(self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)[1]
+                   for p in self.partitions)
 
-
-def freshness_ms(adm, symbol: str) -> float | None:
-    out = adm.psql("SELECT (extract(epoch from clock_timestamp() - max(recv_time)) * 1000)::bigint FROM ticks"
-                   f" WHERE exchange = 'synthetic' AND symbol = '{symbol}'", db=postgres.DATABASE).strip()
-    return float(out) if out else None
+    def close(self) -> None:
+        self.consumer.close()
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -177,12 +174,13 @@ def measured_pids(stack: Stack) -> dict[str, int]:
 
 def run_step(stack: Stack, index: int, load: int, seconds: int, drain_timeout: int) -> dict:
     bootstrap = kafka.bootstrap(stack)
-    adm = postgres.admin(stack)
     symbols = [f"S{index}{chr(65 + i)}-USDT" for i in range(SYMBOLS_PER_STEP)]
     watch = AnomalyWatch(bootstrap)
     watch.start()
     watch.ready.wait(15)
-    sent_before = kafka_end_offsets(bootstrap)
+    offsets = EndOffsets(bootstrap)
+    table = TickRows(postgres.admin(stack), postgres.DATABASE)
+    sent_before, inserted_before = offsets.total(), table.inserted()
     pids = measured_pids(stack)
     cpu_before = {n: cpu_seconds(p) for n, p in pids.items()}
     producer = subprocess.Popen([str(PRODUCERS_PY), "-m", "tickstream_producers", "synthetic", "--rate", str(load),
@@ -198,10 +196,10 @@ def run_step(stack: Stack, index: int, load: int, seconds: int, drain_timeout: i
     while producer.poll() is None:
         time.sleep(1.0)
         t = time.monotonic() - started
-        sent = kafka_end_offsets(bootstrap) - sent_before
-        rows = rows_for(adm, symbols)
+        sent = offsets.total() - sent_before
+        rows = table.inserted() - inserted_before
         samples.append({"t": round(t, 1), "sent": sent, "rows": rows, "backlog": sent - rows})
-        f = freshness_ms(adm, symbols[0])
+        f = table.age_ms(SYNTHETIC, symbols[0])
         if f is not None and t > 5:
             fresh.append(f)
         for n, p in pids.items():
@@ -211,13 +209,19 @@ def run_step(stack: Stack, index: int, load: int, seconds: int, drain_timeout: i
     cpu_after = {n: cpu_seconds(p) for n, p in pids.items() if n != "producers"}
     cpu_after["producers"] = cpu_producer
     stderr = producer.stderr.read()
-    sent_total = kafka_end_offsets(bootstrap) - sent_before
-    rows_at_end = rows_for(adm, symbols)
+    sent_total = offsets.total() - sent_before
+    offsets.close()
+    # The step's last sample, counted exactly: what the end-of-step backlog is judged on.
+    rows_at_end = table.exact(SYNTHETIC, symbols)
+    samples.append({"t": round(time.monotonic() - started, 1), "sent": sent_total, "rows": rows_at_end,
+                    "backlog": sent_total - rows_at_end})
     drain_started = time.monotonic()
-    while rows_for(adm, symbols) < sent_total and time.monotonic() - drain_started < drain_timeout:
+    rows_final = rows_at_end
+    while rows_final < sent_total and time.monotonic() - drain_started < drain_timeout:
         time.sleep(0.5)
+        rows_final = table.exact(SYNTHETIC, symbols)
     drain_s = time.monotonic() - drain_started
-    rows_final = rows_for(adm, symbols)
+    table.close()
     time.sleep(2)
     watch.stop_event.set()
     watch.join(5)
@@ -357,7 +361,9 @@ def report(results: dict, out_dir: Path) -> str:
         "when it raised the alert (`detected_at`); tick→row is the age of the newest row of one instrument,",
         "sampled each second; RSS of PostgreSQL sums its processes (shared buffers counted more than once).",
         "'lag bounded': the Kafka→database backlog did not keep growing over the second half of the step (least-squares",
-        "slope below 2 % of the offered load) and less than 3 s of it was left at the end.",
+        "slope below 2 % of the offered load) and less than 3 s of it was left at the end. The backlog is sampled each",
+        "second from PostgreSQL's insert statistics (≤ 1 s behind; a count(*) per sample grew with the step and loaded",
+        "the database it measured); the rows at the end of a step and while it drains are counted exactly.",
     ]
     text = "\n".join(lines) + "\n"
     (out_dir / "results.md").write_text(text)

@@ -76,9 +76,12 @@ class Admin:
             env["PGPASSWORD"] = self.password
         return env
 
+    def command(self, db: Optional[str] = None) -> list[str]:
+        """psql with unaligned, tuples-only output that stops at the first error (run it with env())."""
+        return [str(_psql()), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db or self.maintenance_db]
+
     def psql(self, sql: str, db: Optional[str] = None, file: Optional[Path] = None) -> str:
-        cmd = [str(_psql()), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db or self.maintenance_db]
-        cmd += ["-f", str(file)] if file else []
+        cmd = self.command(db) + (["-f", str(file)] if file else [])
         result = subprocess.run(cmd, input=None if file else sql, env=self.env(), capture_output=True, text=True,
                                 timeout=300)
         if result.returncode != 0:

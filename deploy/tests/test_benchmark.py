@@ -1,11 +1,17 @@
-"""The benchmark's verdict on a step's backlog (deploy/bench): bounded or growing."""
+"""The benchmark's verdict on a step's backlog (deploy/bench): bounded or growing; and how it follows the ticks
+table during a step (on a real PostgreSQL with sql/ applied)."""
 import random
 import sys
 
-from conftest import REPO
+import pytest
+
+from conftest import REPO, wait_for
+from stack_fixtures import postgres_stack, superuser  # noqa: F401 (fixture)
 
 sys.path.insert(0, str(REPO / "deploy"))
 from bench.benchmark import lag_bounded, slope  # noqa: E402
+from bench.tickrows import TickRows  # noqa: E402
+from stack.postgres import Admin  # noqa: E402
 
 
 def samples(backlogs: list[float]) -> list[dict]:
@@ -37,3 +43,28 @@ def test_a_backlog_left_at_the_end_of_more_than_three_seconds_is_not_bounded():
     growth, bounded = lag_bounded(samples([160_000] * 40), 50_000)
     assert growth == 0.0
     assert not bounded
+
+
+def insert_ticks(db, symbol: str, n: int, newest_age_s: int) -> None:
+    db.run("INSERT INTO ticks (time, exchange, symbol, trade_id, price, size, side, recv_time)"
+           f" SELECT now() - make_interval(secs => {newest_age_s} + {n} - i), 'synthetic', '{symbol}', i::text,"
+           f" 100, 1, 'buy', now() FROM generate_series(1, {n}) AS i")
+
+
+def test_tick_rows_follows_inserts_cheaply_and_counts_exactly(postgres_stack):
+    db = superuser(postgres_stack)
+    with TickRows(Admin(db.host, db.port, db.user, db.password), db.database) as table:
+        before = table.inserted()
+        insert_ticks(db, "BENCH1-USDT", 300, newest_age_s=60)
+        insert_ticks(db, "BENCH2-USDT", 200, newest_age_s=0)
+        # the statistics arrive when the inserting backend publishes them (here: as its session ends)
+        wait_for("the insert statistics", lambda: table.inserted() - before == 500, timeout=15)
+        assert table.exact("synthetic", ["BENCH1-USDT", "BENCH2-USDT"]) == 500
+        assert table.exact("synthetic", ["BENCH2-USDT"]) == 200
+        assert table.exact("binance", ["BENCH2-USDT"]) == 0
+        assert 60_000 <= table.age_ms("synthetic", "BENCH1-USDT") < 70_000
+        assert table.age_ms("synthetic", "NONE-USDT") is None
+        with pytest.raises(ValueError):
+            table.exact("synthetic", ["X'); DROP TABLE ticks; --"])
+        with pytest.raises(RuntimeError, match="does not exist"):
+            table.query("SELECT no_such_column FROM ticks")
