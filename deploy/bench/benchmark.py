@@ -403,7 +403,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="deploy/benchmark", description=__doc__)
     parser.add_argument("--state-dir", default=str(REPO / "deploy" / "target" / "bench-stack"),
                         help="stack state dir (a separate stack on free ports; removed first unless --keep)")
-    parser.add_argument("--loads", default="1000,5000,10000,20000,30000,40000,50000,55000,60000,65000",
+    parser.add_argument("--loads", default="1000,5000,10000,20000,40000,55000,65000,70000,72000,74000,76000,80000",
                         help="offered ticks/s per step")
     parser.add_argument("--step-seconds", type=int, default=40)
     parser.add_argument("--drain-timeout", type=int, default=60)
