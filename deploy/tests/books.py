@@ -43,9 +43,9 @@ TICKS_PARTITIONS, ANOMALY_PARTITIONS = 5, 5
 JOB_ARGS = "--delivery exactly-once --checkpoint-interval '2 s'"
 LABEL_TYPES = ("PRICE_SPIKE", "PRICE_DROP", "VOLUME_SPIKE")
 # Detector properties the label check has to respect (README, job parameters): VOLUME_SPIKE needs
-# --volume-warmup (6) buckets of --volume-bucket (10 s) on the instrument first; a price move injected in the last
+# --volume-warmup (1 min) of trade time on the instrument first; a price move injected in the last
 # seconds of a run may not have reached --spike-threshold-pct when the run stops.
-VOLUME_WARMUP_MS = 6 * 10_000
+VOLUME_WARMUP_MS = 60_000
 LABEL_TAIL_MS = 5_000
 LABEL_SLACK_MS = 5_000
 

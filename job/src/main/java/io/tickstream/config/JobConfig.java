@@ -111,11 +111,12 @@ public final class JobConfig {
                 r.nonNegativeDouble(ZSCORE_MIN_STDDEV),
                 r.durationOrZero(ZSCORE_COOLDOWN).toMillis());
         volumeSpike = new VolumeSpikeDetector.Settings(
-                r.duration(VOLUME_BUCKET).toMillis(),
+                r.duration(VOLUME_WINDOW).toMillis(),
+                r.duration(VOLUME_STEP).toMillis(),
                 r.positiveDouble(VOLUME_MULTIPLIER),
-                r.positiveDouble(VOLUME_HALFLIFE),
+                r.duration(VOLUME_HALFLIFE).toMillis(),
                 r.nonNegativeDouble(VOLUME_MIN_NOTIONAL),
-                r.nonNegativeInt(VOLUME_WARMUP),
+                r.durationOrZero(VOLUME_WARMUP).toMillis(),
                 r.durationOrZero(VOLUME_COOLDOWN).toMillis(),
                 r.nonNegativeInt(VOLUME_IGNORE_LARGEST));
         crossVenue = new CrossVenueDivergenceDetector.Settings(
@@ -132,6 +133,10 @@ public final class JobConfig {
 
         r.check(priceMove.windowMs() % priceMove.resolutionMs() == 0 && priceMove.windowMs() / priceMove.resolutionMs() <= 3600,
                 "--spike-window must be a multiple of --spike-resolution, with at most 3600 slots");
+        r.check(volumeSpike.windowMs() % volumeSpike.stepMs() == 0
+                        && volumeSpike.steps() <= VolumeSpikeDetector.MAX_STEPS,
+                "--volume-window must be a multiple of --volume-step, with at most "
+                        + VolumeSpikeDetector.MAX_STEPS + " steps");
         r.check(priceMove.rearmPct() < priceMove.thresholdPct(),
                 "--spike-rearm-pct must be below --spike-threshold-pct (it is the hysteresis band)");
         if (delivery == Delivery.EXACTLY_ONCE) {

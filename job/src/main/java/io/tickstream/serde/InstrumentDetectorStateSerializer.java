@@ -52,15 +52,14 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         out.writeLong(z.lastAlertTs);
 
         VolumeSpikeDetector.State v = s.volumeSpike;
-        out.writeLong(v.bucketStart);
-        out.writeDouble(v.bucketVolume);
-        out.writeDouble(v.bucketNotional);
+        out.writeLong(v.stepStart);
+        writeDoubles(v.volume, out);
+        writeDoubles(v.notional, out);
         writeDoubles(v.largest, out);
-        out.writeBoolean(v.bucketAlerted);
         out.writeBoolean(v.episode);
         out.writeLong(v.lastAlertTs);
         out.writeDouble(v.average);
-        out.writeLong(v.buckets);
+        out.writeLong(v.steps);
 
         IntervalSampler.State q = s.sample;
         out.writeLong(q.interval);
@@ -100,15 +99,14 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         z.lastAlertTs = in.readLong();
 
         VolumeSpikeDetector.State v = s.volumeSpike = new VolumeSpikeDetector.State();
-        v.bucketStart = in.readLong();
-        v.bucketVolume = in.readDouble();
-        v.bucketNotional = in.readDouble();
+        v.stepStart = in.readLong();
+        v.volume = readDoubles(in);
+        v.notional = readDoubles(in);
         v.largest = readDoubles(in);
-        v.bucketAlerted = in.readBoolean();
         v.episode = in.readBoolean();
         v.lastAlertTs = in.readLong();
         v.average = in.readDouble();
-        v.buckets = in.readLong();
+        v.steps = in.readLong();
 
         IntervalSampler.State q = s.sample = new IntervalSampler.State();
         q.interval = in.readLong();
@@ -143,10 +141,17 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
 
     @Override
     public TypeSerializerSnapshot<InstrumentDetectorState> snapshotConfiguration() {
-        return new SnapshotV2();
+        return new SnapshotV3();
     }
 
-    /** Savepoint compatibility: version 2 of the format above (with the pending 100 ms sample). */
+    /** Savepoint compatibility: version 3 of the format above (VOLUME_SPIKE's sliding window). */
+    public static final class SnapshotV3 extends SimpleTypeSerializerSnapshot<InstrumentDetectorState> {
+        public SnapshotV3() {
+            super(() -> INSTANCE);
+        }
+    }
+
+    /** Version 2 (fixed volume buckets) cannot be read any more: kept so that such a savepoint is refused clearly. */
     public static final class SnapshotV2 extends SimpleTypeSerializerSnapshot<InstrumentDetectorState> {
         public SnapshotV2() {
             super(() -> INSTANCE);

@@ -82,11 +82,13 @@ class JobConfigTest {
         assertThat(c.returnZScore.warmupReturns()).isEqualTo(100);
         assertThat(c.returnZScore.minStddev()).isEqualTo(0.0001);
         assertThat(c.returnZScore.cooldownMs()).isEqualTo(10_000);
-        assertThat(c.volumeSpike.bucketMs()).isEqualTo(2_000);
+        assertThat(c.volumeSpike.windowMs()).isEqualTo(2_000);
+        assertThat(c.volumeSpike.stepMs()).isEqualTo(500);
         assertThat(c.volumeSpike.multiplier()).isEqualTo(10.0);
-        assertThat(c.volumeSpike.halfLifeBuckets()).isEqualTo(150.0);
+        assertThat(c.volumeSpike.halfLifeMs()).isEqualTo(300_000);
         assertThat(c.volumeSpike.minNotional()).isEqualTo(10_000.0);
-        assertThat(c.volumeSpike.warmupBuckets()).isEqualTo(30);
+        assertThat(c.volumeSpike.warmupMs()).isEqualTo(60_000);
+        assertThat(c.volumeSpike.ignoreLargest()).isEqualTo(2);
         assertThat(c.stateTtl).isEqualTo(Duration.ofHours(6));
         assertThat(c.checkpointInterval).isEqualTo(Duration.ofSeconds(10));
         assertThat(c.checkpointTimeout).isEqualTo(Duration.ofMinutes(5));
@@ -127,11 +129,12 @@ class JobConfigTest {
                 arguments(JobParameter.ZSCORE_WARMUP, "0", f(c -> c.returnZScore.warmupReturns()), 0),
                 arguments(JobParameter.ZSCORE_MIN_STDDEV, "0", f(c -> c.returnZScore.minStddev()), 0.0),
                 arguments(JobParameter.ZSCORE_COOLDOWN, "2 s", f(c -> c.returnZScore.cooldownMs()), 2_000L),
-                arguments(JobParameter.VOLUME_BUCKET, "1 min", f(c -> c.volumeSpike.bucketMs()), 60_000L),
+                arguments(JobParameter.VOLUME_WINDOW, "4 s", f(c -> c.volumeSpike.windowMs()), 4_000L),
+                arguments(JobParameter.VOLUME_STEP, "1 s", f(c -> c.volumeSpike.stepMs()), 1_000L),
                 arguments(JobParameter.VOLUME_MULTIPLIER, "3", f(c -> c.volumeSpike.multiplier()), 3.0),
-                arguments(JobParameter.VOLUME_HALFLIFE, "12.5", f(c -> c.volumeSpike.halfLifeBuckets()), 12.5),
+                arguments(JobParameter.VOLUME_HALFLIFE, "10 min", f(c -> c.volumeSpike.halfLifeMs()), 600_000L),
                 arguments(JobParameter.VOLUME_MIN_NOTIONAL, "0", f(c -> c.volumeSpike.minNotional()), 0.0),
-                arguments(JobParameter.VOLUME_WARMUP, "1", f(c -> c.volumeSpike.warmupBuckets()), 1),
+                arguments(JobParameter.VOLUME_WARMUP, "0 s", f(c -> c.volumeSpike.warmupMs()), 0L),
                 arguments(JobParameter.VOLUME_COOLDOWN, "0 s", f(c -> c.volumeSpike.cooldownMs()), 0L),
                 arguments(JobParameter.VOLUME_IGNORE_LARGEST, "0", f(c -> c.volumeSpike.ignoreLargest()), 0),
                 arguments(JobParameter.DIVERGENCE_THRESHOLD_PCT, "1.5", f(c -> c.crossVenue.thresholdPct()), 1.5),
@@ -410,6 +413,17 @@ class JobConfigTest {
 
     static Stream<Arguments> spikeWindowMustBeAMultipleOfResolutionWithAtMost3600Slots() {
         return Stream.of(arguments("60 s", "7 s"), arguments("2 h", "1 s"), arguments("1 s", "2 s"));
+    }
+
+    @ParameterizedTest(name = "window {0}, step {1}")
+    @MethodSource
+    void volumeWindowMustBeAMultipleOfItsStepWithAtMost64Steps(String window, String step) {
+        assertThat(problems("--volume-window", window, "--volume-step", step)).containsExactly(
+                "--volume-window must be a multiple of --volume-step, with at most 64 steps");
+    }
+
+    static Stream<Arguments> volumeWindowMustBeAMultipleOfItsStepWithAtMost64Steps() {
+        return Stream.of(arguments("2 s", "300 ms"), arguments("1 min", "500 ms"), arguments("1 s", "2 s"));
     }
 
     @Test

@@ -23,12 +23,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The detectors as the job runs them: a keyed process function in Flink's operator test harness. */
 class AnomalyDetectorsTest {
     /**
-     * Round test settings in the shape of the job's defaults (JobParameter); VOLUME counts every trade
-     * (ignore-largest 0) so bucket volumes read straight off the sizes fed.
+     * Round test settings in the shape of the job's defaults (JobParameter); VOLUME's window is one 10 s step
+     * (a sliding window is tested on its own) and counts every trade (ignore-largest 0), so window volumes read
+     * straight off the sizes fed.
      */
     static final PriceMoveDetector.Settings PRICE = new PriceMoveDetector.Settings(1.0, 60_000, 1_000, 0.5, 30_000);
     static final ReturnZScoreDetector.Settings ZSCORE = new ReturnZScoreDetector.Settings(8, 500, 100, 0.00005, 10_000);
-    static final VolumeSpikeDetector.Settings VOLUME = new VolumeSpikeDetector.Settings(10_000, 10, 30, 10_000, 6, 30_000, 0);
+    static final VolumeSpikeDetector.Settings VOLUME = new VolumeSpikeDetector.Settings(10_000, 10_000, 10, 300_000, 10_000, 60_000, 30_000, 0);
     static final Duration TTL = Duration.ofHours(6);
 
     private final List<KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly>> open = new ArrayList<>();
@@ -310,7 +311,7 @@ class AnomalyDetectorsTest {
     }
 
     @Test
-    void volumeSpikeWhenABucketReachesTenTimesTheAverageAndTheMinimumNotional() throws Exception {
+    void volumeSpikeWhenAWindowReachesTenTimesTheAverageAndTheMinimumNotional() throws Exception {
         CapturedMetrics metrics = new CapturedMetrics();
         var h = harness(metrics);
         long t = steadyVolume(h, 8, "100"); // average 10 per bucket
@@ -326,10 +327,10 @@ class AnomalyDetectorsTest {
             assertThat(a.refPrice()).isNull();
             assertThat(a.windowMs()).isEqualTo(10_000L);
             assertThat(a.changePct()).isEqualTo(1000.0); // 11x the average is +1000 %
-            assertThat(a.details()).contains("\"bucket_start\":" + (T0 + t)).contains("\"bucket_volume\":110.0")
+            assertThat(a.details()).contains("\"window_start\":" + (T0 + t)).contains("\"window_volume\":110.0")
                     .contains("\"average_volume\":10.0").contains("\"ratio\":11.0");
         });
-        // at most once per bucket
+        // once per episode
         assertThat(feed(h, tick(seq++, T0 + t + 2000, "100", "100"))).isEmpty();
         assertThat(metrics.count("anomalies{VOLUME_SPIKE}")).isEqualTo(1);
     }
@@ -348,7 +349,7 @@ class AnomalyDetectorsTest {
 
     @Test
     void oneBlockTradeIsNotAVolumeSpikeWhenTheLargestTradeIsLeftOut() throws Exception {
-        var settings = new VolumeSpikeDetector.Settings(10_000, 10, 30, 10_000, 6, 30_000, 1);
+        var settings = new VolumeSpikeDetector.Settings(10_000, 10_000, 10, 300_000, 10_000, 60_000, 30_000, 1);
         var h = Harnesses.keyed(new AnomalyDetectors(PRICE, ZSCORE, settings, TTL), new CapturedMetrics());
         long t = steadyVolume(h, 8, "100"); // 10 trades of 1 per bucket: 9 counted, average 9
         assertThat(feed(h, tick(seq++, T0 + t, "100", "500"))).isEmpty(); // one block trade: counted 0
@@ -356,14 +357,14 @@ class AnomalyDetectorsTest {
         Tick burst = tick(seq++, T0 + t + 2000, "100", "20");
         assertThat(feed(h, burst)).singleElement().satisfies(a -> {
             assertThat(a.ts()).isEqualTo(burst.ts());
-            assertThat(a.details()).contains("\"bucket_volume\":600.0").contains("\"counted_volume\":100.0")
+            assertThat(a.details()).contains("\"window_volume\":600.0").contains("\"counted_volume\":100.0")
                     .contains("\"average_volume\":9.0");
         });
     }
 
     @Test
-    void aYoungVolumeAverageIsThePlainMeanOfTheBucketsSoFar() throws Exception {
-        var settings = new VolumeSpikeDetector.Settings(10_000, 10, 30, 0, 6, 30_000, 0);
+    void aYoungVolumeAverageIsThePlainMeanOfTheWindowsSoFar() throws Exception {
+        var settings = new VolumeSpikeDetector.Settings(10_000, 10_000, 10, 300_000, 0, 60_000, 30_000, 0);
         var h = Harnesses.keyed(new AnomalyDetectors(PRICE, ZSCORE, settings, TTL), new CapturedMetrics());
         assertThat(feed(h, tick(seq++, T0, "100", "1"))).isEmpty(); // a thin first bucket: volume 1
         long t = 10_000;
@@ -374,6 +375,67 @@ class AnomalyDetectorsTest {
         assertThat(feed(h, tick(seq++, T0 + t, "100", "60"))).isEmpty();
         assertThat(feed(h, tick(seq++, T0 + t + 1000, "100", "40"))).singleElement().satisfies(a -> assertThat(
                 a.details()).contains("\"average_volume\":8.71428571"));
+    }
+
+    /** The job's default shape: a 2 s window sliding by 500 ms, its two largest trades left out. */
+    private static final VolumeSpikeDetector.Settings SLIDING =
+            new VolumeSpikeDetector.Settings(2_000, 500, 10, 300_000, 10_000, 60_000, 30_000, 2);
+
+    /** Four trades of 1 per second (two per step, at +0 and +250 ms) for {@code seconds}, price 200. */
+    private long steadyTrades(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h, int seconds)
+            throws Exception {
+        long t = 0;
+        for (; t < seconds * 1000L; t += 250) {
+            assertThat(feed(h, tick(seq++, T0 + t, "200", "1"))).isEmpty();
+        }
+        return t;
+    }
+
+    @Test
+    void aBurstAcrossAFixedBucketEdgeIsSeenWholeByTheSlidingWindow() throws Exception {
+        var h = Harnesses.keyed(new AnomalyDetectors(PRICE, ZSCORE, SLIDING, TTL), new CapturedMetrics());
+        long t = steadyTrades(h, 90); // 8 trades of 1 per window, 6 counted: an average just below 6
+        // Ten trades of 7.2 in one second across a 2 s edge (T0 + t is a multiple of 2 s). Fixed 2 s buckets
+        // would hold 8 + 5 x 7.2 and 5 x 7.2, counted 29.6 and 21.6: neither 10x. The sliding window sees the
+        // burst whole, and alerts on its tenth trade.
+        for (long dt = -500; dt < 400; dt += 100) {
+            assertThat(feed(h, tick(seq++, T0 + t + dt, "200", "7.2"))).isEmpty();
+        }
+        Tick tenth = tick(seq++, T0 + t + 400, "200", "7.2");
+        assertThat(feed(h, tenth)).singleElement().satisfies(a -> {
+            assertThat(a.type()).isEqualTo(AnomalyType.VOLUME_SPIKE);
+            assertThat(a.ts()).isEqualTo(tenth.ts());
+            assertThat(a.windowMs()).isEqualTo(2_000L);
+            // steps t-1500 ... t: 6 trades of 1 and 10 of 7.2, the two largest left out
+            assertThat(a.details()).contains("\"window_start\":" + (T0 + t - 1500))
+                    .contains("\"window_volume\":78.0").contains("\"counted_volume\":63.6");
+        });
+    }
+
+    @Test
+    void theWindowsTwoLargestTradesAreLeftOutWhicheverStepsTheyAreIn() throws Exception {
+        var h = Harnesses.keyed(new AnomalyDetectors(PRICE, ZSCORE, SLIDING, TTL), new CapturedMetrics());
+        long t = steadyTrades(h, 90); // average just below 6 counted per window
+        // two block trades in different steps of one window: left out, so they are no burst
+        assertThat(feed(h, tick(seq++, T0 + t, "200", "500"))).isEmpty();
+        assertThat(feed(h, tick(seq++, T0 + t + 600, "200", "400"))).isEmpty();
+        assertThat(feed(h, tick(seq++, T0 + t + 700, "200", "50"))).isEmpty(); // counted 4 + 50 < 59
+        assertThat(feed(h, tick(seq++, T0 + t + 800, "200", "10"))).singleElement().satisfies(a -> assertThat(
+                a.details()).contains("\"window_volume\":964.0").contains("\"counted_volume\":64.0"));
+    }
+
+    @Test
+    void aWindowSettingChangedSinceARestoreStartsTheAverageOver() {
+        var detector = new VolumeSpikeDetector(SLIDING);
+        VolumeSpikeDetector.State state = new VolumeSpikeDetector(VOLUME).newState(); // one 10 s step, none left out
+        state.average = 1_000;
+        state.steps = 500;
+        state.stepStart = T0;
+        assertThat(detector.onTick(tick(seq++, T0 + 500, "100", "1"), state, 0)).isNull();
+        assertThat(state.volume).hasSize(4);
+        assertThat(state.largest).hasSize(8);
+        assertThat(state.steps).isZero();
+        assertThat(state.average).isZero();
     }
 
     @Test

@@ -30,7 +30,7 @@ public final class DetectionEvaluation {
     public static final int RATE = 100;
     /**
      * Simulated seconds before the first injected anomaly: the detectors' baselines fill first (VOLUME_SPIKE's
-     * warm-up is 30 buckets of 2 s), as they have long filled when an anomaly hits a running job.
+     * warm-up is 1 min of trade time), as they have long filled when an anomaly hits a running job.
      */
     public static final int WARMUP_SECONDS = 90;
 
@@ -156,7 +156,7 @@ public final class DetectionEvaluation {
                     s.precision() >= TARGET_PRECISION));
         }
         out.append(String.format(Locale.ROOT, "| recall VOLUME_SPIKE (above threshold) on the %d of %d bursts whose "
-                        + "counted volume reached the multiple in some bucket | %s | (info) | |%n", reaching,
+                        + "counted volume reached the multiple in some window | %s | (info) | |%n", reaching,
                 above.type(AnomalyType.VOLUME_SPIKE).labels,
                 fmt(reaching == 0 ? Double.NaN : (double) (reaching - reachingMissed) / reaching)));
         out.append(target("false alerts per instrument-hour (calm, all types)", calm.falseAlertsPerInstrumentHour(),

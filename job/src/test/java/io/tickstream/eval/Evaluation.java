@@ -392,38 +392,38 @@ public final class Evaluation {
     }
 
     /**
-     * The VOLUME_SPIKE labels whose burst, as traded, reached the multiple in at least one bucket: the counted
-     * bucket volume (without its largest trades) against the average of the counted volume of the buckets before
+     * The VOLUME_SPIKE labels whose burst, as traded, reached the multiple in at least one window: the counted
+     * window volume (without its largest trades) against the average of the counted volume of the windows before
      * the burst, as the detector computes them. Injected sizes are a multiple of the usual ones, but trade sizes
-     * are heavy-tailed, so a burst just above the multiple can stay below it in every bucket: no bucket detector
+     * are heavy-tailed, so a burst just above the multiple can stay below it in every window: no window detector
      * can see that one.
      */
     public static Set<Label> burstsReachingMultiple(Stream stream, VolumeSpikeDetector.Settings settings)
             throws IOException {
-        Map<String, TreeMap<Long, List<Double>>> buckets = new HashMap<>();
+        long stepMs = settings.stepMs();
+        Map<String, TreeMap<Long, List<Double>>> steps = new HashMap<>();
         for (String line : stream.lines()) {
             JsonNode n = JSON.readTree(line);
-            long bucket = Math.floorDiv(n.get("ts").asLong(), settings.bucketMs()) * settings.bucketMs();
-            buckets.computeIfAbsent(n.get("exchange").asText() + ':' + n.get("symbol").asText(),
-                    k -> new TreeMap<>()).computeIfAbsent(bucket, k -> new ArrayList<>())
+            steps.computeIfAbsent(n.get("exchange").asText() + ':' + n.get("symbol").asText(), k -> new TreeMap<>())
+                    .computeIfAbsent(Math.floorDiv(n.get("ts").asLong(), stepMs) * stepMs, k -> new ArrayList<>())
                     .add(Double.parseDouble(n.get("size").asText()));
         }
-        double alpha = 1.0 - Math.pow(0.5, 1.0 / settings.halfLifeBuckets());
+        double alpha = 1.0 - Math.pow(0.5, (double) stepMs / settings.halfLifeMs());
         Set<Label> reaching = new HashSet<>();
         for (Label l : stream.scoredLabels()) {
             if (l.type() != AnomalyType.VOLUME_SPIKE) {
                 continue;
             }
-            TreeMap<Long, List<Double>> series = buckets.get(l.instrument());
+            TreeMap<Long, List<Double>> series = steps.get(l.instrument());
             double average = 0;
             long seen = 0;
-            for (long b = series.firstKey(); b < l.start() - settings.bucketMs(); b += settings.bucketMs()) {
-                double counted = counted(series.get(b), settings.ignoreLargest());
+            long firstStep = Math.floorDiv(l.start(), stepMs) * stepMs;
+            for (long end = series.firstKey(); end < firstStep - settings.windowMs(); end += stepMs) {
+                double counted = countedWindow(series, end, settings);
                 average += Math.max(alpha, 1.0 / ++seen) * (counted - average); // the detector's young mean, then EWMA
             }
-            for (long b = Math.floorDiv(l.start(), settings.bucketMs()) * settings.bucketMs(); b <= l.end();
-                 b += settings.bucketMs()) {
-                if (counted(series.get(b), settings.ignoreLargest()) >= settings.multiplier() * average) {
+            for (long end = firstStep; end <= l.end(); end += stepMs) {
+                if (countedWindow(series, end, settings) >= settings.multiplier() * average) {
                     reaching.add(l);
                     break;
                 }
@@ -432,13 +432,14 @@ public final class Evaluation {
         return reaching;
     }
 
-    private static double counted(List<Double> sizes, int ignoreLargest) {
-        if (sizes == null) {
-            return 0;
-        }
-        List<Double> sorted = new ArrayList<>(sizes);
-        sorted.sort(Comparator.reverseOrder());
-        return sorted.subList(Math.min(ignoreLargest, sorted.size()), sorted.size()).stream()
+    /** The volume of the window whose last step starts at {@code lastStep}, without its largest trades. */
+    private static double countedWindow(TreeMap<Long, List<Double>> steps, long lastStep,
+                                        VolumeSpikeDetector.Settings settings) {
+        List<Double> sizes = new ArrayList<>();
+        steps.subMap(lastStep - settings.windowMs() + settings.stepMs(), true, lastStep, true).values()
+                .forEach(sizes::addAll);
+        sizes.sort(Comparator.reverseOrder());
+        return sizes.subList(Math.min(settings.ignoreLargest(), sizes.size()), sizes.size()).stream()
                 .mapToDouble(Double::doubleValue).sum();
     }
 

@@ -39,15 +39,14 @@ class InstrumentDetectorStateSerializerTest {
         s.returnZScore.returns = 812;
         s.returnZScore.lastAlertTs = 1732500001000L;
         s.volumeSpike = new VolumeSpikeDetector.State();
-        s.volumeSpike.bucketStart = 1732500000000L;
-        s.volumeSpike.bucketVolume = 12.5;
-        s.volumeSpike.bucketNotional = 1250.0;
-        s.volumeSpike.largest = new double[] {4.0};
-        s.volumeSpike.bucketAlerted = true;
+        s.volumeSpike.stepStart = 1732500000000L;
+        s.volumeSpike.volume = new double[] {12.5, 0, 3.0, 1.5};
+        s.volumeSpike.notional = new double[] {1250.0, 0, 300.0, 150.0};
+        s.volumeSpike.largest = new double[] {4.0, 2.0, 0, 0, 3.0, 0, 1.0, 0.5};
         s.volumeSpike.episode = true;
         s.volumeSpike.lastAlertTs = 1732499990000L;
         s.volumeSpike.average = 1.25;
-        s.volumeSpike.buckets = 301;
+        s.volumeSpike.steps = 301;
         s.sample = new IntervalSampler.State();
         s.sample.interval = 17325000001L;
         // As read back from state: without the instrument's names.
@@ -94,7 +93,7 @@ class InstrumentDetectorStateSerializerTest {
         assertThat(instanceFields(PriceMoveDetector.State.class)).isEqualTo(7);
         assertThat(instanceFields(PriceMoveDetector.Extremes.class)).isEqualTo(2);
         assertThat(instanceFields(ReturnZScoreDetector.State.class)).isEqualTo(6);
-        assertThat(instanceFields(VolumeSpikeDetector.State.class)).isEqualTo(9);
+        assertThat(instanceFields(VolumeSpikeDetector.State.class)).isEqualTo(8);
         assertThat(instanceFields(IntervalSampler.State.class)).isEqualTo(3);
     }
 

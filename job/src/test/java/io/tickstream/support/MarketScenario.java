@@ -15,13 +15,14 @@ import java.util.Random;
  * A reproducible market for graph tests: per instrument a calm random walk (steps of at most 0.001 %,
  * trades too small to reach the volume detector's minimum notional) with, on the injected instruments,
  * a 2 % level shift (one PRICE_SPIKE and one RETURN_ZSCORE on the trade that makes it) and later a burst of
- * five large trades at an unchanged price (one VOLUME_SPIKE on the first of them that shares its volume bucket
- * with an earlier one: the detector leaves a bucket's largest trade out). Expected alerts are known by
+ * five large trades at an unchanged price (one VOLUME_SPIKE on the first of them whose volume window holds two
+ * earlier ones: the detector leaves a window's two largest trades out). Expected alerts are known by
  * construction, not by running the detectors.
  */
 public final class MarketScenario {
-    /** The job's default {@code --volume-bucket}. */
-    private static final long VOLUME_BUCKET_MS = 2_000;
+    /** The job's default {@code --volume-step} and the steps of its {@code --volume-window} (2 s). */
+    private static final long VOLUME_STEP_MS = 500;
+    private static final int VOLUME_WINDOW_STEPS = 4;
 
     public record Expected(String instrument, AnomalyType type, String tradeId) {}
 
@@ -42,7 +43,7 @@ public final class MarketScenario {
             int burstAt = tradesPerInstrument * 3 / 4;
             long cents = 5_000_000L + random.nextInt(100_000); // ~50,000.00
             long firstId = 1_000_000L * (s + 1);
-            long lastBurstBucket = Long.MIN_VALUE;
+            List<Long> burstSteps = new ArrayList<>();
             boolean volumeSpikeExpected = false;
             for (int i = 0; i < tradesPerInstrument; i++) {
                 if (inject && i == spikeAt) {
@@ -62,12 +63,13 @@ public final class MarketScenario {
                     expected.add(new Expected(t.instrument(), AnomalyType.RETURN_ZSCORE, t.tradeId()));
                 }
                 if (burst && !volumeSpikeExpected) {
-                    long bucket = Math.floorDiv(ts, VOLUME_BUCKET_MS);
-                    if (bucket == lastBurstBucket) {
+                    long step = Math.floorDiv(ts, VOLUME_STEP_MS);
+                    long inWindow = burstSteps.stream().filter(b -> b > step - VOLUME_WINDOW_STEPS).count();
+                    if (inWindow >= 2) {
                         expected.add(new Expected(t.instrument(), AnomalyType.VOLUME_SPIKE, t.tradeId()));
                         volumeSpikeExpected = true;
                     }
-                    lastBurstBucket = bucket;
+                    burstSteps.add(step);
                 }
             }
         }
