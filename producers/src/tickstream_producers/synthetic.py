@@ -241,7 +241,7 @@ def run(sink, generator: Generator, rate: float, count: int | None, duration: fl
     raw_produce = produce.produce if produce is not None else None
     topic = getattr(sink, "topic", None)
     cb = getattr(sink, "_acked_cb", None)
-    poll = produce.poll if produce is not None else sink.poll
+    poll = sink.poll  # the sink's: it also counts acks into the metrics and produces failed messages again
     write = None if produce is not None else sink.stream.write
     metrics = getattr(sink, "metrics", None)
     exchanges = sorted({i.exchange for i in generator.instruments})
