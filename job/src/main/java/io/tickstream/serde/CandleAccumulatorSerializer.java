@@ -81,10 +81,17 @@ public final class CandleAccumulatorSerializer extends StateSerializer<CandleAcc
 
     @Override
     public TypeSerializerSnapshot<CandleAccumulator> snapshotConfiguration() {
-        return new Snapshot();
+        return new SnapshotV2();
     }
 
-    /** Savepoint compatibility: version 1 of the format above. */
+    /** Savepoint compatibility: version 2 of the format above (strings as UTF-8 bytes). */
+    public static final class SnapshotV2 extends SimpleTypeSerializerSnapshot<CandleAccumulator> {
+        public SnapshotV2() {
+            super(() -> INSTANCE);
+        }
+    }
+
+    /** Version 1 (modified UTF-8 strings) cannot be read any more: kept so that such a savepoint is refused. */
     public static final class Snapshot extends SimpleTypeSerializerSnapshot<CandleAccumulator> {
         public Snapshot() {
             super(() -> INSTANCE);

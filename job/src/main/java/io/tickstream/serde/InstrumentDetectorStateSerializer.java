@@ -65,11 +65,11 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         out.writeLong(q.interval);
         if (q.interval != IntervalSampler.State.NONE) {
             Tick t = q.last; // names left out: they are the key's
-            out.writeUTF(t.tradeId());
+            writeString(t.tradeId(), out);
             out.writeLong(t.tradeSeq());
-            out.writeUTF(t.price());
+            writeString(t.price(), out);
             out.writeDouble(t.priceValue());
-            out.writeUTF(t.size());
+            writeString(t.size(), out);
             out.writeDouble(t.sizeValue());
             out.writeByte(t.side().ordinal());
             out.writeLong(t.ts());
@@ -111,7 +111,7 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         IntervalSampler.State q = s.sample = new IntervalSampler.State();
         q.interval = in.readLong();
         if (q.interval != IntervalSampler.State.NONE) {
-            q.last = new Tick(null, null, in.readUTF(), in.readLong(), in.readUTF(), in.readDouble(), in.readUTF(),
+            q.last = new Tick(null, null, readString(in), in.readLong(), readString(in), in.readDouble(), readString(in),
                     in.readDouble(), SIDES[in.readByte()], in.readLong(), in.readLong(), null);
             q.candle = CandleAccumulatorSerializer.INSTANCE.deserialize(in);
         }
@@ -144,7 +144,7 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         return new SnapshotV3();
     }
 
-    /** Savepoint compatibility: version 3 of the format above (VOLUME_SPIKE's sliding window). */
+    /** Savepoint compatibility: version 3 of the format above (VOLUME_SPIKE's sliding window, strings as UTF-8). */
     public static final class SnapshotV3 extends SimpleTypeSerializerSnapshot<InstrumentDetectorState> {
         public SnapshotV3() {
             super(() -> INSTANCE);

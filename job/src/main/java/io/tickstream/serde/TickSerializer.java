@@ -63,11 +63,11 @@ public final class TickSerializer extends TypeSerializer<Tick> {
     public void serialize(Tick t, DataOutputView out) throws IOException {
         out.writeUTF(t.instrument());
         out.writeShort(t.exchange().length());
-        out.writeUTF(t.tradeId());
+        StateSerializer.writeString(t.tradeId(), out);
         out.writeLong(t.tradeSeq());
-        out.writeUTF(t.price());
+        StateSerializer.writeString(t.price(), out);
         out.writeDouble(t.priceValue());
-        out.writeUTF(t.size());
+        StateSerializer.writeString(t.size(), out);
         out.writeDouble(t.sizeValue());
         out.writeByte(t.side().ordinal());
         out.writeLong(t.ts());
@@ -77,8 +77,9 @@ public final class TickSerializer extends TypeSerializer<Tick> {
     @Override
     public Tick deserialize(DataInputView in) throws IOException {
         InstrumentNames.Names n = readNames(in);
-        return new Tick(n.exchange(), n.symbol(), in.readUTF(), in.readLong(), in.readUTF(), in.readDouble(),
-                in.readUTF(), in.readDouble(), SIDES[in.readByte()], in.readLong(), in.readLong(), n.instrument());
+        return new Tick(n.exchange(), n.symbol(), StateSerializer.readString(in), in.readLong(),
+                StateSerializer.readString(in), in.readDouble(), StateSerializer.readString(in), in.readDouble(),
+                SIDES[in.readByte()], in.readLong(), in.readLong(), n.instrument());
     }
 
     private InstrumentNames.Names readNames(DataInputView in) throws IOException {
@@ -126,10 +127,17 @@ public final class TickSerializer extends TypeSerializer<Tick> {
 
     @Override
     public TypeSerializerSnapshot<Tick> snapshotConfiguration() {
-        return new SnapshotV2();
+        return new SnapshotV3();
     }
 
-    /** Savepoint compatibility: version 2 of the format above (the instrument's names written once). */
+    /** Savepoint compatibility: version 3 of the format above (trade id, price and size as UTF-8 bytes). */
+    public static final class SnapshotV3 extends SimpleTypeSerializerSnapshot<Tick> {
+        public SnapshotV3() {
+            super(TickSerializer::new);
+        }
+    }
+
+    /** Version 2 (modified UTF-8 strings) cannot be read any more: kept so that such a savepoint is refused. */
     public static final class SnapshotV2 extends SimpleTypeSerializerSnapshot<Tick> {
         public SnapshotV2() {
             super(TickSerializer::new);

@@ -75,6 +75,19 @@ class StateSerializersTest {
     }
 
     @Test
+    void stringsRoundTripWhateverTheirCharactersAndLength() throws Exception {
+        String long70k = "7".repeat(70_000); // longer than writeUTF takes
+        for (String text : new String[] {null, "", "67123.45", "a1b2-c3d4", "Ωmega-€", "日本", long70k}) {
+            DataOutputSerializer out = new DataOutputSerializer(16);
+            StateSerializer.writeString(text, out);
+            out.writeInt(42); // what follows is read from the right place
+            DataInputDeserializer in = new DataInputDeserializer(out.getCopyOfBuffer());
+            assertThat(StateSerializer.readString(in)).isEqualTo(text);
+            assertThat(in.readInt()).isEqualTo(42);
+        }
+    }
+
+    @Test
     void copiesAreDeep() {
         TradeSequencer.Progress p = progress();
         SequencerProgressSerializer.INSTANCE.copy(p).gapStart[0] = 99;
