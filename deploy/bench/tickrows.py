@@ -22,6 +22,7 @@ _END = "__tickrows_end__"
 
 
 def _quoted(symbols: list[str]) -> str:
+    """SQL literals of plain names (letters, digits, '-' and '_'): anything else is refused, not escaped."""
     for s in symbols:
         if not s.replace("-", "").replace("_", "").isalnum():
             raise ValueError(f"not a benchmark symbol: {s!r}")
@@ -29,6 +30,8 @@ def _quoted(symbols: list[str]) -> str:
 
 
 class TickRows:
+    """Queries on the ticks table through one psql session (superuser, password from the environment)."""
+
     def __init__(self, admin: Admin, database: str):
         self.proc = subprocess.Popen(admin.command(database), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, env=admin.env(), bufsize=1)
@@ -56,7 +59,7 @@ class TickRows:
     def age_ms(self, exchange: str, symbol: str) -> float | None:
         """How old the instrument's newest trade in ticks is (an index lookup), or None without rows."""
         out = self.query("SELECT (extract(epoch from clock_timestamp() - time) * 1000)::bigint FROM ticks"
-                         f" WHERE exchange = {_quoted([exchange])} AND symbol IN ({_quoted([symbol])})"
+                         f" WHERE exchange = {_quoted([exchange])} AND symbol = {_quoted([symbol])}"
                          " ORDER BY time DESC LIMIT 1")
         return float(out) if out else None
 

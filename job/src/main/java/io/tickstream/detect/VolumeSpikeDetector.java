@@ -76,7 +76,8 @@ public final class VolumeSpikeDetector implements Serializable {
     }
 
     public Anomaly onTick(Tick tick, State state, long now) {
-        if (state.volume == null || state.volume.length != windowSteps || state.largest.length != windowSteps * keep) {
+        if (state.volume == null || state.volume.length != windowSteps
+                || state.largest == null || state.largest.length != windowSteps * keep) {
             State fresh = newState(); // the window or its largest trades changed since a restore: start over
             state.volume = fresh.volume;
             state.notional = fresh.notional;
