@@ -439,6 +439,17 @@ class AnomalyDetectorsTest {
     }
 
     @Test
+    void aBurstJustUnderTheMultipleBarelyRaisesItsOwnBaseline() throws Exception {
+        var h = harness();
+        long t = steadyVolume(h, 8, "100"); // average 10 per window, still a plain mean
+        assertThat(feed(h, tick(seq++, T0 + t, "100", "90"))).isEmpty(); // 9x: no alert
+        // The 90 window counts into the average as 3 x 10 = 30 only: (8 x 10 + 30) / 9 = 12.2, so 130 is 10.6x.
+        // Uncapped it would count 90, (8 x 10 + 90) / 9 = 18.9, and 130 would be 6.9x.
+        assertThat(feed(h, tick(seq++, T0 + t + 10_000, "100", "130"))).singleElement().satisfies(a -> assertThat(
+                a.details()).contains("\"counted_volume\":130.0").contains("\"average_volume\":12.22222222"));
+    }
+
+    @Test
     void noVolumeSpikeBelowTheMinimumNotional() throws Exception {
         var h = harness();
         long t = steadyVolume(h, 8, "1"); // price 1: ten times the volume is still only 150 in value
