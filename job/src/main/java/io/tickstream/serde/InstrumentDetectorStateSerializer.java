@@ -1,12 +1,10 @@
 package io.tickstream.serde;
 
 import io.tickstream.detect.InstrumentDetectorState;
-import io.tickstream.detect.PriceMoveDetector;
 import io.tickstream.detect.IntervalSampler;
+import io.tickstream.detect.PriceMoveDetector;
 import io.tickstream.detect.ReturnZScoreDetector;
 import io.tickstream.detect.VolumeSpikeDetector;
-import io.tickstream.model.Side;
-import io.tickstream.model.Tick;
 
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
@@ -25,7 +23,6 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
     private static final long serialVersionUID = 1L;
 
     public static final InstrumentDetectorStateSerializer INSTANCE = new InstrumentDetectorStateSerializer();
-    private static final Side[] SIDES = Side.values();
 
     @Override
     public InstrumentDetectorState createInstance() {
@@ -64,16 +61,7 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         IntervalSampler.State q = s.sample;
         out.writeLong(q.interval);
         if (q.interval != IntervalSampler.State.NONE) {
-            Tick t = q.last; // names left out: they are the key's
-            writeString(t.tradeId(), out);
-            out.writeLong(t.tradeSeq());
-            writeString(t.price(), out);
-            out.writeDouble(t.priceValue());
-            writeString(t.size(), out);
-            out.writeDouble(t.sizeValue());
-            out.writeByte(t.side().ordinal());
-            out.writeLong(t.ts());
-            out.writeLong(t.recvTs());
+            TickSerializer.writeTrade(q.last, out); // names left out: they are the key's
             CandleAccumulatorSerializer.INSTANCE.serialize(q.candle, out);
         }
     }
@@ -111,8 +99,7 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         IntervalSampler.State q = s.sample = new IntervalSampler.State();
         q.interval = in.readLong();
         if (q.interval != IntervalSampler.State.NONE) {
-            q.last = new Tick(null, null, readString(in), in.readLong(), readString(in), in.readDouble(), readString(in),
-                    in.readDouble(), SIDES[in.readByte()], in.readLong(), in.readLong(), null);
+            q.last = TickSerializer.readTrade(in, null, null, null);
             q.candle = CandleAccumulatorSerializer.INSTANCE.deserialize(in);
         }
         return s;

@@ -16,9 +16,10 @@ import java.io.IOException;
 /**
  * Ticks between operators and in held-trade state. Every tick crosses the network once (key by instrument), and the
  * quotes once more (key by asset); Flink's generic POJO serializer was a tenth of the TaskManager's time there
- * (reflection per field, Flink's string codec). This one writes the fields in a fixed order with Java's UTF codec, the instrument's names once,
- * and reads them back as the shared strings of {@link InstrumentNames}: it keeps that cache, so each task has its
- * own instance ({@link #duplicate}). The format is versioned by the snapshot class: change it only with a new one.
+ * (reflection per field, Flink's string codec). This one writes the instrument's names once, then the trade's
+ * fields in a fixed order ({@link #writeTrade}, strings as UTF-8 bytes), and reads the names back as the shared
+ * strings of {@link InstrumentNames}: it keeps that cache, so each task has its own instance ({@link #duplicate}).
+ * The format is versioned by the snapshot class: change it only with a new one.
  */
 public final class TickSerializer extends TypeSerializer<Tick> {
     private static final long serialVersionUID = 1L;
@@ -63,6 +64,11 @@ public final class TickSerializer extends TypeSerializer<Tick> {
     public void serialize(Tick t, DataOutputView out) throws IOException {
         out.writeUTF(t.instrument());
         out.writeShort(t.exchange().length());
+        writeTrade(t, out);
+    }
+
+    /** A tick's fields without its names (the detectors' state writes its sample tick so too: the key names it). */
+    static void writeTrade(Tick t, DataOutputView out) throws IOException {
         StateSerializer.writeString(t.tradeId(), out);
         out.writeLong(t.tradeSeq());
         StateSerializer.writeString(t.price(), out);
@@ -74,12 +80,17 @@ public final class TickSerializer extends TypeSerializer<Tick> {
         out.writeLong(t.recvTs());
     }
 
+    /** Reads what {@link #writeTrade} wrote, with these names (null where the reader adds them later). */
+    static Tick readTrade(DataInputView in, String exchange, String symbol, String instrument) throws IOException {
+        return new Tick(exchange, symbol, StateSerializer.readString(in), in.readLong(),
+                StateSerializer.readString(in), in.readDouble(), StateSerializer.readString(in), in.readDouble(),
+                SIDES[in.readByte()], in.readLong(), in.readLong(), instrument);
+    }
+
     @Override
     public Tick deserialize(DataInputView in) throws IOException {
         InstrumentNames.Names n = readNames(in);
-        return new Tick(n.exchange(), n.symbol(), StateSerializer.readString(in), in.readLong(),
-                StateSerializer.readString(in), in.readDouble(), StateSerializer.readString(in), in.readDouble(),
-                SIDES[in.readByte()], in.readLong(), in.readLong(), n.instrument());
+        return readTrade(in, n.exchange(), n.symbol(), n.instrument());
     }
 
     private InstrumentNames.Names readNames(DataInputView in) throws IOException {

@@ -404,26 +404,23 @@ class JobConfigTest {
                 "--divergence-quote-classes must be QUOTE:CLASS pairs such as 'USDT:USD,USDC:USD', got 'USDC'");
     }
 
-    @ParameterizedTest(name = "window {0}, resolution {1}")
+    @ParameterizedTest(name = "--{0} {1}, --{2} {3}")
     @MethodSource
-    void spikeWindowMustBeAMultipleOfResolutionWithAtMost3600Slots(String window, String resolution) {
-        assertThat(problems("--spike-window", window, "--spike-resolution", resolution)).containsExactly(
-                "--spike-window must be a multiple of --spike-resolution, with at most 3600 slots");
+    void windowsMustBeAMultipleOfTheirStepWithABoundedNumberOfSteps(String window, String windowValue, String step,
+                                                                     String stepValue, String problem) {
+        assertThat(problems("--" + window, windowValue, "--" + step, stepValue)).containsExactly(problem);
     }
 
-    static Stream<Arguments> spikeWindowMustBeAMultipleOfResolutionWithAtMost3600Slots() {
-        return Stream.of(arguments("60 s", "7 s"), arguments("2 h", "1 s"), arguments("1 s", "2 s"));
-    }
-
-    @ParameterizedTest(name = "window {0}, step {1}")
-    @MethodSource
-    void volumeWindowMustBeAMultipleOfItsStepWithAtMost64Steps(String window, String step) {
-        assertThat(problems("--volume-window", window, "--volume-step", step)).containsExactly(
-                "--volume-window must be a multiple of --volume-step, with at most 64 steps");
-    }
-
-    static Stream<Arguments> volumeWindowMustBeAMultipleOfItsStepWithAtMost64Steps() {
-        return Stream.of(arguments("2 s", "300 ms"), arguments("1 min", "500 ms"), arguments("1 s", "2 s"));
+    static Stream<Arguments> windowsMustBeAMultipleOfTheirStepWithABoundedNumberOfSteps() {
+        String spike = "--spike-window must be a multiple of --spike-resolution, with at most 3600 slots";
+        String volume = "--volume-window must be a multiple of --volume-step, with at most 64 steps";
+        return Stream.of(
+                arguments("spike-window", "60 s", "spike-resolution", "7 s", spike),
+                arguments("spike-window", "2 h", "spike-resolution", "1 s", spike),
+                arguments("spike-window", "1 s", "spike-resolution", "2 s", spike),
+                arguments("volume-window", "2 s", "volume-step", "300 ms", volume),
+                arguments("volume-window", "1 min", "volume-step", "500 ms", volume),
+                arguments("volume-window", "1 s", "volume-step", "2 s", volume));
     }
 
     @Test
