@@ -116,7 +116,10 @@ DATA_DIRS = ("postgres/data", "kafka/data", "prometheus/data")
 def test_job_password_in_no_log_of_the_stack(stack):
     password = stack.job_password().encode()
     scanned, leaks, elsewhere = 0, [], []
-    for path in stack.home.rglob("*"):
+    # os.walk, not rglob: Flink creates and deletes its temporary checkpoint dirs while this walks (rglob raised
+    # FileNotFoundError on one that vanished); os.walk passes over a directory it can no longer list.
+    files = (Path(root) / name for root, _, names in os.walk(stack.home) for name in names)
+    for path in files:
         if not path.is_file() or any(str(path.relative_to(stack.home)).startswith(d) for d in DATA_DIRS):
             continue
         try:
