@@ -49,7 +49,10 @@ def cmd_up(stack: Stack, args) -> int:
     started = time.monotonic()
     print(f"tickstream up: state in {stack.home}")
     for name in _selected(args.only):
-        COMPONENTS[name].up(stack)
+        if name == "job" and args.jar:
+            job.up(stack, Path(args.jar).resolve())
+        else:
+            COMPONENTS[name].up(stack)
     print(f"tickstream up: done in {time.monotonic() - started:.1f} s")
     return 0
 
@@ -135,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--only", help=f"comma-separated components (default all: {','.join(COMPONENTS)})")
     up.add_argument("--free-ports", action="store_true", help="pick free ports instead of the DESIGN.md ones (tests)")
     up.add_argument("--port", action="append", metavar="NAME=NUMBER", help="override one port")
+    up.add_argument("--jar", help="the job.jar to submit when the job is not running (default: job/target/job.jar, "
+                                  "built when missing)")
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", help="stop what this stack started")
     down.add_argument("--only", help="comma-separated components (default all)")
