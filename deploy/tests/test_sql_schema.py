@@ -77,13 +77,13 @@ def java_constants(file: str, *names: str) -> dict[str, str]:
 
 
 def job_statements() -> dict[str, str]:
-    """UPSERT_CANDLE, INSERT_ANOMALY as the job sends them (string constants of PostgresSinks)."""
-    return java_constants("PostgresSinks.java", "UPSERT_CANDLE", "INSERT_ANOMALY")
+    """UPSERT_CANDLE, INSERT_ANOMALY as the job sends them (string constants of CandleTable and AnomalyTable)."""
+    return {**java_constants("CandleTable.java", "UPSERT_CANDLE"), **java_constants("AnomalyTable.java", "INSERT_ANOMALY")}
 
 
 def tick_copy_statements() -> dict[str, str]:
-    """The tick sink's COPY, staging table and INSERT ... SELECT (string constants of CopyTickSink)."""
-    return java_constants("CopyTickSink.java", "COPY_TICKS", "CREATE_STAGING", "COPY_STAGING", "INSERT_FROM_STAGING")
+    """The tick sink's COPY, staging table and INSERT ... SELECT (string constants of TickTable)."""
+    return java_constants("TickTable.java", "COPY_TICKS", "CREATE_STAGING", "COPY_STAGING", "INSERT_FROM_STAGING")
 
 
 SAMPLE = {"time": "2026-01-01T10:00:05Z", "bucket": "2026-01-01T10:00:00Z", "exchange": "schematest",

@@ -20,7 +20,9 @@ import io.tickstream.serde.BadRecordSplitter;
 import io.tickstream.serde.ParseResult;
 import io.tickstream.sink.KafkaSinks;
 import io.tickstream.sink.PostgresSinks;
+import io.tickstream.sink.RowSink;
 import io.tickstream.source.TickSource;
+import io.tickstream.state.RetiredOperators;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -42,7 +44,9 @@ import org.apache.flink.util.OutputTag;
 import org.apache.flink.util.ParameterTool;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The TickStream pipeline (DESIGN.md): ticks → parse (bad records to the DLQ) → ticks table; per instrument,
@@ -55,11 +59,14 @@ public final class TickStreamJob {
     public static final String JOB_NAME = "tickstream";
     static final long BUFFER_TIMEOUT_MS = 5;
 
-    /** Where the pipeline's results go. */
+    /**
+     * Where the pipeline's results go. The tables' writers give back the rows the database refused, which join the
+     * bad records on their way to the dead-letter topic.
+     */
     public record Sinks(
-            Sink<Tick> tickRows,
-            Sink<Candle> candleRows,
-            Sink<Anomaly> anomalyRows,
+            RowSink<Tick> tickRows,
+            RowSink<Candle> candleRows,
+            RowSink<Anomaly> anomalyRows,
             Sink<Anomaly> anomalyTopic,
             Sink<BadRecord> deadLetters) {
 
@@ -68,6 +75,13 @@ public final class TickStreamJob {
                     KafkaSinks.anomalies(config), KafkaSinks.deadLetters(config));
         }
     }
+
+    /**
+     * Flink's key groups: the most subtasks any keyed operator can ever run on, fixed for the job's lifetime (a
+     * savepoint restores only into the same number). 128 is what Flink derived for the first releases, which did not
+     * set it (parallelism up to 85), so their savepoints restore.
+     */
+    public static final int MAX_PARALLELISM = 128;
 
     private static final OutputTag<CandleAccumulator> LATE_FOR_CANDLES =
             new OutputTag<>("late-for-candles", TypeInformation.of(CandleAccumulator.class));
@@ -84,11 +98,11 @@ public final class TickStreamJob {
     public void build(DataStream<ParseResult> parsed) {
         SingleOutputStreamOperator<Tick> ticks = parsed
                 .process(new BadRecordSplitter()).uid(Uids.SPLIT_BAD_RECORDS).name(Uids.SPLIT_BAD_RECORDS);
-        ticks.getSideOutput(BadRecordSplitter.BAD_RECORDS)
-                .sinkTo(sinks.deadLetters()).uid(Uids.DEAD_LETTER_SINK).name(Uids.DEAD_LETTER_SINK);
+        List<DataStream<BadRecord>> deadLetters = new ArrayList<>();
+        deadLetters.add(ticks.getSideOutput(BadRecordSplitter.BAD_RECORDS));
 
-        ticks.map(new LatencyMeter()).uid(Uids.LATENCY_METER).name(Uids.LATENCY_METER)
-                .sinkTo(sinks.tickRows()).uid(Uids.TICKS_DB_SINK).name(Uids.TICKS_DB_SINK);
+        addIfAny(deadLetters, sinks.tickRows().sink(
+                ticks.map(new LatencyMeter()).uid(Uids.LATENCY_METER).name(Uids.LATENCY_METER), Uids.TICKS_DB_SINK));
 
         // Trade order per instrument, each trade once: what makes shuffled input raise the same alerts.
         SingleOutputStreamOperator<Tick> inTradeOrder = ticks
@@ -108,7 +122,11 @@ public final class TickStreamJob {
         DataStream<Anomaly> alerts = anomalies.union(divergences);
         // Its own task: a database write that stalls (a commit waiting on a PostgreSQL checkpoint) must not hold
         // the detectors, nor the alerts on their way to the anomalies topic, chained behind it.
-        alerts.sinkTo(sinks.anomalyRows()).uid(Uids.ANOMALIES_DB_SINK).name(Uids.ANOMALIES_DB_SINK).disableChaining();
+        DataStream<BadRecord> refusedAlerts = sinks.anomalyRows().sink(alerts, Uids.ANOMALIES_DB_SINK);
+        if (refusedAlerts instanceof SingleOutputStreamOperator<BadRecord> writer) {
+            writer.disableChaining();
+        }
+        addIfAny(deadLetters, refusedAlerts);
         alerts.sinkTo(sinks.anomalyTopic()).uid(Uids.ANOMALIES_KAFKA_SINK).name(Uids.ANOMALIES_KAFKA_SINK);
 
         // Candles take every trade once: the detectors' 100 ms parts, and single trades the detectors had to skip
@@ -123,10 +141,23 @@ public final class TickStreamJob {
                 .sideOutputLateData(LATE_FOR_CANDLES)
                 .aggregate(new CandleAggregate(), new CandleWindow())
                 .uid(Uids.CANDLES_1M).name(Uids.CANDLES_1M);
-        candles.sinkTo(sinks.candleRows()).uid(Uids.CANDLES_DB_SINK).name(Uids.CANDLES_DB_SINK);
+        addIfAny(deadLetters, sinks.candleRows().sink(candles, Uids.CANDLES_DB_SINK));
         candles.getSideOutput(LATE_FOR_CANDLES)
                 .process(new LateCandleTrades()).uid(Uids.LATE_CANDLE_TRADES).name(Uids.LATE_CANDLE_TRADES)
                 .sinkTo(new DiscardingSink<>()).uid(Uids.LATE_CANDLE_TRADES_SINK).name(Uids.LATE_CANDLE_TRADES_SINK);
+
+        DataStream<BadRecord> allDeadLetters = deadLetters.get(0);
+        for (DataStream<BadRecord> more : deadLetters.subList(1, deadLetters.size())) {
+            allDeadLetters = allDeadLetters.union(more);
+        }
+        allDeadLetters.sinkTo(sinks.deadLetters()).uid(Uids.DEAD_LETTER_SINK).name(Uids.DEAD_LETTER_SINK);
+        RetiredOperators.claim(allDeadLetters);
+    }
+
+    private static void addIfAny(List<DataStream<BadRecord>> deadLetters, DataStream<BadRecord> refused) {
+        if (refused != null) {
+            deadLetters.add(refused);
+        }
     }
 
     /** Checkpointing, state backend and restarts as production needs them; the cluster's config supplies the directories. */
@@ -150,6 +181,7 @@ public final class TickStreamJob {
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_JITTER_FACTOR, 0.1);
         env.configure(conf);
         env.enableCheckpointing(config.checkpointInterval.toMillis(), CheckpointingMode.EXACTLY_ONCE);
+        env.setMaxParallelism(MAX_PARALLELISM);
         env.getConfig().enableObjectReuse();
         // A partly filled network buffer leaves after at most this long (Flink's default is 100 ms): at low
         // rates that wait dominated alert latency; at high rates buffers fill first anyway.

@@ -55,6 +55,7 @@ public final class JobConfig {
 
     public final Set<String> exchanges;
     public final Duration maxClockSkew;
+    public final Duration maxTradeAhead;
     public final int maxRecordBytes;
 
     public final Duration outOfOrderness;
@@ -91,7 +92,8 @@ public final class JobConfig {
         jdbcMaxRetries = r.nonNegativeInt(JDBC_MAX_RETRIES);
 
         exchanges = r.list(EXCHANGES);
-        maxClockSkew = r.duration(MAX_CLOCK_SKEW);
+        maxClockSkew = r.durationOrZero(MAX_CLOCK_SKEW);
+        maxTradeAhead = r.durationOrZero(MAX_TRADE_AHEAD);
         maxRecordBytes = r.positiveInt(MAX_RECORD_BYTES);
 
         outOfOrderness = r.duration(OUT_OF_ORDERNESS);
@@ -149,6 +151,20 @@ public final class JobConfig {
         }
         r.check(crossVenue.rearmPct() < crossVenue.thresholdPct(),
                 "--divergence-rearm-pct must be below --divergence-threshold-pct (it is the hysteresis band)");
+        // A trade accepted that far ahead moves its partition's event time as far (less the out-of-orderness bound):
+        // every trade after it is that late, and must still reach its 1-minute candle.
+        Duration lateAfterFutureTrade = allowedLateness.plus(outOfOrderness);
+        r.check(maxClockSkew.compareTo(lateAfterFutureTrade) <= 0, "--max-clock-skew (" + maxClockSkew.toMillis()
+                + " ms) must not exceed --allowed-lateness plus --out-of-orderness (" + lateAfterFutureTrade.toMillis()
+                + " ms): a trade stamped that far in the future moves event time as far, and the trades after it would "
+                + "miss their 1-minute candles; lower the first or raise the others");
+        r.check(maxTradeAhead.compareTo(lateAfterFutureTrade) <= 0, "--max-trade-ahead (" + maxTradeAhead.toMillis()
+                + " ms) must not exceed --allowed-lateness plus --out-of-orderness (" + lateAfterFutureTrade.toMillis()
+                + " ms), for the same reason as --max-clock-skew");
+        if (JdbcUrls.holdsPassword(jdbcUrl)) {
+            r.errors.add("--jdbc-url " + JdbcUrls.redacted(jdbcUrl) + " holds a password: remove it from the URL and "
+                    + "set " + JDBC_PASSWORD_ENV + " or pass --jdbc-password-file (a URL is shown in the web UI)");
+        }
         r.check(!exchanges.isEmpty(), "--exchanges must name at least one venue");
         for (String venue : exchanges) {
             // Venue ids become keys, metric labels and COPY text: plain ASCII leaves nothing to escape.
@@ -188,11 +204,11 @@ public final class JobConfig {
         return fromEnv;
     }
 
-    /** Every parameter with its value, for the Flink web UI; the password never appears. */
+    /** Every parameter with its value, for the Flink web UI; no password appears, not even one written into the URL. */
     public Map<String, String> toDisplayMap() {
         Map<String, String> out = new LinkedHashMap<>();
         for (JobParameter p : JobParameter.values()) {
-            out.put(p.flag(), values.get(p));
+            out.put(p.flag(), p == JDBC_URL ? JdbcUrls.redacted(values.get(p)) : values.get(p));
         }
         return out;
     }

@@ -32,7 +32,13 @@ public enum JobParameter {
 
     // Input validation
     EXCHANGES("exchanges", "binance,coinbase,kraken,synthetic", "venue ids accepted; ticks of others go to the DLQ"),
-    MAX_CLOCK_SKEW("max-clock-skew", "10 min", "ticks whose time is further in the future go to the DLQ"),
+    MAX_CLOCK_SKEW("max-clock-skew", "1 min",
+            "ticks whose time (or recv_ts) is further in the future than the job's clock go to the DLQ; at most "
+                    + "--allowed-lateness plus --out-of-orderness"),
+    MAX_TRADE_AHEAD("max-trade-ahead", "10 s",
+            "ticks whose trade time is further ahead of their recv_ts (when the producer received them) go to the DLQ: "
+                    + "a trade stamped in the future would move its instrument's windows and event time; at most "
+                    + "--allowed-lateness plus --out-of-orderness"),
     MAX_RECORD_BYTES("max-record-bytes", "65536", "records larger than this go to the DLQ unparsed"),
 
     // Event time

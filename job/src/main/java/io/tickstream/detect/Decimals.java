@@ -1,6 +1,7 @@
 package io.tickstream.detect;
 
 import java.math.BigDecimal;
+import java.math.RoundingMode;
 
 /** Rendering detector figures for alerts (rare, so allocation here is fine). */
 final class Decimals {
@@ -14,8 +15,15 @@ final class Decimals {
         return BigDecimal.valueOf(value).stripTrailingZeros().toPlainString();
     }
 
+    /**
+     * {@code value} rounded half up to {@code digits} decimals, at any magnitude: a volume of 1e12 (PEPE, SHIB and BONK
+     * trade more than that in minutes) stays 1e12 (rounding through a long saturated at 9.22e10 with 8 digits).
+     * Infinities and NaN are returned as they are.
+     */
     static double round(double value, int digits) {
-        double scale = Math.pow(10, digits);
-        return Math.round(value * scale) / scale;
+        if (!Double.isFinite(value)) {
+            return value;
+        }
+        return BigDecimal.valueOf(value).setScale(digits, RoundingMode.HALF_UP).doubleValue();
     }
 }

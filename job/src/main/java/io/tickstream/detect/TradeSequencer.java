@@ -284,6 +284,11 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
     }
 
     private void forgetOldGaps(Progress p, long watermark) {
+        if (watermark == Long.MIN_VALUE) {
+            // No watermark yet (just after a restart): nothing has aged, and the subtraction below would overflow
+            // into "every gap is old", so a late trade replayed from the checkpoint would count as a duplicate.
+            return;
+        }
         for (int i = p.gapStart.length - 1; i >= 0; i--) {
             if (watermark - p.gapWatermark[i] > gapMemoryMs) {
                 removeGap(p, i);

@@ -20,6 +20,8 @@ public final class JobMetrics {
     public static final String LATE_CANDLE_RECORDS = "late_candle_records";
     /** Ticks seen twice (same instrument and trade id), dropped before the detectors and candles. */
     public static final String DUPLICATE_RECORDS = "duplicate_records";
+    /** Rows a database table refused for their content (they went to the dead-letter topic), per table writer. */
+    public static final String REFUSED_ROWS = "refused_rows";
     /** Counter per anomaly type, label {@code type}. */
     public static final String ANOMALIES = "anomalies";
     /** Milliseconds from a tick's {@code recv_ts} (producer) to its arrival at the database sink. */

@@ -26,7 +26,7 @@ public final class TickDeserializer implements KafkaRecordDeserializationSchema<
         try {
             out.collect(ParseResult.ofTick(parser.parse(record.key(), record.value(), System.currentTimeMillis())));
         } catch (BadTickException e) {
-            out.collect(ParseResult.ofBad(new BadRecord(record.key(), record.value(), e.getMessage(),
+            out.collect(ParseResult.ofBad(BadRecord.unparsable(record.key(), record.value(), e.getMessage(),
                     record.topic(), record.partition(), record.offset(), record.timestamp())));
         }
     }

@@ -29,18 +29,26 @@ public final class TickParser implements Serializable {
 
     private final Set<String> exchanges;
     private final long maxClockSkewMs;
+    private final long maxTradeAheadMs;
     private final int maxRecordBytes;
     private transient InstrumentNames names;
 
     /**
      * @param exchanges the venue ids accepted; ticks of any other venue are bad records
      * @param maxClockSkewMs how far in the future (past the parsing machine's clock) a trade time may be
+     * @param maxTradeAheadMs how far a trade time may be ahead of the time the producer received the trade
      * @param maxRecordBytes records larger than this are rejected without being parsed
      */
-    public TickParser(Set<String> exchanges, long maxClockSkewMs, int maxRecordBytes) {
+    public TickParser(Set<String> exchanges, long maxClockSkewMs, long maxTradeAheadMs, int maxRecordBytes) {
         this.exchanges = Set.copyOf(exchanges);
         this.maxClockSkewMs = maxClockSkewMs;
+        this.maxTradeAheadMs = maxTradeAheadMs;
         this.maxRecordBytes = maxRecordBytes;
+    }
+
+    /** A parser whose trade times may be ahead of their receive time by as much as the clock skew. */
+    public TickParser(Set<String> exchanges, long maxClockSkewMs, int maxRecordBytes) {
+        this(exchanges, maxClockSkewMs, maxClockSkewMs, maxRecordBytes);
     }
 
     /** Parses one Kafka record; {@code key} must be the record key, {@code <exchange>:<symbol>}. */
@@ -171,6 +179,12 @@ public final class TickParser implements Serializable {
         }
         checkTime(ts, "ts", now);
         checkTime(recvTs, "recv_ts", now);
+        if (ts - recvTs > maxTradeAheadMs) {
+            // A trade stamped in the future (a venue's clock, a bad producer) would move its instrument's windows and
+            // its partition's event time by as much: every trade after it would look late.
+            throw new BadTickException("ts is " + (ts - recvTs) + " ms after recv_ts, more than the "
+                    + maxTradeAheadMs + " ms a trade may be ahead of its receipt (--max-trade-ahead)");
+        }
         return knownNames
                 ? new Tick(exchange, symbol, tradeId, sequenceOf(tradeId), price, priceValue, size, sizeValue, side,
                         ts, recvTs, known.instrument())

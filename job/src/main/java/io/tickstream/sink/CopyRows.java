@@ -9,12 +9,15 @@ import java.util.Arrays;
 /**
  * Tick rows in COPY's text format, built in one reused byte buffer: no strings, readers or encoders per batch.
  * Times are written as UTC timestamps ({@code 2026-11-29 01:23:45.678+00}), so the rows COPY straight into
- * the ticks table. Every text field was validated by the parser or the job's configuration (no tab, newline or
- * backslash, ASCII), so nothing needs escaping.
+ * the ticks table. Text is written with the format's escaping, so no value can add, drop or shift a column: a
+ * backslash is a valid character of a trade id (venues' ids are opaque strings), and in COPY's text format it starts
+ * an escape ({@code \N} is NULL, {@code \t} a tab). Plain printable ASCII, all that venues send, is copied byte for
+ * byte; anything else takes a slower path.
  */
 public final class CopyRows {
     private static final long MS_PER_DAY = 86_400_000L;
     private static final byte[] UTC = "+00".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
     private byte[] bytes = new byte[1 << 16];
     private int length;
@@ -25,17 +28,17 @@ public final class CopyRows {
     public void add(Tick t) {
         timestamp(t.ts());
         put('\t');
-        ascii(t.exchange());
+        text(t.exchange());
         put('\t');
-        ascii(t.symbol());
+        text(t.symbol());
         put('\t');
-        ascii(t.tradeId());
+        text(t.tradeId());
         put('\t');
-        ascii(t.price());
+        text(t.price());
         put('\t');
-        ascii(t.size());
+        text(t.size());
         put('\t');
-        ascii(t.side().json());
+        text(t.side().json());
         put('\t');
         timestamp(t.recvTs());
         put('\n');
@@ -89,11 +92,39 @@ public final class CopyRows {
         length += width;
     }
 
-    private void ascii(String s) {
+    /** A text column: printable ASCII but the backslash as it is, the rest escaped as COPY's text format reads it. */
+    private void text(String s) {
         int n = s.length();
         ensure(n);
+        int start = length;
         for (int i = 0; i < n; i++) {
-            bytes[length++] = (byte) s.charAt(i);
+            char c = s.charAt(i);
+            if (c < 0x20 || c > 0x7e || c == '\\') {
+                length = start;
+                escaped(s);
+                return;
+            }
+            bytes[length++] = (byte) c;
+        }
+    }
+
+    private void escaped(String s) {
+        byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
+        ensure(utf8.length * 4);
+        for (byte b : utf8) {
+            int c = b & 0xff;
+            if (c == '\\') {
+                bytes[length++] = '\\';
+                bytes[length++] = '\\';
+            } else if (c < 0x20 || c == 0x7f) {
+                // \xHH: the byte itself, so a tab, newline or carriage return is data, not a separator.
+                bytes[length++] = '\\';
+                bytes[length++] = 'x';
+                bytes[length++] = HEX[c >> 4];
+                bytes[length++] = HEX[c & 0xf];
+            } else {
+                bytes[length++] = b; // ASCII, or a byte of a UTF-8 sequence (the connection's encoding is UTF-8)
+            }
         }
     }
 

@@ -12,8 +12,11 @@ import org.apache.flink.connector.kafka.sink.KafkaSink;
 
 /** The Kafka sinks: anomalies and dead letters, at-least-once or exactly-once (transactions per checkpoint). */
 public final class KafkaSinks {
-    /** Dead letters may be as large as anything the ticks topic accepted, plus headers. */
-    static final int DEAD_LETTER_MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+    /**
+     * A dead letter is at most DeadLetterSerializer's bounds (a 512 KiB value, a 4 KiB key) plus headers: well inside
+     * this, and inside a topic with Kafka's default limit (1 MB).
+     */
+    static final int DEAD_LETTER_MAX_REQUEST_BYTES = 1024 * 1024;
 
     private KafkaSinks() {}
 

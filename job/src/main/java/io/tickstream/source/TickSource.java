@@ -5,10 +5,16 @@ import io.tickstream.serde.ParseResult;
 import io.tickstream.serde.TickDeserializer;
 import io.tickstream.serde.TickParser;
 
+import org.apache.flink.api.common.eventtime.BoundedOutOfOrdernessWatermarks;
+import org.apache.flink.api.common.eventtime.WatermarkGenerator;
+import org.apache.flink.api.common.eventtime.WatermarkOutput;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.eventtime.WatermarksWithIdleness;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+
+import java.time.Duration;
 
 /** The ticks topic as a Flink source, and the event-time rules every input of the pipeline uses. */
 public final class TickSource {
@@ -29,17 +35,43 @@ public final class TickSource {
     }
 
     public static TickParser parser(JobConfig config) {
-        return new TickParser(config.exchanges, config.maxClockSkew.toMillis(), config.maxRecordBytes);
+        return new TickParser(config.exchanges, config.maxClockSkew.toMillis(), config.maxTradeAhead.toMillis(),
+                config.maxRecordBytes);
     }
 
     /**
      * Event time is the trade time, bounded out-of-orderness, per Kafka partition (the source applies it to
-     * each split); a quiet partition is marked idle so it does not hold event time back. Bad records carry
-     * no time and never move the watermark.
+     * each split); a partition without ticks is marked idle so it does not hold event time back. Bad records carry
+     * no time: they never move the watermark, and they do not count as activity either (Flink's idleness counts
+     * every record, so a partition carrying only bad records held event time back forever: no candle closed, no
+     * gap was given up, no new instrument's first trades were released).
      */
     public static WatermarkStrategy<ParseResult> watermarks(JobConfig config) {
-        return WatermarkStrategy.<ParseResult>forBoundedOutOfOrderness(config.outOfOrderness)
-                .withTimestampAssigner((result, recordTs) -> result.eventTime())
-                .withIdleness(config.idleTimeout);
+        Duration bound = config.outOfOrderness;
+        Duration idleTimeout = config.idleTimeout;
+        return WatermarkStrategy.<ParseResult>forGenerator(context -> new TicksOnly(new WatermarksWithIdleness<>(
+                        new BoundedOutOfOrdernessWatermarks<>(bound), idleTimeout, context.getInputActivityClock())))
+                .withTimestampAssigner((result, recordTs) -> result.eventTime());
+    }
+
+    /** Passes only ticks to the watermark generator: bad records are neither event time nor activity. */
+    static final class TicksOnly implements WatermarkGenerator<ParseResult> {
+        private final WatermarkGenerator<ParseResult> ticks;
+
+        TicksOnly(WatermarkGenerator<ParseResult> ticks) {
+            this.ticks = ticks;
+        }
+
+        @Override
+        public void onEvent(ParseResult result, long eventTimestamp, WatermarkOutput output) {
+            if (result.tick != null) {
+                ticks.onEvent(result, eventTimestamp, output);
+            }
+        }
+
+        @Override
+        public void onPeriodicEmit(WatermarkOutput output) {
+            ticks.onPeriodicEmit(output);
+        }
     }
 }

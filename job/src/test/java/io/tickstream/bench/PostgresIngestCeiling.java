@@ -4,10 +4,9 @@ import io.tickstream.config.JobConfig;
 import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
 import io.tickstream.sink.CopyRows;
-import io.tickstream.sink.CopyTickSink;
 import io.tickstream.sink.PostgresSinks;
+import io.tickstream.sink.TickTable;
 
-import org.apache.flink.connector.jdbc.JdbcStatementBuilder;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyManager;
 
@@ -30,7 +29,7 @@ public final class PostgresIngestCeiling {
             + " VALUES (?, ?, ?, ?, ?::numeric, ?::numeric, ?, ?) ON CONFLICT DO NOTHING";
 
     /** Binds a tick to {@link #INSERT_TICK}: the statement-per-row path the job's tick sink used before COPY. */
-    static final JdbcStatementBuilder<Tick> TICK_BINDER = (ps, t) -> {
+    static void bind(PreparedStatement ps, Tick t) throws java.sql.SQLException {
         ps.setTimestamp(1, new Timestamp(t.ts()));
         ps.setString(2, t.exchange());
         ps.setString(3, t.symbol());
@@ -39,7 +38,7 @@ public final class PostgresIngestCeiling {
         ps.setString(6, t.size());
         ps.setString(7, t.side().json());
         ps.setTimestamp(8, new Timestamp(t.recvTs()));
-    };
+    }
 
     public static void main(String[] args) throws Exception {
         String jdbcUrl = args[0];
@@ -48,13 +47,14 @@ public final class PostgresIngestCeiling {
         JobConfig config = JobConfig.parse(new String[] {"--jdbc-url", jdbcUrl}, System.getenv());
         long now = System.currentTimeMillis();
 
-        try (Connection c = DriverManager.getConnection(PostgresSinks.url(config, true), config.jdbcUser, config.jdbcPassword)) {
+        try (Connection c = DriverManager.getConnection(PostgresSinks.url(config) + "&reWriteBatchedInserts=true", config.jdbcUser,
+                config.jdbcPassword)) {
             c.setAutoCommit(true);
             long start = System.nanoTime();
             try (PreparedStatement ps = c.prepareStatement(INSERT_TICK)) {
                 int inBatch = 0;
                 for (int i = 0; i < rows; i++) {
-                    TICK_BINDER.accept(ps, tick(prefix + "I", i, now));
+                    bind(ps, tick(prefix + "I", i, now));
                     ps.addBatch();
                     if (++inBatch == config.jdbcBatchSize) {
                         ps.executeBatch();
@@ -74,7 +74,7 @@ public final class PostgresIngestCeiling {
             for (int i = 0; i < rows; i++) {
                 batch.add(tick(prefix + "C", i, now));
                 if (batch.count() == config.jdbcBatchSize || i == rows - 1) {
-                    if (!CopyTickSink.copy(c, copy.copyIn(CopyTickSink.COPY_TICKS), batch)) {
+                    if (!TickTable.copy(c, copy.copyIn(TickTable.COPY_TICKS), batch)) {
                         throw new IllegalStateException("the benchmark's rows conflict with rows already there");
                     }
                     c.commit();
@@ -85,16 +85,16 @@ public final class PostgresIngestCeiling {
 
             // The sink's path for a batch holding rows already written (a replay): COPY into the staging table,
             // INSERT ... SELECT ... ON CONFLICT DO NOTHING.
-            try (PreparedStatement create = c.prepareStatement(CopyTickSink.CREATE_STAGING)) {
+            try (PreparedStatement create = c.prepareStatement(TickTable.CREATE_STAGING)) {
                 create.execute();
             }
             c.commit();
             start = System.nanoTime();
-            try (PreparedStatement insert = c.prepareStatement(CopyTickSink.INSERT_FROM_STAGING)) {
+            try (PreparedStatement insert = c.prepareStatement(TickTable.INSERT_FROM_STAGING)) {
                 for (int i = 0; i < rows; i++) {
                     batch.add(tick(prefix + "S", i, now));
                     if (batch.count() == config.jdbcBatchSize || i == rows - 1) {
-                        CopyTickSink.copy(c, copy.copyIn(CopyTickSink.COPY_STAGING), batch);
+                        TickTable.copy(c, copy.copyIn(TickTable.COPY_STAGING), batch);
                         insert.executeUpdate();
                         c.commit();
                         batch.clear();

@@ -67,7 +67,8 @@ class JobConfigTest {
         assertThat(c.jdbcBatchInterval).isEqualTo(Duration.ofMillis(200));
         assertThat(c.jdbcMaxRetries).isEqualTo(5);
         assertThat(c.exchanges).containsExactly("binance", "coinbase", "kraken", "synthetic");
-        assertThat(c.maxClockSkew).isEqualTo(Duration.ofMinutes(10));
+        assertThat(c.maxClockSkew).isEqualTo(Duration.ofMinutes(1));
+        assertThat(c.maxTradeAhead).isEqualTo(Duration.ofSeconds(10));
         assertThat(c.maxRecordBytes).isEqualTo(65536);
         assertThat(c.outOfOrderness).isEqualTo(Duration.ofSeconds(2));
         assertThat(c.idleTimeout).isEqualTo(Duration.ofSeconds(10));
@@ -115,10 +116,11 @@ class JobConfigTest {
                 arguments(JobParameter.EXCHANGES, " kraken , binance,,", f(c -> List.copyOf(c.exchanges)),
                         List.of("kraken", "binance")),
                 arguments(JobParameter.MAX_CLOCK_SKEW, "30 s", f(c -> c.maxClockSkew), Duration.ofSeconds(30)),
+                arguments(JobParameter.MAX_TRADE_AHEAD, "0 s", f(c -> c.maxTradeAhead), Duration.ZERO),
                 arguments(JobParameter.MAX_RECORD_BYTES, "1024", f(c -> c.maxRecordBytes), 1024),
                 arguments(JobParameter.OUT_OF_ORDERNESS, "500 ms", f(c -> c.outOfOrderness), Duration.ofMillis(500)),
                 arguments(JobParameter.IDLE_TIMEOUT, "1 min", f(c -> c.idleTimeout), Duration.ofMinutes(1)),
-                arguments(JobParameter.ALLOWED_LATENESS, "0 s", f(c -> c.allowedLateness), Duration.ZERO),
+                arguments(JobParameter.ALLOWED_LATENESS, "5 min", f(c -> c.allowedLateness), Duration.ofMinutes(5)),
                 arguments(JobParameter.SPIKE_THRESHOLD_PCT, "2.5", f(c -> c.priceMove.thresholdPct()), 2.5),
                 arguments(JobParameter.SPIKE_WINDOW, "5 min", f(c -> c.priceMove.windowMs()), 300_000L),
                 arguments(JobParameter.SPIKE_RESOLUTION, "500 ms", f(c -> c.priceMove.resolutionMs()), 500L),
@@ -180,9 +182,36 @@ class JobConfigTest {
 
     @Test
     void equalsFormKeepsEqualsSignsInTheValueAndMayBeEmptyWhereAllowed() throws Exception {
-        JobConfig c = parse("--jdbc-url=jdbc:postgresql://db/x?ssl=true&a=b", "--allowed-lateness=0 ms");
+        JobConfig c = parse("--jdbc-url=jdbc:postgresql://db/x?ssl=true&a=b", "--allowed-lateness=0 ms",
+                "--max-clock-skew=2 s", "--max-trade-ahead=0 ms");
         assertThat(c.jdbcUrl).isEqualTo("jdbc:postgresql://db/x?ssl=true&a=b");
         assertThat(c.allowedLateness).isZero();
+    }
+
+    @Test
+    void aClockSkewOrTradeAheadBeyondWhatTheCandlesWaitForIsRefused() {
+        assertThat(problems("--max-clock-skew", "10 min")).singleElement().asString()
+                .startsWith("--max-clock-skew (600000 ms) must not exceed --allowed-lateness plus --out-of-orderness (122000 ms)");
+        assertThat(problems("--allowed-lateness", "0 s", "--max-clock-skew", "2 s", "--max-trade-ahead", "3 s"))
+                .singleElement().asString().startsWith("--max-trade-ahead (3000 ms) must not exceed");
+    }
+
+    @Test
+    void aPasswordInTheJdbcUrlIsRefusedWithoutShowingIt() {
+        List<String> problems = problems("--jdbc-url", "jdbc:postgresql://db/x?user=u&password=s3cret&ssl=true");
+        assertThat(problems).singleElement().asString()
+                .contains("jdbc:postgresql://db/x?user=u&password=***&ssl=true", "TICKSTREAM_JDBC_PASSWORD")
+                .doesNotContain("s3cret");
+    }
+
+    @Test
+    void jdbcUrlsAreShownWithoutTheirPasswords() {
+        assertThat(JdbcUrls.redacted("jdbc:postgresql://h/db?PassWord=a&b=c")).isEqualTo("jdbc:postgresql://h/db?PassWord=***&b=c");
+        assertThat(JdbcUrls.redacted("jdbc:postgresql://h/db?sslpassword=k;password=p"))
+                .isEqualTo("jdbc:postgresql://h/db?sslpassword=***;password=***");
+        assertThat(JdbcUrls.redacted("jdbc:postgresql://u:p@h:5432/db")).isEqualTo("jdbc:postgresql://u:***@h:5432/db");
+        assertThat(JdbcUrls.redacted("jdbc:postgresql://h/db?user=u")).isEqualTo("jdbc:postgresql://h/db?user=u");
+        assertThat(JdbcUrls.holdsPassword("jdbc:postgresql://h/db?user=u")).isFalse();
     }
 
     @Test

@@ -147,6 +147,22 @@ class TradeSequencerTest {
     }
 
     @Test
+    void aGapGivenUpBeforeARestartStillTakesItsLateTradeBeforeTheFirstWatermark() throws Exception {
+        startAt100();
+        in(btc(103, 300));
+        h.processWatermark(T0 + 300); // gap 101..102 given up
+        var snapshot = h.snapshot(1, T0 + 400);
+
+        // After a restart the watermark is Long.MIN_VALUE until the sources emit one: the gap has not aged.
+        var restored = Harnesses.restored(new TradeSequencer(GAP_MEMORY, TTL), snapshot);
+        open.add(restored);
+        restored.processElement(new StreamRecord<>(btc(101, 100), T0 + 100));
+        assertThat(restored.getSideOutput(TradeSequencer.LATE)).as("late, for its candle; not a duplicate")
+                .extracting(r -> r.getValue().tradeId()).containsExactly("101");
+        assertThat(restored.extractOutputValues()).isEmpty();
+    }
+
+    @Test
     void tradeOfAGapForgottenLongAgoCountsAsDuplicate() throws Exception {
         startAt100();
         in(btc(103, 300));

@@ -21,7 +21,7 @@ class ShadedJarIT {
                     "io/tickstream/TickStreamJob.class",
                     "org/apache/flink/connector/kafka/source/KafkaSource.class",
                     "org/apache/flink/connector/kafka/sink/KafkaSink.class",
-                    "org/apache/flink/connector/jdbc/core/datastream/sink/JdbcSink.class",
+                    "org/postgresql/copy/CopyManager.class",
                     "org/apache/kafka/clients/consumer/KafkaConsumer.class",
                     "org/postgresql/Driver.class",
                     "com/fasterxml/jackson/core/JsonFactory.class");

@@ -148,7 +148,7 @@ class TickStreamPipelineTest {
         try {
             return ParseResult.ofTick(parser.parse(key, value, NOW));
         } catch (BadTickException e) {
-            return ParseResult.ofBad(new BadRecord(key, value, e.getMessage(), "ticks", 0, offset, NOW));
+            return ParseResult.ofBad(BadRecord.unparsable(key, value, e.getMessage(), "ticks", 0, offset, NOW));
         }
     }
 

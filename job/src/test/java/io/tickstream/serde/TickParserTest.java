@@ -410,6 +410,23 @@ class TickParserTest {
                 .isEqualTo(field + " is in the future by more than " + SKEW_MS + " ms");
     }
 
+    @Test
+    void aTradeStampedFurtherAheadOfItsReceiptThanAllowedIsQuarantined() throws Exception {
+        TickParser parser = new TickParser(VENUES, SKEW_MS, 10_000, MAX_BYTES);
+        long recv = T0 + 27; // the sample's recv_ts
+        assertThat(parser.parse(json().key(), json().raw("ts", Long.toString(recv + 10_000)).bytes(), NOW).ts())
+                .isEqualTo(recv + 10_000);
+        // Nine minutes ahead: inside the clock skew, so only the receive time tells it is wrong.
+        Json nineMinutesAhead = json().raw("ts", Long.toString(recv + 540_000));
+        assertThatThrownBy(() -> parser.parse(nineMinutesAhead.key(), nineMinutesAhead.bytes(), recv + 540_000))
+                .isInstanceOf(BadTickException.class)
+                .hasMessage("ts is 540000 ms after recv_ts, more than the 10000 ms a trade may be ahead of its receipt"
+                        + " (--max-trade-ahead)");
+        // A trade received long after it happened (a replay, a backlog) is no problem.
+        assertThat(parser.parse(json().key(), json().raw("recv_ts", Long.toString(T0 + 3_600_000)).bytes(),
+                T0 + 3_600_000).ts()).isEqualTo(T0);
+    }
+
     @ParameterizedTest
     @NullAndEmptySource
     void missingKeyIsRejected(byte[] key) {

@@ -1,8 +1,12 @@
 package io.tickstream.support;
 
+import io.tickstream.model.BadRecord;
+import io.tickstream.sink.RowSink;
+
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.streaming.api.datastream.DataStream;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -12,8 +16,11 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
-/** A Sink V2 that keeps what it receives in this JVM (the MiniCluster runs here), for graph tests. */
-public final class CollectingSink<T> implements Sink<T> {
+/**
+ * A Sink V2 that keeps what it receives in this JVM (the MiniCluster runs here), for graph tests; also a row sink
+ * that refuses nothing, in place of a database table.
+ */
+public final class CollectingSink<T> implements Sink<T>, RowSink<T> {
     private static final long serialVersionUID = 1L;
     private static final Map<String, Queue<Object>> RECEIVED = new ConcurrentHashMap<>();
 
@@ -26,6 +33,12 @@ public final class CollectingSink<T> implements Sink<T> {
     @SuppressWarnings("unchecked")
     public List<T> received() {
         return new ArrayList<>((Queue<T>) (Queue<?>) RECEIVED.get(id));
+    }
+
+    @Override
+    public DataStream<BadRecord> sink(DataStream<T> rows, String uid) {
+        rows.sinkTo(this).uid(uid).name(uid);
+        return null;
     }
 
     @Override

@@ -20,8 +20,8 @@ import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The tick sink's batch writes on a real PostgreSQL with the project's schema. */
-class CopyTickSinkIT {
+/** The ticks table's batch writes on a real PostgreSQL with the project's schema. */
+class TickTableIT {
     private static LocalStack stack;
 
     @BeforeAll
@@ -48,8 +48,8 @@ class CopyTickSinkIT {
         CopyRows rows = new CopyRows();
         ticks.forEach(rows::add);
         CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
-        try (PreparedStatement insert = c.prepareStatement(CopyTickSink.INSERT_FROM_STAGING)) {
-            CopyTickSink.write(c, copy, insert, rows);
+        try (PreparedStatement insert = c.prepareStatement(TickTable.INSERT_FROM_STAGING)) {
+            TickTable.write(c, copy, insert, rows);
         }
     }
 
@@ -57,7 +57,7 @@ class CopyTickSinkIT {
         Connection c = stack.connect();
         c.setAutoCommit(false);
         try (Statement s = c.createStatement()) {
-            s.execute(CopyTickSink.CREATE_STAGING);
+            s.execute(TickTable.CREATE_STAGING);
         }
         c.commit();
         return c;

@@ -1,0 +1,311 @@
+package io.tickstream.sink;
+
+import io.tickstream.metrics.JobMetrics;
+import io.tickstream.model.BadRecord;
+
+import org.apache.flink.api.common.operators.MailboxExecutor;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperatorFactory;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperatorFactory;
+import org.apache.flink.streaming.api.operators.StreamOperator;
+import org.apache.flink.streaming.api.operators.StreamOperatorParameters;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Writes a stream of rows into one table in batches, and passes on, as dead letters, the rows the database refused for
+ * what they hold — so no row can stop the job, and none is lost.
+ *
+ * <p>Batches are written on a thread of their own, one at a time and in order, while the task fills the next: the
+ * task waits for the database only when the next batch is full before the last one is written (backpressure) and on a
+ * checkpoint, whose rows are committed before its barrier passes ({@link #prepareSnapshotPreBarrier}), so a completed
+ * checkpoint never leaves a row behind (at least once; every write is idempotent). A write that fails for the
+ * database's condition (connection lost, timeout) is retried on a new connection, {@code maxRetries} times, and then
+ * fails the task: the job restarts from its last checkpoint. A write refused for the rows' content ({@link SqlErrors})
+ * is split in halves, recursively, until the refused rows stand alone: the rest is written, and each refused row leaves
+ * the operator as a dead letter with the database's reason, emitted on the task thread before the next checkpoint
+ * barrier, so the dead-letter topic takes it in the same checkpoint.
+ */
+public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord>
+        implements OneInputStreamOperator<T, BadRecord> {
+    private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(TableSinkOperator.class);
+
+    /** Settings of a writer; a batch interval of zero sends rows as soon as the last batch is written. */
+    public record Settings(int batchSize, long batchIntervalMs, int maxRetries) implements java.io.Serializable {}
+
+    private final TableWriter<T> writer;
+    private final Database database;
+    private final Settings settings;
+    private final transient MailboxExecutor mailbox;
+
+    private transient String stage;
+    private transient ExecutorService io;
+    private transient Batch<T> filling;
+    private transient Batch<T> spare;
+    private transient Batch<T> inFlight;
+    private transient boolean sending;
+    private transient Counter refusedRows;
+    // Used by the io thread only (and by close, once it has stopped).
+    private transient Connection connection;
+
+    private TableSinkOperator(StreamOperatorParameters<BadRecord> parameters, TableWriter<T> writer, Database database,
+                              Settings settings) {
+        super(parameters);
+        this.writer = writer;
+        this.database = database;
+        this.settings = settings;
+        this.mailbox = parameters.getMailboxExecutor();
+    }
+
+    /** A batch of rows and, once written, what the database refused of it (or the error that stopped the write). */
+    private static final class Batch<T> {
+        final List<T> rows;
+        final List<BadRecord> refused = new ArrayList<>();
+        Throwable error;
+
+        Batch(int capacity) {
+            rows = new ArrayList<>(capacity);
+        }
+
+        void clear() {
+            rows.clear();
+            refused.clear();
+            error = null;
+        }
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        stage = getOperatorConfig().getOperatorName();
+        int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+        io = Executors.newSingleThreadExecutor(task -> {
+            Thread thread = new Thread(task, stage + "-io-" + subtask);
+            thread.setDaemon(true);
+            return thread;
+        });
+        filling = new Batch<>(settings.batchSize());
+        spare = new Batch<>(settings.batchSize());
+        refusedRows = JobMetrics.counter(getMetricGroup(), JobMetrics.REFUSED_ROWS);
+        scheduleFlush();
+    }
+
+    private void scheduleFlush() {
+        long interval = Math.max(settings.batchIntervalMs(), 1);
+        getProcessingTimeService().registerTimer(getProcessingTimeService().getCurrentProcessingTime() + interval,
+                ts -> {
+                    if (!filling.rows.isEmpty() && inFlight == null && !sending) {
+                        send();
+                    }
+                    scheduleFlush();
+                });
+    }
+
+    @Override
+    public void processElement(StreamRecord<T> element) throws Exception {
+        filling.rows.add(element.getValue());
+        if (filling.rows.size() >= settings.batchSize() || (settings.batchIntervalMs() == 0 && inFlight == null)) {
+            send();
+        }
+    }
+
+    /** Every row received so far is committed, and its refused rows emitted, before the barrier. */
+    @Override
+    public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+        super.prepareSnapshotPreBarrier(checkpointId);
+        drain();
+    }
+
+    @Override
+    public void finish() throws Exception {
+        drain();
+        super.finish();
+    }
+
+    private void drain() throws Exception {
+        if (!filling.rows.isEmpty()) {
+            send();
+        }
+        while (inFlight != null) {
+            mailbox.yield();
+        }
+    }
+
+    /** Hands the filling batch to the io thread, once the one before it is written. */
+    private void send() throws Exception {
+        sending = true;
+        try {
+            while (inFlight != null) {
+                mailbox.yield(); // runs the mail of the batch in flight, among others
+            }
+            Batch<T> batch = filling;
+            filling = spare;
+            spare = null;
+            inFlight = batch;
+            io.execute(() -> {
+                try {
+                    write(batch);
+                } catch (Throwable t) {
+                    batch.error = t;
+                }
+                try {
+                    mailbox.execute(() -> written(batch), "%s: batch written", stage);
+                } catch (RejectedExecutionException e) {
+                    LOG.debug("{}: the task is closing; a batch's outcome is dropped (it is written again after a "
+                            + "restart)", stage);
+                }
+            });
+        } finally {
+            sending = false;
+        }
+    }
+
+    /** On the task thread, after the io thread wrote a batch: its refused rows leave, its buffer is reused. */
+    private void written(Batch<T> batch) throws Exception {
+        inFlight = null;
+        if (batch.error != null) {
+            throw new IOException(stage + ": writing " + batch.rows.size() + " rows to " + writer.table()
+                    + " failed after " + settings.maxRetries() + " retries", batch.error);
+        }
+        for (BadRecord refused : batch.refused) {
+            refusedRows.inc();
+            output.collect(new StreamRecord<>(refused));
+        }
+        batch.clear();
+        spare = batch;
+        if (!sending && !filling.rows.isEmpty()
+                && (settings.batchIntervalMs() == 0 || filling.rows.size() >= settings.batchSize())) {
+            send();
+        }
+    }
+
+    // --- the io thread ---------------------------------------------------------------------------------------------
+
+    private void write(Batch<T> batch) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                if (connection == null) {
+                    connection = database.connect();
+                    writer.prepare(connection);
+                }
+                batch.refused.clear();
+                writeIsolatingRefused(batch.rows, batch.refused);
+                return;
+            } catch (SQLException e) {
+                closeConnection();
+                if (attempt >= settings.maxRetries()) {
+                    throw new IOException(writer.table() + ": writing " + batch.rows.size() + " rows failed", e);
+                }
+                LOG.warn("{}: writing {} rows failed (attempt {} of {}), retrying on a new connection", stage,
+                        batch.rows.size(), attempt + 1, settings.maxRetries() + 1, e);
+                try {
+                    Thread.sleep(1000L * (attempt + 1));
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new InterruptedIOException(stage + ": interrupted while retrying");
+                }
+            }
+        }
+    }
+
+    /**
+     * Writes {@code rows}; when the database refuses them for their content, writes each half the same way, down to
+     * single rows, which become dead letters. A refused batch of n rows with one bad row costs about 2·log2(n) writes.
+     */
+    private void writeIsolatingRefused(List<T> rows, List<BadRecord> refused) throws SQLException {
+        try {
+            writer.write(connection, rows);
+        } catch (SQLException e) {
+            rollbackQuietly();
+            if (!SqlErrors.refusesTheRows(e)) {
+                throw e;
+            }
+            if (rows.size() == 1) {
+                refused.add(writer.deadLetter(rows.get(0), SqlErrors.reason(e), stage));
+                return;
+            }
+            int half = rows.size() / 2;
+            writeIsolatingRefused(rows.subList(0, half), refused);
+            writeIsolatingRefused(rows.subList(half, rows.size()), refused);
+        }
+    }
+
+    private void rollbackQuietly() {
+        try {
+            connection.rollback();
+        } catch (SQLException e) {
+            LOG.debug("{}: rollback after a refused write failed", stage, e);
+        }
+    }
+
+    private void closeConnection() {
+        writer.release();
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException e) {
+                LOG.debug("{}: closing a broken connection", stage, e);
+            }
+        }
+        connection = null;
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            // Rows not yet written were not acknowledged by a checkpoint: the restart writes them again.
+            if (io != null) {
+                io.shutdownNow();
+                if (!io.awaitTermination(10, TimeUnit.SECONDS)) {
+                    LOG.warn("{}: the io thread did not stop within 10 s; closing its connection under it", stage);
+                }
+            }
+            closeConnection();
+        } finally {
+            super.close();
+        }
+    }
+
+    /** Builds the operator with the task's mailbox, through which the io thread hands back each written batch. */
+    public static final class Factory<T> extends AbstractStreamOperatorFactory<BadRecord>
+            implements OneInputStreamOperatorFactory<T, BadRecord> {
+        private static final long serialVersionUID = 1L;
+
+        private final TableWriter<T> writer;
+        private final Database database;
+        private final Settings settings;
+
+        public Factory(TableWriter<T> writer, Database database, Settings settings) {
+            this.writer = writer;
+            this.database = database;
+            this.settings = settings;
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public <O extends StreamOperator<BadRecord>> O createStreamOperator(StreamOperatorParameters<BadRecord> parameters) {
+            return (O) new TableSinkOperator<>(parameters, writer, database, settings);
+        }
+
+        @Override
+        @SuppressWarnings("rawtypes")
+        public Class<? extends StreamOperator> getStreamOperatorClass(ClassLoader classLoader) {
+            return TableSinkOperator.class;
+        }
+    }
+}
