@@ -56,7 +56,8 @@ def superuser(stack: StackCli) -> Database:
 
 
 def role_password(role: str) -> str:
-    env = {"tickstream": "TICKSTREAM_JDBC_PASSWORD", "grafana": "TICKSTREAM_GRAFANA_PASSWORD"}[role]
+    env = {"tickstream": "TICKSTREAM_JDBC_PASSWORD", "grafana": "TICKSTREAM_GRAFANA_PASSWORD",
+           "postgres_exporter": "TICKSTREAM_POSTGRES_EXPORTER_PASSWORD"}[role]
     return os.environ.get(env, role)
 
 
