@@ -1034,7 +1034,7 @@ def test_the_checks_catch_mutations(compose, rendered, k8s_sources, native_flink
     assert len(check_ha(bad_k8s)) == 3
     bad_k8s = copy.deepcopy(rendered["from-savepoint"])
     bad_k8s["from-savepoint"].append(copy.deepcopy(k8s_kind(bad_k8s, "FlinkSessionJob")[0]))
-    k8s_kind(bad_k8s, "Secret")[0]["data"] = {"password": "eA=="}
+    k8s_kind(bad_k8s, "Secret")[0]["data"] = {"another-key": "eA=="}
     k8s_kind(bad_k8s, "PodMonitor")[0]["metadata"]["labels"].pop("release")
     k8s_kind(bad_k8s, "PersistentVolumeClaim")[0]["spec"].pop("storageClassName")
     assert len(check_overlay("from-savepoint", bad_k8s)) == 5
