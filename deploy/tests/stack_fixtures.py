@@ -78,6 +78,12 @@ def postgres_stack():
 
 
 @pytest.fixture(scope="module")
+def kafka_stack():
+    """Only the Kafka broker (with the topics)."""
+    yield from _stack("kafka", "--only", "kafka")
+
+
+@pytest.fixture(scope="module")
 def full_stack():
     """Every component: producers (synthetic when no venue answers), Kafka, Flink and the job, PostgreSQL,
     the postgres exporter and Prometheus."""
