@@ -95,8 +95,10 @@ class _PostgresExporter(_Service):
 
     def env(self, stack: Stack) -> dict:
         adm = postgres.admin(stack)
-        # The password goes through the environment, never the command line (visible in ps).
-        dsn = (f"postgresql://{urllib.parse.quote(adm.user)}:{urllib.parse.quote(adm.password)}@{adm.host}:{adm.port}"
+        # As the least-privilege role of sql/015 and 095 (pg_monitor), never the superuser. The password goes
+        # through the environment, never the command line (visible in ps).
+        role = "postgres_exporter"
+        dsn = (f"postgresql://{role}:{urllib.parse.quote(postgres.role_password(role))}@{adm.host}:{adm.port}"
                f"/{postgres.DATABASE}?sslmode=disable")
         return dict(os.environ, DATA_SOURCE_NAME=dsn)
 

@@ -17,12 +17,18 @@ from .state import REPO, Stack
 NAME = "postgres"
 DATABASE = os.environ.get("TICKSTREAM_DB", "tickstream")
 # Roles from DESIGN.md; passwords from the environment (the local stack's defaults are the role names).
-ROLE_PASSWORD_ENV = {"tickstream": "TICKSTREAM_JDBC_PASSWORD", "grafana": "TICKSTREAM_GRAFANA_PASSWORD"}
+ROLE_PASSWORD_ENV = {"tickstream": "TICKSTREAM_JDBC_PASSWORD", "grafana": "TICKSTREAM_GRAFANA_PASSWORD",
+                     "postgres_exporter": "TICKSTREAM_POSTGRES_EXPORTER_PASSWORD"}
+
+
+def role_password(role: str) -> str:
+    """A role's password: its ROLE_PASSWORD_ENV variable, else the local stack's default (the role name)."""
+    return os.environ.get(ROLE_PASSWORD_ENV[role], role)
 
 
 def job_password() -> str:
     """The job role's password: TICKSTREAM_JDBC_PASSWORD, else the local stack's default (the role name)."""
-    return os.environ.get(ROLE_PASSWORD_ENV["tickstream"], "tickstream")
+    return role_password("tickstream")
 
 
 def _bindir() -> Path:
@@ -207,8 +213,8 @@ def apply_schema(stack: Stack) -> None:
     files = sorted((REPO / "sql").glob("*.sql"))
     for f in files:
         adm.psql("", db=DATABASE, file=f)
-    for role, env in ROLE_PASSWORD_ENV.items():
-        password = os.environ.get(env, role).replace("'", "''")
+    for role in ROLE_PASSWORD_ENV:
+        password = role_password(role).replace("'", "''")
         adm.psql(f"ALTER ROLE {role} WITH LOGIN PASSWORD '{password}'", db=DATABASE)
     comp = stack.component(NAME)
     host, port = comp.get("host", "127.0.0.1"), comp.get("port", stack.port("postgres"))

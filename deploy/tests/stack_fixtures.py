@@ -56,7 +56,8 @@ def superuser(stack: StackCli) -> Database:
 
 
 def role_password(role: str) -> str:
-    env = {"tickstream": "TICKSTREAM_JDBC_PASSWORD", "grafana": "TICKSTREAM_GRAFANA_PASSWORD"}[role]
+    env = {"tickstream": "TICKSTREAM_JDBC_PASSWORD", "grafana": "TICKSTREAM_GRAFANA_PASSWORD",
+           "postgres_exporter": "TICKSTREAM_POSTGRES_EXPORTER_PASSWORD"}[role]
     return os.environ.get(env, role)
 
 
@@ -74,6 +75,12 @@ def _stack(name: str, *up_args: str):
 def postgres_stack():
     """Only the private PostgreSQL, with sql/ applied once by `up`."""
     yield from _stack("schema", "--only", "postgres")
+
+
+@pytest.fixture(scope="module")
+def kafka_stack():
+    """Only the Kafka broker (with the topics)."""
+    yield from _stack("kafka", "--only", "kafka")
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,22 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import yaml
 
 from conftest import REPO, StackCli, wait_for
 from stack_fixtures import Database, full_stack, role_password, superuser  # noqa: F401 (fixture)
 
 DASHBOARDS = sorted((REPO / "grafana" / "dashboards").glob("*.json"))
+DATASOURCES = REPO / "grafana" / "provisioning" / "datasources" / "datasources.yaml"
 PROM_UID, DB_UID = "prometheus", "tickstream-db"
-# What Grafana substitutes for its interval variables (Prometheus scrapes every 5 s: $__rate_interval is at
-# least four scrapes) and the default range of the dashboards.
-RATE_INTERVAL, INTERVAL, DEFAULT_RANGE = "30s", "15s", timedelta(hours=1)
+# The Prometheus data source's scrape interval (timeInterval; test_deployment_configs.py checks that it is the
+# scrape interval of deploy/prometheus/prometheus.yml and the compose copy).
+SCRAPE_INTERVAL = next(d["jsonData"]["timeInterval"] for d in yaml.safe_load(DATASOURCES.read_text())["datasources"]
+                       if d["uid"] == PROM_UID)
+# What Grafana substitutes for its interval variables on the dashboards' default range: $__interval is
+# range / data points (~4 s for an hour), raised to the scrape interval; $__rate_interval is
+# max($__interval + scrape interval, 4 x scrape interval).
+INTERVAL, DEFAULT_RANGE = SCRAPE_INTERVAL, timedelta(hours=1)
 SETTLE_SECONDS = 90        # how long a query may still come back empty while the pipeline warms up
 
 
@@ -30,6 +37,9 @@ def seconds(interval: str) -> int:
     assert m, f"unsupported interval {interval!r}"
     n, unit = int(m.group(1)), m.group(2)
     return {"ms": n // 1000 or 1, "s": n, "m": n * 60, "h": n * 3600, "d": n * 86400}[unit]
+
+
+RATE_INTERVAL = f"{max(seconds(INTERVAL) + seconds(SCRAPE_INTERVAL), 4 * seconds(SCRAPE_INTERVAL))}s"
 
 
 def relative_range(text: str) -> timedelta:

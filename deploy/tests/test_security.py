@@ -53,7 +53,8 @@ CONFIG_FILES = re.compile(r"\.(env|properties|ya?ml|example|conf|ini|cfg|toml)$|
 NOT_A_VALUE = re.compile(r"^(\$|%|<|\.\.\.|password$|[A-Z][A-Z0-9_]*$)|[{}()]")  # ..., an env var's name
 # Explicitly marked exceptions: (path regex, line regex, why).
 ALLOWED = [
-    (r"^deploy/docker/env\.example$", r"=change-me-", "placeholders of the example env file, to be replaced"),
+    (r"^deploy/(docker/env|k8s/overlays/[^/]+/[^/]+\.env)\.example$", r"=change-me-",
+     "placeholders of the example env files, to be replaced"),
     (r"^job/src/test/", r"PASSWORD = \"pw-", "a fake password of a unit test (JobConfigTest)"),
     (r".*", r"# secret-scan: (sample|local-dev default)\b", "marked on the line itself"),
 ]

@@ -6,6 +6,7 @@
 set -euo pipefail
 : "${TICKSTREAM_JDBC_PASSWORD:?set TICKSTREAM_JDBC_PASSWORD}"
 : "${TICKSTREAM_GRAFANA_PASSWORD:?set TICKSTREAM_GRAFANA_PASSWORD}"
+: "${TICKSTREAM_POSTGRES_EXPORTER_PASSWORD:?set TICKSTREAM_POSTGRES_EXPORTER_PASSWORD}"
 
 psql_db=(psql -v ON_ERROR_STOP=1 -X -q --username "$POSTGRES_USER" --dbname "$POSTGRES_DB")
 for f in /docker-entrypoint-initdb.d/tickstream-sql/*.sql; do
@@ -13,8 +14,10 @@ for f in /docker-entrypoint-initdb.d/tickstream-sql/*.sql; do
   "${psql_db[@]}" -f "$f"
 done
 # psql variables (:'name') quote the passwords; they never appear on a command line.
-"${psql_db[@]}" -v jdbc_password="$TICKSTREAM_JDBC_PASSWORD" -v grafana_password="$TICKSTREAM_GRAFANA_PASSWORD" <<'SQL'
+"${psql_db[@]}" -v jdbc_password="$TICKSTREAM_JDBC_PASSWORD" -v grafana_password="$TICKSTREAM_GRAFANA_PASSWORD" \
+  -v exporter_password="$TICKSTREAM_POSTGRES_EXPORTER_PASSWORD" <<'SQL'
 ALTER ROLE tickstream WITH LOGIN PASSWORD :'jdbc_password';
 ALTER ROLE grafana WITH LOGIN PASSWORD :'grafana_password';
+ALTER ROLE postgres_exporter WITH LOGIN PASSWORD :'exporter_password';
 SQL
-echo "tickstream: schema applied, roles tickstream and grafana can log in"
+echo "tickstream: schema applied, roles tickstream, grafana and postgres_exporter can log in"
