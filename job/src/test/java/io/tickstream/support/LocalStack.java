@@ -24,11 +24,13 @@ public final class LocalStack {
     public final String jdbcUrl;
     public final String jdbcUser = "tickstream";
     public final String jdbcPassword;
+    private final Path stateDir;
 
-    private LocalStack(String kafkaBootstrap, String jdbcUrl, String jdbcPassword) {
+    private LocalStack(String kafkaBootstrap, String jdbcUrl, String jdbcPassword, Path stateDir) {
         this.kafkaBootstrap = kafkaBootstrap;
         this.jdbcUrl = jdbcUrl;
         this.jdbcPassword = jdbcPassword;
+        this.stateDir = stateDir;
     }
 
     public static synchronized LocalStack get() throws IOException, InterruptedException {
@@ -46,13 +48,20 @@ public final class LocalStack {
             }));
             JsonNode endpoints = new ObjectMapper().readTree(stateDir.resolve("stack.json").toFile()).get("endpoints");
             String password = System.getenv().getOrDefault("TICKSTREAM_JDBC_PASSWORD", "tickstream");
-            instance = new LocalStack(endpoints.get("kafka_bootstrap").asText(), endpoints.get("jdbc_url").asText(), password);
+            instance = new LocalStack(endpoints.get("kafka_bootstrap").asText(), endpoints.get("jdbc_url").asText(), password,
+                    stateDir);
         }
         return instance;
     }
 
     public Connection connect() throws SQLException {
         return DriverManager.getConnection(jdbcUrl, jdbcUser, jdbcPassword);
+    }
+
+    /** The private instance's superuser, for a test's DDL (the job's role has none). */
+    public Connection connectAsSuperuser() throws SQLException, IOException {
+        String password = Files.readString(stateDir.resolve("postgres/superuser.password")).strip();
+        return DriverManager.getConnection(jdbcUrl, "postgres", password);
     }
 
     public static Path repo() {
