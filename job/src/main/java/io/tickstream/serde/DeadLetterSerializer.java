@@ -47,8 +47,7 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
     @Override
     public ProducerRecord<byte[], byte[]> serialize(BadRecord bad, KafkaSinkContext context, Long timestamp) {
         RecordHeaders headers = new RecordHeaders();
-        String reason = bad.reason() == null ? "unknown" : bad.reason();
-        headers.add(ERROR, utf8(reason.length() <= MAX_REASON_CHARS ? reason : reason.substring(0, MAX_REASON_CHARS) + "..."));
+        headers.add(ERROR, utf8(reason(bad.reason())));
         headers.add(STAGE, utf8(bad.stage()));
         if (bad.topic() != null) {
             headers.add(SOURCE_TOPIC, utf8(bad.topic()));
@@ -63,6 +62,22 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
         byte[] value = bounded(bad.value(), MAX_VALUE_BYTES, VALUE_ORIGINAL_BYTES, headers);
         Long ts = bad.timestamp() >= 0 ? bad.timestamp() : null;
         return new ProducerRecord<>(topic, null, ts, key, value, headers);
+    }
+
+    /** At most {@link #MAX_REASON_CHARS}, on one line: a control character a reason quotes is shown escaped. */
+    static String reason(String text) {
+        String reason = text == null ? "unknown" : text;
+        boolean cut = reason.length() > MAX_REASON_CHARS;
+        StringBuilder out = new StringBuilder(Math.min(reason.length(), MAX_REASON_CHARS) + 8);
+        for (int i = 0; i < Math.min(reason.length(), MAX_REASON_CHARS); i++) {
+            char c = reason.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                out.append(String.format("\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return cut ? out.append("...").toString() : out.toString();
     }
 
     private static byte[] bounded(byte[] bytes, int max, String lengthHeader, RecordHeaders headers) {

@@ -28,6 +28,11 @@ public final class TickDeserializer implements KafkaRecordDeserializationSchema<
         } catch (BadTickException e) {
             out.collect(ParseResult.ofBad(BadRecord.unparsable(record.key(), record.value(), e.getMessage(),
                     record.topic(), record.partition(), record.offset(), record.timestamp())));
+        } catch (RuntimeException e) {
+            // The parser throws only BadTickException (the generated records prove it); should a library it uses
+            // throw anything else for some input, that input still must not fail the job.
+            out.collect(ParseResult.ofBad(BadRecord.unparsable(record.key(), record.value(), "unreadable: " + e,
+                    record.topic(), record.partition(), record.offset(), record.timestamp())));
         }
     }
 

@@ -351,7 +351,18 @@ public final class TickParser implements Serializable {
         return n > 1 && tradeId.charAt(0) == '0' ? Tick.NO_SEQUENCE : value;
     }
 
+    /** At most 32 characters of a value for a reason, control characters and non-ASCII escaped as {@code \\uXXXX}. */
     private static String abbreviate(String s) {
-        return s.length() <= 32 ? s : s.substring(0, 32) + "...";
+        String head = s.length() <= 32 ? s : s.substring(0, 32);
+        StringBuilder out = new StringBuilder(head.length() + 8);
+        for (int i = 0; i < head.length(); i++) {
+            char c = head.charAt(i);
+            if (c < 0x20 || c > 0x7e) {
+                out.append(String.format("\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return s.length() <= 32 ? out.toString() : out.append("...").toString();
     }
 }

@@ -11,6 +11,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -58,10 +59,26 @@ public final class LocalStack {
         return DriverManager.getConnection(jdbcUrl, jdbcUser, jdbcPassword);
     }
 
+    /**
+     * A database of its own on the same server, with the project's whole schema applied by the stack (as `up` applies
+     * it: sql/ in order, TimescaleDB's parts when it is installed); its JDBC URL.
+     */
+    public String database(String name) throws IOException, InterruptedException {
+        Path repo = repo();
+        List<String> tool = List.of("python3", repo.resolve("deploy/tickstream").toString(), "--state-dir",
+                stateDir.toString(), "up", "--only", "postgres");
+        run(tool, Map.of("TICKSTREAM_DB", name));
+        return jdbcUrl.substring(0, jdbcUrl.lastIndexOf('/') + 1) + name;
+    }
+
     /** The private instance's superuser, for a test's DDL (the job's role has none). */
     public Connection connectAsSuperuser() throws SQLException, IOException {
+        return connectAsSuperuser(jdbcUrl);
+    }
+
+    public Connection connectAsSuperuser(String url) throws SQLException, IOException {
         String password = Files.readString(stateDir.resolve("postgres/superuser.password")).strip();
-        return DriverManager.getConnection(jdbcUrl, "postgres", password);
+        return DriverManager.getConnection(url, "postgres", password);
     }
 
     public static Path repo() {
@@ -75,8 +92,14 @@ public final class LocalStack {
     }
 
     private static void run(List<String> command) throws IOException, InterruptedException {
+        run(command, Map.of());
+    }
+
+    private static void run(List<String> command, Map<String, String> env) throws IOException, InterruptedException {
         Path log = Files.createTempFile("tickstream-stack", ".log");
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().putAll(env);
+        Process p = builder.start();
         if (!p.waitFor(5, TimeUnit.MINUTES)) {
             p.destroyForcibly();
             throw new IOException(String.join(" ", command) + " took over 5 minutes:\n" + Files.readString(log));
