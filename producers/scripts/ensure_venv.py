@@ -16,7 +16,8 @@ PRODUCERS = Path(__file__).resolve().parent.parent
 VENV = PRODUCERS / ".venv"
 PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".tickstream-installed"
-CHECK = "import tickstream_producers, websockets, prometheus_client, confluent_kafka, pytest, pytest_asyncio, pytest_timeout"
+CHECK = ("import tickstream_producers, websockets, prometheus_client, confluent_kafka, pytest, pytest_asyncio, "
+         "pytest_timeout, hypothesis")
 
 
 def say(msg: str) -> None:

@@ -11,6 +11,18 @@ from dataclasses import dataclass
 
 SIDES = ("buy", "sell", "unknown")
 
+# The job's tick contract (io.tickstream.serde.TickParser): what it refuses goes to its dead-letter topic, so the
+# producers check every venue's and every replayed tick against the same rules before publishing
+# (contract_violation). job/src/test/resources/contract/tick-contract-cases.jsonl holds cases both sides must agree on.
+EXCHANGES = frozenset(("binance", "coinbase", "kraken", "synthetic"))   # the job's default --exchanges
+EARLIEST_TRADE_TS = 1230940800000   # 2009-01-03, the Bitcoin genesis block: no crypto trade is older
+MAX_CLOCK_SKEW_MS = 600_000         # the job's default --max-clock-skew: how far past its clock a time may be
+MAX_TRADE_AHEAD_MS = 5_000          # a trade time more than this after its receive time is quarantined by the job
+_LONG_MAX = 2 ** 63 - 1
+_TRADE_ID = re.compile(r"[\x21-\x7e]{1,64}")
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_CONTRACT_SYMBOL = re.compile(r"[A-Z0-9]+-[A-Z0-9]+")
+
 
 @dataclass(slots=True, frozen=True)
 class Tick:
@@ -40,6 +52,32 @@ class Tick:
         )
 
 
+def contract_violation(tick: Tick, now_ms: int) -> str | None:
+    """The field the job's parser would refuse this tick for, or None when it takes it. ``now_ms`` is the
+    current time (epoch ms). Called once per venue or replayed tick; synthetic ticks are valid by construction."""
+    if tick.exchange not in EXCHANGES:
+        return "exchange"
+    symbol = tick.symbol
+    if type(symbol) is not str or not 3 <= len(symbol) <= 32 or not _CONTRACT_SYMBOL.fullmatch(symbol):
+        return "symbol"
+    if type(tick.trade_id) is not str or not _TRADE_ID.fullmatch(tick.trade_id):
+        return "trade_id"
+    for name, text in (("price", tick.price), ("size", tick.size)):
+        # plain positive decimal, at most 40 characters, not all zeros
+        if type(text) is not str or len(text) > 40 or not _DECIMAL.fullmatch(text) or not text.strip("0."):
+            return name
+    if tick.side not in SIDES:
+        return "side"
+    ts, recv_ts = tick.ts, tick.recv_ts
+    if type(recv_ts) is not int or not EARLIEST_TRADE_TS <= recv_ts <= min(now_ms + MAX_CLOCK_SKEW_MS, _LONG_MAX):
+        return "recv_ts"
+    if type(ts) is not int or ts < EARLIEST_TRADE_TS or ts > now_ms + MAX_CLOCK_SKEW_MS:
+        return "ts"
+    if ts > recv_ts + MAX_TRADE_AHEAD_MS:
+        return "ts_ahead"
+    return None
+
+
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f-\uffff]')
 
 
@@ -60,7 +98,7 @@ KNOWN_QUOTES = tuple(sorted(
 # Venue-specific asset codes mapped to the common ones.
 ASSET_ALIASES = {"XBT": "BTC", "XDG": "DOGE", "ZUSD": "USD", "ZEUR": "EUR", "XXBT": "BTC", "XETH": "ETH"}
 
-_SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$")
+_SYMBOL_RE = re.compile(r"[A-Z0-9]{1,20}-[A-Z0-9]{1,20}")
 
 
 class SymbolError(ValueError):
@@ -74,6 +112,8 @@ def _asset(code: str) -> str:
 
 def normalize_symbol(raw: str) -> str:
     """`BTCUSDT` → `BTC-USDT`, `XBT/USD` → `BTC-USD`, `btc-usd` → `BTC-USD`."""
+    if type(raw) is not str:
+        raise SymbolError(f"symbol {raw!r} is not a string")
     s = raw.strip().upper()
     for sep in ("/", "-", "_"):
         if sep in s:
@@ -87,8 +127,8 @@ def normalize_symbol(raw: str) -> str:
                 break
         else:
             raise SymbolError(f"cannot split {raw!r} into base and quote (known quotes: {', '.join(KNOWN_QUOTES)})")
-    if not _SYMBOL_RE.match(out):
-        raise SymbolError(f"{raw!r} is not a BASE-QUOTE symbol")
+    if len(out) > 32 or not _SYMBOL_RE.fullmatch(out):
+        raise SymbolError(f"{raw!r} is not a BASE-QUOTE symbol (letters and digits, at most 32 characters)")
     return out
 
 
@@ -105,6 +145,8 @@ _ISO_BASE_CACHE: dict[str, int] = {}
 
 def iso_to_ms(text: str) -> int:
     """RFC 3339 UTC time (`2024-11-25T01:20:00.123456789Z`, any number of fraction digits) → epoch ms."""
+    if type(text) is not str:
+        raise ValueError(f"time {text!r} is not a string")
     if not text.endswith("Z"):
         if text.endswith("+00:00"):
             text = text[:-6] + "Z"
