@@ -107,3 +107,15 @@ def test_synthetic_ticks_meet_the_contract_with_every_anomaly_injected():
             tick = Tick(f["exchange"], f["symbol"], f["trade_id"], f["price"], f["size"], f["side"], f["ts"],
                         f["recv_ts"])
             assert contract_violation(tick, ts) is None and tick.to_json() == value
+
+
+def test_a_parser_bug_does_not_stop_the_pipeline(caplog):
+    def broken(text, recv_ts):
+        raise RuntimeError("a bug")
+    sink, metrics = ListSink(), Metrics()
+    pipeline = Pipeline(sink, metrics)
+    with caplog.at_level(logging.WARNING):
+        assert pipeline.process(broken, "kraken", True, "{}", 1732497600100) is None
+        assert pipeline.process(broken, "kraken", True, "{}", 1732497600100) is None
+    assert pipeline.parse_errors == 2 and sink.ticks == []
+    assert sum("parser failed" in r.getMessage() for r in caplog.records) == 1   # logged once
