@@ -25,8 +25,19 @@ class Obj(list):
     """A JSON object as its (key, value) pairs, in order, duplicates allowed."""
 
 
-class Raw(str):
-    """JSON text written as it is: a number's exact text, or any fragment (deep nesting, NaN)."""
+class Raw:
+    """JSON text written as it is: a number's exact text, or any fragment (deep nesting, NaN). Not a str
+    subclass: Hypothesis would take a drawn str subclass for one of its own string choices when it replays."""
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        self.text = str(text)
+
+    def __str__(self):
+        return self.text
+
+    def __repr__(self):
+        return f"Raw({self.text[:60]!r})"
 
 
 def decode(text: str):
@@ -35,7 +46,7 @@ def decode(text: str):
 
 def encode(node, ascii_only: bool = True) -> str:
     if isinstance(node, Raw):
-        return str(node)
+        return node.text
     if isinstance(node, Obj):
         return "{" + ",".join(encode(str(k), ascii_only) + ":" + encode(v, ascii_only) for k, v in node) + "}"
     if isinstance(node, list):
