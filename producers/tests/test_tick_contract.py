@@ -99,7 +99,7 @@ def test_synthetic_ticks_meet_the_contract_with_every_anomaly_injected():
     gen = synthetic.Generator(instruments, seed=6, inject=["spike", "drop", "volume", "divergence"],
                               inject_every_ms=2_000, magnitude={"spike": 0.5, "drop": 0.9, "volume": 1000})
     ts = 1732500000000
-    for step in range(60):
+    for _ in range(60):
         ts += 1000
         for key, value in gen.batch(1000, ts, ts + 3, 1000.0):
             assert job_refusal(key, value.encode(), ts) is None, value

@@ -77,8 +77,8 @@ def _magnitudes(text: str) -> dict:
             out[name] = float(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{part!r}: magnitude must be a number (e.g. spike=0.012)") from None
-        if out[name] <= 0:
-            raise argparse.ArgumentTypeError(f"{part!r}: magnitude must be positive")
+        if not 0 < out[name] < math.inf:
+            raise argparse.ArgumentTypeError(f"{part!r}: magnitude must be a positive number")
     return out
 
 
