@@ -17,7 +17,7 @@ VENV = PRODUCERS / ".venv"
 PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".tickstream-installed"
 CHECK = ("import tickstream_producers, websockets, prometheus_client, confluent_kafka, pytest, pytest_asyncio, "
-         "pytest_timeout, yaml, jsonschema")
+         "pytest_timeout, yaml, jsonschema, hypothesis")
 
 
 def say(msg: str) -> None:
