@@ -8,7 +8,8 @@ Mirrors the Java parser rule by rule: a JSON object with no duplicate top-level 
 exchange, symbol, trade_id, price, size and side strings; ``ts`` and ``recv_ts`` integers within a signed 64-bit
 long; exchange in the configured set; symbol BASE-QUOTE of [A-Z0-9] with one interior '-', 3..32 characters;
 trade_id 1..64 characters 0x21..0x7e; price and size plain positive decimals of at most 40 characters; side
-buy, sell or unknown; both times from 2009-01-03 and at most the clock skew past ``now``; key ``exchange:symbol``.
+buy, sell or unknown; both times from 2009-01-03 and at most the clock skew past ``now``; ``ts`` at most
+--max-trade-ahead past ``recv_ts``; key ``exchange:symbol``. Limits are the job's defaults.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ import re
 
 JOB_EXCHANGES = frozenset(("binance", "coinbase", "kraken", "synthetic"))
 EARLIEST_TRADE_TS = 1230940800000
-MAX_CLOCK_SKEW_MS = 600_000
+MAX_CLOCK_SKEW_MS = 60_000
+MAX_TRADE_AHEAD_MS = 10_000
 MAX_RECORD_BYTES = 65_536
 _LONG_MIN, _LONG_MAX = -(2 ** 63), 2 ** 63 - 1
 _FIELDS = ("v", "exchange", "symbol", "trade_id", "price", "size", "side", "ts", "recv_ts")
@@ -86,6 +88,8 @@ def job_refusal(key: bytes | None, value: bytes, now: int, exchanges=JOB_EXCHANG
             return f"{name} is before 2009"
         if fields[name] > now + max_clock_skew_ms:
             return f"{name} is in the future"
+    if fields["ts"] - fields["recv_ts"] > MAX_TRADE_AHEAD_MS:
+        return "ts is after recv_ts by more than --max-trade-ahead"
     if key is None or key != f"{exchange}:{symbol}".encode("utf-8", "surrogatepass"):
         return "key does not match exchange:symbol"
     return None

@@ -16,8 +16,8 @@ SIDES = ("buy", "sell", "unknown")
 # (contract_violation). job/src/test/resources/contract/tick-contract-cases.jsonl holds cases both sides must agree on.
 EXCHANGES = frozenset(("binance", "coinbase", "kraken", "synthetic"))   # the job's default --exchanges
 EARLIEST_TRADE_TS = 1230940800000   # 2009-01-03, the Bitcoin genesis block: no crypto trade is older
-MAX_CLOCK_SKEW_MS = 600_000         # the job's default --max-clock-skew: how far past its clock a time may be
-MAX_TRADE_AHEAD_MS = 5_000          # a trade time more than this after its receive time is quarantined by the job
+MAX_CLOCK_SKEW_MS = 60_000          # the job's default --max-clock-skew: how far past its clock a time may be
+MAX_TRADE_AHEAD_MS = 5_000          # stricter than the job's --max-trade-ahead (10 s), which dead-letters such a trade
 _LONG_MAX = 2 ** 63 - 1
 _trade_id = re.compile(r"[\x21-\x7e]{1,64}").fullmatch
 _decimal = re.compile(r"[0-9]+(?:\.[0-9]+)?").fullmatch

@@ -2,7 +2,10 @@ package io.tickstream.serde;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tickstream.config.ConfigException;
+import io.tickstream.config.JobConfig;
 import io.tickstream.model.Tick;
+import io.tickstream.source.TickSource;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -17,7 +20,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -27,13 +30,23 @@ import static org.junit.jupiter.params.provider.Arguments.arguments;
  * The tick contract shared with the producers: every case of {@code contract/tick-contract-cases.jsonl} (a record
  * key and value, the parser's clock, and whether the job takes it) through the job's parser. The producers' tests
  * read the same file (producers/tests/test_tick_contract.py), so both sides are proven to agree; a case marked
- * {@code "producers": "reject"} is one the producers are stricter about than the parser (a trade time more than
- * 5 s past its receive time). An accepted record's values reach the tick unchanged (a trade id such as {@code x\}
+ * {@code "producers": "reject"} is one the producers are stricter about than the parser (a trade time 5 to 10 s
+ * past its receive time). The parser is the job's with its default parameters. An accepted record's values reach the tick unchanged (a trade id such as {@code x\}
  * or {@code \N} included).
  */
 class TickContractCorpusTest {
     private static final String CORPUS = "/contract/tick-contract-cases.jsonl";
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The job as it runs with its defaults (venues, clock skew, trade-ahead bound, record size). */
+    private static final JobConfig DEFAULTS;
+
+    static {
+        try {
+            DEFAULTS = JobConfig.parse(new String[0], Map.of(JobConfig.JDBC_PASSWORD_ENV, "unused"));
+        } catch (ConfigException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     static List<JsonNode> cases() {
         List<JsonNode> cases = new ArrayList<>();
@@ -67,7 +80,7 @@ class TickContractCorpusTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("corpus")
     void theJobParserDecidesAsTheCorpusSays(String name, JsonNode c) throws IOException {
-        TickParser parser = new TickParser(Set.of("binance", "coinbase", "kraken", "synthetic"), 600_000, 65536);
+        TickParser parser = TickSource.parser(DEFAULTS);
         byte[] key = c.get("key").isNull() ? null : c.get("key").asText().getBytes(StandardCharsets.UTF_8);
         String value = c.get("value").asText();
         Tick tick;
