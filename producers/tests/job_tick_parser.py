@@ -1,4 +1,4 @@
-"""The job's tick parser (job/src/main/java/io/tickstream/serde/TickParser.java) written again in Python for the
+"""The job's tick parser (job/src/main/java/io/tickstream/source/TickParser.java) written again in Python for the
 tests, independently of the producers' own check (ticks.contract_violation): the generated suites ask it whether
 the job would take what the producers publish, and the shared conformance corpus
 (job/src/test/resources/contract/tick-contract-cases.jsonl, also read by the Java test TickContractCorpusTest)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 SIDES = ("buy", "sell", "unknown")
 
-# The job's tick contract (io.tickstream.serde.TickParser): what it refuses goes to its dead-letter topic, so the
+# The job's tick contract (io.tickstream.source.TickParser): what it refuses goes to its dead-letter topic, so the
 # producers check every venue's and every replayed tick against the same rules before publishing
 # (contract_violation). job/src/test/resources/contract/tick-contract-cases.jsonl holds cases both sides must agree on.
 EXCHANGES = frozenset(("binance", "coinbase", "kraken", "synthetic"))   # the job's default --exchanges

@@ -5,7 +5,7 @@ import io.tickstream.metrics.JobMetrics;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
-import io.tickstream.serde.DivergenceQuotesSerializer;
+import io.tickstream.state.StateTtl;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;

@@ -3,8 +3,8 @@ package io.tickstream.detect;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
-import io.tickstream.testing.Harnesses;
-import io.tickstream.testing.Harnesses.CapturedMetrics;
+import io.tickstream.testutils.Harnesses.CapturedMetrics;
+import io.tickstream.testutils.Harnesses;
 
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
@@ -18,8 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
-import static io.tickstream.testing.TestTicks.T0;
-import static io.tickstream.testing.TestTicks.tick;
+import static io.tickstream.testutils.TestTicks.T0;
+import static io.tickstream.testutils.TestTicks.tick;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** CROSS_VENUE_DIVERGENCE as the job runs it: keyed by asset in Flink's operator test harness, watermark-driven. */

@@ -7,11 +7,11 @@ import io.tickstream.config.JobConfig;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
-import io.tickstream.serde.DeadLetterSerializer;
-import io.tickstream.support.KafkaTopics;
-import io.tickstream.support.LocalStack;
-import io.tickstream.support.MarketScenario;
-import io.tickstream.support.Waiting;
+import io.tickstream.sink.DeadLetterSerializer;
+import io.tickstream.testutils.KafkaTopics;
+import io.tickstream.testutils.LocalStack;
+import io.tickstream.testutils.MarketScenario;
+import io.tickstream.testutils.Waiting;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;

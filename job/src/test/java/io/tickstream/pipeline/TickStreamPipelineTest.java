@@ -7,12 +7,12 @@ import io.tickstream.model.Anomaly;
 import io.tickstream.model.BadRecord;
 import io.tickstream.model.Candle;
 import io.tickstream.model.Tick;
-import io.tickstream.serde.BadTickException;
-import io.tickstream.serde.ParseResult;
-import io.tickstream.serde.TickParser;
+import io.tickstream.source.BadTickException;
+import io.tickstream.source.ParseResult;
+import io.tickstream.source.TickParser;
 import io.tickstream.source.TickSource;
-import io.tickstream.support.CollectingSink;
-import io.tickstream.support.MarketScenario;
+import io.tickstream.testutils.CollectingSink;
+import io.tickstream.testutils.MarketScenario;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;

@@ -5,10 +5,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tickstream.model.BadRecord;
 import io.tickstream.model.Tick;
-import io.tickstream.serde.BadTickException;
-import io.tickstream.serde.DeadLetterSerializer;
-import io.tickstream.serde.TickParser;
-import io.tickstream.support.LocalStack;
+import io.tickstream.source.BadTickException;
+import io.tickstream.source.TickParser;
+import io.tickstream.testutils.LocalStack;
 
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;

@@ -9,8 +9,8 @@ import io.tickstream.model.BadRecord;
 import io.tickstream.model.Candle;
 import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
-import io.tickstream.support.CollectingSink;
-import io.tickstream.support.LocalStack;
+import io.tickstream.testutils.CollectingSink;
+import io.tickstream.testutils.LocalStack;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;

@@ -2,8 +2,7 @@ package io.tickstream.source;
 
 import io.tickstream.config.JobConfig;
 import io.tickstream.model.BadRecord;
-import io.tickstream.serde.ParseResult;
-import io.tickstream.testing.TestTicks;
+import io.tickstream.testutils.TestTicks;
 
 import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.common.eventtime.WatermarkGenerator;
