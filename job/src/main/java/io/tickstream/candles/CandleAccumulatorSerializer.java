@@ -1,12 +1,13 @@
 package io.tickstream.candles;
 
 import io.tickstream.state.SerializerTypeInfo;
+import io.tickstream.state.StateFormats;
 import io.tickstream.state.StateSerializer;
-
+import io.tickstream.state.VersionedStateSnapshot;
 
 import org.apache.flink.api.common.typeinfo.TypeInfoFactory;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
@@ -21,7 +22,22 @@ import java.util.Map;
 public final class CandleAccumulatorSerializer extends StateSerializer<CandleAccumulator> {
     private static final long serialVersionUID = 1L;
 
-    public static final CandleAccumulatorSerializer INSTANCE = new CandleAccumulatorSerializer();
+    /** This state's formats: the current one, those this release reads, those it refuses (docs/state-migrations.md). */
+    public static final StateFormats FORMATS = new StateFormats("candle accumulator", 2,
+            Map.of(2, "release 0.1 (986d34c)"),
+            Map.of(1, "a build before release 0.1: strings in modified UTF-8"));
+
+    /** Reads and writes the current format. */
+    public static final CandleAccumulatorSerializer INSTANCE = new CandleAccumulatorSerializer(FORMATS.current());
+
+    private CandleAccumulatorSerializer(int readFormat) {
+        super(readFormat);
+    }
+
+    /** A serializer that reads {@code format} (one of {@link #FORMATS}' readable ones) and writes the current one. */
+    public static CandleAccumulatorSerializer reading(int format) {
+        return format == FORMATS.current() ? INSTANCE : new CandleAccumulatorSerializer(format);
+    }
 
     /** Named on {@link CandleAccumulator} with {@code @TypeInfo}, so the window's state uses this serializer. */
     public static final class Factory extends TypeInfoFactory<CandleAccumulator> {
@@ -83,20 +99,20 @@ public final class CandleAccumulatorSerializer extends StateSerializer<CandleAcc
 
     @Override
     public TypeSerializerSnapshot<CandleAccumulator> snapshotConfiguration() {
-        return new SnapshotV2();
+        return new Snapshot();
     }
 
-    /** Savepoint compatibility: version 2 of the format above (strings as UTF-8 bytes). */
-    public static final class SnapshotV2 extends SimpleTypeSerializerSnapshot<CandleAccumulator> {
-        public SnapshotV2() {
-            super(() -> INSTANCE);
+    /** What a savepoint records of this serializer: the format of its data (see {@link FORMATS}). */
+    public static final class Snapshot extends VersionedStateSnapshot<CandleAccumulator> {
+        @Override
+        protected StateFormats formats() {
+            return FORMATS;
+        }
+
+        @Override
+        protected TypeSerializer<CandleAccumulator> serializerReading(int format) {
+            return reading(format);
         }
     }
 
-    /** Version 1 (modified UTF-8 strings) cannot be read any more: kept so that such a savepoint is refused. */
-    public static final class Snapshot extends SimpleTypeSerializerSnapshot<CandleAccumulator> {
-        public Snapshot() {
-            super(() -> INSTANCE);
-        }
-    }
 }

@@ -3,14 +3,17 @@ package io.tickstream.detect;
 import io.tickstream.candles.CandleAccumulatorSerializer;
 import io.tickstream.candles.IntervalSampler;
 import io.tickstream.model.TickSerializer;
+import io.tickstream.state.StateFormats;
 import io.tickstream.state.StateSerializer;
+import io.tickstream.state.VersionedStateSnapshot;
 
-import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
 import java.io.IOException;
+import java.util.Map;
 
 /**
  * The detectors' per-instrument state, read and written in RocksDB on every trade (Flink's POJO serializer was a
@@ -21,7 +24,22 @@ import java.io.IOException;
 public final class InstrumentDetectorStateSerializer extends StateSerializer<InstrumentDetectorState> {
     private static final long serialVersionUID = 1L;
 
-    public static final InstrumentDetectorStateSerializer INSTANCE = new InstrumentDetectorStateSerializer();
+    /** This state's formats: the current one, those this release reads, those it refuses (docs/state-migrations.md). */
+    public static final StateFormats FORMATS = new StateFormats("detector", 3,
+            Map.of(3, "release 0.1 (986d34c)"),
+            Map.of(2, "a build before release 0.1: fixed volume buckets", 1, "a build before release 0.1: no pending 100 ms sample"));
+
+    /** Reads and writes the current format. */
+    public static final InstrumentDetectorStateSerializer INSTANCE = new InstrumentDetectorStateSerializer(FORMATS.current());
+
+    private InstrumentDetectorStateSerializer(int readFormat) {
+        super(readFormat);
+    }
+
+    /** A serializer that reads {@code format} (one of {@link #FORMATS}' readable ones) and writes the current one. */
+    public static InstrumentDetectorStateSerializer reading(int format) {
+        return format == FORMATS.current() ? INSTANCE : new InstrumentDetectorStateSerializer(format);
+    }
 
     @Override
     public InstrumentDetectorState createInstance() {
@@ -127,27 +145,20 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
 
     @Override
     public TypeSerializerSnapshot<InstrumentDetectorState> snapshotConfiguration() {
-        return new SnapshotV3();
+        return new Snapshot();
     }
 
-    /** Savepoint compatibility: version 3 of the format above (VOLUME_SPIKE's sliding window, strings as UTF-8). */
-    public static final class SnapshotV3 extends SimpleTypeSerializerSnapshot<InstrumentDetectorState> {
-        public SnapshotV3() {
-            super(() -> INSTANCE);
+    /** What a savepoint records of this serializer: the format of its data (see {@link FORMATS}). */
+    public static final class Snapshot extends VersionedStateSnapshot<InstrumentDetectorState> {
+        @Override
+        protected StateFormats formats() {
+            return FORMATS;
+        }
+
+        @Override
+        protected TypeSerializer<InstrumentDetectorState> serializerReading(int format) {
+            return reading(format);
         }
     }
 
-    /** Version 2 (fixed volume buckets) cannot be read any more: kept so that such a savepoint is refused clearly. */
-    public static final class SnapshotV2 extends SimpleTypeSerializerSnapshot<InstrumentDetectorState> {
-        public SnapshotV2() {
-            super(() -> INSTANCE);
-        }
-    }
-
-    /** Version 1 (no pending sample) cannot be read any more: kept so that such a savepoint is refused clearly. */
-    public static final class Snapshot extends SimpleTypeSerializerSnapshot<InstrumentDetectorState> {
-        public Snapshot() {
-            super(() -> INSTANCE);
-        }
-    }
 }

@@ -3,7 +3,9 @@ package io.tickstream.model;
 import io.tickstream.state.StateSerializer;
 
 
-import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
+import io.tickstream.state.StateFormats;
+import io.tickstream.state.VersionedStateSnapshot;
+
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputDeserializer;
@@ -12,6 +14,7 @@ import org.apache.flink.core.memory.DataOutputView;
 
 import java.io.DataInputStream;
 import java.io.IOException;
+import java.util.Map;
 
 /**
  * Ticks between operators and in held-trade state. Every tick crosses the network once (key by instrument), and the
@@ -19,7 +22,7 @@ import java.io.IOException;
  * (reflection per field, Flink's string codec). This one writes the instrument's names once, then the trade's
  * fields in a fixed order ({@link #writeTrade}, strings as UTF-8 bytes), and reads the names back as the shared
  * strings of {@link InstrumentNames}: it keeps that cache, so each task has its own instance ({@link #duplicate}).
- * The format is versioned by the snapshot class: change it only with a new one.
+ * The format is versioned ({@link #FORMATS}): a change is a new format, with a reader of the previous release's.
  */
 public final class TickSerializer extends TypeSerializer<Tick> {
     private static final long serialVersionUID = 1L;
@@ -138,30 +141,30 @@ public final class TickSerializer extends TypeSerializer<Tick> {
 
     @Override
     public TypeSerializerSnapshot<Tick> snapshotConfiguration() {
-        return new SnapshotV3();
+        return new Snapshot();
     }
 
-    /** Savepoint compatibility: version 3 of the format above (trade id, price and size as UTF-8 bytes). */
-    public static final class SnapshotV3 extends SimpleTypeSerializerSnapshot<Tick> {
-        public SnapshotV3() {
-            super(TickSerializer::new);
+    /** The formats of ticks held in state (the sequencer's and the cross-venue detector's held trades). */
+    public static final StateFormats FORMATS = new StateFormats("tick", 3,
+            Map.of(3, "release 0.1 (986d34c)"),
+            Map.of(2, "a build before release 0.1: strings in modified UTF-8",
+                    1, "a build before release 0.1: exchange and symbol written apart"));
+
+    /** What a savepoint records of this serializer: the format of its data (see {@link #FORMATS}). */
+    public static final class Snapshot extends VersionedStateSnapshot<Tick> {
+        @Override
+        protected StateFormats formats() {
+            return FORMATS;
+        }
+
+        @Override
+        protected TypeSerializer<Tick> serializerReading(int format) {
+            return reading(format);
         }
     }
 
-    /** Version 2 (modified UTF-8 strings) cannot be read any more: kept so that such a savepoint is refused. */
-    public static final class SnapshotV2 extends SimpleTypeSerializerSnapshot<Tick> {
-        public SnapshotV2() {
-            super(TickSerializer::new);
-        }
-    }
-
-    /**
-     * Version 1 (exchange and symbol written separately) cannot be read any more; this class stays so that a
-     * savepoint holding it is refused as incompatible, with Flink's clear message, instead of a missing class.
-     */
-    public static final class Snapshot extends SimpleTypeSerializerSnapshot<Tick> {
-        public Snapshot() {
-            super(TickSerializer::new);
-        }
+    /** A serializer that reads {@code format} (one of {@link #FORMATS}' readable ones) and writes the current one. */
+    public static TickSerializer reading(int format) {
+        return new TickSerializer();
     }
 }

@@ -1,6 +1,6 @@
 package io.tickstream.state;
 
-import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputSerializer;
@@ -13,11 +13,40 @@ import java.nio.charset.StandardCharsets;
 /**
  * A mutable state object read and written on every trade, field by field in a fixed order. Flink's POJO
  * serializer builds every nested object twice and sets each field by reflection, which made it the largest
- * single cost of the TaskManager. Subclasses give the field order and a snapshot class; a change of the order
- * needs a new snapshot class, so a savepoint in the old format is refused instead of misread.
+ * single cost of the TaskManager. Subclasses give the field order and the formats ({@link StateFormats}): a change
+ * of the order is a new format, and the serializer keeps reading the previous release's format (a serializer made
+ * with that format's number reads it; every serializer writes the current one), so a savepoint migrates on restore.
  */
-public abstract class StateSerializer<T> extends TypeSerializerSingleton<T> {
+public abstract class StateSerializer<T> extends TypeSerializer<T> {
     private static final long serialVersionUID = 1L;
+
+    private final int readFormat;
+
+    /** @param readFormat the format {@link #deserialize} reads */
+    protected StateSerializer(int readFormat) {
+        this.readFormat = readFormat;
+    }
+
+    /** The format {@link #deserialize} reads; {@link #serialize} writes the current one. */
+    public final int readFormat() {
+        return readFormat;
+    }
+
+    /** Stateless: one instance serves every thread. */
+    @Override
+    public final TypeSerializer<T> duplicate() {
+        return this;
+    }
+
+    @Override
+    public final boolean equals(Object o) {
+        return o != null && o.getClass() == getClass() && ((StateSerializer<?>) o).readFormat == readFormat;
+    }
+
+    @Override
+    public final int hashCode() {
+        return getClass().hashCode() * 31 + readFormat;
+    }
 
     @Override
     public final boolean isImmutableType() {

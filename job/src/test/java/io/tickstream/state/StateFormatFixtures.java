@@ -3,11 +3,8 @@ package io.tickstream.state;
 import io.tickstream.candles.CandleAccumulatorSerializer;
 import io.tickstream.detect.DivergenceQuotesSerializer;
 import io.tickstream.detect.InstrumentDetectorStateSerializer;
-import io.tickstream.model.Side;
-import io.tickstream.model.Tick;
 import io.tickstream.model.TickSerializer;
 import io.tickstream.sequence.SequencerProgressSerializer;
-import io.tickstream.sequence.TradeSequencer;
 import io.tickstream.testutils.StateSamples;
 
 import org.apache.flink.api.common.typeutils.TypeSerializer;
@@ -21,41 +18,58 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Writes the committed state-format fixtures of this build: for each state serializer, its snapshot (as a savepoint
- * stores it: class name, snapshot version, content) and data bytes of the samples below, under
- * {@code src/test/resources/state-formats/<state>/v<format>/}. Run it when a release changes a format, so the next
- * release's upgrade test reads this one's bytes:
- * {@code ./mvnw -pl job test -Dtest=StateFormatFixtures -Dtickstream.write-state-fixtures=v<format>}.
+ * Writes the state-format fixtures of this build, as a release leaves them for the next one: for each state serializer,
+ * its snapshot (as a savepoint stores it: class name, snapshot version, content) and the data bytes of
+ * {@link #samples}, under {@code src/test/resources/state-formats/release-<name>/<state>/}. Run it when cutting a
+ * release: {@code ./mvnw -pl job test -Dtest=StateFormatFixtures -Dtickstream.write-state-fixtures=<release name>},
+ * then add the release's row to StateFormatUpgradeTest. Release 0.1's were written by that build (986d34c).
  */
 class StateFormatFixtures {
     static final Path ROOT = Path.of("src/test/resources/state-formats");
 
-    /** Every state's samples, in the order they are written to its data file. */
-
-    @Test
-    @EnabledIfSystemProperty(named = "tickstream.write-state-fixtures", matches = "true")
-    void writeThisBuildsFormats() throws Exception {
-        write("tick", "v3", new TickSerializer(), StateSamples.ticks());
-        write("detector-state", "v3", InstrumentDetectorStateSerializer.INSTANCE,
-                List.of(StateSamples.everyFieldSet(), StateSamples.fresh()));
-        write("candle-accumulator", "v2", CandleAccumulatorSerializer.INSTANCE, List.of(StateSamples.candle()));
-        write("divergence-quotes", "v2", DivergenceQuotesSerializer.INSTANCE,
-                List.of(StateSamples.quotes(), new io.tickstream.detect.CrossVenueDivergenceDetector.State()));
-        write("sequencer-progress", "v1", SequencerProgressSerializer.INSTANCE,
-                List.of(StateSamples.progress(), new io.tickstream.sequence.TradeSequencer.Progress()));
+    /** What each state's data file holds, in order, as this build writes it. */
+    static List<Object> samples(String state) {
+        return switch (state) {
+            case "tick" -> List.copyOf(StateSamples.ticks());
+            case "detector-state" -> List.of(StateSamples.everyFieldSet(), StateSamples.fresh());
+            case "candle-accumulator" -> List.of(StateSamples.candle());
+            case "divergence-quotes" -> List.of(StateSamples.quotes(), StateSamples.emptyQuotes());
+            case "sequencer-progress" -> List.of(StateSamples.progress(), StateSamples.emptyProgress());
+            default -> throw new IllegalArgumentException(state);
+        };
     }
 
-    private static <T> void write(String state, String tag, TypeSerializer<T> serializer, List<T> samples)
-            throws Exception {
-        Path dir = ROOT.resolve(state).resolve(tag);
-        Files.createDirectories(dir);
-        DataOutputSerializer snapshot = new DataOutputSerializer(256);
-        TypeSerializerSnapshotSerializationUtil.writeSerializerSnapshot(snapshot, serializer.snapshotConfiguration());
-        Files.write(dir.resolve("serializer-snapshot"), snapshot.getCopyOfBuffer());
-        DataOutputSerializer data = new DataOutputSerializer(1024);
-        for (T sample : samples) {
-            serializer.serialize(sample, data);
+    static TypeSerializer<?> serializer(String state) {
+        return switch (state) {
+            case "tick" -> new TickSerializer();
+            case "detector-state" -> InstrumentDetectorStateSerializer.INSTANCE;
+            case "candle-accumulator" -> CandleAccumulatorSerializer.INSTANCE;
+            case "divergence-quotes" -> DivergenceQuotesSerializer.INSTANCE;
+            case "sequencer-progress" -> SequencerProgressSerializer.INSTANCE;
+            default -> throw new IllegalArgumentException(state);
+        };
+    }
+
+    static final List<String> STATES =
+            List.of("tick", "detector-state", "candle-accumulator", "divergence-quotes", "sequencer-progress");
+
+    @Test
+    @EnabledIfSystemProperty(named = "tickstream.write-state-fixtures", matches = "[0-9.]+")
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    void writeThisBuildsFormats() throws Exception {
+        String release = System.getProperty("tickstream.write-state-fixtures");
+        for (String state : STATES) {
+            Path dir = ROOT.resolve("release-" + release).resolve(state);
+            Files.createDirectories(dir);
+            TypeSerializer serializer = serializer(state);
+            DataOutputSerializer snapshot = new DataOutputSerializer(256);
+            TypeSerializerSnapshotSerializationUtil.writeSerializerSnapshot(snapshot, serializer.snapshotConfiguration());
+            Files.write(dir.resolve("serializer-snapshot"), snapshot.getCopyOfBuffer());
+            DataOutputSerializer data = new DataOutputSerializer(1024);
+            for (Object sample : samples(state)) {
+                serializer.serialize(sample, data);
+            }
+            Files.write(dir.resolve("test-data"), data.getCopyOfBuffer());
         }
-        Files.write(dir.resolve("test-data"), data.getCopyOfBuffer());
     }
 }

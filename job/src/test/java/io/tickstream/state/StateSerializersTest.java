@@ -3,6 +3,7 @@ package io.tickstream.state;
 import io.tickstream.candles.CandleAccumulator;
 import io.tickstream.candles.CandleAccumulatorSerializer;
 import io.tickstream.detect.CrossVenueDivergenceDetector;
+import io.tickstream.detect.DivergenceQuotes;
 import io.tickstream.detect.DivergenceQuotesSerializer;
 import io.tickstream.sequence.SequencerProgressSerializer;
 import io.tickstream.sequence.TradeSequencer;
@@ -33,7 +34,7 @@ class StateSerializersTest {
         assertRoundTrip(SequencerProgressSerializer.INSTANCE, StateSamples.progress());
         assertRoundTrip(SequencerProgressSerializer.INSTANCE, new TradeSequencer.Progress());
         assertRoundTrip(DivergenceQuotesSerializer.INSTANCE, StateSamples.quotes());
-        assertRoundTrip(DivergenceQuotesSerializer.INSTANCE, new CrossVenueDivergenceDetector.State());
+        assertRoundTrip(DivergenceQuotesSerializer.INSTANCE, new DivergenceQuotes());
         assertRoundTrip(CandleAccumulatorSerializer.INSTANCE, StateSamples.candle());
         assertRoundTrip(CandleAccumulatorSerializer.INSTANCE, new CandleAccumulator()); // no trade yet: nulls
     }
@@ -56,7 +57,7 @@ class StateSerializersTest {
         TradeSequencer.Progress p = StateSamples.progress();
         SequencerProgressSerializer.INSTANCE.copy(p).gapStart[0] = 99;
         assertThat(p.gapStart[0]).isEqualTo(10);
-        CrossVenueDivergenceDetector.State s = StateSamples.quotes();
+        DivergenceQuotes s = StateSamples.quotes();
         DivergenceQuotesSerializer.INSTANCE.copy(s).prices[0] = 1;
         assertThat(s.prices[0]).isEqualTo(67123.45);
     }
@@ -72,7 +73,7 @@ class StateSerializersTest {
     @Test
     void theSerializersKnowEveryStateField() {
         assertThat(instanceFields(TradeSequencer.Progress.class)).isEqualTo(6);
-        assertThat(instanceFields(CrossVenueDivergenceDetector.State.class)).isEqualTo(8);
+        assertThat(instanceFields(DivergenceQuotes.class)).isEqualTo(9);
         assertThat(instanceFields(CandleAccumulator.class)).isEqualTo(15);
     }
 

@@ -3,6 +3,7 @@ package io.tickstream.testutils;
 import io.tickstream.candles.CandleAccumulator;
 import io.tickstream.candles.IntervalSampler;
 import io.tickstream.detect.CrossVenueDivergenceDetector;
+import io.tickstream.detect.DivergenceQuotes;
 import io.tickstream.detect.InstrumentDetectorState;
 import io.tickstream.detect.PriceMoveDetector;
 import io.tickstream.detect.ReturnZScoreDetector;
@@ -29,17 +30,34 @@ public final class StateSamples {
         return p;
     }
 
-    public static CrossVenueDivergenceDetector.State quotes() {
-        CrossVenueDivergenceDetector.State s = new CrossVenueDivergenceDetector.State();
+    /** Two venues' last trades in an alerted episode (format 3: with their trade ids). */
+    public static DivergenceQuotes quotes() {
+        DivergenceQuotes s = quotesAsOfFormat2();
+        s.tradeIds = new String[] {"3456789012", "a1b2-c3d4"};
+        return s;
+    }
+
+    /** What release 0.1 wrote (format 2), as this release reads it: no trade ids yet. */
+    public static DivergenceQuotes quotesAsOfFormat2() {
+        DivergenceQuotes s = new DivergenceQuotes();
         s.exchanges = new String[] {"binance", "coinbase"};
         s.symbols = new String[] {"BTC-USDT", "BTC-USD"};
         s.priceTexts = new String[] {"67123.45", "67500.10"};
         s.prices = new double[] {67123.45, 67500.10};
         s.tradeTs = new long[] {1732500000123L, 1732500000456L};
+        s.tradeIds = new String[2];
         s.episode = true;
         s.since = 1732499999000L;
         s.alerted = true;
         return s;
+    }
+
+    public static DivergenceQuotes emptyQuotes() {
+        return new DivergenceQuotes();
+    }
+
+    public static TradeSequencer.Progress emptyProgress() {
+        return new TradeSequencer.Progress();
     }
 
     public static CandleAccumulator candle() {
