@@ -19,6 +19,11 @@ def render_config(stack: Stack) -> Path:
     text = TEMPLATE.read_text()
     for default, name in TARGET_PORTS.items():
         text = text.replace(f"127.0.0.1:{default}\"", f"127.0.0.1:{stack.port(name)}\"")
+    # Every TaskManager of the stack (`up --taskmanagers N`), not only the first.
+    from . import flink
+    tms = ", ".join(f'"127.0.0.1:{p}"' for p in flink.metrics_ports(stack))
+    text = text.replace(f'["127.0.0.1:{stack.port("flink_jm_metrics")}", "127.0.0.1:{stack.port("flink_tm_metrics")}"]',
+                        f"[{tms}]")
     out = stack.path("prometheus", "prometheus.yml")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)

@@ -515,6 +515,7 @@ class Synthetic:
                 cmd += ["--inject-every", str(inject_every)]
         self.cmd = cmd
         self.log = run.home / f"producer-{int(time.time() * 1000)}.log"
+        self.started = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdout=open(self.log, "wb"), stderr=subprocess.STDOUT,
                                      env=dict(os.environ, PYTHONUNBUFFERED="1"), cwd=run.home)
 

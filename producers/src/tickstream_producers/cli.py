@@ -191,7 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, help="random seed (same seed and --start-ts: same output)")
     sp.add_argument("--start-ts", type=_positive(int),
                     help="simulated clock start (epoch ms) instead of the wall clock: output is reproducible, "
-                         "--rate sets the simulated rate and generation runs as fast as it can")
+                         "--rate sets the simulated rate and generation runs as fast as it can (see --pace)")
+    sp.add_argument("--pace", action="store_true",
+                    help="with --start-ts: send --rate messages per second of wall time instead of as fast as possible "
+                         "(the same messages, spread over time)")
     sp.add_argument("--symbols", type=_symbols, default=None, help="symbols (default: 10 USDT pairs)")
     sp.add_argument("--venues", type=_exchanges, default=["synthetic"],
                     help="exchange labels: synthetic, binance, coinbase, kraken (default: synthetic)")
@@ -392,7 +395,8 @@ def cmd_synthetic(args, parser) -> int:
     status = StatusLine(metrics, args.status_every) if args.status_every and not args.stdout else None
     stop = _thread_stop()
     try:
-        result = synthetic.run(sink, gen, args.rate, args.count, args.duration, args.start_ts, stop, status)
+        result = synthetic.run(sink, gen, args.rate, args.count, args.duration, args.start_ts, stop, status,
+                               pace=args.pace)
     finally:
         if labels:
             labels.close()
