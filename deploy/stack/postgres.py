@@ -2,6 +2,7 @@
 instance in the state directory. Either way the sql/ schema is applied and the roles get their passwords."""
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -66,7 +67,7 @@ class Admin:
     def from_url(cls, url: str) -> "Admin":
         u = urlparse(url)
         if u.scheme not in ("postgres", "postgresql"):
-            raise StackError(f"TICKSTREAM_PG_ADMIN_URL must look like postgresql://user:password@host:port/db")
+            raise StackError("TICKSTREAM_PG_ADMIN_URL must look like postgresql://user:password@host:port/db")
         return cls(u.hostname or "127.0.0.1", u.port or 5432, unquote(u.username or "postgres"),
                    unquote(u.password or ""), (u.path or "/postgres").lstrip("/") or "postgres")
 
@@ -119,8 +120,42 @@ def admin(stack: Stack) -> Admin:
     return Admin("127.0.0.1", stack.port("postgres"), "postgres", password)
 
 
+# Where the private server's files go when the 'postgres' system user cannot reach the state dir (as root, a clone
+# under /root): its data directory and log live here, linked from the state dir.
+SERVER_FILES = Path("/var/lib/postgresql/tickstream")
+
+
 def _data_dir(stack: Stack) -> Path:
-    return stack.home / "postgres" / "data"
+    """<state>/postgres/data, or where that link points (the server and its tools are given the real path)."""
+    return (stack.home / "postgres" / "data").resolve()
+
+
+def _server_log(stack: Stack) -> Path:
+    return stack.log(NAME).resolve()
+
+
+def _server_user_reaches(directory: Path) -> bool:
+    if os.geteuid() != 0:
+        return True
+    return subprocess.run(_as_server_user(["test", "-x", str(directory)]), capture_output=True).returncode == 0
+
+
+def _place_server_files(stack: Stack) -> None:
+    """As root, a state dir the 'postgres' user cannot reach gets its server files under SERVER_FILES (a directory
+    per state dir), linked as <state>/postgres/data and <state>/logs/postgres.log; decided once, at initdb."""
+    link = stack.home / "postgres" / "data"
+    if link.exists() or link.is_symlink() or _server_user_reaches(stack.home):
+        return
+    place = SERVER_FILES / hashlib.sha256(str(stack.home).encode()).hexdigest()[:16]
+    (place / "data").mkdir(parents=True, exist_ok=True)
+    _chown_to_server_user(SERVER_FILES, place, place / "data")
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(place / "data")
+    log = stack.log(NAME)
+    log.unlink(missing_ok=True)
+    log.symlink_to(place / "postgres.log")
+    print(f"  postgres     the postgres system user cannot reach {stack.home}: the server's data and log go to {place}"
+          f" (linked from the state dir)")
 
 
 def _postmaster_pid(stack: Stack) -> Optional[int]:
@@ -186,9 +221,10 @@ def timescaledb_options() -> list[str]:
 
 def _start_private(stack: Stack) -> None:
     bindir = server_bindir()
+    _place_server_files(stack)
     data = _data_dir(stack)
     port = stack.port("postgres")
-    log = stack.log(NAME)
+    log = _server_log(stack)
     if _private_running(stack):
         print(f"  postgres     already running (pid {_postmaster_pid(stack)}) on 127.0.0.1:{port}")
         return
@@ -235,7 +271,7 @@ def up(stack: Stack) -> None:
         print(f"  postgres     using the server at {target.host}:{target.port} (TICKSTREAM_PG_ADMIN_URL)")
     else:
         if url:
-            print(f"  postgres     TICKSTREAM_PG_ADMIN_URL does not answer; starting a private instance instead")
+            print("  postgres     TICKSTREAM_PG_ADMIN_URL does not answer; starting a private instance instead")
         _start_private(stack)
         stack.record(NAME, external=False, pid=_postmaster_pid(stack), log=str(stack.log(NAME)),
                      host="127.0.0.1", port=stack.port("postgres"))

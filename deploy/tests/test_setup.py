@@ -157,3 +157,30 @@ def test_a_bad_timescaledb_switch_stops_up_before_anything_starts(tmp_path):
     assert result.returncode == 1
     assert "TICKSTREAM_TIMESCALEDB must be auto, on or off, got 'maybe'" in result.stderr, result.stderr
     assert not (stack.home / "postgres").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as root only: the server then runs as the postgres system user")
+def test_a_state_dir_the_postgres_user_cannot_reach_gets_the_servers_files_elsewhere(tmp_path):
+    """As root, a clone under /root (mode 700): PostgreSQL runs as 'postgres', which cannot reach the state dir."""
+    private = tmp_path / "root-like"
+    private.mkdir(mode=0o700)
+    stack = StackCli(private / "tickstream" / ".stack")
+    place = None
+    try:
+        up = stack.run("up", "--free-ports", "--only", "postgres")
+        assert "the postgres system user cannot reach" in up.stdout, up.stdout
+        data = stack.home / "postgres" / "data"
+        place = data.resolve().parent
+        assert data.is_symlink() and place.parent == Path("/var/lib/postgresql/tickstream")
+        assert (place / "data" / "PG_VERSION").exists()
+        status = {c["component"]: c for c in stack.status()["components"]}
+        assert status["postgres"]["state"] == "running"
+        assert "LOG:" in stack.run("logs", "postgres").stdout
+        again = stack.run("up", "--free-ports", "--only", "postgres")
+        assert "already running" in again.stdout
+        assert stack.run("down").returncode == 0
+        assert stack.status()["components"][0]["state"] == "stopped"
+    finally:
+        stack.run("down", check=False)
+        if place:
+            shutil.rmtree(place, ignore_errors=True)
