@@ -4,11 +4,13 @@
 -- - only what differs is granted or revoked (compared with each role's own grants, which is what GRANT ... TO
 --   and REVOKE ... FROM change), so a re-apply with nothing to change (every `up`) writes no catalog row and the
 --   job's privileges never lapse;
--- - when a table's privileges must change, the tables are locked first, in SHARE UPDATE EXCLUSIVE mode (the
---   job's writes and the readers do not wait for it). On a hypertable a GRANT rewrites the catalog row of every
---   chunk, which a compression, retention or refresh job may be rewriting at the same moment ("tuple
---   concurrently updated", failing both); those jobs lock the chunk they work on, so with the lock the GRANT
---   waits for the chunk in hand and the job's next chunk waits for the GRANT.
+-- - when a table's privileges must change, the tables (and so their chunks) are locked first, in ROW SHARE mode.
+--   On a hypertable a GRANT rewrites the catalog row of every chunk, which a compression or retention job may be
+--   rewriting at the same moment ("tuple concurrently updated", failing both). Those jobs hold an EXCLUSIVE (or
+--   stronger) lock on the chunk while they change it, which ROW SHARE conflicts with, so the GRANT waits for the
+--   chunk in hand and the job's next change waits for the GRANT; nothing else waits for it (the job's writes,
+--   readers, and a recompression, which takes EXCLUSIVE only at its end and waits out a short transaction).
+--   Change these privileges by hand the same way: LOCK TABLE ... IN ROW SHARE MODE first, in one transaction.
 
 -- Whether a role (or PUBLIC) holds a privilege on an object by a grant of its own.
 CREATE OR REPLACE FUNCTION pg_temp.tickstream_has(object_kind text, object_name text, role_name text, privilege_name text)
@@ -69,7 +71,7 @@ BEGIN
   END IF;
 
   IF cardinality(tables) > 0 THEN
-    EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE',
+    EXECUTE format('LOCK TABLE %s IN ROW SHARE MODE',
                    (SELECT string_agg(quote_ident(t), ', ' ORDER BY t) FROM unnest(tables) t));
   END IF;
   FOREACH statement IN ARRAY statements LOOP

@@ -138,6 +138,10 @@ def up(stack: Stack) -> None:
             raise StackError(f"the Flink TaskManager did not register within 90 s; log tail:\n"
                              f"{procs.log_tail(stack.log('flink-taskmanager'))}"
                              f"\n{procs.log_tail(stack.path('logs', 'flink-taskmanager.out'))}")
+        if not procs.is_alive(pid):
+            raise StackError(f"the Flink TaskManager exited at start-up; log tail:\n"
+                             f"{procs.log_tail(stack.log('flink-taskmanager'))}"
+                             f"\n{procs.log_tail(stack.path('logs', 'flink-taskmanager.out'))}")
         print(f"  flink        TaskManager started (pid {pid}), metrics :{stack.port('flink_tm_metrics')}")
     stack.set_endpoint("flink_rest", rest_url(stack))
 
