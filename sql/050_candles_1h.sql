@@ -49,6 +49,18 @@ SELECT time_bucket(INTERVAL '1 hour', bucket) AS bucket,
  GROUP BY time_bucket(INTERVAL '1 hour', bucket), exchange, symbol
 WITH NO DATA;
 
+-- History in candles_1m older than anything materialized: materialize it now, up to the oldest materialized
+-- hour (all complete hours when nothing is yet). One statement, outside any transaction (psql autocommit), and
+-- before the refresh policy is added: a new policy runs at once, and two refreshes of one window refuse each other.
+SELECT format('%I.%I', materialization_hypertable_schema, materialization_hypertable_name) AS materialization
+  FROM timescaledb_information.continuous_aggregates WHERE view_name = 'candles_1h' \gset
+SELECT least((SELECT min(bucket) FROM :materialization), date_trunc('hour', now() - INTERVAL '1 hour'))
+       AS history_end \gset
+SELECT EXISTS (SELECT 1 FROM candles_1m WHERE bucket < :'history_end'::timestamptz) AS history \gset
+\if :history
+CALL refresh_continuous_aggregate('candles_1h', NULL, :'history_end'::timestamptz);
+\endif
+
 -- The refresh policy follows the candles retention setting: left alone when unchanged, replaced when not.
 CREATE OR REPLACE FUNCTION pg_temp.tickstream_refresh_policy(setting text) RETURNS void
 LANGUAGE plpgsql AS $fn$
@@ -78,17 +90,6 @@ $fn$;
 SELECT coalesce(nullif(current_setting('tickstream.candles_retention', true), ''), '730 days') AS candles_retention
 \gset
 SELECT pg_temp.tickstream_refresh_policy(:'candles_retention');
-
--- History in candles_1m older than anything materialized: materialize it now, up to the oldest materialized
--- hour (all complete hours when nothing is yet). One statement, outside any transaction (psql autocommit).
-SELECT format('%I.%I', materialization_hypertable_schema, materialization_hypertable_name) AS materialization
-  FROM timescaledb_information.continuous_aggregates WHERE view_name = 'candles_1h' \gset
-SELECT least((SELECT min(bucket) FROM :materialization), date_trunc('hour', now() - INTERVAL '1 hour'))
-       AS history_end \gset
-SELECT EXISTS (SELECT 1 FROM candles_1m WHERE bucket < :'history_end'::timestamptz) AS history \gset
-\if :history
-CALL refresh_continuous_aggregate('candles_1h', NULL, :'history_end'::timestamptz);
-\endif
 
 \else
 
