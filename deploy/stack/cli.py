@@ -8,7 +8,7 @@ import time
 
 from pathlib import Path
 
-from . import flink, job, kafka, monitoring, postgres, procs, producers
+from . import flink, job, kafka, monitoring, postgres, prerequisites, procs, producers
 from .procs import StackError
 from .state import DEFAULT_PORTS, Stack
 
@@ -55,13 +55,18 @@ def _selected(only: str | None) -> list[str]:
 
 
 def cmd_up(stack: Stack, args) -> int:
-    stack.choose_ports(args.free_ports, _parse_ports(args.port))
+    selected = _selected(args.only)
+    ports = _parse_ports(args.port)
+    started = time.monotonic()
+    print(f"tickstream up: state in {stack.home}", flush=True)
+    if "postgres" in selected:
+        postgres.timescaledb_switch()  # a bad value stops here
+    prerequisites.ensure(selected)    # before anything starts: installs what is missing, or says what to run
+    stack.choose_ports(args.free_ports, ports)
     if args.taskmanagers:
         stack.data["taskmanagers"] = args.taskmanagers
         stack.save()
-    started = time.monotonic()
-    print(f"tickstream up: state in {stack.home}")
-    for name in _selected(args.only):
+    for name in selected:
         if name == "job":
             job.up(stack, Path(args.jar).resolve() if args.jar else job.DEFAULT_JAR, args.parallelism, args.savepoint)
         else:

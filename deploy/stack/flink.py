@@ -179,8 +179,9 @@ def up(stack: Stack) -> None:
         registered = _taskmanager_ids(stack)
         pid = _start(stack, role, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
                      "GET_TM_RESOURCE_PARAMS", _metrics_port(stack, role))
-        if not procs.wait_until(lambda: _taskmanager_ids(stack) - registered or not procs.is_alive(pid), 90):
-            raise StackError(f"the Flink TaskManager {role} did not register within 90 s; log tail:\n"
+        if not procs.wait_until(lambda: _taskmanager_ids(stack) - registered or not procs.is_alive(pid), 90) \
+                or not procs.is_alive(pid):
+            raise StackError(f"the Flink TaskManager {role} did not register within 90 s or exited at start-up; log tail:\n"
                              f"{procs.log_tail(stack.log(role))}"
                              f"\n{procs.log_tail(stack.path('logs', f'{role}.out'))}")
         print(f"  flink        TaskManager {role.removeprefix('flink-')} started (pid {pid}), "

@@ -108,7 +108,8 @@ SAMPLE = {"time": "2026-01-01T10:00:05Z", "bucket": "2026-01-01T10:00:00Z", "exc
           "details": None}
 
 
-def run_job_statement(db: Database, sql: str) -> None:
+def bind(db: Database, sql: str, values: dict) -> None:
+    """One of the job's statements (JDBC ? parameters) run with values by column name, as a prepared statement."""
     columns = [c.strip() for c in re.search(r"\(([^)]*)\)\s*VALUES", sql).group(1).split(",")]
     numbered, n = "", 0
     for ch in sql:
@@ -118,8 +119,13 @@ def run_job_statement(db: Database, sql: str) -> None:
         else:
             numbered += ch
     assert n == len(columns), (n, columns)
-    args = ", ".join("NULL" if SAMPLE[c] is None else f"'{SAMPLE[c]}'" for c in columns)
-    db.run(f"PREPARE s AS {numbered}; EXECUTE s({args}); EXECUTE s({args})")   # twice: idempotent
+    args = ", ".join("NULL" if values[c] is None else "'" + str(values[c]).replace("'", "''") + "'" for c in columns)
+    db.run(f"PREPARE s AS {numbered}; EXECUTE s({args})")
+
+
+def run_job_statement(db: Database, sql: str) -> None:
+    for _ in range(2):   # twice: idempotent
+        bind(db, sql, SAMPLE)
 
 
 def test_job_role_writes_rows_and_nothing_else(fresh):
@@ -195,6 +201,8 @@ TIMESCALE_API = {
     "remove_retention_policy": ["relation", "if_exists"],
     "add_continuous_aggregate_policy": ["continuous_aggregate", "start_offset", "end_offset", "schedule_interval",
                                         "if_not_exists", "initial_start", "timezone"],
+    "remove_continuous_aggregate_policy": ["continuous_aggregate", "if_not_exists", "if_exists"],
+    "refresh_continuous_aggregate": ["continuous_aggregate", "window_start", "window_end"],
 }
 REQUIRED = {"create_hypertable": {"if_not_exists", "chunk_time_interval", "migrate_data"},
             "add_compression_policy": {"compress_after", "if_not_exists"},
@@ -273,4 +281,8 @@ def test_timescale_statements_use_the_documented_api():
         assert aggregate in cagg.group(1)
     (_, policy), = seen["add_continuous_aggregate_policy"]
     assert interval(policy["end_offset"].replace("INTERVAL", "")) >= 3600
-    assert interval(policy["start_offset"].replace("INTERVAL", "")) - interval(policy["end_offset"].replace("INTERVAL", "")) >= 2 * 3600
+    # Its window reaches back as far as candles_1m keeps rows (late candles of any retained hour get refreshed).
+    assert policy["start_offset"] == "wanted"
+    assert re.search(r"current_setting\('tickstream\.candles_retention', true\), ''\), '730 days'\) AS candles_retention",
+                     branches["050_candles_1h.sql"])
+    assert "tickstream_refresh_policy(:'candles_retention')" in branches["050_candles_1h.sql"]
