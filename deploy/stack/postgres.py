@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -87,13 +88,18 @@ class Admin:
         """psql with unaligned, tuples-only output that stops at the first error (run it with env())."""
         return [str(psql_binary()), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db or self.maintenance_db]
 
-    def psql(self, sql: str, db: Optional[str] = None, file: Optional[Path] = None) -> str:
+    def psql(self, sql: str, db: Optional[str] = None, file: Optional[Path] = None, secret: str = "") -> str:
+        """Runs sql (or a file); on failure a StackError that never shows `secret` (a password in the statement)."""
         cmd = self.command(db) + (["-f", str(file)] if file else [])
         result = subprocess.run(cmd, input=None if file else sql, env=self.env(), capture_output=True, text=True,
                                 timeout=300)
         if result.returncode != 0:
             what = file.name if file else sql.strip().splitlines()[0][:80]
-            raise StackError(f"psql failed on {what}: {result.stderr.strip()}")
+            message = f"psql failed on {what}: {result.stderr.strip()}"
+            # psql quotes the statement back on some errors (LINE 1: ...): a password in it must not reach a message.
+            for shown in filter(None, (secret, secret.replace("'", "''"))):
+                message = message.replace(shown, "***")
+            raise StackError(_redacted(message))
         return result.stdout
 
     def reachable(self) -> bool:
@@ -102,6 +108,14 @@ class Admin:
             return True
         except (StackError, subprocess.SubprocessError, OSError):
             return False
+
+
+_PASSWORD_LITERAL = re.compile(r"(?i)(PASSWORD\s+)'(?:[^']|'')*'?")
+
+
+def _redacted(message: str) -> str:
+    """The message with every PASSWORD '...' literal (even one cut short) shown as '***'."""
+    return _PASSWORD_LITERAL.sub(r"\1'***'", message)
 
 
 def psql_binary() -> Path:
@@ -303,7 +317,8 @@ def apply_schema(stack: Stack) -> None:
     extension = adm.psql("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'", db=DATABASE).strip()
     for role in ROLE_PASSWORD_ENV:
         password = role_password(role).replace("'", "''")
-        adm.psql(f"ALTER ROLE {role} WITH LOGIN PASSWORD '{password}'", db=DATABASE)
+        adm.psql(f"ALTER ROLE {role} WITH LOGIN PASSWORD '{password}'", db=DATABASE,
+                 secret=os.environ.get(ROLE_PASSWORD_ENV[role], ""))
     comp = stack.component(NAME)
     host, port = comp.get("host", "127.0.0.1"), comp.get("port", stack.port("postgres"))
     stack.set_endpoint("jdbc_url", f"jdbc:postgresql://{host}:{port}/{DATABASE}")

@@ -4,6 +4,7 @@ the job's role and refuses it any DDL, lets Grafana only read, and candles_1h gi
 The TimescaleDB statements are also checked statically against the TimescaleDB 2.x API, so a plain-PostgreSQL run
 (CI) still catches a misspelt argument."""
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -286,3 +287,20 @@ def test_timescale_statements_use_the_documented_api():
     assert re.search(r"current_setting\('tickstream\.candles_retention', true\), ''\), '730 days'\) AS candles_retention",
                      branches["050_candles_1h.sql"])
     assert "tickstream_refresh_policy(:'candles_retention')" in branches["050_candles_1h.sql"]
+
+
+def test_a_failed_password_statement_never_shows_the_password(postgres_stack):
+    """psql quotes a failing statement back (LINE 1: ...): the stack's error must not carry the password in it."""
+    sys.path.insert(0, str(REPO / "deploy"))
+    from stack import postgres
+    from stack.procs import StackError
+    from stack.state import Stack
+
+    admin = postgres.admin(Stack(postgres_stack.home))
+    password = "s3cret-'quoted-" + "x" * 90  # longer than the 80 characters of the statement a message shows
+    with pytest.raises(StackError) as failed:
+        admin.psql(f"ALTER ROLE no_such_role_here WITH LOGIN PASSWORD '{password.replace(chr(39), chr(39) * 2)}' BOGUS",
+                   secret=password)
+    message = str(failed.value)
+    assert "psql failed" in message and "BOGUS" in message, message  # the server's own message is still there
+    assert "s3cret" not in message and "xxxx" not in message, message
