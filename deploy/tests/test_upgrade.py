@@ -3,6 +3,7 @@ deploy/fixture-savepoint under job/src/test/resources/savepoints/0.1) restores i
 parallelism 4 with its state intact, and the job rescales 2 -> 4 -> 1 while a counted stream flows with exact books
 and the alerts of an unscaled run of the same stream.
 """
+import itertools
 import json
 import os
 import secrets
@@ -115,13 +116,20 @@ def test_release_0_1_savepoint_restores_into_this_release_at_parallelism_4(stack
         after.append((partition, f"synthetic:CLOSE{partition}-USD", {
             "v": 1, "exchange": "synthetic", "symbol": f"CLOSE{partition}-USD", "trade_id": "1", "price": "1.0",
             "size": "1", "side": "buy", "ts": ts, "recv_ts": ts}))
-    # In trade-time order across partitions, as live venues trade: every partition is idle after the restore,
-    # and one that woke up first with 35 s of trade time ahead of the others would carry event time past their
-    # open candles before their trades were read (Flink's idleness: idle partitions do not hold the watermark).
-    after.sort(key=lambda record: record[2]["ts"] if "CLOSE" not in record[1] else float("inf"))
-    _send(producer, after)
-
+    # In trade-time order across partitions, 5 s of trade time at a time, the next only once every partition's trades
+    # were read (stored): every partition is idle after the restore, and one read ahead of the others (its subtask's
+    # consumer started first) would carry event time past their open candles before their trades were read, since
+    # idle partitions do not hold the watermark back. Live venues trade continuously and keep every partition active.
     symbols = "('BTC-USDT', 'BTC-USD', 'FIXTURE-USD')"
+    after.sort(key=lambda record: record[2]["ts"] if "CLOSE" not in record[1] else float("inf"))
+    sent = set()
+    for _, records in itertools.groupby(after, key=lambda r: r[2]["ts"] // 5000 if "CLOSE" not in r[1] else -1):
+        records = list(records)
+        _send(producer, records)
+        sent |= {(t["exchange"], t["symbol"], t["trade_id"]) for _, _, t in records} & sent_after
+        wait_for(f"the trades sent after the restore, {len(sent)} so far, in the ticks table", lambda: _count(
+            stack, f"SELECT count(*) FROM ticks WHERE symbol IN {symbols}") >= len(sent), timeout=120, interval=0.5)
+
     wait_for("the trades sent after the restore in the ticks table",
              lambda: _count(stack, f"SELECT count(*) FROM ticks WHERE symbol IN {symbols}") >= len(sent_after),
              timeout=120, interval=1)
