@@ -75,9 +75,9 @@ def test_the_report_names_the_database_the_ticks_went_to(postgres_stack):
     db = superuser(postgres_stack)
     named = database_in_use(Stack.open(str(postgres_stack.home)))
     server = db.value("SHOW server_version").split()[0]
-    extension = db.value("SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), '')")
+    extension = db.value("SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), 'none')")
     assert named["postgres"] == server
-    if extension:
+    if extension != "none":
         assert named == {"kind": "timescaledb", "postgres": server, "timescaledb": extension,
                          "name": f"TimescaleDB {extension} hypertables on PostgreSQL {server}"}
     else:
