@@ -1,11 +1,20 @@
--- Indexes for the dashboards and the operators' queries, the same on TimescaleDB and plain PostgreSQL (the
--- hypertables are created without TimescaleDB's default indexes, so these are the only ones besides the unique
--- keys). On a hypertable each index is built per chunk. Safe to re-apply.
+-- Indexes for the dashboards and the operators' queries (the hypertables are created without TimescaleDB's
+-- default indexes, so these are the only ones besides the unique keys). On a hypertable each index is built per
+-- chunk. Every tick row maintains each index of ticks, so ticks has only those a query needs. Safe to re-apply;
+-- apply with psql (the TimescaleDB branch below uses psql's \if).
 
 -- Latest price of an instrument, and its price over a time range (Market: price per symbol, status).
 CREATE INDEX IF NOT EXISTS ticks_instrument_time_idx ON ticks (exchange, symbol, time DESC);
--- Time ranges over every instrument (row counts, retention, replays).
+-- Time ranges over every instrument (row counts, replays): on plain PostgreSQL only. A hypertable finds the chunks
+-- of a time range from their bounds (chunk exclusion) and drops whole chunks for retention, so there the index would
+-- only narrow a range inside the current chunk (6 hours by default) while costing every tick row a third index
+-- insert (the benchmark measured the difference: README, Benchmark). A database that had it loses it on re-apply.
+SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') AS timescaledb \gset
+\if :timescaledb
+DROP INDEX IF EXISTS ticks_time_idx;
+\else
 CREATE INDEX IF NOT EXISTS ticks_time_idx ON ticks (time DESC);
+\endif
 
 -- Candles of one instrument come from the unique key (exchange, symbol, bucket); the instrument list of the
 -- dashboards' $symbol variable and candles_1h read recent buckets.

@@ -198,6 +198,11 @@ def _timescaledb_installed(bindir: Path) -> bool:
     return bool(libdir) and any(Path(libdir).glob("timescaledb*.so"))
 
 
+def timescaledb_installed() -> bool:
+    """Whether TimescaleDB is installed into the PostgreSQL a private instance runs (the benchmark's default)."""
+    return _timescaledb_installed(server_bindir())
+
+
 TIMESCALEDB_SWITCH = "TICKSTREAM_TIMESCALEDB"
 
 

@@ -9,9 +9,10 @@ from conftest import REPO, wait_for
 from stack_fixtures import postgres_stack, superuser  # noqa: F401 (fixture)
 
 sys.path.insert(0, str(REPO / "deploy"))
-from bench.benchmark import lag_bounded, slope  # noqa: E402
+from bench.benchmark import database_in_use, lag_bounded, slope  # noqa: E402
 from bench.tickrows import TickRows  # noqa: E402
 from stack.postgres import Admin  # noqa: E402
+from stack.state import Stack  # noqa: E402
 
 
 def samples(backlogs: list[float]) -> list[dict]:
@@ -68,3 +69,17 @@ def test_tick_rows_follows_inserts_cheaply_and_counts_exactly(postgres_stack):
             table.exact("synthetic", ["X'); DROP TABLE ticks; --"])
         with pytest.raises(RuntimeError, match="does not exist"):
             table.query("SELECT no_such_column FROM ticks")
+
+
+def test_the_report_names_the_database_the_ticks_went_to(postgres_stack):
+    db = superuser(postgres_stack)
+    named = database_in_use(Stack.open(str(postgres_stack.home)))
+    server = db.value("SHOW server_version").split()[0]
+    extension = db.value("SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), 'none')")
+    assert named["postgres"] == server
+    if extension != "none":
+        assert named == {"kind": "timescaledb", "postgres": server, "timescaledb": extension,
+                         "name": f"TimescaleDB {extension} hypertables on PostgreSQL {server}"}
+    else:
+        assert named == {"kind": "postgres", "postgres": server, "timescaledb": None,
+                         "name": f"plain PostgreSQL {server}"}

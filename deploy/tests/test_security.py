@@ -297,7 +297,7 @@ def test_all_sql_of_the_job_is_prepared_with_placeholders():
             problems.append(f"{rel}: {name} holds a quoted literal: {sql[:120]}")
         used = [m.group(0) for src in sources for m in re.finditer(rf"\w+\s*\(\s*{name}\b", src.read_text())]
         # COPY ... FROM STDIN streams its rows as data (never SQL text), like bound parameters.
-        copy_from_stdin = re.fullmatch(r"COPY \w+( \([\w, ]+\))? FROM STDIN", sql.strip()) is not None
+        copy_from_stdin = re.fullmatch(r"COPY \w+( \([\w, ]+\))? FROM STDIN( \(FORMAT binary\))?", sql.strip()) is not None
         allowed = r"(withQueryStatement|prepareStatement|copyIn)\b" if copy_from_stdin else r"(withQueryStatement|prepareStatement)\b"
         assert used and all(re.match(allowed, u) for u in used), (name, used)
     assert not problems, "\n".join(problems)

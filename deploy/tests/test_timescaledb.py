@@ -234,10 +234,12 @@ def policies(db: Database) -> dict:
 # ---- compression, late writes, retention ------------------------------------------------------------------------------
 
 def copy_ticks(db: Database, rows: list[tuple], tmp_path) -> subprocess.CompletedProcess:
-    """The tick sink's COPY (its own statement) of rows, as the job's role."""
+    """The tick sink's COPY (its own statement, but for the format: the job streams binary rows, psql sends text) of
+    rows, as the job's role."""
     script = tmp_path / f"copy-{uuid.uuid4().hex[:6]}.sql"
     data = "\n".join("\t".join(map(str, r)) for r in rows)
-    script.write_text(f"{tick_copy_statements()['COPY_TICKS']};\n{data}\n\\.\n")
+    statement = tick_copy_statements()["COPY_TICKS"].removesuffix(" (FORMAT binary)")
+    script.write_text(f"{statement};\n{data}\n\\.\n")
     return job(db).run(file=script, check=False)
 
 
