@@ -64,6 +64,8 @@ public final class Evaluation {
      * the default price window ({@code --spike-window}) has passed its end.
      */
     static final long DIVERGENCE_MOVES_PRICE_FOR_MS = 60_000;
+    /** An alert on a near miss's instrument from its start until this long after its end is one it raised. */
+    static final long NEAR_MISS_AFTER_MS = 60_000;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Evaluation() {}
@@ -75,8 +77,8 @@ public final class Evaluation {
     }
 
     /** A generated stream: tick JSON lines in the producer's order, its labels, and its extent. */
-    public record Stream(String name, List<String> lines, List<Label> labels, Set<String> instruments, long firstTs,
-                         long lastTs) {
+    public record Stream(String name, List<String> lines, List<Label> labels, List<Label> nearMisses,
+                         Set<String> instruments, long firstTs, long lastTs) {
         /**
          * The end of the scored part: the stream stops mid-anomaly, so the labels starting in its last minute
          * (no more than the price window plus the longest anomaly) are not scored, nor alerts there that no scored
@@ -148,11 +150,21 @@ public final class Evaluation {
                 first = Math.min(first, ts);
                 last = Math.max(last, ts);
             }
-            return new Stream(name, lines, labels, instruments, first, last);
+            return new Stream(name, lines, labels, List.of(), instruments, first, last);
         } finally {
             Files.deleteIfExists(labelsFile);
             Files.deleteIfExists(out);
         }
+    }
+
+    /** A stream of {@link MicrostructureGenerator} (labelled events and near misses unless {@code calm}). */
+    public static Stream microstructure(String name, long seed, long startTs, int minutes, boolean calm,
+                                        long warmupMs) throws IOException {
+        MicrostructureGenerator.Output g = MicrostructureGenerator.generate(seed, startTs, minutes, !calm, warmupMs);
+        long first = JSON.readTree(g.lines().get(0)).get("ts").asLong();
+        long last = JSON.readTree(g.lines().get(g.lines().size() - 1)).get("ts").asLong();
+        return new Stream(name, g.lines(), g.labels(), g.nearMisses(), MicrostructureGenerator.instruments(), first,
+                last);
     }
 
     /**
@@ -311,6 +323,9 @@ public final class Evaluation {
         public final List<Label> missedLabels = new ArrayList<>();
         public int alerts;
         public double instrumentHours;
+        /** Labelled near misses, and the alerts (any type, its instrument) raised during one or soon after. */
+        public int nearMisses;
+        public final List<Anomaly> nearMissAlerts = new ArrayList<>();
 
         public TypeScore type(AnomalyType t) {
             return byType.computeIfAbsent(t, k -> new TypeScore());
@@ -327,6 +342,8 @@ public final class Evaluation {
             missedLabels.addAll(o.missedLabels);
             alerts += o.alerts;
             instrumentHours += o.instrumentHours;
+            nearMisses += o.nearMisses;
+            nearMissAlerts.addAll(o.nearMissAlerts);
         }
     }
 
@@ -386,6 +403,18 @@ public final class Evaluation {
         for (Label l : labels) {
             if (!hit.containsKey(l)) {
                 score.missedLabels.add(l);
+            }
+        }
+        for (Label n : stream.nearMisses()) {
+            if (n.start() > stream.scoredUntil()) {
+                continue;
+            }
+            score.nearMisses++;
+            for (Anomaly a : alerts) {
+                if (a.instrument().equals(n.instrument()) && a.ts() >= n.start()
+                        && a.ts() <= n.end() + NEAR_MISS_AFTER_MS) {
+                    score.nearMissAlerts.add(a);
+                }
             }
         }
         return score;
@@ -460,6 +489,11 @@ public final class Evaluation {
                             (a.ts() - l.start()) / 1000.0));
                 }
             }
+        }
+        for (Anomaly a : score.nearMissAlerts) {
+            out.append(String.format(Locale.ROOT, "    near miss alerted: %s %s at +%.1f s: %s%n", a.type(),
+                    a.instrument(), (a.ts() - stream.firstTs()) / 1000.0, a.details() != null ? a.details()
+                            : "price " + a.price() + " ref " + a.refPrice() + " change " + a.changePct() + " % z " + a.zscore()));
         }
         for (Anomaly a : score.falseAlertList) {
             out.append(String.format(Locale.ROOT, "    false %s %s at +%.1f s: %s%n", a.type(), a.instrument(),
