@@ -258,7 +258,7 @@ public final class Evaluation {
         return anomalies.stream()
                 .map(a -> String.join("|", a.id(), a.instrument(), a.type().name(), Long.toString(a.ts()), a.price(),
                         String.valueOf(a.refPrice()), String.valueOf(a.changePct()), String.valueOf(a.zscore()),
-                        String.valueOf(a.windowMs()), a.tradeId(), String.valueOf(a.details())))
+                        String.valueOf(a.windowMs()), a.tradeId(), String.valueOf(a.details()), a.incident()))
                 .sorted()
                 .collect(Collectors.toList());
     }
@@ -422,20 +422,25 @@ public final class Evaluation {
 
     /**
      * The VOLUME_SPIKE labels whose burst, as traded, reached the multiple in at least one window: the counted
-     * window volume (without its largest trades) against the average of the counted volume of the windows before
-     * the burst, as the detector computes them. Injected sizes are a multiple of the usual ones, but trade sizes
-     * are heavy-tailed, so a burst just above the multiple can stay below it in every window: no window detector
-     * can see that one.
+     * window volume (each trade at most the trade cap times the running median trade size) against the average of
+     * the counted volume of the windows before the burst, as the detector computes them. Injected sizes are a
+     * multiple of the usual ones, but trade sizes are heavy-tailed, so a burst just above the multiple can stay below
+     * it in every window: no window detector can see that one.
      */
     public static Set<Label> burstsReachingMultiple(Stream stream, VolumeSpikeDetector.Settings settings)
             throws IOException {
         long stepMs = settings.stepMs();
-        Map<String, TreeMap<Long, List<Double>>> steps = new HashMap<>();
+        Map<String, TreeMap<Long, Double>> steps = new HashMap<>();
+        Map<String, Double> logMedian = new HashMap<>();
         for (String line : stream.lines()) {
             JsonNode n = JSON.readTree(line);
-            steps.computeIfAbsent(n.get("exchange").asText() + ':' + n.get("symbol").asText(), k -> new TreeMap<>())
-                    .computeIfAbsent(Math.floorDiv(n.get("ts").asLong(), stepMs) * stepMs, k -> new ArrayList<>())
-                    .add(Double.parseDouble(n.get("size").asText()));
+            String instrument = n.get("exchange").asText() + ':' + n.get("symbol").asText();
+            double size = Double.parseDouble(n.get("size").asText());
+            double m = logMedian.getOrDefault(instrument, Math.log(size));
+            double counted = Math.min(size, Math.exp(m) * settings.tradeCap());
+            logMedian.put(instrument, m + Math.signum(Math.log(size) - m) * VolumeSpikeDetector.MEDIAN_STEP);
+            steps.computeIfAbsent(instrument, k -> new TreeMap<>())
+                    .merge(Math.floorDiv(n.get("ts").asLong(), stepMs) * stepMs, counted, Double::sum);
         }
         double alpha = 1.0 - Math.pow(0.5, (double) stepMs / settings.halfLifeMs());
         Set<Label> reaching = new HashSet<>();
@@ -443,7 +448,7 @@ public final class Evaluation {
             if (l.type() != AnomalyType.VOLUME_SPIKE) {
                 continue;
             }
-            TreeMap<Long, List<Double>> series = steps.get(l.instrument());
+            TreeMap<Long, Double> series = steps.get(l.instrument());
             double average = 0;
             long seen = 0;
             long firstStep = Math.floorDiv(l.start(), stepMs) * stepMs;
@@ -461,14 +466,10 @@ public final class Evaluation {
         return reaching;
     }
 
-    /** The volume of the window whose last step starts at {@code lastStep}, without its largest trades. */
-    private static double countedWindow(TreeMap<Long, List<Double>> steps, long lastStep,
+    /** The counted volume of the window whose last step starts at {@code lastStep}. */
+    private static double countedWindow(TreeMap<Long, Double> steps, long lastStep,
                                         VolumeSpikeDetector.Settings settings) {
-        List<Double> sizes = new ArrayList<>();
-        steps.subMap(lastStep - settings.windowMs() + settings.stepMs(), true, lastStep, true).values()
-                .forEach(sizes::addAll);
-        sizes.sort(Comparator.reverseOrder());
-        return sizes.subList(Math.min(settings.ignoreLargest(), sizes.size()), sizes.size()).stream()
+        return steps.subMap(lastStep - settings.windowMs() + settings.stepMs(), true, lastStep, true).values().stream()
                 .mapToDouble(Double::doubleValue).sum();
     }
 
