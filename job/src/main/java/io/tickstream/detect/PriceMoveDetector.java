@@ -19,10 +19,10 @@ import java.io.Serializable;
  * more than a few milliseconds.
  * One alert per episode: once raised, a direction stays quiet until the move falls back below the re-arm
  * level (hysteresis) and the cooldown has passed, so one move does not raise a storm of alerts. A move and its
- * retracement are one episode: while the window still holds prices a threshold beyond the level the move started
- * from (the move is in it), the pullback raises no opposite alert as long as the price has not crossed back through
- * that level (a spike that gives back 30-70 % of itself falls by more than the threshold from its peak, but it is the
- * same event); crossing that level is a move of its own and alerts.
+ * retracement are one episode: until the market settles (no two prices of the window a threshold apart), the
+ * pullback raises no opposite alert as long as the price has not crossed back through the level the move started
+ * from (a spike that gives back 30-70 % of itself falls by more than the threshold from its peak, but it is the same
+ * event); crossing that level is a move of its own and alerts.
  */
 public final class PriceMoveDetector implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -121,9 +121,8 @@ public final class PriceMoveDetector implements Serializable {
         double min = minFrom < state.minima.slots.length ? state.minima.values[minFrom] : Double.POSITIVE_INFINITY;
         double max = maxFrom < state.maxima.slots.length ? state.maxima.values[maxFrom] : Double.NEGATIVE_INFINITY;
 
-        // the episode is over once the window holds no price a threshold beyond where its move started
-        if (state.episode > 0 && !(max >= state.episodeReference * (1 + settings.thresholdPct() / 100))
-                || state.episode < 0 && !(min <= state.episodeReference * (1 - settings.thresholdPct() / 100))) {
+        // the episode is over once the market has settled: no two prices of the window a threshold apart
+        if (state.episode != 0 && !((max / min - 1.0) * 100.0 >= settings.thresholdPct())) {
             state.episode = 0;
         }
         Anomaly alert = null;
