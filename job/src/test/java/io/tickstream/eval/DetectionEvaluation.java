@@ -11,15 +11,16 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The detection-quality command: labelled synthetic streams (fixed seeds, simulated clock) through the job's
- * real graph, ordered and shuffled within the out-of-orderness bound, scored against the labels, printed as a
- * table with the targets beside the measured figures. Exit status 1 when a target is missed.
+ * The detection-quality command: labelled streams of two families ({@link Family}: fixed seeds, simulated clock)
+ * through the job's real graph, ordered and shuffled within the out-of-orderness bound, scored against the labels,
+ * printed as a table with each family's targets beside the measured figures. Exit status 1 when a target is missed.
  *
  * <pre>
  * ./mvnw -q -o -pl job test-compile exec:java -Dexec.classpathScope=test \
  *     -Dexec.mainClass=io.tickstream.eval.DetectionEvaluation [-Dexec.args="--minutes 30 --volume-multiplier 8"]
  * </pre>
  * Arguments: {@code --minutes N} (simulated minutes per injected stream, calm streams twice that; default 60);
+ * {@code --streams a,b} runs only those streams;
  * {@code --explain} lists every missed label and false alert with what happened near it;
  * every other {@code --name value} is a job parameter, so a candidate setting can be measured before it
  * becomes a default.
