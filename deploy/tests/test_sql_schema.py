@@ -112,7 +112,7 @@ SAMPLE = {"time": "2026-01-01T10:00:05Z", "bucket": "2026-01-01T10:00:00Z", "exc
           "recv_time": "2026-01-01T10:00:05.1Z", "open": "100", "high": "101", "low": "99", "close": "100.5",
           "volume": "1.5", "trades": "3", "id": "schema-test-anomaly", "type": "PRICE_SPIKE", "ref_price": "99",
           "change_pct": "1.5", "zscore": None, "window_ms": "60000", "detected_at": "2026-01-01T10:00:05.2Z",
-          "details": None}
+          "details": None, "incident_id": "schema-test-anomaly"}
 
 
 def bind(db: Database, sql: str, values: dict) -> None:

@@ -322,7 +322,7 @@ def test_anomalies_compress_after_30_days_and_a_replayed_alert_is_stored_once(ne
     old = db.rows("SELECT time, id FROM anomalies WHERE time < now() - INTERVAL '80 days' ORDER BY time LIMIT 1")[0]
     values = {"time": old["time"], "id": old["id"], "exchange": EXCHANGE, "symbol": "BTC-USDT", "type": "PRICE_SPIKE",
               "price": "100", "ref_price": None, "change_pct": None, "zscore": None, "window_ms": None, "trade_id": None,
-              "detected_at": old["time"], "details": None}
+              "detected_at": old["time"], "details": None, "incident_id": old["id"]}
     before = db.value("SELECT count(*) FROM anomalies")
     bind(job(db), job_statements()["INSERT_ANOMALY"], values)          # the same alert again (a replay)
     bind(job(db), job_statements()["INSERT_ANOMALY"], dict(values, id="new-in-old-chunk"))

@@ -121,7 +121,7 @@ public final class JobConfig {
                 r.nonNegativeDouble(VOLUME_MIN_NOTIONAL),
                 r.durationOrZero(VOLUME_WARMUP).toMillis(),
                 r.durationOrZero(VOLUME_COOLDOWN).toMillis(),
-                r.nonNegativeInt(VOLUME_IGNORE_LARGEST));
+                r.positiveDouble(VOLUME_TRADE_CAP));
         crossVenue = new CrossVenueDivergence.Settings(
                 r.positiveDouble(DIVERGENCE_THRESHOLD_PCT),
                 r.nonNegativeDouble(DIVERGENCE_REARM_PCT),

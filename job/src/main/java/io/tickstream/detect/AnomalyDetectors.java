@@ -27,6 +27,8 @@ import java.util.Map;
  * {@link #QUOTES}) and the candles ({@link #CANDLE_PARTS}). Their states travel together as one keyed value
  * ({@link InstrumentDetectorState}, RocksDB in production, written by {@link InstrumentDetectorStateSerializer}):
  * a state access costs a JNI call, key serialization and TTL bookkeeping, so one per trade instead of four.
+ * One market event is one incident: a RETURN_ZSCORE outlier inside an open price episode is not raised (it is the
+ * move already alerted), and alerts of the instrument less than the price window apart share an incident id.
  */
 public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, Anomaly> {
     private static final long serialVersionUID = 1L;
@@ -41,6 +43,7 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
     private final ReturnZScoreDetector returnZScore;
     private final VolumeSpikeDetector volumeSpike;
     private final Duration stateTtl;
+    private final long incidentGapMs;
 
     private transient ValueState<InstrumentDetectorState> detectorState;
     private transient Map<AnomalyType, Counter> anomalies;
@@ -51,6 +54,7 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
         this.returnZScore = new ReturnZScoreDetector(returnZScore);
         this.volumeSpike = new VolumeSpikeDetector(volumeSpike);
         this.stateTtl = stateTtl;
+        this.incidentGapMs = priceMove.windowMs();
     }
 
     @Override
@@ -75,9 +79,11 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
             state.volumeSpike = volumeSpike.newState();
             state.sample = new IntervalSampler.State();
         }
-        emit(priceMove.onTick(tick, state.priceMove, now), out);
-        emit(returnZScore.onTick(tick, state.returnZScore, now), out);
-        emit(volumeSpike.onTick(tick, state.volumeSpike, now), out);
+        emit(priceMove.onTick(tick, state.priceMove, now), state, out);
+        Anomaly outlier = returnZScore.onTick(tick, state.returnZScore, now);
+        // a trade-to-trade outlier inside a price move already alerted is that move again (its statistics still learn)
+        emit(state.priceMove.inEpisode() ? null : outlier, state, out);
+        emit(volumeSpike.onTick(tick, state.volumeSpike, now), state, out);
 
         if (IntervalSampler.completes(tick, state.sample)) {
             emitInterval(state.sample, tick.exchange(), tick.symbol(), tick.instrument(), ctx);
@@ -107,10 +113,18 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
         ctx.output(CANDLE_PARTS, sample.candle);
     }
 
-    private void emit(Anomaly anomaly, Collector<Anomaly> out) {
+    /**
+     * Emits the alert in the instrument's open incident — one whose last alert is less than the price window
+     * ({@code --spike-window}) before it — or opens one named after it.
+     */
+    private void emit(Anomaly anomaly, InstrumentDetectorState state, Collector<Anomaly> out) {
         if (anomaly != null) {
+            if (state.incidentId == null || anomaly.ts() - state.incidentLastTs >= incidentGapMs) {
+                state.incidentId = anomaly.id();
+            }
+            state.incidentLastTs = Math.max(state.incidentLastTs, anomaly.ts());
             anomalies.get(anomaly.type()).inc();
-            out.collect(anomaly);
+            out.collect(anomaly.withIncident(state.incidentId));
         }
     }
 }

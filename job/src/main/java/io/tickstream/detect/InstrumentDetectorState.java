@@ -12,6 +12,9 @@ public final class InstrumentDetectorState {
     public ReturnZScoreDetector.State returnZScore;
     public VolumeSpikeDetector.State volumeSpike;
     public IntervalSampler.State sample;
+    /** The instrument's open incident: the id its alerts share, and the trade time of its last alert. */
+    public String incidentId;
+    public long incidentLastTs = Long.MIN_VALUE;
 
     public InstrumentDetectorState() {}
 }

@@ -25,8 +25,8 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
     private static final long serialVersionUID = 1L;
 
     /** This state's formats: the current one, those this release reads, those it refuses (docs/state-migrations.md). */
-    public static final StateFormats FORMATS = new StateFormats("detector", 3,
-            Map.of(3, "release 0.1 (986d34c)"),
+    public static final StateFormats FORMATS = new StateFormats("detector", 4,
+            Map.of(4, "release 0.2", 3, "release 0.1 (986d34c)"),
             Map.of(2, "a build before release 0.1: fixed volume buckets", 1, "a build before release 0.1: no pending 100 ms sample"));
 
     /** Reads and writes the current format. */
@@ -56,6 +56,8 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         out.writeBoolean(p.dropActive);
         out.writeLong(p.lastSpikeAlertTs);
         out.writeLong(p.lastDropAlertTs);
+        out.writeInt(p.episode);
+        out.writeDouble(p.episodeReference);
 
         ReturnZScoreDetector.State z = s.returnZScore;
         out.writeDouble(z.lastPrice);
@@ -68,12 +70,13 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         VolumeSpikeDetector.State v = s.volumeSpike;
         out.writeLong(v.stepStart);
         writeDoubles(v.volume, out);
+        writeDoubles(v.counted, out);
         writeDoubles(v.notional, out);
-        writeDoubles(v.largest, out);
         out.writeBoolean(v.episode);
         out.writeLong(v.lastAlertTs);
         out.writeDouble(v.average);
         out.writeLong(v.steps);
+        out.writeDouble(v.logMedianSize);
 
         IntervalSampler.State q = s.sample;
         out.writeLong(q.interval);
@@ -81,6 +84,9 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
             TickSerializer.writeTrade(q.last, out); // names left out: they are the key's
             CandleAccumulatorSerializer.INSTANCE.serialize(q.candle, out);
         }
+
+        writeString(s.incidentId, out);
+        out.writeLong(s.incidentLastTs);
     }
 
     @Override
@@ -94,6 +100,11 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         p.dropActive = in.readBoolean();
         p.lastSpikeAlertTs = in.readLong();
         p.lastDropAlertTs = in.readLong();
+        boolean v3 = readFormat() == 3;
+        if (!v3) {
+            p.episode = in.readInt();
+            p.episodeReference = in.readDouble();
+        }
 
         ReturnZScoreDetector.State z = s.returnZScore = new ReturnZScoreDetector.State();
         z.lastPrice = in.readDouble();
@@ -106,18 +117,31 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         VolumeSpikeDetector.State v = s.volumeSpike = new VolumeSpikeDetector.State();
         v.stepStart = in.readLong();
         v.volume = readDoubles(in);
-        v.notional = readDoubles(in);
-        v.largest = readDoubles(in);
+        if (v3) {
+            // 0.1 left each window's largest trades out instead of capping each trade: the steps count whole, and
+            // the median trade size is learnt again from the next trade (its average is kept: the baseline stays warm)
+            v.notional = readDoubles(in);
+            readDoubles(in);
+            v.counted = v.volume == null ? null : v.volume.clone();
+        } else {
+            v.counted = readDoubles(in);
+            v.notional = readDoubles(in);
+        }
         v.episode = in.readBoolean();
         v.lastAlertTs = in.readLong();
         v.average = in.readDouble();
         v.steps = in.readLong();
+        v.logMedianSize = v3 ? Double.NEGATIVE_INFINITY : in.readDouble();
 
         IntervalSampler.State q = s.sample = new IntervalSampler.State();
         q.interval = in.readLong();
         if (q.interval != IntervalSampler.State.NONE) {
             q.last = TickSerializer.readTrade(in, null, null, null);
             q.candle = CandleAccumulatorSerializer.INSTANCE.deserialize(in);
+        }
+        if (!v3) {
+            s.incidentId = readString(in);
+            s.incidentLastTs = in.readLong();
         }
         return s;
     }

@@ -18,7 +18,11 @@ import java.io.Serializable;
  * counts in the newest slot: trades come in the venue's trade order, and its clock does not run backwards by
  * more than a few milliseconds.
  * One alert per episode: once raised, a direction stays quiet until the move falls back below the re-arm
- * level (hysteresis) and the cooldown has passed, so one move does not raise a storm of alerts.
+ * level (hysteresis) and the cooldown has passed, so one move does not raise a storm of alerts. A move and its
+ * retracement are one episode: until the market settles (no two prices of the window a threshold apart), the
+ * pullback raises no opposite alert as long as the price has not crossed back through the level the move started
+ * from (a spike that gives back 30-70 % of itself falls by more than the threshold from its peak, but it is the same
+ * event); crossing that level is a move of its own and alerts.
  */
 public final class PriceMoveDetector implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -80,8 +84,17 @@ public final class PriceMoveDetector implements Serializable {
         public boolean dropActive;
         public long lastSpikeAlertTs = Long.MIN_VALUE;
         public long lastDropAlertTs = Long.MIN_VALUE;
+        /** The open episode: +1 after a spike alert, -1 after a drop alert, 0 when none is open. */
+        public int episode;
+        /** The level the episode's move started from (the window's minimum for a spike, maximum for a drop). */
+        public double episodeReference;
 
         public State() {}
+
+        /** Whether an alerted move is still in the window. */
+        public boolean inEpisode() {
+            return episode != 0;
+        }
     }
 
     private final Settings settings;
@@ -108,6 +121,10 @@ public final class PriceMoveDetector implements Serializable {
         double min = minFrom < state.minima.slots.length ? state.minima.values[minFrom] : Double.POSITIVE_INFINITY;
         double max = maxFrom < state.maxima.slots.length ? state.maxima.values[maxFrom] : Double.NEGATIVE_INFINITY;
 
+        // the episode is over once the market has settled: no two prices of the window a threshold apart
+        if (state.episode != 0 && !((max / min - 1.0) * 100.0 >= settings.thresholdPct())) {
+            state.episode = 0;
+        }
         Anomaly alert = null;
         if (min != Double.POSITIVE_INFINITY) {
             double risePct = (price / min - 1.0) * 100.0;
@@ -119,14 +136,20 @@ public final class PriceMoveDetector implements Serializable {
                 state.dropActive = false;
             }
             if (risePct >= settings.thresholdPct() && !state.spikeActive
-                    && cooledDown(tick.ts(), state.lastSpikeAlertTs)) {
+                    && cooledDown(tick.ts(), state.lastSpikeAlertTs)
+                    && !(state.episode < 0 && price <= state.episodeReference)) {
                 state.spikeActive = true;
                 state.lastSpikeAlertTs = tick.ts();
+                state.episode = 1;
+                state.episodeReference = min;
                 alert = alert(AnomalyType.PRICE_SPIKE, tick, min, risePct, now);
             } else if (fallPct >= settings.thresholdPct() && !state.dropActive
-                    && cooledDown(tick.ts(), state.lastDropAlertTs)) {
+                    && cooledDown(tick.ts(), state.lastDropAlertTs)
+                    && !(state.episode > 0 && price >= state.episodeReference)) {
                 state.dropActive = true;
                 state.lastDropAlertTs = tick.ts();
+                state.episode = -1;
+                state.episodeReference = max;
                 alert = alert(AnomalyType.PRICE_DROP, tick, max, -fallPct, now);
             }
         }

@@ -5,20 +5,21 @@ import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
 
 import java.io.Serializable;
-import java.util.Arrays;
 
 /**
- * VOLUME_SPIKE: the volume traded in the last {@code window} of event time reaches m times the exponentially
- * weighted average of that window's volume (a window counts into it at most {@link #FOLD_CAP} times the average,
- * so a burst does not raise its own baseline), and its traded value reaches a minimum (so ten times nothing is not an
- * alert). The window slides by {@code step}: it is the last window/step steps, the running one included, so a
- * burst is seen whole wherever it starts (fixed buckets cut a burst in two at a bucket edge and missed bursts a
- * little above the multiple). The window's few largest trades ({@code ignoreLargest}) are left out of both sides:
- * a burst of trading is what this reports, and single block trades — trade sizes are heavy-tailed — were most of
- * its false alerts. It fires as soon as the window crosses the line, and once per episode: after an alert the next
- * one waits until a window closes below half the multiple (hysteresis) and the cooldown has passed. Steps with no
- * trade count as zero: they are folded into the average when the next trade arrives, so an idle instrument costs
- * no timers.
+ * VOLUME_SPIKE: the volume traded in the last {@code window} of event time is at least m times what a normal window
+ * holds — the exponentially weighted average of the same statistic over the windows before (a window counts into it
+ * at most {@link #FOLD_CAP} times the average, so a burst does not raise its own baseline) — and its traded value
+ * reaches a minimum (so ten times nothing is not an alert). Window and baseline count every trade the same way: at
+ * most {@code tradeCap} times the instrument's median trade size (a running estimate), so one block trade — sizes
+ * are heavy-tailed — is not a burst, and the multiple means the same whether a burst is more trades or larger ones.
+ * (Leaving each window's few largest trades out instead made the statistic grow faster than the volume: with 20
+ * trades a window the two largest are half of it, with 100 a fifth, so a 4x burst of trades read as 10x.)
+ * The window slides by {@code step}: it is the last window/step steps, the running one included, so a burst is seen
+ * whole wherever it starts. It fires as soon as the window crosses the line, and once per episode: after an alert
+ * the next one waits until a window closes below half the multiple (hysteresis) and the cooldown has passed. Steps
+ * with no trade count as zero: they are folded into the average when the next trade arrives, so an idle instrument
+ * costs no timers.
  */
 public final class VolumeSpikeDetector implements Serializable {
     private static final long serialVersionUID = 2L;
@@ -34,7 +35,7 @@ public final class VolumeSpikeDetector implements Serializable {
     static final double FOLD_CAP = 3;
 
     public record Settings(long windowMs, long stepMs, double multiplier, long halfLifeMs, double minNotional,
-                           long warmupMs, long cooldownMs, int ignoreLargest) implements Serializable {
+                           long warmupMs, long cooldownMs, double tradeCap) implements Serializable {
         public int steps() {
             return (int) (windowMs / stepMs);
         }
@@ -44,11 +45,12 @@ public final class VolumeSpikeDetector implements Serializable {
     public static final class State {
         /** Start of the running step; Long.MIN_VALUE before the first trade. */
         public long stepStart = Long.MIN_VALUE;
-        /** Per step of the window, a ring indexed by step number: volume, traded value, largest sizes. */
+        /** Per step of the window, a ring indexed by step number: volume, counted volume (trades capped), value. */
         public double[] volume;
+        public double[] counted;
         public double[] notional;
-        /** {@code ignoreLargest} sizes per step, largest first. */
-        public double[] largest;
+        /** Running estimate of the log of the median trade size; -infinity before the first trade. */
+        public double logMedianSize = Double.NEGATIVE_INFINITY;
         /** An alert was raised and no window has closed below half the multiple since. */
         public boolean episode;
         public long lastAlertTs = Long.MIN_VALUE;
@@ -60,17 +62,21 @@ public final class VolumeSpikeDetector implements Serializable {
     }
 
     private final Settings settings;
+    /**
+     * How far the median estimate moves per trade, in log size: a stochastic-approximation median (up when a trade
+     * is larger, down when smaller), so it follows the instrument within a few hundred trades, in O(1) state.
+     */
+    public static final double MEDIAN_STEP = 0.01;
+
     private final int windowSteps;
-    private final int keep;
     private final double alpha;
     private final long warmupSteps;
-    /** Scratch for the window's largest sizes (the operator calls this detector from one thread). */
-    private transient double[] top;
+    private final double logTradeCap;
 
     public VolumeSpikeDetector(Settings settings) {
         this.settings = settings;
         this.windowSteps = settings.steps();
-        this.keep = settings.ignoreLargest();
+        this.logTradeCap = Math.log(settings.tradeCap());
         this.alpha = 1.0 - Math.pow(0.5, (double) settings.stepMs() / settings.halfLifeMs());
         this.warmupSteps = settings.warmupMs() / settings.stepMs();
     }
@@ -78,18 +84,18 @@ public final class VolumeSpikeDetector implements Serializable {
     public State newState() {
         State state = new State();
         state.volume = new double[windowSteps];
+        state.counted = new double[windowSteps];
         state.notional = new double[windowSteps];
-        state.largest = new double[windowSteps * keep];
         return state;
     }
 
     public Anomaly onTick(Tick tick, State state, long now) {
-        if (state.volume == null || state.volume.length != windowSteps
-                || state.largest == null || state.largest.length != windowSteps * keep) {
-            State fresh = newState(); // the window or its largest trades changed since a restore: start over
+        if (state.volume == null || state.volume.length != windowSteps || state.counted == null
+                || state.counted.length != windowSteps) {
+            State fresh = newState(); // the window changed since a restore: start over
             state.volume = fresh.volume;
+            state.counted = fresh.counted;
             state.notional = fresh.notional;
-            state.largest = fresh.largest;
             state.stepStart = Long.MIN_VALUE;
             state.average = 0;
             state.steps = 0;
@@ -104,9 +110,9 @@ public final class VolumeSpikeDetector implements Serializable {
         int slot = slot(state.stepStart);
         double size = tick.sizeValue();
         state.volume[slot] += size;
+        state.counted[slot] += counted(size, state);
         state.notional[slot] += size * tick.priceValue();
-        keepIfLargest(state.largest, slot * keep, size);
-        double counted = countedVolume(state);
+        double counted = sum(state.counted);
 
         if (!state.episode && state.steps >= warmupSteps && state.average > 0
                 && counted >= settings.multiplier() * state.average
@@ -118,6 +124,7 @@ public final class VolumeSpikeDetector implements Serializable {
             String details = "{\"window_start\":" + (state.stepStart - (windowSteps - 1) * settings.stepMs())
                     + ",\"window_volume\":" + Decimals.round(sum(state.volume), 8)
                     + ",\"counted_volume\":" + Decimals.round(counted, 8)
+                    + ",\"median_trade_size\":" + Decimals.round(Math.exp(state.logMedianSize), 8)
                     + ",\"average_volume\":" + Decimals.round(state.average, 8)
                     + ",\"ratio\":" + Decimals.round(ratio, 3) + "}";
             return new Anomaly(
@@ -133,32 +140,22 @@ public final class VolumeSpikeDetector implements Serializable {
         return (int) Math.floorMod(Math.floorDiv(stepStart, settings.stepMs()), (long) windowSteps);
     }
 
-    /** Keeps {@code size} among the step's largest sizes (sorted, largest first, from {@code from}). */
-    private void keepIfLargest(double[] largest, int from, double size) {
-        for (int i = from; i < from + keep; i++) {
-            if (size > largest[i]) {
-                System.arraycopy(largest, i, largest, i + 1, from + keep - i - 1);
-                largest[i] = size;
-                return;
-            }
+    /**
+     * The trade's size as counted (at most tradeCap times the median trade size so far), then the median estimate
+     * moved towards it. A size of zero or less counts as nothing and leaves the estimate alone.
+     */
+    private double counted(double size, State state) {
+        if (!(size > 0)) {
+            return 0;
         }
-    }
-
-    /** The window's volume without its {@code ignoreLargest} largest trades. */
-    private double countedVolume(State state) {
-        if (keep == 0) {
-            return sum(state.volume);
+        double logSize = Math.log(size);
+        if (state.logMedianSize == Double.NEGATIVE_INFINITY) {
+            state.logMedianSize = logSize;
         }
-        if (top == null) {
-            top = new double[keep];
-        }
-        Arrays.fill(top, 0);
-        for (int s = 0; s < windowSteps; s++) {
-            for (int i = s * keep; i < (s + 1) * keep && state.largest[i] > top[keep - 1]; i++) {
-                keepIfLargest(top, 0, state.largest[i]);
-            }
-        }
-        return Math.max(0, sum(state.volume) - sum(top));
+        double counted = Math.min(size, Math.exp(state.logMedianSize + logTradeCap));
+        state.logMedianSize += logSize > state.logMedianSize ? MEDIAN_STEP
+                : logSize < state.logMedianSize ? -MEDIAN_STEP : 0;
+        return counted;
     }
 
     private static double sum(double[] values) {
@@ -177,7 +174,7 @@ public final class VolumeSpikeDetector implements Serializable {
         long closing = (step - state.stepStart) / settings.stepMs();
         long withTrades = Math.min(closing, windowSteps);
         for (long i = 0; i < withTrades; i++) {
-            double counted = countedVolume(state);
+            double counted = sum(state.counted);
             if (state.episode && counted < settings.multiplier() / 2 * state.average) {
                 state.episode = false;
             }
@@ -186,8 +183,8 @@ public final class VolumeSpikeDetector implements Serializable {
             state.stepStart += settings.stepMs();
             int slot = slot(state.stepStart);
             state.volume[slot] = 0;
+            state.counted[slot] = 0;
             state.notional[slot] = 0;
-            Arrays.fill(state.largest, slot * keep, (slot + 1) * keep, 0);
         }
         long empty = closing - withTrades;
         if (empty > 0) {

@@ -9,7 +9,10 @@ import io.tickstream.model.Anomaly;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 
-/** Writes anomaly JSON v1 (DESIGN.md), field order as in the contract, plus `details` when a detector has any. */
+/**
+ * Writes anomaly JSON v1 (README, "Anomalies"), field order as in the contract, then `incident_id` (added in 0.2: the
+ * id of the incident the alert belongs to, its own id when it stands alone) and `details` when a detector has any.
+ */
 public final class AnomalyJson {
     private static final JsonFactory JSON = new JsonFactory();
 
@@ -47,6 +50,7 @@ public final class AnomalyJson {
             }
             nullableString(g, "trade_id", a.tradeId());
             g.writeNumberField("detected_at", a.detectedAt());
+            g.writeStringField("incident_id", a.incident());
             if (a.details() != null) {
                 g.writeFieldName("details");
                 g.writeRawValue(a.details());

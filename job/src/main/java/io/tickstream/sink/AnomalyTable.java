@@ -17,8 +17,8 @@ public final class AnomalyTable implements TableWriter<Anomaly> {
     private static final long serialVersionUID = 1L;
 
     public static final String INSERT_ANOMALY = "INSERT INTO anomalies (time, id, exchange, symbol, type, price, ref_price,"
-            + " change_pct, zscore, window_ms, trade_id, detected_at, details)"
-            + " VALUES (?, ?, ?, ?, ?, ?::numeric, ?::numeric, ?, ?, ?, ?, ?, ?::jsonb) ON CONFLICT DO NOTHING";
+            + " change_pct, zscore, window_ms, trade_id, detected_at, details, incident_id)"
+            + " VALUES (?, ?, ?, ?, ?, ?::numeric, ?::numeric, ?, ?, ?, ?, ?, ?::jsonb, ?) ON CONFLICT DO NOTHING";
 
     private transient PreparedStatement insert;
 
@@ -52,6 +52,7 @@ public final class AnomalyTable implements TableWriter<Anomaly> {
             insert.setString(11, a.tradeId());
             insert.setTimestamp(12, new Timestamp(a.detectedAt()));
             insert.setString(13, a.details());
+            insert.setString(14, a.incident());
             insert.addBatch();
         }
         try {

@@ -25,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class AnomalyDetectorsTest {
     /**
      * Round test settings in the shape of the job's defaults (JobParameter); VOLUME's window is one 10 s step
-     * (a sliding window is tested on its own) and counts every trade (ignore-largest 0), so window volumes read
+     * (a sliding window is tested on its own) and counts every trade whole (a trade cap of 1e9), so window volumes read
      * straight off the sizes fed.
      */
     static final PriceMoveDetector.Settings PRICE = DetectorSettings.PRICE;
@@ -349,23 +349,29 @@ class AnomalyDetectorsTest {
     }
 
     @Test
-    void oneBlockTradeIsNotAVolumeSpikeWhenTheLargestTradeIsLeftOut() throws Exception {
-        var settings = new VolumeSpikeDetector.Settings(10_000, 10_000, 10, 300_000, 10_000, 60_000, 30_000, 1);
+    void oneBlockTradeCountsAtMostTheCapTimesTheMedianTradeSize() throws Exception {
+        var settings = new VolumeSpikeDetector.Settings(10_000, 10_000, 10, 300_000, 10_000, 60_000, 30_000, 20);
         var h = Harnesses.keyed(new AnomalyDetectors(PRICE, ZSCORE, settings, TTL), new CapturedMetrics());
-        long t = steadyVolume(h, 8, "100"); // 10 trades of 1 per bucket: 9 counted, average 9
-        assertThat(feed(h, tick(seq++, T0 + t, "100", "500"))).isEmpty(); // one block trade: counted 0
-        assertThat(feed(h, tick(seq++, T0 + t + 1000, "100", "80"))).isEmpty(); // counted 80 < 90
-        Tick burst = tick(seq++, T0 + t + 2000, "100", "20");
+        long t = steadyVolume(h, 8, "100"); // 10 trades of 1 per bucket: median size 1, average 10
+        // one block trade of 500 counts as 20 (the cap), nor is a second one a burst (the median estimate rose by
+        // 1 % on the first: it counts 20.2)
+        assertThat(feed(h, tick(seq++, T0 + t, "100", "500"))).isEmpty();
+        assertThat(feed(h, tick(seq++, T0 + t + 1000, "100", "80"))).isEmpty(); // counted 40.2 < 100
+        // many ordinary trades are a burst: 40.2 + 6 x 10 = 100.2
+        for (int i = 0; i < 5; i++) {
+            assertThat(feed(h, tick(seq++, T0 + t + 2000 + i, "100", "10"))).isEmpty();
+        }
+        Tick burst = tick(seq++, T0 + t + 3000, "100", "10");
         assertThat(feed(h, burst)).singleElement().satisfies(a -> {
             assertThat(a.ts()).isEqualTo(burst.ts());
-            assertThat(a.details()).contains("\"window_volume\":600.0").contains("\"counted_volume\":100.0")
-                    .contains("\"average_volume\":9.0");
+            assertThat(a.details()).contains("\"window_volume\":640.0").contains("\"counted_volume\":100.20100334")
+                    .contains("\"average_volume\":10.0");
         });
     }
 
     @Test
     void aYoungVolumeAverageIsThePlainMeanOfTheWindowsSoFar() throws Exception {
-        var settings = new VolumeSpikeDetector.Settings(10_000, 10_000, 10, 300_000, 0, 60_000, 30_000, 0);
+        var settings = new VolumeSpikeDetector.Settings(10_000, 10_000, 10, 300_000, 0, 60_000, 30_000, 1e9);
         var h = Harnesses.keyed(new AnomalyDetectors(PRICE, ZSCORE, settings, TTL), new CapturedMetrics());
         assertThat(feed(h, tick(seq++, T0, "100", "1"))).isEmpty(); // a thin first bucket: volume 1
         long t = 10_000;
@@ -378,9 +384,9 @@ class AnomalyDetectorsTest {
                 a.details()).contains("\"average_volume\":8.71428571"));
     }
 
-    /** The job's default shape: a 2 s window sliding by 500 ms, its two largest trades left out. */
+    /** The job's default shape: a 2 s window sliding by 500 ms, a trade counting at most 50 median trades. */
     private static final VolumeSpikeDetector.Settings SLIDING =
-            new VolumeSpikeDetector.Settings(2_000, 500, 10, 300_000, 10_000, 60_000, 30_000, 2);
+            new VolumeSpikeDetector.Settings(2_000, 500, 10, 300_000, 10_000, 60_000, 30_000, 50);
 
     /** Four trades of 1 per second (two per step, at +0 and +250 ms) for {@code seconds}, price 200. */
     private long steadyTrades(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h, int seconds)
@@ -395,34 +401,34 @@ class AnomalyDetectorsTest {
     @Test
     void aBurstAcrossAFixedBucketEdgeIsSeenWholeByTheSlidingWindow() throws Exception {
         var h = Harnesses.keyed(new AnomalyDetectors(PRICE, ZSCORE, SLIDING, TTL), new CapturedMetrics());
-        long t = steadyTrades(h, 90); // 8 trades of 1 per window, 6 counted: an average just below 6
-        // Ten trades of 7.2 in one second across a 2 s edge (T0 + t is a multiple of 2 s). Fixed 2 s buckets
-        // would hold 8 + 5 x 7.2 and 5 x 7.2, counted 29.6 and 21.6: neither 10x. The sliding window sees the
-        // burst whole, and alerts on its tenth trade.
+        long t = steadyTrades(h, 90); // 8 trades of 1 per window: an average just below 8
+        // Ten trades of 8 in one second across a 2 s edge (T0 + t is a multiple of 2 s). Fixed 2 s buckets
+        // would hold 8 + 5 x 8 and 5 x 8, 48 and 40: neither 10x. The sliding window sees the burst whole, and
+        // alerts on its tenth trade.
         for (long dt = -500; dt < 400; dt += 100) {
-            assertThat(feed(h, tick(seq++, T0 + t + dt, "200", "7.2"))).isEmpty();
+            assertThat(feed(h, tick(seq++, T0 + t + dt, "200", "8"))).isEmpty();
         }
-        Tick tenth = tick(seq++, T0 + t + 400, "200", "7.2");
+        Tick tenth = tick(seq++, T0 + t + 400, "200", "8");
         assertThat(feed(h, tenth)).singleElement().satisfies(a -> {
             assertThat(a.type()).isEqualTo(AnomalyType.VOLUME_SPIKE);
             assertThat(a.ts()).isEqualTo(tenth.ts());
             assertThat(a.windowMs()).isEqualTo(2_000L);
-            // steps t-1500 ... t: 6 trades of 1 and 10 of 7.2, the two largest left out
+            // steps t-1500 ... t: 6 trades of 1 and 10 of 8, all counted whole
             assertThat(a.details()).contains("\"window_start\":" + (T0 + t - 1500))
-                    .contains("\"window_volume\":78.0").contains("\"counted_volume\":63.6");
+                    .contains("\"window_volume\":86.0").contains("\"counted_volume\":86.0");
         });
     }
 
     @Test
-    void theWindowsTwoLargestTradesAreLeftOutWhicheverStepsTheyAreIn() throws Exception {
+    void blockTradesCountCappedWhicheverStepsTheyAreIn() throws Exception {
         var h = Harnesses.keyed(new AnomalyDetectors(PRICE, ZSCORE, SLIDING, TTL), new CapturedMetrics());
-        long t = steadyTrades(h, 90); // average just below 6 counted per window
-        // two block trades in different steps of one window: left out, so they are no burst
-        assertThat(feed(h, tick(seq++, T0 + t, "200", "500"))).isEmpty();
-        assertThat(feed(h, tick(seq++, T0 + t + 600, "200", "400"))).isEmpty();
-        assertThat(feed(h, tick(seq++, T0 + t + 700, "200", "50"))).isEmpty(); // counted 4 + 50 < 59
-        assertThat(feed(h, tick(seq++, T0 + t + 800, "200", "10"))).singleElement().satisfies(a -> assertThat(
-                a.details()).contains("\"window_volume\":964.0").contains("\"counted_volume\":64.0"));
+        long t = steadyTrades(h, 90); // median size 1, average just below 8 per window
+        // two block trades in different steps of one window count 50 median trades each (the second 50.5: the
+        // median estimate rose by 1 % on the first): 4 + 100.5, a burst at this cap with 8 trades a window
+        assertThat(feed(h, tick(seq++, T0 + t, "200", "500"))).isEmpty(); // 6 + 50 = 56
+        assertThat(feed(h, tick(seq++, T0 + t + 600, "200", "400"))).singleElement().satisfies(a -> assertThat(
+                a.details()).contains("\"window_volume\":904.0").contains("\"counted_volume\":104.50250835")
+                .contains("\"median_trade_size\":1.02020134"));
     }
 
     @Test
@@ -434,7 +440,7 @@ class AnomalyDetectorsTest {
         state.stepStart = T0;
         assertThat(detector.onTick(tick(seq++, T0 + 500, "100", "1"), state, 0)).isNull();
         assertThat(state.volume).hasSize(4);
-        assertThat(state.largest).hasSize(8);
+        assertThat(state.counted).hasSize(4);
         assertThat(state.steps).isZero();
         assertThat(state.average).isZero();
     }
@@ -480,20 +486,26 @@ class AnomalyDetectorsTest {
         long s = 5_000;
         long t = 0;
         for (int i = 0; i <= 120; i++, t += 700) {
-            ticks.add(tick(s++, T0 + t, i % 2 == 0 ? "100" : "100.01", "1"));
+            // a 0.5 % jump is a z-score outlier, not a price move
+            ticks.add(tick(s++, T0 + t, i == 105 ? "100.5" : i % 2 == 0 ? "100" : "100.01", "1"));
         }
-        ticks.add(tick(s++, T0 + t, "101.5", "400")); // spike, z-score and volume at once
+        // spike and volume at once (its z-score outlier is the spike again: not an alert of its own)
         t += 700;
         for (int i = 0; i < 50; i++, t += 700) {
             ticks.add(tick(s++, T0 + t, "101.5", "1"));
         }
-        ticks.add(tick(s++, T0 + t, "99.8", "1")); // drop
+        ticks.add(tick(s++, T0 + t, "101.5", "400"));
+        t += 700;
+        for (int i = 0; i < 50; i++, t += 700) {
+            ticks.add(tick(s++, T0 + t, "101.5", "1"));
+        }
+        ticks.add(tick(s++, T0 + t, "99.8", "1")); // drop, through the level the spike started from
         return ticks;
     }
 
     private static Anomaly withoutWallClock(Anomaly a) {
         return new Anomaly(a.id(), a.exchange(), a.symbol(), a.type(), a.ts(), a.price(), a.refPrice(), a.changePct(),
-                a.windowMs(), a.zscore(), a.tradeId(), a.recvTs(), 0L, a.details());
+                a.windowMs(), a.zscore(), a.tradeId(), a.recvTs(), 0L, a.details(), a.incidentId());
     }
 
     private List<Anomaly> run(List<Tick> ticks) throws Exception {
@@ -509,8 +521,10 @@ class AnomalyDetectorsTest {
         List<Anomaly> first = run(everyKindOfAlert());
         List<Anomaly> second = run(everyKindOfAlert());
 
-        assertThat(first).extracting(Anomaly::type).contains(AnomalyType.PRICE_SPIKE, AnomalyType.PRICE_DROP,
-                AnomalyType.RETURN_ZSCORE, AnomalyType.VOLUME_SPIKE);
+        assertThat(first).extracting(Anomaly::type).containsExactly(AnomalyType.RETURN_ZSCORE,
+                AnomalyType.PRICE_SPIKE, AnomalyType.VOLUME_SPIKE, AnomalyType.PRICE_DROP);
+        // each less than the price window after the one before: one incident, named after its first alert
+        assertThat(first).extracting(Anomaly::incidentId).containsOnly(first.get(0).id());
         assertThat(second).isEqualTo(first);
         assertThat(first).extracting(Anomaly::id).doesNotHaveDuplicates();
         assertThat(first).allSatisfy(a -> assertThat(a.id())
@@ -535,10 +549,11 @@ class AnomalyDetectorsTest {
 
         List<Anomaly> btcAlerts = together.stream().filter(a -> a.symbol().equals("BTC-USDT")).toList();
         assertThat(btcAlerts).isEqualTo(alone);
-        // and ETH's own wild swings were judged against ETH only
+        // and ETH's own wild swings were judged against ETH only (its swings back up to 3000 are the first drop's
+        // retracement: they never cross the level the drop started from, so they are that episode, not spikes)
         assertThat(together).filteredOn(a -> a.symbol().equals("ETH-EUR"))
                 .allMatch(a -> a.exchange().equals("kraken"))
-                .extracting(Anomaly::type).contains(AnomalyType.PRICE_SPIKE);
+                .extracting(Anomaly::type).contains(AnomalyType.PRICE_DROP).doesNotContain(AnomalyType.PRICE_SPIKE);
     }
 
     @Test

@@ -37,18 +37,18 @@ class InstrumentDetectorStateSerializerTest {
         InstrumentDetectorState original = StateSamples.everyFieldSet();
         InstrumentDetectorState copy = SERIALIZER.copy(original);
         assertThat(copy).usingRecursiveComparison().isEqualTo(original);
-        copy.volumeSpike.largest[0] = 99;
-        assertThat(original.volumeSpike.largest[0]).isEqualTo(4.0);
+        copy.volumeSpike.counted[0] = 99;
+        assertThat(original.volumeSpike.counted[0]).isEqualTo(10.0);
     }
 
     /** A field added to a detector's state must be written by the serializer too (and bump its snapshot version). */
     @Test
     void theSerializerKnowsEveryStateField() {
-        assertThat(instanceFields(InstrumentDetectorState.class)).isEqualTo(4);
-        assertThat(instanceFields(PriceMoveDetector.State.class)).isEqualTo(7);
+        assertThat(instanceFields(InstrumentDetectorState.class)).isEqualTo(6);
+        assertThat(instanceFields(PriceMoveDetector.State.class)).isEqualTo(9);
         assertThat(instanceFields(PriceMoveDetector.Extremes.class)).isEqualTo(2);
         assertThat(instanceFields(ReturnZScoreDetector.State.class)).isEqualTo(6);
-        assertThat(instanceFields(VolumeSpikeDetector.State.class)).isEqualTo(8);
+        assertThat(instanceFields(VolumeSpikeDetector.State.class)).isEqualTo(9);
         assertThat(instanceFields(IntervalSampler.State.class)).isEqualTo(3);
     }
 

@@ -64,6 +64,8 @@ public final class Evaluation {
      * the default price window ({@code --spike-window}) has passed its end.
      */
     static final long DIVERGENCE_MOVES_PRICE_FOR_MS = 60_000;
+    /** An alert on a near miss's instrument from its start until this long after its end is one it raised. */
+    static final long NEAR_MISS_AFTER_MS = 60_000;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Evaluation() {}
@@ -75,8 +77,8 @@ public final class Evaluation {
     }
 
     /** A generated stream: tick JSON lines in the producer's order, its labels, and its extent. */
-    public record Stream(String name, List<String> lines, List<Label> labels, Set<String> instruments, long firstTs,
-                         long lastTs) {
+    public record Stream(String name, List<String> lines, List<Label> labels, List<Label> nearMisses,
+                         Set<String> instruments, long firstTs, long lastTs) {
         /**
          * The end of the scored part: the stream stops mid-anomaly, so the labels starting in its last minute
          * (no more than the price window plus the longest anomaly) are not scored, nor alerts there that no scored
@@ -148,11 +150,21 @@ public final class Evaluation {
                 first = Math.min(first, ts);
                 last = Math.max(last, ts);
             }
-            return new Stream(name, lines, labels, instruments, first, last);
+            return new Stream(name, lines, labels, List.of(), instruments, first, last);
         } finally {
             Files.deleteIfExists(labelsFile);
             Files.deleteIfExists(out);
         }
+    }
+
+    /** A stream of {@link MicrostructureGenerator} (labelled events and near misses unless {@code calm}). */
+    public static Stream microstructure(String name, long seed, long startTs, int minutes, boolean calm,
+                                        long warmupMs) throws IOException {
+        MicrostructureGenerator.Output g = MicrostructureGenerator.generate(seed, startTs, minutes, !calm, warmupMs);
+        long first = JSON.readTree(g.lines().get(0)).get("ts").asLong();
+        long last = JSON.readTree(g.lines().get(g.lines().size() - 1)).get("ts").asLong();
+        return new Stream(name, g.lines(), g.labels(), g.nearMisses(), MicrostructureGenerator.instruments(), first,
+                last);
     }
 
     /**
@@ -246,7 +258,7 @@ public final class Evaluation {
         return anomalies.stream()
                 .map(a -> String.join("|", a.id(), a.instrument(), a.type().name(), Long.toString(a.ts()), a.price(),
                         String.valueOf(a.refPrice()), String.valueOf(a.changePct()), String.valueOf(a.zscore()),
-                        String.valueOf(a.windowMs()), a.tradeId(), String.valueOf(a.details())))
+                        String.valueOf(a.windowMs()), a.tradeId(), String.valueOf(a.details()), a.incident()))
                 .sorted()
                 .collect(Collectors.toList());
     }
@@ -311,6 +323,9 @@ public final class Evaluation {
         public final List<Label> missedLabels = new ArrayList<>();
         public int alerts;
         public double instrumentHours;
+        /** Labelled near misses, and the alerts (any type, its instrument) raised during one or soon after. */
+        public int nearMisses;
+        public final List<Anomaly> nearMissAlerts = new ArrayList<>();
 
         public TypeScore type(AnomalyType t) {
             return byType.computeIfAbsent(t, k -> new TypeScore());
@@ -327,6 +342,8 @@ public final class Evaluation {
             missedLabels.addAll(o.missedLabels);
             alerts += o.alerts;
             instrumentHours += o.instrumentHours;
+            nearMisses += o.nearMisses;
+            nearMissAlerts.addAll(o.nearMissAlerts);
         }
     }
 
@@ -388,25 +405,42 @@ public final class Evaluation {
                 score.missedLabels.add(l);
             }
         }
+        for (Label n : stream.nearMisses()) {
+            if (n.start() > stream.scoredUntil()) {
+                continue;
+            }
+            score.nearMisses++;
+            for (Anomaly a : alerts) {
+                if (a.instrument().equals(n.instrument()) && a.ts() >= n.start()
+                        && a.ts() <= n.end() + NEAR_MISS_AFTER_MS) {
+                    score.nearMissAlerts.add(a);
+                }
+            }
+        }
         return score;
     }
 
     /**
      * The VOLUME_SPIKE labels whose burst, as traded, reached the multiple in at least one window: the counted
-     * window volume (without its largest trades) against the average of the counted volume of the windows before
-     * the burst, as the detector computes them. Injected sizes are a multiple of the usual ones, but trade sizes
-     * are heavy-tailed, so a burst just above the multiple can stay below it in every window: no window detector
-     * can see that one.
+     * window volume (each trade at most the trade cap times the running median trade size) against the average of
+     * the counted volume of the windows before the burst, as the detector computes them. Injected sizes are a
+     * multiple of the usual ones, but trade sizes are heavy-tailed, so a burst just above the multiple can stay below
+     * it in every window: no window detector can see that one.
      */
     public static Set<Label> burstsReachingMultiple(Stream stream, VolumeSpikeDetector.Settings settings)
             throws IOException {
         long stepMs = settings.stepMs();
-        Map<String, TreeMap<Long, List<Double>>> steps = new HashMap<>();
+        Map<String, TreeMap<Long, Double>> steps = new HashMap<>();
+        Map<String, Double> logMedian = new HashMap<>();
         for (String line : stream.lines()) {
             JsonNode n = JSON.readTree(line);
-            steps.computeIfAbsent(n.get("exchange").asText() + ':' + n.get("symbol").asText(), k -> new TreeMap<>())
-                    .computeIfAbsent(Math.floorDiv(n.get("ts").asLong(), stepMs) * stepMs, k -> new ArrayList<>())
-                    .add(Double.parseDouble(n.get("size").asText()));
+            String instrument = n.get("exchange").asText() + ':' + n.get("symbol").asText();
+            double size = Double.parseDouble(n.get("size").asText());
+            double m = logMedian.getOrDefault(instrument, Math.log(size));
+            double counted = Math.min(size, Math.exp(m) * settings.tradeCap());
+            logMedian.put(instrument, m + Math.signum(Math.log(size) - m) * VolumeSpikeDetector.MEDIAN_STEP);
+            steps.computeIfAbsent(instrument, k -> new TreeMap<>())
+                    .merge(Math.floorDiv(n.get("ts").asLong(), stepMs) * stepMs, counted, Double::sum);
         }
         double alpha = 1.0 - Math.pow(0.5, (double) stepMs / settings.halfLifeMs());
         Set<Label> reaching = new HashSet<>();
@@ -414,7 +448,7 @@ public final class Evaluation {
             if (l.type() != AnomalyType.VOLUME_SPIKE) {
                 continue;
             }
-            TreeMap<Long, List<Double>> series = steps.get(l.instrument());
+            TreeMap<Long, Double> series = steps.get(l.instrument());
             double average = 0;
             long seen = 0;
             long firstStep = Math.floorDiv(l.start(), stepMs) * stepMs;
@@ -432,14 +466,10 @@ public final class Evaluation {
         return reaching;
     }
 
-    /** The volume of the window whose last step starts at {@code lastStep}, without its largest trades. */
-    private static double countedWindow(TreeMap<Long, List<Double>> steps, long lastStep,
+    /** The counted volume of the window whose last step starts at {@code lastStep}. */
+    private static double countedWindow(TreeMap<Long, Double> steps, long lastStep,
                                         VolumeSpikeDetector.Settings settings) {
-        List<Double> sizes = new ArrayList<>();
-        steps.subMap(lastStep - settings.windowMs() + settings.stepMs(), true, lastStep, true).values()
-                .forEach(sizes::addAll);
-        sizes.sort(Comparator.reverseOrder());
-        return sizes.subList(Math.min(settings.ignoreLargest(), sizes.size()), sizes.size()).stream()
+        return steps.subMap(lastStep - settings.windowMs() + settings.stepMs(), true, lastStep, true).values().stream()
                 .mapToDouble(Double::doubleValue).sum();
     }
 
@@ -460,6 +490,11 @@ public final class Evaluation {
                             (a.ts() - l.start()) / 1000.0));
                 }
             }
+        }
+        for (Anomaly a : score.nearMissAlerts) {
+            out.append(String.format(Locale.ROOT, "    near miss alerted: %s %s at +%.1f s: %s%n", a.type(),
+                    a.instrument(), (a.ts() - stream.firstTs()) / 1000.0, a.details() != null ? a.details()
+                            : "price " + a.price() + " ref " + a.refPrice() + " change " + a.changePct() + " % z " + a.zscore()));
         }
         for (Anomaly a : score.falseAlertList) {
             out.append(String.format(Locale.ROOT, "    false %s %s at +%.1f s: %s%n", a.type(), a.instrument(),

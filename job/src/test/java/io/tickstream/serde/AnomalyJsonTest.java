@@ -14,8 +14,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class AnomalyJsonTest {
     /** The fields of anomaly JSON v1, in the contract's order (DESIGN.md). */
+    /** The v1 contract's fields, then incident_id (added in release 0.2: a consumer of v1 ignores fields it does not know). */
     private static final List<String> V1_FIELDS = List.of("v", "id", "exchange", "symbol", "type", "ts", "price",
-            "ref_price", "change_pct", "window_ms", "zscore", "trade_id", "detected_at");
+            "ref_price", "change_pct", "window_ms", "zscore", "trade_id", "detected_at", "incident_id");
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -51,6 +52,16 @@ class AnomalyJsonTest {
         assertThat(json.get("trade_id").textValue()).isEqualTo("3456789012");
         assertThat(json.get("detected_at").longValue()).isEqualTo(1732500000171L);
         assertThat(json.has("recv_ts")).as("recvTs is internal, not part of the JSON").isFalse();
+        assertThat(json.get("incident_id").textValue()).as("an alert standing alone is its own incident").isEqualTo(id);
+    }
+
+    @Test
+    void anAlertInAnIncidentCarriesTheIncidentsId() throws Exception {
+        Anomaly a = new Anomaly("id-3", "binance", "BTC-USDT", AnomalyType.VOLUME_SPIKE, 1732500000000L, "67000",
+                null, 950.5, 4_000L, null, "42", 1L, 2L, null).withIncident("id-1");
+        JsonNode json = MAPPER.readTree(AnomalyJson.toBytes(a));
+        assertThat(json.get("id").textValue()).isEqualTo("id-3");
+        assertThat(json.get("incident_id").textValue()).isEqualTo("id-1");
     }
 
     @Test

@@ -48,9 +48,13 @@ class StateFormatUpgradeTest {
     static Stream<Arguments> releasedFormats() {
         List<Arguments> out = new ArrayList<>();
         for (String state : StateFormatFixtures.STATES) {
-            out.add(arguments("0.1", state, state.equals("divergence-quotes")
-                    ? (Supplier<List<?>>) () -> List.of(StateSamples.quotesAsOfFormat2(), StateSamples.emptyQuotes())
-                    : (Supplier<List<?>>) () -> StateFormatFixtures.samples(state)));
+            out.add(arguments("0.1", state, switch (state) {
+                case "divergence-quotes" ->
+                        (Supplier<List<?>>) () -> List.of(StateSamples.quotesAsOfFormat2(), StateSamples.emptyQuotes());
+                case "detector-state" -> (Supplier<List<?>>) () ->
+                        List.of(StateSamples.everyFieldSetAsOfFormat3(), StateSamples.fresh());
+                default -> (Supplier<List<?>>) () -> StateFormatFixtures.samples(state);
+            }));
             out.add(arguments("0.2", state, (Supplier<List<?>>) () -> StateFormatFixtures.samples(state)));
         }
         return out.stream();

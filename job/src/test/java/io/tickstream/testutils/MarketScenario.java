@@ -14,15 +14,19 @@ import java.util.Random;
 /**
  * A reproducible market for graph tests: per instrument a calm random walk (steps of at most 0.001 %,
  * trades too small to reach the volume detector's minimum notional) with, on the injected instruments,
- * a 2 % level shift (one PRICE_SPIKE and one RETURN_ZSCORE on the trade that makes it) and later a burst of
- * five large trades at an unchanged price (one VOLUME_SPIKE on the first of them whose volume window holds two
- * earlier ones: the detector leaves a window's two largest trades out). Expected alerts are known by
- * construction, not by running the detectors.
+ * a 0.5 % level shift (one RETURN_ZSCORE on the trade that makes it: an outlier return, not a price move), later a
+ * 2 % level shift (one PRICE_SPIKE on the trade that makes it; its outlier return is the same move, no second
+ * alert) and later a burst of five large trades at an unchanged price (one VOLUME_SPIKE on the first of them whose
+ * window reaches 10x: each counts 200 median trades, and a normal window holds its 4 s of trades). Expected
+ * alerts are known by construction, not by running the detectors.
  */
 public final class MarketScenario {
-    /** The job's default {@code --volume-step} and the steps of its {@code --volume-window} (2 s). */
-    private static final long VOLUME_STEP_MS = 500;
-    private static final int VOLUME_WINDOW_STEPS = 4;
+    /** The job's default {@code --volume-window}, {@code --volume-multiplier} and {@code --volume-trade-cap}. */
+    private static final long VOLUME_WINDOW_MS = 4_000;
+    private static final double VOLUME_MULTIPLIER = 10;
+    private static final double VOLUME_TRADE_CAP = 200;
+    /** The calm trades' mean and median size (0.00100 to 0.00199, uniform). */
+    private static final double CALM_SIZE = 0.0015;
 
     public record Expected(String instrument, AnomalyType type, String tradeId) {}
 
@@ -39,14 +43,18 @@ public final class MarketScenario {
         for (int s = 0; s < symbols.size(); s++) {
             String symbol = symbols.get(s);
             boolean inject = s < injected;
+            int outlierAt = tradesPerInstrument / 4;
             int spikeAt = tradesPerInstrument / 2;
             int burstAt = tradesPerInstrument * 3 / 4;
             long cents = 5_000_000L + random.nextInt(100_000); // ~50,000.00
             long firstId = 1_000_000L * (s + 1);
-            List<Long> burstSteps = new ArrayList<>();
-            boolean volumeSpikeExpected = false;
+            // a normal window's volume, and the burst trades (each counted at the cap) it takes to reach the multiple
+            double window = (double) VOLUME_WINDOW_MS / spacingMs * CALM_SIZE;
+            int burstTradesToAlert = (int) Math.ceil((VOLUME_MULTIPLIER - 1) * window / (VOLUME_TRADE_CAP * CALM_SIZE));
             for (int i = 0; i < tradesPerInstrument; i++) {
-                if (inject && i == spikeAt) {
+                if (inject && i == outlierAt) {
+                    cents = cents * 1005 / 1000;
+                } else if (inject && i == spikeAt) {
                     cents = cents * 102 / 100;
                 } else if (i > 0) {
                     cents += random.nextInt(101) - 50; // at most 0.50 on ~50,000: 0.001 %
@@ -58,18 +66,14 @@ public final class MarketScenario {
                         BigDecimal.valueOf(cents, 2).toPlainString(), cents / 100.0,
                         size, Double.parseDouble(size), random.nextBoolean() ? Side.BUY : Side.SELL, ts, ts + 7);
                 trades.add(t);
-                if (inject && i == spikeAt) {
-                    expected.add(new Expected(t.instrument(), AnomalyType.PRICE_SPIKE, t.tradeId()));
+                if (inject && i == outlierAt) {
                     expected.add(new Expected(t.instrument(), AnomalyType.RETURN_ZSCORE, t.tradeId()));
                 }
-                if (burst && !volumeSpikeExpected) {
-                    long step = Math.floorDiv(ts, VOLUME_STEP_MS);
-                    long inWindow = burstSteps.stream().filter(b -> b > step - VOLUME_WINDOW_STEPS).count();
-                    if (inWindow >= 2) {
-                        expected.add(new Expected(t.instrument(), AnomalyType.VOLUME_SPIKE, t.tradeId()));
-                        volumeSpikeExpected = true;
-                    }
-                    burstSteps.add(step);
+                if (inject && i == spikeAt) {
+                    expected.add(new Expected(t.instrument(), AnomalyType.PRICE_SPIKE, t.tradeId()));
+                }
+                if (burst && i == burstAt + burstTradesToAlert - 1) {
+                    expected.add(new Expected(t.instrument(), AnomalyType.VOLUME_SPIKE, t.tradeId()));
                 }
             }
         }

@@ -89,6 +89,8 @@ public final class StateSamples {
         s.priceMove.newestSlot = 20;
         s.priceMove.spikeActive = true;
         s.priceMove.lastSpikeAlertTs = 1732500000123L;
+        s.priceMove.episode = 1;
+        s.priceMove.episodeReference = 99.5;
         s.returnZScore = new ReturnZScoreDetector.State();
         s.returnZScore.lastPrice = 100.25;
         s.returnZScore.lastPriceText = "100.25";
@@ -99,18 +101,36 @@ public final class StateSamples {
         s.volumeSpike = new VolumeSpikeDetector.State();
         s.volumeSpike.stepStart = 1732500000000L;
         s.volumeSpike.volume = new double[] {12.5, 0, 3.0, 1.5};
+        s.volumeSpike.counted = new double[] {10.0, 0, 3.0, 1.5};
         s.volumeSpike.notional = new double[] {1250.0, 0, 300.0, 150.0};
-        s.volumeSpike.largest = new double[] {4.0, 2.0, 0, 0, 3.0, 0, 1.0, 0.5};
         s.volumeSpike.episode = true;
         s.volumeSpike.lastAlertTs = 1732499990000L;
         s.volumeSpike.average = 1.25;
         s.volumeSpike.steps = 301;
+        s.volumeSpike.logMedianSize = -0.693;
         s.sample = new IntervalSampler.State();
         s.sample.interval = 17325000001L;
         // As read back from state: without the instrument's names.
         s.sample.last = new Tick(null, null, "a1b2-c3d4", -1, "100.25", 100.25, "0.5", 0.5, Side.SELL,
                 1732500000123L, 1732500000150L, null);
         s.sample.candle = candle();
+        s.incidentId = "0f5e3c1a-8f7e-3b2d-9c41-5a6b7c8d9e0f";
+        s.incidentLastTs = 1732500000123L;
+        return s;
+    }
+
+    /**
+     * {@link #everyFieldSet} as release 0.1 wrote it (detector state v3), read by this release: no price episode
+     * and no incident yet, each step's volume counted whole, the median trade size still to learn.
+     */
+    public static InstrumentDetectorState everyFieldSetAsOfFormat3() {
+        InstrumentDetectorState s = everyFieldSet();
+        s.priceMove.episode = 0;
+        s.priceMove.episodeReference = 0;
+        s.volumeSpike.counted = s.volumeSpike.volume.clone();
+        s.volumeSpike.logMedianSize = Double.NEGATIVE_INFINITY;
+        s.incidentId = null;
+        s.incidentLastTs = Long.MIN_VALUE;
         return s;
     }
 
@@ -118,7 +138,7 @@ public final class StateSamples {
         InstrumentDetectorState s = new InstrumentDetectorState();
         s.priceMove = new PriceMoveDetector.State();
         s.returnZScore = new ReturnZScoreDetector.State(); // no price yet: null text
-        s.volumeSpike = new VolumeSpikeDetector.State(); // largest not sized yet: null
+        s.volumeSpike = new VolumeSpikeDetector.State(); // window not sized yet: null
         s.sample = new IntervalSampler.State(); // no interval pending
         return s;
     }

@@ -1,0 +1,100 @@
+package io.tickstream.detect;
+
+import io.tickstream.model.Anomaly;
+import io.tickstream.model.AnomalyType;
+import io.tickstream.testutils.DetectorSettings;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import static io.tickstream.testutils.TestTicks.T0;
+import static io.tickstream.testutils.TestTicks.tick;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The price detector on its own (a pure class fed trades and {@code now}): a move and its pullback are one episode. */
+class PriceMoveDetectorTest {
+    private final PriceMoveDetector detector = new PriceMoveDetector(DetectorSettings.PRICE); // 1 %, 60 s window
+    private final PriceMoveDetector.State state = detector.newState();
+    private long seq = 1;
+    private long t;
+
+    /** Trades every 200 ms from the last price to {@code to} over {@code ms}, then held; the alerts raised. */
+    private List<Anomaly> path(double from, double to, long moveMs, long holdMs) {
+        List<Anomaly> alerts = new ArrayList<>();
+        for (long dt = 0; dt < moveMs + holdMs; dt += 200, t += 200) {
+            double p = dt < moveMs ? from + (to - from) * dt / moveMs : to;
+            Anomaly a = detector.onTick(tick(seq++, T0 + t, String.format(Locale.ROOT, "%.2f", p)), state, 0L);
+            if (a != null) {
+                alerts.add(a);
+            }
+        }
+        return alerts;
+    }
+
+    @Test
+    void aSpikeThatGivesBackHalfOfItselfIsOneAlert() {
+        assertThat(path(100, 100, 1_000, 60_000)).isEmpty();
+        List<Anomaly> spike = path(100, 103, 4_000, 10_000); // +3 %
+        assertThat(spike).singleElement().satisfies(a -> {
+            assertThat(a.type()).isEqualTo(AnomalyType.PRICE_SPIKE);
+            assertThat(a.refPrice()).isEqualTo("100");
+        });
+        // the pullback to 101.5 falls 1.46 % from the peak, more than the threshold: the same event, no PRICE_DROP
+        assertThat(path(103, 101.5, 30_000, 20_000)).isEmpty();
+        assertThat(state.inEpisode()).as("the window still holds the peak and the pullback").isTrue();
+        assertThat(path(101.5, 101.5, 0, 65_000)).isEmpty();
+        assertThat(state.inEpisode()).as("the market settled: the episode is over").isFalse();
+    }
+
+    @Test
+    void aDropRetracingSeventyPercentIsOneAlertAndSoIsAnyLaterPullbackOfTheSameEpisode() {
+        path(100, 100, 1_000, 60_000);
+        assertThat(path(100, 96, 3_000, 8_000)).singleElement().extracting(Anomaly::type).isEqualTo(AnomalyType.PRICE_DROP);
+        assertThat(path(96, 98.8, 25_000, 5_000)).isEmpty(); // +2.9 % from the low, still below where it started
+        assertThat(path(98.8, 97.5, 5_000, 5_000)).isEmpty(); // and down again: the same drop's window
+    }
+
+    @Test
+    void aReversalThroughTheLevelTheMoveStartedFromIsAMoveOfItsOwn() {
+        path(100, 100, 1_000, 60_000);
+        assertThat(path(100, 103, 3_000, 5_000)).singleElement().extracting(Anomaly::type).isEqualTo(AnomalyType.PRICE_SPIKE);
+        // back below 100 (where the spike started) and on to 98.5: a dump after the pump, alerted
+        List<Anomaly> dump = path(103, 98.5, 10_000, 5_000);
+        assertThat(dump).singleElement().satisfies(a -> {
+            assertThat(a.type()).isEqualTo(AnomalyType.PRICE_DROP);
+            assertThat(Double.parseDouble(a.price())).isLessThan(100.0);
+        });
+    }
+
+    @Test
+    void aFallWhileTheMoveIsInTheWindowIsItsRetracementUnlessItCrossesTheStart() {
+        path(100, 100, 1_000, 60_000);
+        assertThat(path(100, 102, 2_000, 5_000)).hasSize(1);
+        assertThat(path(102, 100.5, 3_000, 2_000)).isEmpty(); // 1.47 % down from the peak, above the start
+        assertThat(path(100.5, 99.8, 1_000, 1_000)).singleElement().extracting(Anomaly::type)
+                .isEqualTo(AnomalyType.PRICE_DROP); // through the start: a drop of its own
+    }
+
+    @Test
+    void afterAPlateauAFallIsADropOfItsOwn() {
+        path(100, 100, 1_000, 60_000);
+        assertThat(path(100, 102, 2_000, 5_000)).hasSize(1);
+        assertThat(path(102, 102, 0, 65_000)).isEmpty(); // a minute at the new level: settled
+        assertThat(state.inEpisode()).isFalse();
+        assertThat(path(102, 100.5, 3_000, 2_000)).singleElement().extracting(Anomaly::type)
+                .isEqualTo(AnomalyType.PRICE_DROP);
+    }
+
+    @Test
+    void onceTheMoveHasLeftTheWindowTheNextSpikeIsNew() {
+        path(100, 100, 1_000, 60_000);
+        assertThat(path(100, 97, 2_000, 5_000)).hasSize(1);
+        assertThat(path(97, 97.5, 5_000, 65_000)).isEmpty(); // settles within 1 % of the low
+        assertThat(state.inEpisode()).isFalse();
+        assertThat(path(97.5, 99, 3_000, 2_000)).singleElement().extracting(Anomaly::type)
+                .isEqualTo(AnomalyType.PRICE_SPIKE); // +1.5 %, below the drop's start (100): alerted all the same
+    }
+}
