@@ -79,7 +79,7 @@ class _AlertLog(_PythonComponent):
 class _Notifier(_PythonComponent):
     def args(self, stack: Stack) -> list[str]:
         # Extra flags (e.g. "--active-for 30m --dashboard-url http://grafana:3000") from TICKSTREAM_NOTIFY_ARGS.
-        return ["notify", "--bootstrap", kafka.bootstrap(stack),
+        return ["notify", "--bootstrap", kafka.bootstrap(stack), "--instance-id", "tickstream-notifier",
                 "--alertmanager", f"http://127.0.0.1:{stack.port('alertmanager')}",
                 "--metrics-port", str(stack.port(self.port_name)),
                 *shlex.split(os.environ.get("TICKSTREAM_NOTIFY_ARGS", ""))]
