@@ -30,7 +30,7 @@ from conftest import REPO, StackCli, wait_for
 
 SLOW = os.environ.get("TICKSTREAM_SLOW_FAULTS") == "1"
 PRODUCERS_PY = REPO / "producers" / ".venv" / "bin" / "python"
-JOB_ARGS = "--delivery exactly-once --checkpoint-interval '2 s' --checkpoint-timeout '12 s' --restart-max-delay '2 s'"
+JOB_ARGS = "--delivery exactly-once --checkpoint-interval '2 s' --checkpoint-timeout '30 s' --restart-max-delay '2 s'"
 COMPONENTS = "postgres,kafka,flink,job,pg-exporter,alert-log,alertmanager,prometheus,notifier"
 
 
@@ -275,14 +275,10 @@ def unlock(session):
 
 
 def test_database_lock_stalls_rows_lag_and_checkpoints(stack):
-    """ticks locked: the job's tick sink waits. For 7 s: the checkpoint in flight completes late (slow). Then for
-    longer: no row is inserted, the job falls behind Kafka, its checkpoints expire (12 s timeout) and, as Flink
-    tolerates no failed checkpoint by default, the job restarts."""
+    """ticks locked: the job's tick sink waits, so no row is inserted, the job falls behind Kafka, a checkpoint
+    stays in progress (slow) until it expires (30 s timeout) and, as Flink tolerates no failed checkpoint by
+    default, the job restarts; released, everything resolves."""
     wait_for("the job running", lambda: job_running(stack), timeout=120)
-    session = lock_ticks(stack)
-    time.sleep(7)
-    unlock(session)
-    wait_fired(stack, "TickStreamCheckpointsSlow", timeout=60)
     session = lock_ticks(stack)
     load = None
     try:
@@ -290,7 +286,8 @@ def test_database_lock_stalls_rows_lag_and_checkpoints(stack):
                                  "--duration", "30", "--bootstrap", stack.bootstrap, "--no-metrics", "--status-every",
                                  "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_all_fired(stack, [("TickStreamRowsNotGrowing", {}), ("TickStreamKafkaLagGrowing", {}),
-                               ("TickStreamCheckpointsFailing", {}), ("TickStreamJobRestarting", {})], timeout=120)
+                               ("TickStreamCheckpointsSlow", {}), ("TickStreamCheckpointsFailing", {}),
+                               ("TickStreamJobRestarting", {})], timeout=120)
     finally:
         unlock(session)
         if load is not None:
