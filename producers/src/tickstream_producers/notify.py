@@ -321,9 +321,12 @@ class Notifier:
             log.warning("offset commit failed (%s): the batch may be read again, and is then merged", e)
 
     def run_once(self, timeout: float = 0.1) -> int:
-        messages = self.consumer.consume(num_messages=self.batch, timeout=timeout)
-        if not messages:
+        # Wait for the first record only, then take what is already there: consume(n, timeout) would hold a lone
+        # anomaly back until n records or the timeout.
+        first = self.consumer.poll(timeout)
+        if first is None:
             return 0
+        messages = [first, *self.consumer.consume(num_messages=self.batch - 1, timeout=0)]
         alerts, anomalies = self._alerts(messages)
         if alerts:
             if not self._post_until_accepted(alerts):
