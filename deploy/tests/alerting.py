@@ -23,7 +23,7 @@ ALERTMANAGER = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
 # testing something else.
 TEST_INTERVAL = "3s"
 TEST_FOR = "4s"
-TEST_WINDOW = "20s"
+TEST_WINDOW = "15s"
 TEST_THRESHOLDS = {
     "TickStreamCheckpointsSlow": [("> 60000", "> 2500")],
     "TickStreamKafkaLagGrowing": [("> 10000", "> 200")],

@@ -4,7 +4,7 @@ rule fires in Alertmanager when its condition is made to happen, and resolves wh
 
 One stack (PostgreSQL, Kafka, Flink and the job with exactly-once delivery, the postgres exporter, Alertmanager,
 Prometheus, the notifier and the alert log) on free ports, with Prometheus scraping and evaluating every 3 s and
-the shipped rules rendered with test timings (alerting.py: `for: 4s`, 20 s windows, a few thresholds scaled).
+the shipped rules rendered with test timings (alerting.py: `for: 4s`, 15 s windows, a few thresholds scaled).
 The producers run live against local fake Binance and Kraken servers, on the stack's producer metrics port.
 
 Every rule is proven here in CI (`./mvnw verify`); TICKSTREAM_SLOW_FAULTS=1 adds a TaskManager kill
@@ -30,7 +30,7 @@ from conftest import REPO, StackCli, wait_for
 
 SLOW = os.environ.get("TICKSTREAM_SLOW_FAULTS") == "1"
 PRODUCERS_PY = REPO / "producers" / ".venv" / "bin" / "python"
-JOB_ARGS = "--delivery exactly-once --checkpoint-interval '2 s' --checkpoint-timeout '30 s' --restart-max-delay '2 s'"
+JOB_ARGS = "--delivery exactly-once --checkpoint-interval '2 s' --checkpoint-timeout '25 s' --restart-max-delay '2 s'"
 COMPONENTS = "postgres,kafka,flink,job,pg-exporter,alert-log,alertmanager,prometheus,notifier"
 
 
@@ -198,6 +198,7 @@ def wait_fired(stack, alertname, timeout=120, **labels):
 
 def wait_all_fired(stack, alerts, timeout=120):
     """Every (alertname, labels) in Alertmanager; on a timeout, says which did not come and what Prometheus saw."""
+    started = time.monotonic()
     missing = list(alerts)
     deadline = time.monotonic() + timeout
     while missing and time.monotonic() < deadline:
@@ -208,11 +209,14 @@ def wait_all_fired(stack, alerts, timeout=120):
                   for g in prom_api(stack, "/api/v1/rules")["groups"] for r in g["rules"]}
         raise AssertionError(f"not fired in Alertmanager within {timeout} s: {missing}; Prometheus rules: "
                              f"{ {name: states.get(name) for name, _ in missing} }")
+    print(f"fired after {time.monotonic() - started:.0f} s: {[name for name, _ in alerts]}")
 
 
 def wait_resolved(stack, alertname, timeout=120, **labels):
+    started = time.monotonic()
     wait_for(f"{alertname} {labels} resolved in Alertmanager", lambda: not fired(stack, alertname, **labels),
              timeout=timeout, interval=1)
+    print(f"resolved after {time.monotonic() - started:.0f} s: {alertname}")
 
 
 def job_running(stack):
@@ -237,10 +241,10 @@ def psql_session(stack):
 def test_bad_records_a_dead_feed_and_a_reconnect_storm(stack):
     wait_for("ticks from both venues in Prometheus", lambda: len(prom(stack, "rate(tickstream_producer_messages_total[20s]) > 0")) == 2,
              timeout=90, interval=1)
-    # Bad records for 25 s (20/s against ~100 good ticks/s) and Kraken's feed dead (every connection closed at once).
+    # Bad records for 20 s (20/s against ~100 good ticks/s) and Kraken's feed dead (every connection closed at once).
     stack.venues.mode["kraken"] = "refuse"
     junk = Producer({"bootstrap.servers": stack.bootstrap, "linger.ms": 5})
-    until = time.monotonic() + 25
+    until = time.monotonic() + 20
     while time.monotonic() < until:
         for i in range(10):
             junk.produce("ticks", b"not a tick " + str(i).encode(), b"binance:BTC-USDT")
@@ -276,7 +280,7 @@ def unlock(session):
 
 def test_database_lock_stalls_rows_lag_and_checkpoints(stack):
     """ticks locked: the job's tick sink waits, so no row is inserted, the job falls behind Kafka, a checkpoint
-    stays in progress (slow) until it expires (30 s timeout) and, as Flink tolerates no failed checkpoint by
+    stays in progress (slow) until it expires (25 s timeout) and, as Flink tolerates no failed checkpoint by
     default, the job restarts; released, everything resolves."""
     wait_for("the job running", lambda: job_running(stack), timeout=120)
     session = lock_ticks(stack)
@@ -293,6 +297,7 @@ def test_database_lock_stalls_rows_lag_and_checkpoints(stack):
         if load is not None:
             load.wait(60)
     wait_for("the job running", lambda: job_running(stack), timeout=120)
+    print("job running again")
     for name in ("TickStreamRowsNotGrowing", "TickStreamKafkaLagGrowing", "TickStreamCheckpointsSlow"):
         wait_resolved(stack, name, timeout=150)
 

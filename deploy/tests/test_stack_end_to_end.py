@@ -60,6 +60,13 @@ def test_whole_pipeline_up_upgrade_down(stack_cli: StackCli):
         wait_for("ticks and anomalies in the database",
                  lambda: (d := stack_cli.status()["data"]) and d["ticks"] > 1000 and d["anomalies"] > 0, timeout=240)
 
+        # The injected anomalies reach people: job -> anomalies topic -> notifier -> Alertmanager -> the alert log.
+        notifications = stack_cli.home / "alerts" / "notifications.jsonl"
+        wait_for("an anomaly notification at the alert log", lambda: notifications.exists() and any(
+            a["labels"].get("alertname") == "TickStreamAnomaly" and a["labels"].get("venue") == "synthetic"
+            for line in notifications.read_text().splitlines() for a in json.loads(line)["payload"]["alerts"]),
+            timeout=120)
+
         # The job's own metrics reach Prometheus through Flink's PrometheusReporter.
         wait_for("the job's records_in in Prometheus",
                  lambda: prometheus_value(stack_cli, "flink_taskmanager_job_task_operator_tickstream_records_in") > 0,
