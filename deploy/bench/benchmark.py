@@ -165,7 +165,7 @@ class Deliveries:
             for a in n["payload"].get("alerts", []) if n.get("path") == "/anomalies" else []:
                 labels = a["labels"]
                 if labels.get("symbol") in symbols and labels["anomaly_id"] not in first:
-                    trade = dt.datetime.fromisoformat(a["startsAt"].replace("Z", "+00:00")).timestamp() * 1000
+                    trade = dt.datetime.fromisoformat(a["annotations"]["trade_time"].replace("Z", "+00:00")).timestamp() * 1000
                     first[labels["anomaly_id"]] = n["received_at"] - trade
         return list(first.values())
 

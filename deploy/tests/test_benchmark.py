@@ -82,8 +82,9 @@ def test_deliveries_count_each_anomaly_of_the_step_once_from_its_trade_time(tmp_
 
     def delivery(received_at, path, *alerts):
         return json.dumps({"received_at": received_at, "path": path, "payload": {"alerts": [
-            {"labels": {"alertname": "TickStreamAnomaly", "anomaly_id": i, "symbol": sym}, "startsAt": starts}
-            for i, sym, starts in alerts]}}) + "\n"
+            {"labels": {"alertname": "TickStreamAnomaly", "anomaly_id": i, "symbol": sym},
+             "annotations": {"trade_time": trade}, "startsAt": "2026-12-01T09:00:00.000Z"}
+            for i, sym, trade in alerts]}}) + "\n"
 
     log = tmp_path / "alerts" / "notifications.jsonl"
     log.parent.mkdir()

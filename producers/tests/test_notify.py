@@ -36,11 +36,14 @@ def anomaly(**over):
 # ---------------------------------------------------------------------------------------------- mapping
 def test_an_anomaly_becomes_one_alert_with_its_labels_annotations_and_times():
     a = anomaly(exchange="coinbase", symbol="ETH-USDC", ts=1_732_500_000_123, change_pct=-5.5)
-    alert = to_alert(parse_anomaly(json.dumps(a).encode()), AlertOptions(active_for_ms=600_000))
+    alert = to_alert(parse_anomaly(json.dumps(a).encode()), AlertOptions(active_for_ms=600_000),
+                     now_ms=1_732_500_001_000)
     assert alert["labels"] == {"alertname": "TickStreamAnomaly", "type": "PRICE_DROP", "asset": "ETH",
                                "quote_class": "USD", "venue": "coinbase", "symbol": "ETH-USDC",
                                "severity": "critical", "anomaly_id": a["id"]}
-    assert alert["startsAt"] == "2024-11-25T02:00:00.123Z" and alert["endsAt"] == "2024-11-25T02:10:00.123Z"
+    # Started when posted (Alertmanager's group_wait counts from it), ended --active-for after the trade.
+    assert alert["startsAt"] == "2024-11-25T02:00:01.000Z" and alert["endsAt"] == "2024-11-25T02:10:00.123Z"
+    assert alert["annotations"]["trade_time"] == "2024-11-25T02:00:00.123Z"
     notes = alert["annotations"]
     assert notes["price"] == "67000.5" and notes["change_pct"] == "-5.5" and notes["window_ms"] == "60000"
     assert notes["details"] == '{"from":"70500.0"}' and "zscore" not in notes
@@ -84,10 +87,21 @@ def test_any_record_is_an_anomaly_or_refused_never_a_crash(value):
 def test_alerts_of_any_anomaly_are_bounded_strings_and_deterministic(exchange, base, quote, tid, price, details):
     a = parse_anomaly(json.dumps(anomaly(exchange=exchange, symbol=f"{base}-{quote}", trade_id=tid, price=price,
                                          details=details)).encode())
-    alert = to_alert(a, AlertOptions())
-    assert alert == to_alert(a, AlertOptions())
+    alert = to_alert(a, AlertOptions(), now_ms=1_800_000_000_000)
+    assert alert == to_alert(a, AlertOptions(), now_ms=1_800_000_000_000)
     assert all(isinstance(v, str) and len(v) <= 256 for v in alert["labels"].values())
     assert all(isinstance(v, str) and len(v) <= 2048 for v in alert["annotations"].values())
+    assert alert.get("generatorURL", "") == alert["annotations"].get("dashboard", "")
+
+
+def test_an_instrument_too_long_for_a_dashboard_link_gets_none_rather_than_a_cut_one():
+    a = parse_anomaly(json.dumps(anomaly(symbol="BTC-" + "Q" * 3000)).encode())
+    alert = to_alert(a, AlertOptions(), now_ms=1_800_000_000_000)
+    assert "dashboard" not in alert["annotations"] and "generatorURL" not in alert
+    assert len(alert["labels"]["symbol"]) == 256 and alert["labels"]["symbol"].endswith("…")
+    short = to_alert(parse_anomaly(json.dumps(anomaly()).encode()), AlertOptions(), now_ms=1_800_000_000_000)
+    assert short["generatorURL"] == short["annotations"]["dashboard"]
+    assert "var-symbol=binance%3ABTC-USDT" in short["generatorURL"]
 
 
 # ---------------------------------------------------------------------------------------------- real components

@@ -4,8 +4,11 @@ One alert per anomaly, identified by its labels (Alertmanager's fingerprint): ``
 ``type``, ``asset``, ``quote_class``, ``venue``, ``symbol``, ``severity`` and ``anomaly_id``. The anomaly id is a
 label so that two anomalies never merge into one alert, and a repeat of the same anomaly (the job's at-least-once
 replay, or this consumer's own re-read after a restart) is the same alert: Alertmanager merges it and notifies
-nobody again. ``startsAt`` is the trade time and ``endsAt`` the trade time plus ``--active-for``, both from the
-record only, so a repeat is identical to the first post.
+nobody again (it keeps the earliest ``startsAt``). ``endsAt`` is the trade time plus ``--active-for``.
+``startsAt`` is when this notifier posts the alert, not the trade time: Alertmanager flushes a new group at once
+when its first alert's startsAt is more than group_wait ago, so an anomaly reaching it late (with exactly-once
+delivery it waits for a checkpoint; a post retried while Alertmanager was down) would be sent alone, before the
+same move on the other venues could join it. The trade time is the ``trade_time`` annotation.
 
 Offsets are committed only once Alertmanager has accepted the batch (HTTP 200); until then the batch is retried,
 so a crash or a restart loses nothing and at most repeats the last batch, which Alertmanager merges. Reads with
@@ -135,14 +138,17 @@ def _summary(a: dict) -> str:
     return _text(", ".join(parts), 512)
 
 
-def to_alert(a: dict, opts: AlertOptions) -> dict:
-    """The Alertmanager API v2 alert of one anomaly (postableAlert)."""
+def to_alert(a: dict, opts: AlertOptions, now_ms: int | None = None) -> dict:
+    """The Alertmanager API v2 alert of one anomaly (postableAlert), posted at now_ms (default: now)."""
     base, _, quote = a["symbol"].partition("-")
     labels = {"alertname": ALERTNAME, "type": a["type"], "asset": base, "quote_class": opts.quote_classes.get(quote, quote),
               "venue": a["exchange"], "symbol": a["symbol"], "severity": severity(a, opts), "anomaly_id": a["id"]}
     link = dashboard_link(a, opts)
-    annotations = {"summary": _summary(a), "price": _text(a["price"], 64), "trade_time": _iso(a["ts"]),
-                   "dashboard": link}
+    # A link cut short would lead nowhere: an instrument name too long for one (never a real venue's) has none.
+    link = link if len(link) <= MAX_ANNOTATION else ""
+    annotations = {"summary": _summary(a), "price": _text(a["price"], 64), "trade_time": _iso(a["ts"])}
+    if link:
+        annotations["dashboard"] = link
     for key, name in (("ref_price", "ref_price"), ("change_pct", "change_pct"), ("window_ms", "window_ms"),
                       ("zscore", "zscore"), ("trade_id", "trade_id"), ("details", "details")):
         if a.get(key) is not None:
@@ -150,7 +156,8 @@ def to_alert(a: dict, opts: AlertOptions) -> dict:
     if isinstance(a.get("detected_at"), int):
         annotations["detected_at"] = _iso(a["detected_at"])
     return {"labels": {k: _text(v, 256) for k, v in labels.items()}, "annotations": annotations,
-            "startsAt": _iso(a["ts"]), "endsAt": _iso(a["ts"] + opts.active_for_ms), "generatorURL": link}
+            "startsAt": _iso(time.time() * 1000 if now_ms is None else now_ms),
+            "endsAt": _iso(a["ts"] + opts.active_for_ms), **({"generatorURL": link} if link else {})}
 
 
 # ---------------------------------------------------------------------------------------------- Alertmanager
@@ -275,16 +282,19 @@ class Notifier:
                 self.recent.add(a["id"])
                 continue
             self.recent.add(a["id"])
-            alerts.append(to_alert(a, self.opts))
+            alerts.append(to_alert(a, self.opts, now_ms))
             anomalies.append(a)
         return alerts, anomalies
 
     def _post_until_accepted(self, alerts: list[dict]) -> bool:
         """Retries with backoff until Alertmanager takes the batch; False when stopped first. The partitions are
         paused meanwhile and the consumer keeps polling, so it stays in its group however long it takes."""
-        delay, paused = self.backoff[0], False
+        delay, paused, held = self.backoff[0], False, set()
         try:
             while True:
+                starts = _iso(time.time() * 1000)  # posted now (see the module's doc: group_wait counts from it)
+                for alert in alerts:
+                    alert["startsAt"] = starts
                 try:
                     self.client.post(alerts)
                     return True
@@ -299,11 +309,23 @@ class Notifier:
                 while time.monotonic() < deadline:
                     if self.stop.is_set():
                         return False
-                    self.consumer.poll(min(0.1, max(0.0, deadline - time.monotonic())))
+                    self._hold(self.consumer.poll(min(0.1, max(0.0, deadline - time.monotonic()))), held)
                 delay = min(self.backoff[1], delay * 2)
         finally:
             if paused:
                 self.consumer.resume(self.consumer.assignment())
+
+    def _hold(self, msg, held: set) -> None:
+        """A record polled while retrying (its partition assigned by a rebalance meanwhile, so not paused) is read
+        again after the retry: its partition goes back to it and pauses. Only the first record of a partition
+        counts; one fetched before the pause must not move the position past it."""
+        if msg is None or msg.error() or (msg.topic(), msg.partition()) in held:
+            return
+        from confluent_kafka import TopicPartition
+        held.add((msg.topic(), msg.partition()))
+        part = TopicPartition(msg.topic(), msg.partition(), msg.offset())
+        self.consumer.seek(part)
+        self.consumer.pause([part])
 
     def _commit(self, messages) -> None:
         from confluent_kafka import KafkaException, TopicPartition
