@@ -8,7 +8,7 @@ import time
 
 from pathlib import Path
 
-from . import alerts, flink, job, kafka, monitoring, postgres, procs, producers
+from . import alerts, flink, job, kafka, monitoring, postgres, prerequisites, procs, producers
 from .procs import StackError
 from .state import DEFAULT_PORTS, Stack
 
@@ -37,6 +37,16 @@ def _parse_ports(values: list[str]) -> dict[str, int]:
     return ports
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 128:
+        raise argparse.ArgumentTypeError(f"{value} must be between 1 and 128 (the job's max parallelism)")
+    return value
+
+
 def _selected(only: str | None) -> list[str]:
     if not only:
         return list(COMPONENTS)
@@ -48,12 +58,20 @@ def _selected(only: str | None) -> list[str]:
 
 
 def cmd_up(stack: Stack, args) -> int:
-    stack.choose_ports(args.free_ports, _parse_ports(args.port))
+    selected = _selected(args.only)
+    ports = _parse_ports(args.port)
     started = time.monotonic()
-    print(f"tickstream up: state in {stack.home}")
-    for name in _selected(args.only):
-        if name == "job" and args.jar:
-            job.up(stack, Path(args.jar).resolve())
+    print(f"tickstream up: state in {stack.home}", flush=True)
+    if "postgres" in selected:
+        postgres.timescaledb_switch()  # a bad value stops here
+    prerequisites.ensure(selected)    # before anything starts: installs what is missing, or says what to run
+    stack.choose_ports(args.free_ports, ports)
+    if args.taskmanagers:
+        stack.data["taskmanagers"] = args.taskmanagers
+        stack.save()
+    for name in selected:
+        if name == "job":
+            job.up(stack, Path(args.jar).resolve() if args.jar else job.DEFAULT_JAR, args.parallelism, args.savepoint)
         else:
             COMPONENTS[name].up(stack)
     print(f"tickstream up: done in {time.monotonic() - started:.1f} s")
@@ -115,7 +133,12 @@ def cmd_status(stack: Stack, args) -> int:
 
 
 def cmd_upgrade(stack: Stack, args) -> int:
-    job.upgrade(stack, Path(args.jar))
+    job.upgrade(stack, Path(args.jar), args.parallelism)
+    return 0
+
+
+def cmd_scale(stack: Stack, args) -> int:
+    job.scale(stack, args.parallelism)
     return 0
 
 
@@ -143,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", action="append", metavar="NAME=NUMBER", help="override one port")
     up.add_argument("--jar", help="the job.jar to submit when the job is not running (default: job/target/job.jar, "
                                   "built when missing)")
+    up.add_argument("--taskmanagers", type=_positive, help="how many Flink TaskManagers to run (default 1; kept for "
+                                                            "the next `up`)")
+    up.add_argument("--parallelism", type=_positive, help="the job's parallelism when it is submitted (default: as it "
+                                                          "last ran, else the cluster's parallelism.default, 2)")
+    up.add_argument("--savepoint", help="submit the job from this savepoint or checkpoint (default: the newest one "
+                                        "the stack took or retained)")
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", help="stop what this stack started")
     down.add_argument("--only", help="comma-separated components (default all)")
@@ -157,7 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = sub.add_parser("upgrade", help="stop the job with a savepoint and run JAR from it "
                                              "(the old job keeps running if the savepoint fails)")
     upgrade.add_argument("jar", help="the new job.jar")
+    upgrade.add_argument("--parallelism", type=_positive, help="run the new job at this parallelism")
     upgrade.set_defaults(func=cmd_upgrade)
+    scale = sub.add_parser("scale", help="stop the job with a savepoint and run it again from it at another parallelism")
+    scale.add_argument("parallelism", type=_positive, help=f"the new parallelism (at most the cluster's task slots; "
+                                                           f"max parallelism is 128)")
+    scale.set_defaults(func=cmd_scale)
     flink_cmd = sub.add_parser("flink", help="Flink's CLI against the stack's cluster: run, list, stop --savepointPath, "
                                              "cancel, savepoint")
     flink_cmd.add_argument("flink_args", nargs=argparse.REMAINDER)

@@ -1,4 +1,4 @@
-"""A Flink 2.2 session cluster (one JobManager, one TaskManager) from Flink's Maven Central jars, and its CLI.
+"""A Flink 2.2 session cluster (one JobManager, one or more TaskManagers) from Flink's Maven Central jars, and its CLI.
 
 There is no flink-dist on Maven Central, so this does what Flink's start scripts do: a config dir, the
 memory flags from BashJavaUtils, the JDK 17 module opens, and the two entry points.
@@ -97,28 +97,70 @@ def rest(stack: Stack, path: str, timeout: float = 5.0):
         return json.loads(response.read())
 
 
+def taskmanager_roles(stack: Stack) -> list[str]:
+    """The TaskManagers this stack runs (`up --taskmanagers N`, default 1): flink-taskmanager, flink-taskmanager-2, ..."""
+    n = int(stack.data.get("taskmanagers", 1))
+    return ["flink-taskmanager"] + [f"flink-taskmanager-{i}" for i in range(2, n + 1)]
+
+
+def metrics_port_name(role: str) -> str:
+    return "flink_tm_metrics" if role == "flink-taskmanager" else f"flink_tm_metrics_{role.rsplit('-', 1)[1]}"
+
+
+def _metrics_port(stack: Stack, role: str) -> int:
+    """The first TaskManager's is a stack port; each further one gets the next port of Flink's 9250-9260 range when it is
+    free (another one otherwise), fixed at its first start."""
+    name = metrics_port_name(role)
+    if name == "flink_tm_metrics":
+        return stack.port(name)
+    ports = stack.data["ports"]
+    if name not in ports:
+        wanted = stack.port("flink_tm_metrics") + int(role.rsplit("-", 1)[1]) - 1
+        ports[name] = wanted if procs.port_free(wanted) and wanted not in ports.values() else procs.free_ports(1)[0]
+        stack.save()
+    return int(ports[name])
+
+
+def metrics_ports(stack: Stack) -> list[int]:
+    """The Prometheus reporter ports of the JobManager and every TaskManager."""
+    return [stack.port("flink_jm_metrics")] + [_metrics_port(stack, role) for role in taskmanager_roles(stack)]
+
+
 def _taskmanagers(stack: Stack) -> int:
+    return len(_taskmanager_ids(stack))
+
+
+def _taskmanager_ids(stack: Stack) -> set[str]:
+    """The TaskManagers registered with the JobManager (a killed one stays until its heartbeat times out)."""
     try:
-        return len(rest(stack, "/taskmanagers").get("taskmanagers", []))
+        return {tm["id"] for tm in rest(stack, "/taskmanagers").get("taskmanagers", [])}
     except OSError:
-        return 0
+        return set()
 
 
 def up(stack: Stack) -> None:
-    jm, tm = stack.component("flink-jobmanager"), stack.component("flink-taskmanager")
+    jm = stack.component("flink-jobmanager")
+    roles = taskmanager_roles(stack)
     marker = str(stack.home)
-    if procs.owns(jm.get("pid"), marker) and procs.owns(tm.get("pid"), marker) and _taskmanagers(stack) > 0:
-        print(f"  flink        already running (JobManager pid {jm['pid']}, TaskManager pid {tm['pid']}) on {rest_url(stack)}")
+    tms_running = [r for r in roles if procs.owns(stack.component(r).get("pid"), marker)]
+    if procs.owns(jm.get("pid"), marker) and len(tms_running) == len(roles) and _taskmanagers(stack) >= len(roles):
+        pids = ", ".join(str(stack.component(r)["pid"]) for r in roles)
+        print(f"  flink        already running (JobManager pid {jm['pid']}, TaskManager pid {pids}) on {rest_url(stack)}")
         return
-    # Only the ports of the process about to start: a surviving TaskManager keeps its metrics port while a killed
+    # Only the ports of the processes about to start: a surviving TaskManager keeps its metrics port while a killed
     # JobManager is restarted (and the other way round).
-    ports = (() if procs.owns(jm.get("pid"), marker) else ("flink_rest", "flink_rpc", "flink_jm_metrics")) + \
-            (() if procs.owns(tm.get("pid"), marker) else ("flink_tm_metrics",))
+    ports = [] if procs.owns(jm.get("pid"), marker) else ["flink_rest", "flink_rpc", "flink_jm_metrics"]
     for name in ports:
         # A process killed a moment ago may hold its listening port for a little while longer.
         if not procs.wait_until(lambda: procs.port_free(stack.port(name)), 15):
             raise StackError(f"port {stack.port(name)} ({name}) is taken by {procs.port_holder(stack.port(name))}; "
                              f"stop it, or start the stack with --port {name}=<free port>")
+    for role in roles:
+        if role not in tms_running:
+            port = _metrics_port(stack, role)
+            if not procs.wait_until(lambda: procs.port_free(port), 15):
+                raise StackError(f"port {port} ({metrics_port_name(role)}) is taken by {procs.port_holder(port)}; stop "
+                                 f"it, or start the stack with --port {metrics_port_name(role)}=<free port>")
     write_config(stack)
     if not procs.owns(jm.get("pid"), marker):
         pid = _start(stack, "flink-jobmanager", "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
@@ -131,32 +173,39 @@ def up(stack: Stack) -> None:
                              f"\n{procs.log_tail(stack.path('logs', 'flink-jobmanager.out'))}")
         print(f"  flink        JobManager started (pid {pid}), web UI and REST on {rest_url(stack)}, "
               f"metrics :{stack.port('flink_jm_metrics')}")
-    if not procs.owns(tm.get("pid"), marker):
-        pid = _start(stack, "flink-taskmanager", "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
-                     "GET_TM_RESOURCE_PARAMS", stack.port("flink_tm_metrics"))
-        if not procs.wait_until(lambda: _taskmanagers(stack) > 0 or not procs.is_alive(pid), 90):
-            raise StackError(f"the Flink TaskManager did not register within 90 s; log tail:\n"
-                             f"{procs.log_tail(stack.log('flink-taskmanager'))}"
-                             f"\n{procs.log_tail(stack.path('logs', 'flink-taskmanager.out'))}")
-        print(f"  flink        TaskManager started (pid {pid}), metrics :{stack.port('flink_tm_metrics')}")
+    for role in roles:
+        if role in tms_running:
+            continue
+        registered = _taskmanager_ids(stack)
+        pid = _start(stack, role, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
+                     "GET_TM_RESOURCE_PARAMS", _metrics_port(stack, role))
+        if not procs.wait_until(lambda: _taskmanager_ids(stack) - registered or not procs.is_alive(pid), 90) \
+                or not procs.is_alive(pid):
+            raise StackError(f"the Flink TaskManager {role} did not register within 90 s or exited at start-up; log tail:\n"
+                             f"{procs.log_tail(stack.log(role))}"
+                             f"\n{procs.log_tail(stack.path('logs', f'{role}.out'))}")
+        print(f"  flink        TaskManager {role.removeprefix('flink-')} started (pid {pid}), "
+              f"metrics :{_metrics_port(stack, role)}")
     stack.set_endpoint("flink_rest", rest_url(stack))
 
 
 def down(stack: Stack) -> None:
-    for role in ("flink-taskmanager", "flink-jobmanager"):
+    started_tms = sorted(r for r in stack.data["components"] if r.startswith("flink-taskmanager"))
+    for role in [*started_tms, "flink-jobmanager"]:
         current = stack.component(role)
         if procs.owns(current.get("pid"), str(stack.home)):
             procs.stop(current["pid"], timeout=30)
-            print(f"  flink        {role.split('-')[1]} stopped (pid {current['pid']})")
+            print(f"  flink        {role.removeprefix('flink-')} stopped (pid {current['pid']})")
         stack.forget(role)
 
 
 def status(stack: Stack) -> list[dict]:
     rows = []
-    for role, port in (("flink-jobmanager", "flink_rest"), ("flink-taskmanager", "flink_tm_metrics")):
+    for role in ["flink-jobmanager", *taskmanager_roles(stack)]:
         current = stack.component(role)
         running = procs.owns(current.get("pid"), str(stack.home))
-        rows.append({"component": role, "pid": current.get("pid") if running else None, "port": stack.port(port),
+        port = stack.port("flink_rest") if role == "flink-jobmanager" else _metrics_port(stack, role)
+        rows.append({"component": role, "pid": current.get("pid") if running else None, "port": port,
                      "state": "running" if running else "stopped", "log": current.get("log")})
     return rows
 

@@ -57,10 +57,19 @@ def latest_restore_point(stack: Stack) -> Optional[str]:
     return str(max(candidates, key=lambda p: p.stat().st_mtime))
 
 
-def _submit(stack: Stack, jar: Path, restore: Optional[str]) -> str:
+def parallelism(stack: Stack) -> Optional[int]:
+    """The job's parallelism as last chosen (`up --parallelism`, `scale`, `upgrade --parallelism`); None: the cluster's
+    default (parallelism.default, 2)."""
+    value = stack.component(NAME).get("parallelism")
+    return int(value) if value else None
+
+
+def _submit(stack: Stack, jar: Path, restore: Optional[str], parallel: Optional[int] = None) -> str:
     env = dict(os.environ)
     env.setdefault("TICKSTREAM_JDBC_PASSWORD", postgres.job_password())
     args = ["run", "-d"]
+    if parallel:
+        args += ["-p", str(parallel)]
     if restore:
         args += ["-s", restore]
     result = flink.cli(stack, [*args, str(jar), *job_args(stack)], capture=True, env=env)
@@ -70,16 +79,21 @@ def _submit(stack: Stack, jar: Path, restore: Optional[str]) -> str:
     return match.group(1)
 
 
-def up(stack: Stack, jar: Path = DEFAULT_JAR) -> None:
+def up(stack: Stack, jar: Path = DEFAULT_JAR, parallel: Optional[int] = None, savepoint: Optional[str] = None) -> None:
+    """Submits the job when it is not running: from `savepoint` when given, else resumed from the newest savepoint or
+    retained checkpoint; at `parallel` when given, else at the parallelism it last ran with."""
     current = running_job(stack)
     if current:
         print(f"  job          already running ({current['jid']}, {current['state']})")
         return
     jar = ensure_jar(jar)
-    restore = latest_restore_point(stack)
-    job_id = _submit(stack, jar, restore)
-    stack.record(NAME, job_id=job_id, jar=str(jar), savepoint=stack.component(NAME).get("savepoint"))
-    print(f"  job          submitted with flink run ({job_id})" + (f", restored from {restore}" if restore else ""))
+    restore = savepoint or latest_restore_point(stack)
+    parallel = parallel or parallelism(stack)
+    job_id = _submit(stack, jar, restore, parallel)
+    stack.record(NAME, job_id=job_id, jar=str(jar), savepoint=stack.component(NAME).get("savepoint"),
+                 parallelism=parallel)
+    print(f"  job          submitted with flink run ({job_id})" + (f" at parallelism {parallel}" if parallel else "")
+          + (f", restored from {restore}" if restore else ""))
 
 
 def stop_with_savepoint(stack: Stack, job_id: str) -> str:
@@ -105,21 +119,45 @@ def down(stack: Stack) -> None:
         print(f"  job          stopped with savepoint {savepoint} (the next `up` resumes from it)")
 
 
-def upgrade(stack: Stack, jar: Path) -> None:
+def upgrade(stack: Stack, jar: Path, parallel: Optional[int] = None) -> None:
+    """Stop-with-savepoint, then `flink run -s` of `jar` (at `parallel` when given): a new release, or a new
+    parallelism (`scale`). The old job keeps running when the savepoint fails. A savepoint the new job refuses (a state
+    format it cannot read) fails it at once: its message says what to do (README, Upgrading and rescaling)."""
     jar = ensure_jar(jar.resolve())
     current = running_job(stack)
     if not current:
         raise StackError("no running tickstream job to upgrade; `deploy/tickstream up` starts one")
+    parallel = parallel or parallelism(stack)
     print(f"  job          stopping {current['jid']} with a savepoint ...", flush=True)
     savepoint = stop_with_savepoint(stack, current["jid"])
     print(f"  job          savepoint: {savepoint}")
-    job_id = _submit(stack, jar, savepoint)
-    stack.record(NAME, job_id=job_id, jar=str(jar), savepoint=savepoint)
-    print(f"  job          {jar.name} running as {job_id}, restored from {savepoint}")
+    job_id = _submit(stack, jar, savepoint, parallel)
+    stack.record(NAME, job_id=job_id, jar=str(jar), savepoint=savepoint, parallelism=parallel)
+    print(f"  job          {jar.name} running as {job_id}" + (f" at parallelism {parallel}" if parallel else "")
+          + f", restored from {savepoint}")
+
+
+def scale(stack: Stack, parallel: int) -> None:
+    """The running job at another parallelism: stop-with-savepoint, then the same jar from it with `-p`."""
+    slots = _free_and_used_slots(stack)
+    if slots is not None and parallel > slots:
+        raise StackError(f"parallelism {parallel} needs {parallel} task slots; the cluster has {slots}: start more "
+                         f"TaskManagers with `deploy/tickstream up --only flink --taskmanagers N`")
+    upgrade(stack, Path(stack.component(NAME).get("jar") or DEFAULT_JAR), parallel)
+
+
+def _free_and_used_slots(stack: Stack) -> Optional[int]:
+    try:
+        overview = flink.rest(stack, "/overview")
+    except OSError:
+        return None
+    return int(overview.get("slots-total", 0))
 
 
 def status(stack: Stack) -> dict:
     current = running_job(stack)
+    parallel = parallelism(stack)
     return {"component": NAME, "pid": None, "port": stack.port("flink_rest"),
             "state": current["state"].lower() if current else "stopped",
-            "log": current["jid"] if current else stack.component(NAME).get("savepoint")}
+            "log": (current["jid"] + (f" (parallelism {parallel})" if parallel else "")) if current
+            else stack.component(NAME).get("savepoint")}

@@ -28,6 +28,11 @@ def render_config(stack: Stack) -> Path:
     text = TEMPLATE.read_text()
     for default, name in TARGET_PORTS.items():
         text = text.replace(f"127.0.0.1:{default}\"", f"127.0.0.1:{stack.port(name)}\"")
+    # Every TaskManager of the stack (`up --taskmanagers N`), not only the first.
+    from . import flink
+    tms = ", ".join(f'"127.0.0.1:{p}"' for p in flink.metrics_ports(stack))
+    text = text.replace(f'["127.0.0.1:{stack.port("flink_jm_metrics")}", "127.0.0.1:{stack.port("flink_tm_metrics")}"]',
+                        f"[{tms}]")
     interval = os.environ.get("TICKSTREAM_PROMETHEUS_INTERVAL")
     if interval:
         if not re.fullmatch(r"[0-9]+(ms|s|m)", interval):

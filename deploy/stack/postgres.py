@@ -2,6 +2,7 @@
 instance in the state directory. Either way the sql/ schema is applied and the roles get their passwords."""
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -31,7 +32,7 @@ def job_password() -> str:
     return role_password("tickstream")
 
 
-def _bindir() -> Path:
+def server_bindir() -> Path:
     """The newest PostgreSQL server binaries: Debian keeps them in /usr/lib/postgresql/<major>/bin."""
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name)
                         if p.parent.name.isdigit() else 0)
@@ -72,7 +73,7 @@ class Admin:
     def from_url(cls, url: str) -> "Admin":
         u = urlparse(url)
         if u.scheme not in ("postgres", "postgresql"):
-            raise StackError(f"TICKSTREAM_PG_ADMIN_URL must look like postgresql://user:password@host:port/db")
+            raise StackError("TICKSTREAM_PG_ADMIN_URL must look like postgresql://user:password@host:port/db")
         return cls(u.hostname or "127.0.0.1", u.port or 5432, unquote(u.username or "postgres"),
                    unquote(u.password or ""), (u.path or "/postgres").lstrip("/") or "postgres")
 
@@ -84,7 +85,7 @@ class Admin:
 
     def command(self, db: Optional[str] = None) -> list[str]:
         """psql with unaligned, tuples-only output that stops at the first error (run it with env())."""
-        return [str(_psql()), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db or self.maintenance_db]
+        return [str(psql_binary()), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db or self.maintenance_db]
 
     def psql(self, sql: str, db: Optional[str] = None, file: Optional[Path] = None) -> str:
         cmd = self.command(db) + (["-f", str(file)] if file else [])
@@ -103,9 +104,9 @@ class Admin:
             return False
 
 
-def _psql() -> Path:
+def psql_binary() -> Path:
     try:
-        candidate = _bindir() / "psql"
+        candidate = server_bindir() / "psql"
         if candidate.exists():
             return candidate
     except StackError:
@@ -125,8 +126,42 @@ def admin(stack: Stack) -> Admin:
     return Admin("127.0.0.1", stack.port("postgres"), "postgres", password)
 
 
+# Where the private server's files go when the 'postgres' system user cannot reach the state dir (as root, a clone
+# under /root): its data directory and log live here, linked from the state dir.
+SERVER_FILES = Path("/var/lib/postgresql/tickstream")
+
+
 def _data_dir(stack: Stack) -> Path:
-    return stack.home / "postgres" / "data"
+    """<state>/postgres/data, or where that link points (the server and its tools are given the real path)."""
+    return (stack.home / "postgres" / "data").resolve()
+
+
+def _server_log(stack: Stack) -> Path:
+    return stack.log(NAME).resolve()
+
+
+def _server_user_reaches(directory: Path) -> bool:
+    if os.geteuid() != 0:
+        return True
+    return subprocess.run(_as_server_user(["test", "-x", str(directory)]), capture_output=True).returncode == 0
+
+
+def _place_server_files(stack: Stack) -> None:
+    """As root, a state dir the 'postgres' user cannot reach gets its server files under SERVER_FILES (a directory
+    per state dir), linked as <state>/postgres/data and <state>/logs/postgres.log; decided once, at initdb."""
+    link = stack.home / "postgres" / "data"
+    if link.exists() or link.is_symlink() or _server_user_reaches(stack.home):
+        return
+    place = SERVER_FILES / hashlib.sha256(str(stack.home).encode()).hexdigest()[:16]
+    (place / "data").mkdir(parents=True, exist_ok=True)
+    _chown_to_server_user(SERVER_FILES, place, place / "data")
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(place / "data")
+    log = stack.log(NAME)
+    log.unlink(missing_ok=True)
+    log.symlink_to(place / "postgres.log")
+    print(f"  postgres     the postgres system user cannot reach {stack.home}: the server's data and log go to {place}"
+          f" (linked from the state dir)")
 
 
 def _postmaster_pid(stack: Stack) -> Optional[int]:
@@ -149,11 +184,53 @@ def _timescaledb_installed(bindir: Path) -> bool:
     return bool(libdir) and any(Path(libdir).glob("timescaledb*.so"))
 
 
+TIMESCALEDB_SWITCH = "TICKSTREAM_TIMESCALEDB"
+
+
+def timescaledb_switch() -> str:
+    """TICKSTREAM_TIMESCALEDB: auto (default), on or off; anything else stops `up` before it starts anything."""
+    switch = os.environ.get(TIMESCALEDB_SWITCH, "auto").strip().lower() or "auto"
+    if switch not in ("auto", "on", "off"):
+        raise StackError(f"{TIMESCALEDB_SWITCH} must be auto, on or off, got {switch!r}")
+    return switch
+
+
+def timescaledb_preloaded(bindir: Optional[Path] = None) -> bool:
+    """Whether the private instance loads TimescaleDB: when it is installed into the server's library directory,
+    unless TICKSTREAM_TIMESCALEDB=off (a plain instance, e.g. to run the tests as CI does); =on requires it."""
+    switch = timescaledb_switch()
+    if switch == "off":
+        return False
+    installed = _timescaledb_installed(bindir or server_bindir())
+    if switch == "on" and not installed:
+        raise StackError(f"{TIMESCALEDB_SWITCH}=on, but TimescaleDB is not installed into the PostgreSQL of "
+                         f"{bindir or server_bindir()} (README, Database schema: TimescaleDB); unset it to run on "
+                         f"plain PostgreSQL")
+    return installed
+
+
+# TimescaleDB runs a scheduler per database that uses it, and each job it starts, as background workers. They
+# come out of its own pool (timescaledb.max_background_workers: at least one per database plus the jobs that may
+# run at once) and out of PostgreSQL's max_worker_processes, which parallel queries and the launchers share and
+# whose default (8) left jobs unstarted ("failed to start a background worker") once two databases used it.
+TIMESCALEDB_BACKGROUND_WORKERS = 16
+PARALLEL_WORKERS = 8      # PostgreSQL's default max_parallel_workers
+OTHER_WORKERS = 3         # TimescaleDB's launcher, the logical replication launcher, one spare
+
+
+def timescaledb_options() -> list[str]:
+    return ["-c shared_preload_libraries=timescaledb", "-c timescaledb.telemetry_level=off",
+            f"-c timescaledb.max_background_workers={TIMESCALEDB_BACKGROUND_WORKERS}",
+            f"-c max_parallel_workers={PARALLEL_WORKERS}",
+            f"-c max_worker_processes={TIMESCALEDB_BACKGROUND_WORKERS + PARALLEL_WORKERS + OTHER_WORKERS}"]
+
+
 def _start_private(stack: Stack) -> None:
-    bindir = _bindir()
+    bindir = server_bindir()
+    _place_server_files(stack)
     data = _data_dir(stack)
     port = stack.port("postgres")
-    log = stack.log(NAME)
+    log = _server_log(stack)
     if _private_running(stack):
         print(f"  postgres     already running (pid {_postmaster_pid(stack)}) on 127.0.0.1:{port}")
         return
@@ -181,13 +258,15 @@ def _start_private(stack: Stack) -> None:
     _chown_to_server_user(log)
     options = [f"-c port={port}", "-c listen_addresses=127.0.0.1", "-c unix_socket_directories=''",
                "-c shared_buffers=256MB", "-c max_connections=200"]
-    if _timescaledb_installed(bindir):
-        options.append("-c shared_preload_libraries=timescaledb")
+    timescaledb = timescaledb_preloaded(bindir)
+    if timescaledb:
+        options += timescaledb_options()
     result = subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
                                              "-o", " ".join(options), "start"]), capture_output=True, text=True)
     if result.returncode != 0 or not _private_running(stack):
         raise StackError(f"PostgreSQL did not start:\n{result.stdout}{result.stderr}\nlog tail:\n{procs.log_tail(log)}")
-    print(f"  postgres     started (pid {_postmaster_pid(stack)}) on 127.0.0.1:{port} (private instance in {data})")
+    print(f"  postgres     started (pid {_postmaster_pid(stack)}) on 127.0.0.1:{port} (private instance in {data}, "
+          f"{'with TimescaleDB' if timescaledb else 'plain PostgreSQL'})")
 
 
 def up(stack: Stack) -> None:
@@ -198,7 +277,7 @@ def up(stack: Stack) -> None:
         print(f"  postgres     using the server at {target.host}:{target.port} (TICKSTREAM_PG_ADMIN_URL)")
     else:
         if url:
-            print(f"  postgres     TICKSTREAM_PG_ADMIN_URL does not answer; starting a private instance instead")
+            print("  postgres     TICKSTREAM_PG_ADMIN_URL does not answer; starting a private instance instead")
         _start_private(stack)
         stack.record(NAME, external=False, pid=_postmaster_pid(stack), log=str(stack.log(NAME)),
                      host="127.0.0.1", port=stack.port("postgres"))
@@ -210,9 +289,18 @@ def apply_schema(stack: Stack) -> None:
     adm = admin(stack)
     if not adm.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'").strip():
         adm.psql(f'CREATE DATABASE "{DATABASE}"')
+    extension, preloaded = adm.psql("SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), '')"
+                                    " || '|' || current_setting('shared_preload_libraries')", db=DATABASE).strip().split("|", 1)
+    if extension and "timescaledb" not in preloaded:
+        raise StackError(f"database {DATABASE} uses TimescaleDB {extension}, but the server does not load it "
+                         f"(shared_preload_libraries = '{preloaded}'): a database cannot go back to plain PostgreSQL, "
+                         f"so start the private instance with TimescaleDB ({TIMESCALEDB_SWITCH} unset: "
+                         f"`deploy/tickstream down --only postgres`, then `up`), or add timescaledb to "
+                         f"shared_preload_libraries of the server TICKSTREAM_PG_ADMIN_URL points at and restart it")
     files = sorted((REPO / "sql").glob("*.sql"))
     for f in files:
         adm.psql("", db=DATABASE, file=f)
+    extension = adm.psql("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'", db=DATABASE).strip()
     for role in ROLE_PASSWORD_ENV:
         password = role_password(role).replace("'", "''")
         adm.psql(f"ALTER ROLE {role} WITH LOGIN PASSWORD '{password}'", db=DATABASE)
@@ -220,14 +308,15 @@ def apply_schema(stack: Stack) -> None:
     host, port = comp.get("host", "127.0.0.1"), comp.get("port", stack.port("postgres"))
     stack.set_endpoint("jdbc_url", f"jdbc:postgresql://{host}:{port}/{DATABASE}")
     stack.set_endpoint("postgres", {"host": host, "port": port, "database": DATABASE})
-    print(f"  postgres     schema applied to database {DATABASE} ({len(files)} files from sql/)")
+    flavour = f"TimescaleDB {extension}" if extension else "plain PostgreSQL: no hypertables, candles_1h is a view"
+    print(f"  postgres     schema applied to database {DATABASE} ({len(files)} files from sql/; {flavour})")
 
 
 def down(stack: Stack) -> None:
     comp = stack.component(NAME)
     if not comp.get("external") and _private_running(stack):
         pid = _postmaster_pid(stack)
-        result = subprocess.run(_as_server_user([str(_bindir() / "pg_ctl"), "-D", str(_data_dir(stack)), "-m", "fast",
+        result = subprocess.run(_as_server_user([str(server_bindir() / "pg_ctl"), "-D", str(_data_dir(stack)), "-m", "fast",
                                                  "-w", "-t", "60", "stop"]), capture_output=True, text=True)
         if result.returncode != 0 and pid:
             procs.stop(pid)

@@ -1,18 +1,20 @@
 """The producers: the live venues when they can be reached, else synthetic ticks with injected anomalies."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from . import kafka, procs
 from .procs import StackError
 from .state import REPO, Stack
 
 NAME = "producers"
-VENV_PYTHON = REPO / "producers" / ".venv" / "bin" / "python"
+ENSURE_VENV = REPO / "producers" / "scripts" / "ensure_venv.py"
 # Where each venue's public WebSocket endpoint lives (the producers hold the full URLs).
 VENUE_HOSTS = {"binance": ("stream.binance.com", 9443), "coinbase": ("advanced-trade-ws.coinbase.com", 443),
                "kraken": ("ws.kraken.com", 443)}
@@ -20,23 +22,44 @@ SYNTHETIC_RATE = 200
 SYNTHETIC_ANOMALIES = "spike,drop,volume"
 
 
+def _venv_tool() -> ModuleType:
+    """The producers' own ensure_venv.py (stdlib only), so the stack and the tests judge the venv alike."""
+    spec = importlib.util.spec_from_file_location("tickstream_ensure_venv", ENSURE_VENV)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def venv_python() -> Path:
+    """producers/.venv (or $TICKSTREAM_PRODUCERS_VENV)'s python."""
+    tool = _venv_tool()
+    return tool.python_of(tool.venv_dir())
+
+
+def venv_ready() -> bool:
+    tool = _venv_tool()
+    return tool.up_to_date(tool.venv_dir())
+
+
+def base_python() -> str | None:
+    """The Python the venv is made over (it takes confluent_kafka from there)."""
+    return _venv_tool().base_python()
+
+
 def ensure_venv() -> Path:
-    if not VENV_PYTHON.exists():
-        print("  producers    creating producers/.venv (once) ...", flush=True)
-        script = REPO / "producers" / "scripts" / "ensure_venv.py"
-        cmd = [sys.executable, str(script)] if script.exists() else None
-        if cmd is None:
-            base = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
-            subprocess.run([base, "-m", "venv", "--system-site-packages", str(VENV_PYTHON.parent.parent)], check=True)
-            cmd = [str(VENV_PYTHON), "-m", "pip", "install", "-q", "-e", str(REPO / "producers")]
-        result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-        if result.returncode != 0 or not VENV_PYTHON.exists():
-            raise StackError(f"could not set up the producers' Python environment:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
-    check = subprocess.run([str(VENV_PYTHON), "-c", "import confluent_kafka"], capture_output=True)
-    if check.returncode != 0:
-        raise StackError("the producers need confluent-kafka: `pip install confluent-kafka` (PyPI) or "
-                         "`apt-get install python3-confluent-kafka` (Debian), then recreate producers/.venv")
-    return VENV_PYTHON
+    """Runs ensure_venv.py on every `up` (well under a second when the venv is ready): a half-made venv, e.g. from
+    a run that failed before python3-confluent-kafka was installed, is repaired instead of reused broken."""
+    tool = _venv_tool()
+    if tool.up_to_date(tool.venv_dir()):
+        return tool.python_of(tool.venv_dir())
+    print(f"  producers    setting up {tool.venv_dir()} ...", flush=True)
+    result = subprocess.run([sys.executable, str(ENSURE_VENV)], cwd=REPO, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise StackError(f"could not set up the producers' Python environment:\n{result.stdout[-2000:]}"
+                         f"{result.stderr[-3000:]}")
+    for line in result.stdout.splitlines():
+        print(f"  producers    {line}")
+    return tool.python_of(tool.venv_dir())
 
 
 def reachable_venues(timeout: float = 3.0) -> list[str]:

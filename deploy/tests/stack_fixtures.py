@@ -30,11 +30,13 @@ class Database:
     def as_role(self, user: str, password: str, database: str | None = None) -> "Database":
         return Database(self.host, self.port, database or self.database, user, password)
 
-    def run(self, sql: str | None = None, file: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    def run(self, sql: str | None = None, file: Path | None = None, check: bool = True,
+            options: str = "") -> subprocess.CompletedProcess:
+        """psql -c sql or -f file; options are session settings (PGOPTIONS, e.g. "-c tickstream.ticks_retention=off")."""
         cmd = [PSQL, "-X", "-v", "ON_ERROR_STOP=1", "-h", self.host, "-p", str(self.port), "-U", self.user,
                "-d", self.database, "--csv"]
         cmd += ["-f", str(file)] if file else ["-c", sql]
-        env = dict(os.environ, PGPASSWORD=self.password, PGCONNECT_TIMEOUT="10")
+        env = dict(os.environ, PGPASSWORD=self.password, PGCONNECT_TIMEOUT="10", PGOPTIONS=options)
         result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
         if check and result.returncode != 0:
             raise AssertionError(f"psql as {self.user} failed: {result.stderr.strip()}\n--- SQL:\n{sql or file}")

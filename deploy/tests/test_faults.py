@@ -11,17 +11,19 @@ The faults that take minutes (TaskManager, JobManager, Kafka broker) run only wi
 deploy/faults/*.sh run each of them (and say how to do the same by hand). Every result is appended to
 deploy/target/fault-results.jsonl.
 """
+import base64
 import json
 import os
+import random
 import signal
 import time
 
 import pytest
 from confluent_kafka import Producer
 
-from books import (Books, Monitor, Synthetic, BadRecord, assert_books, num_restarts, psql, record_result,
-                   running_job, shared_stack, value)
-from conftest import wait_for
+from books import (Books, Monitor, Synthetic, BadRecord, assert_books, header, num_restarts, psql, record_result,
+                   rows, running_job, shared_stack, value)
+from conftest import REPO as REPO_DIR, wait_for
 
 SLOW = os.environ.get("TICKSTREAM_SLOW_FAULTS") == "1"
 slow = pytest.mark.skipif(not SLOW, reason="takes minutes: run with TICKSTREAM_SLOW_FAULTS=1 or deploy/faults/*.sh")
@@ -187,6 +189,196 @@ def test_poison_stream_goes_to_the_dlq_or_is_deduplicated_and_never_restarts_the
     assert_books(report)
     assert job_after["jid"] == job["jid"] and job_after["all_running"], job_after
     assert restarts_after == restarts_before, f"the job restarted {restarts_after - restarts_before} times: {exceptions}"
+
+
+# --- (5b) an adversarial corpus and generated records, while a counted stream flows ------------------------------------
+CORPUS = REPO_DIR / "deploy" / "tests" / "data" / "adversarial-ticks.jsonl"
+GENERATED = 1500
+GENERATED_SEED = 20261201
+
+
+def _corpus_record(entry: dict, symbol: str, trade_id: str, ts: int, recv: int) -> tuple[bytes | None, bytes, str | None]:
+    """(key, value, compression) of one corpus entry, on the run's symbol: a valid tick changed as the entry says."""
+    key = f"synthetic:{symbol}".encode()
+    if "key_repeat" in entry:
+        key = entry["key_repeat"]["char"].encode() * entry["key_repeat"]["bytes"]
+    if "value" in entry:
+        return key, entry["value"].encode(), entry.get("compression")
+    if "value_b64" in entry:
+        return key, base64.b64decode(entry["value_b64"]), entry.get("compression")
+    if "value_repeat" in entry:
+        r = entry["value_repeat"]
+        return key, r["prefix"].encode() + r["char"].encode() * r["bytes"], entry.get("compression")
+    # A trade stamped after its receipt: received that long before its (past) trade time, so only --max-trade-ahead
+    # (not the clock skew) can tell.
+    recv = ts - entry["ts_after_recv_ms"] if "ts_after_recv_ms" in entry else recv
+    fields = {"v": "1", "exchange": '"synthetic"', "symbol": json.dumps(symbol),
+              "trade_id": json.dumps(entry.get("trade_id", trade_id)), "price": json.dumps(entry.get("price", "100.25")),
+              "size": '"0.5"', "side": json.dumps(entry.get("side", "buy")),
+              "ts": str(ts * entry.get("ts_scale", 1)), "recv_ts": str(recv)}
+    if "nest_extra" in entry:
+        fields["extra"] = "[" * entry["nest_extra"] + "1" + "]" * entry["nest_extra"]
+    fields.update(entry.get("raw", {}))
+    text = "{" + ",".join(f'"{k}":{v}' for k, v in fields.items()) + entry.get("raw_extra", "") + "}"
+    return key, text.encode(), entry.get("compression")
+
+
+def _generated_records(rng: random.Random, symbol: str, first_id: int, ts: int, recv: int) -> list[tuple[dict, bytes, bytes]]:
+    """Valid ticks with one field replaced by a random JSON value: (the fields as sent, key, value)."""
+    strings = ["", "0", "-1", "1e5", "NaN", "1.5", "0.000", "\u0661\u0662\u0663", "x\\", "\\N", "\\t", "a\u0000b",
+               "\u00e9", "\ud800", "buy", "sell", "unknown", "binance", "BTC-USD", "7" * 70, "7" * 41]
+    values = [json.dumps(v) for v in strings] + ["null", "true", "[]", "{}", "1", "-0", "1E400", "99999999999999999999"]
+    out = []
+    for i in range(GENERATED):
+        fields = {"v": "1", "exchange": '"synthetic"', "symbol": json.dumps(symbol),
+                  "trade_id": json.dumps(f"g{first_id + i}"), "price": json.dumps(f"{100 + rng.random():.4f}"),
+                  "size": '"0.5"', "side": '"sell"', "ts": str(ts + i), "recv_ts": str(recv + i)}
+        name = rng.choice(list(fields))
+        choice = rng.choice(values)
+        if name == "trade_id" and choice.startswith('"'):  # a string id stays unique to the record
+            choice = json.dumps(json.loads(choice) + f"#{i}")
+        fields[name] = choice
+        value = ("{" + ",".join(f'"{k}":{v}' for k, v in fields.items()) + "}").encode()
+        out.append((fields, f"synthetic:{symbol}".encode(), value))
+    return out
+
+
+def test_adversarial_and_generated_records_each_end_in_exactly_one_place_and_never_fail_the_job(stack):
+    """Issue-found records (tests/data/adversarial-ticks.jsonl: escapes COPY misread, a 9 MB lz4-compressed value, a
+    trade minutes ahead of its receipt, ...) and generated ones (a valid tick with one field replaced by a random JSON
+    value), spread through a counted good stream: the job never fails (its exception history stays empty), every good
+    tick is stored once, every other record is a row or a dead letter — exactly one of the two — and the dead-letter
+    topic holds exactly as many records of the run as there are ones that are not rows."""
+    books: Books = stack.books
+    job = _job(stack)
+    exceptions_before = _exceptions(stack, job["jid"])
+    run = books.new_run("adversarial", n_symbols=1)
+    good_symbol = run.symbols[0]
+    # The corpus and the generated records on a symbol of another prefix: the run's books (ticks, candles by numeric
+    # trade order) cover the good stream; this test checks where each of the others went.
+    bad_symbol = books.new_run("adversarial-records", n_symbols=1).symbols[0]
+    now = int(time.time() * 1000)
+    rng = random.Random(GENERATED_SEED)
+
+    good = []
+    expected = set()
+    for i in range(3000):
+        ts = now - 40_000 + i * 10
+        tick = {"v": 1, "exchange": "synthetic", "symbol": good_symbol, "trade_id": str(1000 + i),
+                "price": f"{100 + (i % 17) * 0.01:.2f}", "size": "0.5", "side": "buy", "ts": ts, "recv_ts": ts + 20}
+        good.append((f"synthetic:{good_symbol}".encode(), json.dumps(tick, separators=(",", ":")).encode(), None))
+        expected.add(("synthetic", good_symbol, str(1000 + i), ts))
+
+    corpus = [json.loads(line) for line in CORPUS.read_text().splitlines() if line.strip()]
+    poison = []  # (entry, key, value, compression)
+    for i, entry in enumerate(corpus):
+        key, value, compression = _corpus_record(entry, bad_symbol, f"c{i}", now - 30_000 + i, now - 30_000 + i + 20)
+        poison.append((entry, key, value, compression))
+    generated = _generated_records(rng, bad_symbol, 100_000, now - 20_000, now - 20_000 + 20)
+
+    producers = {None: Producer({"bootstrap.servers": stack.bootstrap, "message.max.bytes": 20_000_000,
+                                 "enable.idempotence": True, "acks": "all", "linger.ms": 5}),
+                 "lz4": Producer({"bootstrap.servers": stack.bootstrap, "message.max.bytes": 20_000_000,
+                                  "compression.type": "lz4", "enable.idempotence": True, "acks": "all"})}
+    delivered, failures = {}, []
+
+    def sent(tag):
+        def cb(err, msg):
+            if err:
+                failures.append((tag, err))
+            else:
+                delivered[tag] = (msg.partition(), msg.offset())
+        return cb
+
+    stream = [("good", k, v, None) for k, v, _ in good]
+    others = [(f"corpus{i}", k, v, c) for i, (_, k, v, c) in enumerate(poison)] + \
+             [(f"gen{i}", k, v, None) for i, (_, k, v) in enumerate(generated)]
+    for j, item in enumerate(others):
+        stream.insert(j * len(good) // len(others) + j, item)
+    for tag, k, v, compression in stream:
+        producers[compression].produce("ticks", v, k, on_delivery=sent(tag))
+        producers[compression].poll(0)
+    for p in producers.values():
+        assert p.flush(120) == 0
+    assert not failures, failures[:5]
+    books.finish(run)
+    run.expected_ticks = expected
+    stack.runs.append(run)
+
+    report = books.check(run, timeout=120)
+    assert_books(report)
+    # Where every other record went: a row of its symbol, or a dead letter at its offset (read until all are seen).
+    def where_they_went():
+        stored = {(r["trade_id"], int(r["ts"])) for r in rows(
+            stack, f"SELECT trade_id, (extract(epoch FROM time) * 1000)::bigint AS ts FROM ticks WHERE symbol = '{bad_symbol}'")}
+        letters = {}
+        for m in books.dead_letters():
+            if header(m, "source.topic") == "ticks" and header(m, "source.offset") is not None:
+                where = (int(header(m, "source.partition")), int(header(m, "source.offset")))
+                if run.ticks_start[where[0]] <= where[1] < run.ticks_end[where[0]]:
+                    letters.setdefault(where, []).append(m)
+        return stored, letters
+
+    try:
+        stored, run_letters = wait_for("every record of the run as a row or a dead letter", lambda: (
+            seen if len((seen := where_they_went())[0]) + len(seen[1]) >= len(poison) + len(generated) else None),
+            timeout=90, interval=2)
+    except AssertionError:
+        stored, run_letters = where_they_went()  # what is missing is reported record by record below
+    problems = [f"{w}: {len(ms)} dead letters" for w, ms in run_letters.items() if len(ms) != 1]
+
+    for i, (entry, key, value, _) in enumerate(poison):
+        where = delivered[f"corpus{i}"]
+        in_dlq = len(run_letters.get(where, []))
+        if entry["expect"] == "row":
+            tick = json.loads(value)
+            if in_dlq or (tick["trade_id"], tick["ts"]) not in stored:
+                problems.append(f"corpus {entry['name']!r}: expected a row, dead letters {in_dlq}")
+        else:
+            letter = (run_letters.get(where) or [None])[0]
+            if letter is None:
+                problems.append(f"corpus {entry['name']!r}: no dead letter")
+                continue
+            reason = header(letter, "error") or ""
+            if not reason.startswith(entry["reason"]):
+                problems.append(f"corpus {entry['name']!r}: reason {reason[:120]!r}")
+            if entry.get("truncated"):
+                if header(letter, "value.original.bytes") != str(len(value)) or not value.startswith(letter.value()):
+                    problems.append(f"corpus {entry['name']!r}: not cut to a prefix with its length")
+            elif (letter.value() or b"") != value:
+                problems.append(f"corpus {entry['name']!r}: dead letter's value differs")
+    generated_rows = generated_letters = 0
+    for i, (fields, key, value) in enumerate(generated):
+        where = delivered[f"gen{i}"]
+        in_dlq = len(run_letters.get(where, []))
+        trade_id = json.loads(fields["trade_id"])
+        ts = json.loads(fields["ts"])
+        identity = (trade_id, ts) if isinstance(trade_id, str) and type(ts) is int else None
+        in_rows = 1 if identity in stored else 0
+        generated_rows += in_rows
+        generated_letters += in_dlq
+        if in_dlq + in_rows != 1:
+            problems.append(f"generated {value[:160]!r}: {in_rows} rows, {in_dlq} dead letters")
+    expected_letters = sum(1 for e, *_ in poison if e["expect"] == "dead_letter") + generated_letters
+    if len(run_letters) != expected_letters:
+        problems.append(f"{len(run_letters)} dead letters of the run, expected {expected_letters}")
+    exceptions_after = _exceptions(stack, job["jid"])
+    job_after = running_job(stack)
+    result = {"fault": "adversarial", "corpus": len(poison), "generated": len(generated),
+              "generated_rows": generated_rows, "generated_dead_letters": generated_letters,
+              "dead_letters_of_run": len(run_letters), "good_ticks": len(good),
+              **{k: report[k] for k in ("rows", "duplicates", "lost", "extra")},
+              "exceptions": exceptions_after, "problems": problems[:10]}
+    record_result(stack, result)
+    assert not problems, "\n".join(problems[:20])
+    assert exceptions_before == [] and exceptions_after == [], exceptions_after
+    assert job_after["jid"] == job["jid"] and job_after["all_running"], job_after
+
+
+def _exceptions(stack, job_id: str) -> list:
+    """The job's exception history (Flink REST): root causes since the job started."""
+    history = http_json_safe(f"{stack.rest}/jobs/{job_id}/exceptions").get("exceptionHistory", {})
+    return [e.get("exceptionName") for e in history.get("entries", [])]
 
 
 def http_json_safe(url):

@@ -3,6 +3,8 @@ and acks, pings, server-initiated close, a silent socket, malformed frames, a re
 trades. Proves reconnect, resubscribe, gap detection, dedup and no loss."""
 import asyncio
 import json
+import math
+import time
 
 import pytest
 
@@ -18,7 +20,7 @@ pytestmark = pytest.mark.timeout(30)
 def make_client(spec, symbols, url, **opts):
     sink, metrics = ListSink(), Metrics()
     pipeline = Pipeline(sink, metrics)
-    options = FeedOptions(url=url, backoff_min=0.01, backoff_max=0.05, ping_interval=None, **opts)
+    options = FeedOptions(url=url, ping_interval=None, **{"backoff_min": 0.01, "backoff_max": 0.05, **opts})
     client = FeedClient(spec, symbols, lambda text, ts: pipeline.process(spec.read, spec.exchange,
                                                                         spec.sequential_ids, text, ts),
                         metrics, options)
@@ -254,3 +256,115 @@ async def test_record_writes_frames_untouched_and_they_replay(tmp_path):
     assert [json.loads(line)["trade_id"] for line in lines] == ["1", "2"]
     assert [json.loads(line)["side"] for line in lines] == ["buy", "sell"]
     assert b"1 unreadable frames" in stderr
+
+
+# ---------------------------------------------------------------- a venue that closes right after connecting
+def _venue_scenario(venue: str, then: str):
+    """A script for FakeVenue: the venue's subscribe handshake, then ``then``: "snapshot" (recent trades, then
+    close), "close" (close at once), or "live" (one new live trade per connection, then close)."""
+    async def script(n, ws, fake):
+        if venue == "kraken":
+            await fake.recv(ws, n)
+            await ws.send('{"method":"subscribe","result":{"channel":"trade","snapshot":true,"symbol":"BTC/USD"},'
+                          '"success":true,"time_in":"2024-11-25T01:20:00.1Z","time_out":"2024-11-25T01:20:00.1Z"}')
+            frame = kr("snapshot", [10, 11, 12]) if then == "snapshot" else kr("update", [100 + n])
+        elif venue == "coinbase":
+            for _ in range(2):
+                await fake.recv(ws, n)
+            frame = cb_trades("snapshot", [10, 11, 12]) if then == "snapshot" else cb_trades("update", [100 + n])
+        elif venue == "coinbase-matches":
+            await fake.recv(ws, n)
+            frame = json.dumps({"type": "last_match" if then == "snapshot" else "match", "trade_id": 10 if then == "snapshot" else 100 + n,
+                                "sequence": 1, "time": "2024-11-25T01:20:00.000123Z", "product_id": "BTC-USD",
+                                "size": "0.5", "price": "97000.5", "side": "sell"})
+        else:  # binance has no snapshot: the streams are in the URL, trades simply flow
+            frame = bn(100 + n)
+        if then != "close":
+            await ws.send(frame)
+        await ws.close(1000)
+    return script
+
+
+SPECS = {"kraken": kraken.SPEC, "coinbase": coinbase.SPEC, "coinbase-matches": coinbase.MATCHES_SPEC,
+         "binance": binance.SPEC}
+SYMBOL = {"kraken": "BTC-USD", "coinbase": "BTC-USD", "coinbase-matches": "BTC-USD", "binance": "BTC-USDT"}
+
+
+@pytest.mark.parametrize("venue,then", [("kraken", "snapshot"), ("coinbase", "snapshot"),
+                                        ("coinbase-matches", "snapshot"), ("binance", "close")])
+async def test_a_venue_that_closes_after_its_snapshot_gets_ever_longer_waits_not_a_reconnect_storm(venue, then):
+    """Issue: 24 connections in 10 s against a Kraken server that sends a snapshot and closes, because snapshot
+    frames counted as trades and reset the backoff. A snapshot is the past: only live trades (or a connection that
+    lived healthy_after) reset it."""
+    async with FakeVenue(_venue_scenario(venue, then)) as fake:
+        client, sink, metrics = make_client(SPECS[venue], [SYMBOL[venue]], fake.url, backoff_min=0.01,
+                                            backoff_max=0.32, healthy_after=30)
+        task = asyncio.create_task(client.run())
+        await until(lambda: len(client.losses) >= 6, message="6 lost connections")
+        await stop(client, task)
+    assert not any(healthy for _, healthy, _ in client.losses)
+    for k, (_, _, delay) in enumerate(list(client.losses)[:6], 1):
+        assert delay >= min(0.32, 0.01 * 2 ** k) / 2     # doubled after every connection without a live trade
+    assert sink.ticks == []                   # the same snapshot every time: seen before, nothing published
+
+
+@pytest.mark.parametrize("venue", ["kraken", "coinbase", "coinbase-matches", "binance"])
+async def test_a_connection_that_delivered_live_trades_resets_the_backoff(venue):
+    async with FakeVenue(_venue_scenario(venue, "live")) as fake:
+        client, sink, metrics = make_client(SPECS[venue], [SYMBOL[venue]], fake.url, backoff_min=0.01,
+                                            backoff_max=5.0, healthy_after=30)
+        task = asyncio.create_task(client.run())
+        await until(lambda: len(client.losses) >= 4, message="4 lost connections")
+        await stop(client, task)
+    assert all(healthy for _, healthy, _ in client.losses)
+    assert all(delay <= 0.01 for _, _, delay in client.losses)   # always the first step of the backoff
+    assert len(sink.ticks) >= 4
+
+
+async def test_a_connection_that_lived_long_enough_resets_the_backoff_without_trades():
+    async def script(n, ws, fake):
+        await fake.recv(ws, n)
+        for _ in range(8):                                 # heartbeats only, for 0.4 s, then the venue closes
+            await ws.send('{"channel":"heartbeat"}')
+            await asyncio.sleep(0.05)                      # the server's heartbeat period
+        await ws.close(1000)
+
+    async with FakeVenue(script) as fake:
+        client, sink, metrics = make_client(kraken.SPEC, ["BTC-USD"], fake.url, backoff_min=0.01, backoff_max=5.0,
+                                            healthy_after=0.3)
+        task = asyncio.create_task(client.run())
+        await until(lambda: len(client.losses) >= 3, message="3 lost connections")
+        await stop(client, task)
+    assert all(healthy and delay <= 0.01 for _, healthy, delay in client.losses)
+
+
+async def test_every_venue_has_a_bound_on_connection_attempts_per_window():
+    """Backoff alone is not enough (its minimum could be tiny, and trades-then-close resets it): at most
+    connect_limit attempts in any connect_window, counted where the server sees them."""
+    arrivals = []
+
+    async def script(n, ws, fake):
+        arrivals.append(time.monotonic())
+        await ws.send(kr("update", [100 + n]))             # a live trade: the backoff resets every time
+        await ws.close(1000)
+
+    async with FakeVenue(script) as fake:
+        client, sink, metrics = make_client(kraken.SPEC, ["BTC-USD"], fake.url, backoff_min=0.001,
+                                            backoff_max=0.001, connect_limit=3, connect_window=0.6)
+        task = asyncio.create_task(client.run())
+        await until(lambda: len(arrivals) >= 10, message="10 connections")
+        await stop(client, task)
+    for i in range(len(arrivals) - 3):
+        # any 4 consecutive connections span at least the window (less what the server's clock can differ by)
+        assert arrivals[i + 3] - arrivals[i] >= 0.6 - 0.15, arrivals
+
+
+def test_feed_options_refuse_values_that_would_loop_or_silently_disable_something():
+    for bad in ({"stale_after": 0}, {"silent_after": 0}, {"max_connection_age": 0}, {"backoff_min": 0},
+                {"backoff_min": 2.0, "backoff_max": 1.0}, {"connect_limit": 0}, {"connect_window": 0},
+                {"healthy_after": 0}, {"stale_after": float("nan")}, {"backoff_min": float("inf")}):
+        with pytest.raises(ValueError, match="must be"):
+            FeedOptions(**bad)
+    defaults = FeedOptions()
+    assert (defaults.connect_limit, defaults.connect_window, defaults.healthy_after) == (12, 60.0, 60.0)
+    assert FeedOptions(max_connection_age=math.inf).max_connection_age == math.inf   # rollover off, explicitly

@@ -165,3 +165,52 @@ def test_kraken_subscribe_asks_for_snapshot_only_after_reconnect():
     assert first == {"method": "subscribe", "params": {"channel": "trade", "symbol": ["BTC/USD"], "snapshot": False}}
     again = json.loads(kraken.subscribe_messages(["BTC-USD"], True)[0])
     assert again["params"]["snapshot"] is True
+
+
+# ---------------------------------------------------------------- found by the generated suite (test_generated_inputs)
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("venue,frame", [
+    # a symbol that is not a string: AttributeError from .strip() escaped Binance's and Kraken's parsers
+    ("binance", '{"stream":"x@trade","data":{"e":"trade","E":1,"s":5,"t":1,"p":"1.0","q":"2.0","T":1732497600000,"m":true}}'),
+    # "T": 1e400 is infinity to Python's json: int() raised OverflowError
+    ("binance", '{"stream":"x@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1.0","q":"2.0","T":1e400,"m":true}}'),
+    ("binance", '{"stream":"x@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1.0","q":"2.0","T":Infinity,"m":true}}'),
+    # a time that is not a string: AttributeError from .endswith()
+    ("coinbase", '{"type":"match","trade_id":10,"time":null,"product_id":"BTC-USD","size":"1","price":"2","side":"sell"}'),
+    ("coinbase", '{"type":"match","trade_id":10,"time":5,"product_id":"BTC-USD","size":"1","price":"2","side":"sell"}'),
+    ("coinbase", '{"type":"match","trade_id":10,"time":"2024-11-25T01:20:00Z","product_id":1,"size":"1","price":"2","side":"sell"}'),
+    ("kraken", '{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":1.5,"qty":2,'
+               '"trade_id":1,"timestamp":[]}]}'),
+    ("kraken", '{"channel":"trade","type":"update","data":[{"symbol":null,"side":"buy","price":1.5,"qty":2,'
+               '"trade_id":1,"timestamp":"2024-11-25T01:20:00Z"}]}'),
+    # nested deeper than the JSON decoder's stack: RecursionError, in every venue
+    ("binance", '{"stream":"x@trade","data":%s}' % DEEP), ("coinbase", '{"channel":%s}' % DEEP),
+    ("kraken", '{"channel":"trade","data":%s}' % DEEP),
+], ids=["binance-symbol-int", "binance-T-1e400", "binance-T-Infinity", "matches-time-null", "matches-time-int",
+        "matches-product-int", "kraken-timestamp-list", "kraken-symbol-null", "binance-deep", "coinbase-deep",
+        "kraken-deep"])
+def test_a_malformed_frame_is_a_parse_error_never_another_exception(venue, frame):
+    read = {"binance": binance.read, "coinbase": coinbase.read, "kraken": kraken.read}[venue]
+    with pytest.raises(ParseError):
+        read(frame, 1732497600100)
+
+
+def test_coinbase_batch_order_survives_trade_ids_that_look_numeric_to_isdigit_only():
+    """'²'.isdigit() is True but int('²') fails, as does int() of more than 4,300 digits: the batch sort raised."""
+    def trade(tid):
+        return ('{"trade_id":"%s","product_id":"BTC-USD","price":"1.5","size":"2","side":"BUY",'
+                '"time":"2024-11-25T01:20:00.1Z"}' % tid)
+    frame = ('{"channel":"market_trades","events":[{"type":"update","trades":[%s]}]}'
+             % ",".join(trade(t) for t in ("\u00b2", "9" * 5000, "12", "3")))
+    ticks = coinbase.parse(frame, 1732497600100)
+    assert [t.trade_id for t in ticks][-2:] == ["3", "12"]   # numeric ids in numeric order, the others first
+
+
+def test_a_symbol_longer_than_the_contracts_32_characters_is_refused():
+    with pytest.raises(SymbolError, match="at most 32"):
+        normalize_symbol("A" * 20 + "-" + "B" * 20)   # 20 + 20 letters passed; the job refuses more than 32
+    assert normalize_symbol("A" * 15 + "/" + "B" * 16) == "A" * 15 + "-" + "B" * 16
+    with pytest.raises(SymbolError):
+        normalize_symbol(["BTC", "USD"])

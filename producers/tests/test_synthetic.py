@@ -123,7 +123,7 @@ def test_magnitude_sets_the_injected_move_and_the_volume_multiple(tmp_path):
 
 def test_divergence_without_a_shared_asset_and_bad_magnitudes_are_usage_errors():
     for args in (["--inject", "divergence", "--symbols", "BTC-USDT"], ["--magnitude", "spike=x"],
-                 ["--magnitude", "wobble=1"], ["--magnitude", "spike=-1"]):
+                 ["--magnitude", "wobble=1"], ["--magnitude", "spike=-1"], ["--magnitude", "spike=nan"]):
         r = subprocess.run([sys.executable, "-m", "tickstream_producers", "synthetic", "--stdout", "--count", "10",
                             "--start-ts", "1732500000000", *args], capture_output=True, text=True, cwd=PRODUCERS,
                            timeout=60)

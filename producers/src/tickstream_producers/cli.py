@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import os
 import signal
 import sys
@@ -76,8 +77,8 @@ def _magnitudes(text: str) -> dict:
             out[name] = float(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{part!r}: magnitude must be a number (e.g. spike=0.012)") from None
-        if out[name] <= 0:
-            raise argparse.ArgumentTypeError(f"{part!r}: magnitude must be positive")
+        if not 0 < out[name] < math.inf:
+            raise argparse.ArgumentTypeError(f"{part!r}: magnitude must be a positive number")
     return out
 
 
@@ -87,10 +88,29 @@ def _positive(kind):
             v = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
         if v < 0:
             raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
         return v
     return conv
+
+
+def _seconds(hint: str, unit: str = " seconds"):
+    """A duration (or factor) that must be more than 0: 0 would loop, or silently mean something else."""
+    def conv(text):
+        v = _positive(float)(text)
+        if v <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be more than 0{unit} ({hint})")
+        return v
+    return conv
+
+
+def _connection_age(text: str) -> float:
+    """Seconds before a planned rollover, or `off` (no rollover: the venue ends connections when it will)."""
+    if text.strip().lower() == "off":
+        return math.inf
+    return _seconds("or `off` for no planned rollover; omit it for the venue's default")(text)
 
 
 def _url(text: str) -> tuple[str, str]:
@@ -132,12 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="BASE-QUOTE symbols, comma-separated (default per venue, e.g. BTC-USDT,ETH-USDT)")
         sp.add_argument("--url", type=_url, action="append", default=[],
                         help="endpoint override VENUE=ws://...; also $TICKSTREAM_<VENUE>_URL")
-        sp.add_argument("--stale-after", type=_positive(float), help="reconnect after this many seconds without a trade")
-        sp.add_argument("--silent-after", type=_positive(float), help="reconnect after this many seconds without any frame")
-        sp.add_argument("--max-connection-age", type=_positive(float), help="planned rollover after this many seconds")
-        sp.add_argument("--backoff-min", type=_positive(float), default=0.5)
-        sp.add_argument("--backoff-max", type=_positive(float), default=30.0)
-        sp.add_argument("--duration", type=_positive(float), help="stop after this many seconds")
+        default = "omit it for the venue's default"
+        sp.add_argument("--stale-after", type=_seconds(default),
+                        help="reconnect after this many seconds without a live trade (default per venue)")
+        sp.add_argument("--silent-after", type=_seconds(default),
+                        help="reconnect after this many seconds without any frame (default per venue)")
+        sp.add_argument("--max-connection-age", type=_connection_age, metavar="SECONDS|off",
+                        help="planned rollover after this many seconds, or off (default per venue: Binance 23.5 h)")
+        sp.add_argument("--backoff-min", type=_seconds("the first reconnect delay"), default=0.5,
+                        help="first reconnect delay, doubled after each connection that brought no live trade "
+                             "(default: %(default)s)")
+        sp.add_argument("--backoff-max", type=_seconds("the longest reconnect delay"), default=30.0,
+                        help="longest reconnect delay (default: %(default)s)")
+        sp.add_argument("--duration", type=_seconds("omit it to run until stopped"), help="stop after this many seconds")
 
     sp = sub.add_parser("live", help="publish live trades from exchange WebSockets")
     feed(sp)
@@ -151,19 +178,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("replay", help="replay recordings through the venue parsers")
     sp.add_argument("files", nargs="+", metavar="FILE")
     speed = sp.add_mutually_exclusive_group()
-    speed.add_argument("--speed", type=_positive(float), default=1.0,
+    speed.add_argument("--speed", type=_seconds("use --max-speed for as fast as possible", unit=""),
+                       default=1.0,
                        help="N× the recorded pace (default: %(default)s)")
     speed.add_argument("--max-speed", action="store_true", help="as fast as possible")
     common(sp)
 
     sp = sub.add_parser("synthetic", help="generate realistic synthetic trades (load generator)")
     sp.add_argument("--rate", type=_positive(float), default=1000.0, help="messages/s (0 = as fast as possible)")
-    sp.add_argument("--duration", type=_positive(float), help="stop after this many seconds")
+    sp.add_argument("--duration", type=_seconds("omit it to run until stopped"), help="stop after this many seconds")
     sp.add_argument("--count", type=_positive(int), help="stop after this many messages")
     sp.add_argument("--seed", type=int, help="random seed (same seed and --start-ts: same output)")
     sp.add_argument("--start-ts", type=_positive(int),
                     help="simulated clock start (epoch ms) instead of the wall clock: output is reproducible, "
-                         "--rate sets the simulated rate and generation runs as fast as it can")
+                         "--rate sets the simulated rate and generation runs as fast as it can (see --pace)")
+    sp.add_argument("--pace", action="store_true",
+                    help="with --start-ts: send --rate messages per second of wall time instead of as fast as possible "
+                         "(the same messages, spread over time)")
     sp.add_argument("--symbols", type=_symbols, default=None, help="symbols (default: 10 USDT pairs)")
     sp.add_argument("--venues", type=_exchanges, default=["synthetic"],
                     help="exchange labels: synthetic, binance, coinbase, kraken (default: synthetic)")
@@ -293,6 +324,7 @@ def cmd_record(args, parser) -> int:
     status = StatusLine(metrics, args.status_every) if args.status_every else None
     out = open(args.out, "a", encoding="utf-8", buffering=1)  # line-buffered: a crash loses no frame
     frames = [0]
+    parser_failed: set[str] = set()
 
     def on_frame_for(s):
         def on_frame(text, recv_ts):
@@ -300,8 +332,12 @@ def cmd_record(args, parser) -> int:
             frames[0] += 1
             try:
                 frame = s.read(text, recv_ts)
-            except ParseError:
+            except Exception as e:  # recorded as it came; an unreadable frame only counts (a parser bug too)
                 metrics.error(s.exchange, "parse")
+                if not isinstance(e, ParseError) and s.exchange not in parser_failed:
+                    parser_failed.add(s.exchange)
+                    log.warning("%s: parser failed on a frame (%r; logged once); recorded, recording goes on",
+                                s.exchange, e)
                 return None
             if frame.ticks:
                 metrics.received(s.exchange)
@@ -363,7 +399,8 @@ def cmd_synthetic(args, parser) -> int:
     status = StatusLine(metrics, args.status_every) if args.status_every and not args.stdout else None
     stop = _thread_stop()
     try:
-        result = synthetic.run(sink, gen, args.rate, args.count, args.duration, args.start_ts, stop, status)
+        result = synthetic.run(sink, gen, args.rate, args.count, args.duration, args.start_ts, stop, status,
+                               pace=args.pace)
     finally:
         if labels:
             labels.close()
@@ -383,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.log_level)
     if args.command == "synthetic" and args.labels is not None and not args.inject:
         parser.error("--labels needs --inject (e.g. --inject spike,drop,volume)")
+    if args.command in ("live", "record") and args.backoff_max < args.backoff_min:
+        parser.error(f"--backoff-max ({args.backoff_max:g}) must be at least --backoff-min ({args.backoff_min:g})")
     from .alertlog import cmd_alert_log
     from .notify import cmd_notify
     commands = {"live": cmd_live, "record": cmd_record, "replay": cmd_replay, "synthetic": cmd_synthetic,

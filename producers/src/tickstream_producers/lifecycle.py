@@ -1,14 +1,20 @@
 """The connection lifecycle every venue shares: connect, subscribe, keepalive, a staleness watchdog that
 counts trade frames (not heartbeats), reconnect with exponential backoff and jitter, resubscribe, and planned
-rollover (open the new connection before closing the old one; the trade filter drops the overlap)."""
+rollover (open the new connection before closing the old one; the trade filter drops the overlap).
+
+A venue that accepts connections and drops them at once must not be hammered: the backoff starts again from its
+minimum only after a connection delivered live trades (a snapshot of past trades does not count) or lived
+``healthy_after`` seconds, and every venue has a bound on connection attempts per window (``connect_limit`` per
+``connect_window``, shared by the clients of one FeedOptions), besides a venue's own documented limit."""
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from websockets.asyncio.client import connect
@@ -23,21 +29,6 @@ log = logging.getLogger("tickstream.feed")
 FrameHandler = Callable[[str, int], "Frame | None"]
 
 
-@dataclass
-class FeedOptions:
-    url: str | None = None                 # endpoint override (tests, proxies)
-    stale_after: float | None = None       # override the venue's watchdog limit
-    silent_after: float | None = None
-    max_connection_age: float | None = None
-    backoff_min: float = 0.5
-    backoff_max: float = 30.0
-    open_timeout: float = 10.0
-    ping_interval: float | None = 20.0
-    ping_timeout: float | None = 60.0
-    rollover_wait: float = 10.0            # how long the old connection overlaps the new one at most
-    keepalive_every: float | None = None   # override the venue's application ping interval
-
-
 class ConnectLimiter:
     """At most ``limit`` connection attempts in any ``per`` seconds (Binance: 300 per 5 minutes per IP)."""
 
@@ -45,15 +36,49 @@ class ConnectLimiter:
         self.limit, self.per = limit, per
         self.attempts: deque[float] = deque()
 
-    async def acquire(self) -> None:
-        while True:
-            now = time.monotonic()
-            while self.attempts and now - self.attempts[0] >= self.per:
-                self.attempts.popleft()
-            if len(self.attempts) < self.limit:
-                self.attempts.append(now)
-                return
-            await asyncio.sleep(self.per - (now - self.attempts[0]))
+    def wait_time(self, now: float) -> float:
+        """Seconds until an attempt is allowed (0: now)."""
+        while self.attempts and now - self.attempts[0] >= self.per:
+            self.attempts.popleft()
+        return 0.0 if len(self.attempts) < self.limit else self.per - (now - self.attempts[0])
+
+    def record(self, now: float) -> None:
+        self.attempts.append(now)
+
+
+@dataclass
+class FeedOptions:
+    url: str | None = None                 # endpoint override (tests, proxies)
+    stale_after: float | None = None       # override the venue's watchdog limit
+    silent_after: float | None = None
+    max_connection_age: float | None = None  # override the venue's rollover age; math.inf: no rollover
+    backoff_min: float = 0.5
+    backoff_max: float = 30.0
+    healthy_after: float = 60.0            # a connection that lived this long resets the backoff, trades or not
+    connect_limit: int = 12                # at most this many connection attempts ...
+    connect_window: float = 60.0           # ... in any window of this many seconds, per venue
+    open_timeout: float = 10.0
+    ping_interval: float | None = 20.0
+    ping_timeout: float | None = 60.0
+    rollover_wait: float = 10.0            # how long the old connection overlaps the new one at most
+    keepalive_every: float | None = None   # override the venue's application ping interval
+    limiter: ConnectLimiter | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        for name in ("stale_after", "silent_after", "max_connection_age", "keepalive_every"):
+            v = getattr(self, name)
+            if v is not None and not v > 0:
+                raise ValueError(f"{name} must be more than 0 seconds, got {v!r} (None: the venue's default)")
+        for name in ("backoff_min", "healthy_after", "connect_window", "open_timeout", "rollover_wait"):
+            v = getattr(self, name)
+            if not 0 < v < math.inf:
+                raise ValueError(f"{name} must be a number of seconds more than 0, got {v!r}")
+        if not self.backoff_max >= self.backoff_min:
+            raise ValueError(f"backoff_max ({self.backoff_max!r}) must be at least backoff_min ({self.backoff_min!r})")
+        if not (isinstance(self.connect_limit, int) and self.connect_limit >= 1):
+            raise ValueError(f"connect_limit must be at least 1 connection attempt, got {self.connect_limit!r}")
+        # one limiter for every client sharing these options (the CLI gives each venue its own options)
+        self.limiter = ConnectLimiter(self.connect_limit, self.connect_window)
 
 
 _limiters: dict[str, ConnectLimiter] = {}
@@ -73,7 +98,7 @@ class _Connection:
         self.opened = now
         self.last_frame = now
         self.last_trade = now
-        self.trades = 0
+        self.trades = 0          # live trade frames (snapshots not counted)
         self.frames = 0
         self.shutdown_announced = False
         self.first_data = asyncio.Event()
@@ -102,6 +127,8 @@ class FeedClient:
         self.connections = 0     # opened so far
         self.reconnects = 0
         self.last_reason = ""
+        self.backoff_attempt = 0  # exponent of the next reconnect delay; 0 after a healthy connection
+        self.losses: deque[tuple[str, bool, float]] = deque(maxlen=64)  # (reason, healthy, delay) of recent losses
         self._ping_id = 0
         self.connected = asyncio.Event()   # set while a connection is subscribed (tests wait on it)
         metrics.exchange(spec.exchange)
@@ -109,10 +136,22 @@ class FeedClient:
             _limiters[spec.name] = ConnectLimiter(*spec.connect_limit)
 
     # ------------------------------------------------------------------ connections
+    async def _admit(self) -> bool:
+        """Waits until the connection-rate limits allow one more attempt and counts it; False when stopped."""
+        limiters = [self.options.limiter] + ([_limiters[self.spec.name]] if self.spec.name in _limiters else [])
+        while not self.stop.is_set():
+            now = time.monotonic()
+            wait = max(limiter.wait_time(now) for limiter in limiters)
+            if wait <= 0:
+                for limiter in limiters:
+                    limiter.record(now)
+                return True
+            log.warning("%s: connection attempt limit reached (%s); next attempt in %.1fs", self.spec.name,
+                        ", ".join(f"{lim.limit} per {lim.per:g}s" for lim in limiters if lim.wait_time(now) > 0), wait)
+            await self._wait_stop(wait)
+        return False
+
     async def _open(self, reconnect: bool) -> _Connection:
-        limiter = _limiters.get(self.spec.name)
-        if limiter:
-            await limiter.acquire()
         url = self.spec.connect_url(self.base_url, self.symbols)
         ws = await connect(url, open_timeout=self.options.open_timeout, ping_interval=self.options.ping_interval,
                            ping_timeout=self.options.ping_timeout, close_timeout=2, max_size=2 ** 24,
@@ -143,12 +182,13 @@ class FeedClient:
             if frame is None:
                 continue
             kind = frame.kind
-            if kind == TRADES or kind == SNAPSHOT:
-                conn.last_trade = now
-                conn.trades += 1
-                self._stale_limit = self.stale_after
+            if kind == TRADES:
+                if frame.ticks:  # live trades (a snapshot replays the past: it proves no live feed)
+                    conn.last_trade = now
+                    conn.trades += 1
+                    self._stale_limit = self.stale_after
                 conn.first_data.set()
-            elif kind == ACK or kind == HEARTBEAT:
+            elif kind == SNAPSHOT or kind == ACK or kind == HEARTBEAT:
                 conn.first_data.set()
             elif kind == SHUTDOWN:
                 conn.shutdown_announced = True
@@ -212,6 +252,8 @@ class FeedClient:
         log.info("%s: rolling over connection %d (%s)", self.spec.name, old.number, why)
         attempt = 0
         while not self.stop.is_set():
+            if not await self._admit():
+                return old
             try:
                 new = await self._open(reconnect=True)
                 break
@@ -231,16 +273,17 @@ class FeedClient:
         return new
 
     async def run(self) -> None:
-        attempt = 0
         reconnect = False
         while not self.stop.is_set():
+            if not await self._admit():
+                break
             try:
                 conn = await self._open(reconnect)
             except (OSError, InvalidHandshake, InvalidURI, asyncio.TimeoutError, ConnectionClosed) as e:
                 self.metrics.error(self.spec.exchange, "connect")
-                delay = backoff_delay(attempt, self.options.backoff_min, self.options.backoff_max)
+                delay = backoff_delay(self.backoff_attempt, self.options.backoff_min, self.options.backoff_max)
                 log.warning("%s: connect failed (%s); retry in %.1fs", self.spec.name, e, delay)
-                attempt += 1
+                self.backoff_attempt += 1
                 await self._wait_stop(delay)
                 continue
             self.connected.set()
@@ -250,17 +293,20 @@ class FeedClient:
                 reason = str(e)
             finally:
                 self.connected.clear()
-            healthy = conn.trades > 0
+            # healthy: it delivered live trades or lived long enough; anything else (a venue that sends a snapshot
+            # or an ack and closes) makes the next wait longer
+            healthy = conn.trades > 0 or time.monotonic() - conn.opened >= self.options.healthy_after
             await self._close(conn)
             if reason == "stop":
                 break
             self.last_reason = reason
             self.reconnects += 1
             self.metrics.reconnect(self.spec.exchange)
-            attempt = 0 if healthy else attempt + 1
-            delay = backoff_delay(attempt, self.options.backoff_min, self.options.backoff_max)
-            log.warning("%s: connection %d lost (%s); reconnecting in %.2fs", self.spec.name, conn.number,
-                        reason, delay)
+            self.backoff_attempt = 0 if healthy else self.backoff_attempt + 1
+            delay = backoff_delay(self.backoff_attempt, self.options.backoff_min, self.options.backoff_max)
+            self.losses.append((reason, healthy, delay))
+            log.warning("%s: connection %d lost (%s%s); reconnecting in %.2fs", self.spec.name, conn.number,
+                        reason, "" if healthy else ", no live trade", delay)
             reconnect = True
             await self._wait_stop(delay)
 

@@ -14,7 +14,8 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 
 
 # The error kinds the producers count (errors_total{kind}).
-ERROR_KINDS = ("parse", "delivery", "delivery_dropped", "connect", "venue")
+# bad_trade: a trade the job's parser would refuse (ticks.contract_violation), dropped before publishing.
+ERROR_KINDS = ("parse", "bad_trade", "delivery", "delivery_dropped", "connect", "venue")
 
 
 class Metrics:
@@ -23,7 +24,7 @@ class Metrics:
         r = self.registry
         self._messages = Counter("tickstream_producer_messages_total", "Ticks delivered (acked by Kafka, or written)",
                                  ["exchange"], registry=r)
-        self._errors = Counter("tickstream_producer_errors_total", "Errors by kind (parse, delivery, connect, venue...)",
+        self._errors = Counter("tickstream_producer_errors_total", "Errors by kind (parse, bad_trade, delivery, connect, venue...)",
                                ["exchange", "kind"], registry=r)
         self._reconnects = Counter("tickstream_producer_reconnects_total", "Connections lost and re-opened",
                                    ["exchange"], registry=r)

@@ -1,5 +1,6 @@
-"""From a venue frame to published ticks, shared by live feeds and replay: parse, account for bad frames,
-drop duplicates and already-seen snapshot trades, detect trade-id gaps, publish."""
+"""From a venue frame to published ticks, shared by live feeds and replay: parse, account for bad frames, drop
+(and count) trades the job would refuse, drop duplicates and already-seen snapshot trades, detect trade-id gaps,
+publish."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +10,7 @@ from typing import Callable
 
 from .metrics import Metrics
 from .sinks import Sink
-from .ticks import Tick
+from .ticks import Tick, contract_violation
 from .venues import ERROR, SNAPSHOT, Frame, ParseError
 
 log = logging.getLogger("tickstream.pipeline")
@@ -103,6 +104,7 @@ class Pipeline:
         self.filters: dict[str, TradeFilter] = {}
         self._logged_kinds: set[tuple[str, str]] = set()
         self.parse_errors = 0
+        self.bad_trades = 0
 
     def filter_for(self, exchange: str, sequential: bool) -> TradeFilter:
         f = self.filters.get(exchange)
@@ -116,27 +118,62 @@ class Pipeline:
         self.metrics.error(exchange, "parse")
         if (exchange, err.kind) not in self._logged_kinds:
             self._logged_kinds.add((exchange, err.kind))
-            log.warning("unreadable %s frame (%s, counted; logged once per kind): %s; sample: %s",
+            log.warning("unreadable %s frame (%s, counted; logged once per kind): %s; sample: %r",
                         exchange, err.kind, err, err.sample)
 
     def venue_error(self, exchange: str, message: str) -> None:
         self.metrics.error(exchange, "venue")
         if (exchange, message) not in self._logged_kinds and len(self._logged_kinds) < 1000:
             self._logged_kinds.add((exchange, message))
-            log.warning("%s reported: %s", exchange, message)
+            log.warning("%s reported: %r", exchange, message[:500])
+
+    def bad_trade(self, exchange: str, tick: Tick, field: str) -> None:
+        """A trade the job's parser would refuse: counted (errors{kind="bad_trade"}), logged once per field."""
+        self.bad_trades += 1
+        self.metrics.error(exchange, "bad_trade")
+        if (exchange, "bad_trade:" + field) not in self._logged_kinds:
+            self._logged_kinds.add((exchange, "bad_trade:" + field))
+            log.warning("%s trade dropped: its %s breaks the tick contract (counted; logged once per field): %.300r",
+                        exchange, field, tick)
+
+    def _contract_ticks(self, exchange: str, ticks: list[Tick]) -> list[Tick]:
+        """The ticks the job will take; the others are counted and dropped here rather than dead-lettered there."""
+        now = int(time.time() * 1000)
+        for i, tick in enumerate(ticks):
+            if contract_violation(tick, now) is not None:
+                break
+        else:
+            return ticks
+        good = ticks[:i]
+        for tick in ticks[i:]:
+            field = contract_violation(tick, now)
+            if field is None:
+                good.append(tick)
+            else:
+                self.bad_trade(exchange, tick, field)
+        return good
 
     def process(self, read: Callable[[str, int], Frame], exchange: str, sequential: bool,
                 text: str, recv_ts: int) -> Frame | None:
+        """Publishes a frame's trades; returns the frame with the trades that passed the contract check, or None
+        when it could not be read. Never raises for what the frame holds."""
         try:
             frame = read(text, recv_ts)
         except ParseError as e:
             self.parse_error(exchange, e)
             return None
+        except Exception as e:  # a parser bug: the feed goes on, the frame is counted and logged like an unreadable one
+            self.parse_error(exchange, ParseError("unexpected", f"{exchange}: parser failed ({e!r})", text))
+            return None
         if frame.ticks:
-            self.metrics.received(exchange)
-            publish = self.sink.publish
-            for tick in self.filter_for(exchange, sequential).accept(frame):
-                publish(tick)
+            ticks = self._contract_ticks(exchange, frame.ticks)
+            if ticks is not frame.ticks:
+                frame = Frame(frame.kind, ticks, frame.message)
+            if ticks:
+                self.metrics.received(exchange)
+                publish = self.sink.publish
+                for tick in self.filter_for(exchange, sequential).accept(frame):
+                    publish(tick)
         elif frame.kind == ERROR:
             self.venue_error(exchange, frame.message)
         return frame

@@ -231,7 +231,7 @@ class Generator:
 
 
 def run(sink, generator: Generator, rate: float, count: int | None, duration: float | None,
-        start_ts: int | None = None, stop=None, status=None) -> dict:
+        start_ts: int | None = None, stop=None, status=None, pace: bool = False) -> dict:
     """Produce until count/duration/stop. rate 0 = as fast as possible. With ``start_ts`` the clock is
     simulated: timestamps advance at ``rate`` per second of simulated time and nothing waits for the wall
     clock. Returns counts and timings."""
@@ -283,7 +283,7 @@ def run(sink, generator: Generator, rate: float, count: int | None, duration: fl
                 metrics.received(ex)
         if status is not None:
             status.maybe_report(now)
-        if rate > 0 and start_ts is None:  # a simulated clock runs as fast as it can
+        if rate > 0 and (start_ts is None or pace):  # a simulated clock runs as fast as it can, unless paced
             ahead = t0 + sent / rate - time.monotonic()
             if ahead > 0:
                 if stop is not None:

@@ -11,6 +11,19 @@ from dataclasses import dataclass
 
 SIDES = ("buy", "sell", "unknown")
 
+# The job's tick contract (io.tickstream.source.TickParser): what it refuses goes to its dead-letter topic, so the
+# producers check every venue's and every replayed tick against the same rules before publishing
+# (contract_violation). job/src/test/resources/contract/tick-contract-cases.jsonl holds cases both sides must agree on.
+EXCHANGES = frozenset(("binance", "coinbase", "kraken", "synthetic"))   # the job's default --exchanges
+EARLIEST_TRADE_TS = 1230940800000   # 2009-01-03, the Bitcoin genesis block: no crypto trade is older
+MAX_CLOCK_SKEW_MS = 60_000          # the job's default --max-clock-skew: how far past its clock a time may be
+MAX_TRADE_AHEAD_MS = 5_000          # stricter than the job's --max-trade-ahead (10 s), which dead-letters such a trade
+_LONG_MAX = 2 ** 63 - 1
+_trade_id = re.compile(r"[\x21-\x7e]{1,64}").fullmatch
+_decimal = re.compile(r"[0-9]+(?:\.[0-9]+)?").fullmatch
+_CONTRACT_SYMBOL = re.compile(r"[A-Z0-9]+-[A-Z0-9]+")
+_CONTRACT_SYMBOLS: set[str] = set()
+
 
 @dataclass(slots=True, frozen=True)
 class Tick:
@@ -40,6 +53,41 @@ class Tick:
         )
 
 
+def contract_violation(tick: Tick, now_ms: int) -> str | None:
+    """The field the job's parser would refuse this tick for, or None when it takes it. ``now_ms`` is the
+    current time (epoch ms). Called once per venue or replayed tick (about 0.8 µs); synthetic ticks are valid by
+    construction."""
+    if tick.exchange not in EXCHANGES:
+        return "exchange"
+    symbol = tick.symbol
+    if symbol not in _CONTRACT_SYMBOLS:  # a venue trades few symbols: each is checked once
+        if type(symbol) is not str or not 3 <= len(symbol) <= 32 or not _CONTRACT_SYMBOL.fullmatch(symbol):
+            return "symbol"
+        if len(_CONTRACT_SYMBOLS) < 4096:
+            _CONTRACT_SYMBOLS.add(symbol)
+    trade_id = tick.trade_id
+    if type(trade_id) is not str or not _trade_id(trade_id):
+        return "trade_id"
+    # price and size: plain positive decimals of at most 40 characters, not all zeros
+    price = tick.price
+    if type(price) is not str or len(price) > 40 or not _decimal(price) or not price.strip("0."):
+        return "price"
+    size = tick.size
+    if type(size) is not str or len(size) > 40 or not _decimal(size) or not size.strip("0."):
+        return "size"
+    if tick.side not in SIDES:
+        return "side"
+    ts, recv_ts = tick.ts, tick.recv_ts
+    latest = now_ms + MAX_CLOCK_SKEW_MS
+    if type(recv_ts) is not int or not EARLIEST_TRADE_TS <= recv_ts <= latest or recv_ts > _LONG_MAX:
+        return "recv_ts"
+    if type(ts) is not int or not EARLIEST_TRADE_TS <= ts <= latest:
+        return "ts"
+    if ts > recv_ts + MAX_TRADE_AHEAD_MS:
+        return "ts_ahead"
+    return None
+
+
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f-\uffff]')
 
 
@@ -60,7 +108,7 @@ KNOWN_QUOTES = tuple(sorted(
 # Venue-specific asset codes mapped to the common ones.
 ASSET_ALIASES = {"XBT": "BTC", "XDG": "DOGE", "ZUSD": "USD", "ZEUR": "EUR", "XXBT": "BTC", "XETH": "ETH"}
 
-_SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$")
+_SYMBOL_RE = re.compile(r"[A-Z0-9]{1,20}-[A-Z0-9]{1,20}")
 
 
 class SymbolError(ValueError):
@@ -74,6 +122,8 @@ def _asset(code: str) -> str:
 
 def normalize_symbol(raw: str) -> str:
     """`BTCUSDT` → `BTC-USDT`, `XBT/USD` → `BTC-USD`, `btc-usd` → `BTC-USD`."""
+    if type(raw) is not str:
+        raise SymbolError(f"symbol {raw!r} is not a string")
     s = raw.strip().upper()
     for sep in ("/", "-", "_"):
         if sep in s:
@@ -87,8 +137,8 @@ def normalize_symbol(raw: str) -> str:
                 break
         else:
             raise SymbolError(f"cannot split {raw!r} into base and quote (known quotes: {', '.join(KNOWN_QUOTES)})")
-    if not _SYMBOL_RE.match(out):
-        raise SymbolError(f"{raw!r} is not a BASE-QUOTE symbol")
+    if len(out) > 32 or not _SYMBOL_RE.fullmatch(out):
+        raise SymbolError(f"{raw!r} is not a BASE-QUOTE symbol (letters and digits, at most 32 characters)")
     return out
 
 
@@ -105,6 +155,8 @@ _ISO_BASE_CACHE: dict[str, int] = {}
 
 def iso_to_ms(text: str) -> int:
     """RFC 3339 UTC time (`2024-11-25T01:20:00.123456789Z`, any number of fraction digits) → epoch ms."""
+    if type(text) is not str:
+        raise ValueError(f"time {text!r} is not a string")
     if not text.endswith("Z"):
         if text.endswith("+00:00"):
             text = text[:-6] + "Z"

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..ticks import Tick
+from ..ticks import Tick, normalize_symbol
 
 # Frame kinds
 TRADES = "trades"        # live trades
@@ -34,12 +34,23 @@ class ParseError(ValueError):
         self.sample = frame[:200]
 
 
+def cached_symbol(cache: dict[str, str], raw: str) -> str:
+    """A venue symbol normalized (ticks.normalize_symbol), remembered; the cache is bounded, whatever a venue sends."""
+    s = cache.get(raw) if type(raw) is str else None
+    if s is None:
+        s = normalize_symbol(raw)
+        if len(cache) >= 4096:
+            cache.clear()
+        cache[raw] = s
+    return s
+
+
 def load_object(frame: str, venue: str, **loads_options) -> dict:
     """The frame as a JSON object, or a ParseError naming the venue (kinds "json" and "shape")."""
     try:
         msg = json.loads(frame, **loads_options)
-    except ValueError as e:
-        raise ParseError("json", f"{venue}: not JSON ({e})", frame) from None
+    except (ValueError, RecursionError) as e:  # RecursionError: nested deeper than the decoder's stack
+        raise ParseError("json", f"{venue}: not JSON ({type(e).__name__}: {str(e)[:200]})", frame) from None
     if not isinstance(msg, dict):
         raise ParseError("shape", f"{venue}: not a JSON object", frame)
     return msg

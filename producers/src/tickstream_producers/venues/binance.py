@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 
-from ..ticks import Tick, normalize_symbol
-from . import ACK, ERROR, NOTHING, SHUTDOWN, TRADES, Frame, ParseError, VenueSpec, load_object
+from ..ticks import Tick
+from . import ACK, ERROR, NOTHING, SHUTDOWN, TRADES, Frame, ParseError, VenueSpec, cached_symbol, load_object
 
 EXCHANGE = "binance"
 URL = "wss://stream.binance.com:9443"
@@ -46,10 +46,7 @@ def subscribe_messages(symbols: list[str], reconnect: bool) -> list[str]:
 
 
 def _symbol(raw: str) -> str:
-    s = _symbols.get(raw)
-    if s is None:
-        s = _symbols[raw] = normalize_symbol(raw)
-    return s
+    return cached_symbol(_symbols, raw)
 
 
 def read(frame: str, recv_ts: int) -> Frame:
@@ -62,7 +59,7 @@ def read(frame: str, recv_ts: int) -> Frame:
         try:
             tick = Tick(EXCHANGE, _symbol(data["s"]), str(data["t"]), data["p"], data["q"],
                         "sell" if data["m"] else "buy", int(data["T"]), recv_ts)
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, ArithmeticError) as e:  # ArithmeticError: "T": 1e999
             raise ParseError("trade", f"binance: unreadable trade ({e!r})", frame) from None
         if not isinstance(tick.price, str) or not isinstance(tick.size, str):
             raise ParseError("trade", "binance: price/size not decimal strings", frame)

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 
-from ..ticks import Tick, iso_to_ms, normalize_symbol
-from . import ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec, load_object
+from ..ticks import Tick, iso_to_ms
+from . import (ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec, cached_symbol,
+               load_object)
 
 EXCHANGE = "coinbase"
 URL = "wss://advanced-trade-ws.coinbase.com"
@@ -32,10 +33,7 @@ _symbols: dict[str, str] = {}
 
 
 def _symbol(raw: str) -> str:
-    s = _symbols.get(raw)
-    if s is None:
-        s = _symbols[raw] = normalize_symbol(raw)
-    return s
+    return cached_symbol(_symbols, raw)
 
 
 def venue_symbol(symbol: str) -> str:
@@ -59,7 +57,8 @@ def matches_subscribe_messages(symbols: list[str], reconnect: bool) -> list[str]
 
 
 def _sort_key(t: Tick):
-    return (t.ts, int(t.trade_id) if t.trade_id.isdigit() else 0, t.trade_id)
+    tid = t.trade_id  # numeric ids in numeric order; isdigit() alone also takes '²', which int() refuses
+    return (t.ts, int(tid) if tid.isascii() and tid.isdigit() and len(tid) <= 30 else 0, tid)
 
 
 def _advanced(msg: dict, frame: str, recv_ts: int) -> Frame:
@@ -83,7 +82,7 @@ def _advanced(msg: dict, frame: str, recv_ts: int) -> Frame:
                                       iso_to_ms(t["time"]), recv_ts))
         except ParseError:
             raise
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as e:
             raise ParseError("trade", f"coinbase: unreadable trade ({e!r})", frame) from None
         ticks.sort(key=_sort_key)  # a batch lists the newest first; publish in trade order
         return Frame(SNAPSHOT if snapshot else TRADES, ticks)
@@ -110,7 +109,7 @@ def _exchange_feed(msg: dict, frame: str, recv_ts: int) -> Frame:
                         iso_to_ms(msg["time"]), recv_ts)
         except ParseError:
             raise
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as e:
             raise ParseError("trade", f"coinbase: unreadable match ({e!r})", frame) from None
         # last_match is the one trade sent on subscribe: backfill, not a new trade
         return Frame(SNAPSHOT if kind == "last_match" else TRADES, [tick])

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from ..ticks import Tick, iso_to_ms, normalize_symbol
-from . import ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec, load_object
+from ..ticks import Tick, iso_to_ms
+from . import (ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec, cached_symbol,
+               load_object)
 
 EXCHANGE = "kraken"
 URL = "wss://ws.kraken.com/v2"
@@ -26,10 +27,7 @@ def venue_symbol(symbol: str) -> str:
 
 
 def _symbol(raw: str) -> str:
-    s = _symbols.get(raw)
-    if s is None:
-        s = _symbols[raw] = normalize_symbol(raw)
-    return s
+    return cached_symbol(_symbols, raw)
 
 
 def connect_url(base: str, symbols: list[str]) -> str:
@@ -47,9 +45,15 @@ def ping_message(req_id: int) -> str:
 
 
 def _plain(number: str) -> str:
-    """The number's exact text; exponent notation (1.0E-4) is rewritten as the same decimal (0.00010)."""
+    """The number's exact text; exponent notation (1.0E-4) is rewritten as the same decimal (0.00010). A number
+    no tick can carry (1e999999999 would be a billion digits) is left as it is, for the contract check to drop."""
     if "e" in number or "E" in number:
-        return format(Decimal(number), "f")
+        if len(number) > 64:
+            return number
+        d = Decimal(number)
+        if not -45 <= d.adjusted() <= 45:
+            return number
+        return format(d, "f")
     return number
 
 
@@ -65,7 +69,7 @@ def read(frame: str, recv_ts: int) -> Frame:
         try:
             ticks = [Tick(EXCHANGE, _symbol(t["symbol"]), t["trade_id"], _plain(t["price"]), _plain(t["qty"]),
                           _SIDES[t["side"]], iso_to_ms(t["timestamp"]), recv_ts) for t in data]
-        except (KeyError, TypeError, ValueError, ArithmeticError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as e:
             raise ParseError("trade", f"kraken: unreadable trade ({e!r})", frame) from None
         for t in ticks:
             if not isinstance(t.price, str) or not isinstance(t.trade_id, str) or not isinstance(t.size, str):

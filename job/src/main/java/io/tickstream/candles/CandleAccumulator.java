@@ -1,6 +1,5 @@
 package io.tickstream.candles;
 
-import io.tickstream.serde.CandleAccumulatorSerializer;
 
 import org.apache.flink.api.common.typeinfo.TypeInfo;
 

@@ -1,5 +1,6 @@
 package io.tickstream.config;
 
+import io.tickstream.detect.CrossVenueDivergence;
 import io.tickstream.detect.CrossVenueDivergenceDetector;
 import io.tickstream.detect.PriceMoveDetector;
 import io.tickstream.detect.ReturnZScoreDetector;
@@ -65,7 +66,7 @@ public final class JobConfig {
     public final PriceMoveDetector.Settings priceMove;
     public final ReturnZScoreDetector.Settings returnZScore;
     public final VolumeSpikeDetector.Settings volumeSpike;
-    public final CrossVenueDivergenceDetector.Settings crossVenue;
+    public final CrossVenueDivergence.Settings crossVenue;
 
     public final Duration stateTtl;
     public final Duration checkpointInterval;
@@ -121,7 +122,7 @@ public final class JobConfig {
                 r.durationOrZero(VOLUME_WARMUP).toMillis(),
                 r.durationOrZero(VOLUME_COOLDOWN).toMillis(),
                 r.nonNegativeInt(VOLUME_IGNORE_LARGEST));
-        crossVenue = new CrossVenueDivergenceDetector.Settings(
+        crossVenue = new CrossVenueDivergence.Settings(
                 r.positiveDouble(DIVERGENCE_THRESHOLD_PCT),
                 r.nonNegativeDouble(DIVERGENCE_REARM_PCT),
                 r.durationOrZero(DIVERGENCE_MIN_DURATION).toMillis(),

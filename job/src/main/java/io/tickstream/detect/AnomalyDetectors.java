@@ -1,11 +1,12 @@
 package io.tickstream.detect;
 
 import io.tickstream.candles.CandleAccumulator;
+import io.tickstream.candles.IntervalSampler;
 import io.tickstream.metrics.JobMetrics;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
-import io.tickstream.serde.InstrumentDetectorStateSerializer;
+import io.tickstream.state.StateTtl;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;

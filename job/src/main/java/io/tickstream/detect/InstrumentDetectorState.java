@@ -1,9 +1,11 @@
 package io.tickstream.detect;
 
+import io.tickstream.candles.IntervalSampler;
+
 /**
  * The per-instrument detectors' state, and the trades' pending 100 ms summary (quote and partial candle), as one
  * keyed value: one RocksDB read and one write per trade instead of one per part. Written by
- * {@link io.tickstream.serde.InstrumentDetectorStateSerializer}, which a new field in any part must join.
+ * {@link io.tickstream.detect.InstrumentDetectorStateSerializer}, which a new field in any part must join.
  */
 public final class InstrumentDetectorState {
     public PriceMoveDetector.State priceMove;

@@ -1,6 +1,5 @@
 package io.tickstream.model;
 
-import io.tickstream.serde.TickTypeInfo;
 
 import org.apache.flink.api.common.typeinfo.TypeInfo;
 

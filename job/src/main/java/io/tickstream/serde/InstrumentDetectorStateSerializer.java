@@ -1,154 +1,32 @@
 package io.tickstream.serde;
 
-import io.tickstream.detect.InstrumentDetectorState;
-import io.tickstream.detect.IntervalSampler;
-import io.tickstream.detect.PriceMoveDetector;
-import io.tickstream.detect.ReturnZScoreDetector;
-import io.tickstream.detect.VolumeSpikeDetector;
-
-import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.core.memory.DataInputView;
-import org.apache.flink.core.memory.DataOutputView;
-
-import java.io.IOException;
+import io.tickstream.state.LegacyStateSnapshot;
 
 /**
- * The detectors' per-instrument state, read and written in RocksDB on every trade (Flink's POJO serializer was a
- * quarter of the TaskManager's time here). The format is versioned by {@link Snapshot}: a field added to a
- * detector's state needs a line here and a new snapshot class (InstrumentDetectorStateSerializerTest fails until
- * then).
+ * Not a serializer any more: the snapshot class names that savepoints of release 0.1 hold for {@link io.tickstream.detect.InstrumentDetectorStateSerializer} (which lived
+ * here then). Each stands for one format; the current serializer's snapshot reads or refuses it (docs/state-migrations.md).
  */
-public final class InstrumentDetectorStateSerializer extends StateSerializer<InstrumentDetectorState> {
-    private static final long serialVersionUID = 1L;
+public final class InstrumentDetectorStateSerializer {
+    private InstrumentDetectorStateSerializer() {}
 
-    public static final InstrumentDetectorStateSerializer INSTANCE = new InstrumentDetectorStateSerializer();
-
-    @Override
-    public InstrumentDetectorState createInstance() {
-        return new InstrumentDetectorState();
-    }
-
-    @Override
-    public void serialize(InstrumentDetectorState s, DataOutputView out) throws IOException {
-        PriceMoveDetector.State p = s.priceMove;
-        writeExtremes(p.minima, out);
-        writeExtremes(p.maxima, out);
-        out.writeLong(p.newestSlot);
-        out.writeBoolean(p.spikeActive);
-        out.writeBoolean(p.dropActive);
-        out.writeLong(p.lastSpikeAlertTs);
-        out.writeLong(p.lastDropAlertTs);
-
-        ReturnZScoreDetector.State z = s.returnZScore;
-        out.writeDouble(z.lastPrice);
-        writeString(z.lastPriceText, out);
-        out.writeDouble(z.mean);
-        out.writeDouble(z.variance);
-        out.writeLong(z.returns);
-        out.writeLong(z.lastAlertTs);
-
-        VolumeSpikeDetector.State v = s.volumeSpike;
-        out.writeLong(v.stepStart);
-        writeDoubles(v.volume, out);
-        writeDoubles(v.notional, out);
-        writeDoubles(v.largest, out);
-        out.writeBoolean(v.episode);
-        out.writeLong(v.lastAlertTs);
-        out.writeDouble(v.average);
-        out.writeLong(v.steps);
-
-        IntervalSampler.State q = s.sample;
-        out.writeLong(q.interval);
-        if (q.interval != IntervalSampler.State.NONE) {
-            TickSerializer.writeTrade(q.last, out); // names left out: they are the key's
-            CandleAccumulatorSerializer.INSTANCE.serialize(q.candle, out);
-        }
-    }
-
-    @Override
-    public InstrumentDetectorState deserialize(DataInputView in) throws IOException {
-        InstrumentDetectorState s = new InstrumentDetectorState();
-        PriceMoveDetector.State p = s.priceMove = new PriceMoveDetector.State();
-        readExtremes(p.minima, in);
-        readExtremes(p.maxima, in);
-        p.newestSlot = in.readLong();
-        p.spikeActive = in.readBoolean();
-        p.dropActive = in.readBoolean();
-        p.lastSpikeAlertTs = in.readLong();
-        p.lastDropAlertTs = in.readLong();
-
-        ReturnZScoreDetector.State z = s.returnZScore = new ReturnZScoreDetector.State();
-        z.lastPrice = in.readDouble();
-        z.lastPriceText = readString(in);
-        z.mean = in.readDouble();
-        z.variance = in.readDouble();
-        z.returns = in.readLong();
-        z.lastAlertTs = in.readLong();
-
-        VolumeSpikeDetector.State v = s.volumeSpike = new VolumeSpikeDetector.State();
-        v.stepStart = in.readLong();
-        v.volume = readDoubles(in);
-        v.notional = readDoubles(in);
-        v.largest = readDoubles(in);
-        v.episode = in.readBoolean();
-        v.lastAlertTs = in.readLong();
-        v.average = in.readDouble();
-        v.steps = in.readLong();
-
-        IntervalSampler.State q = s.sample = new IntervalSampler.State();
-        q.interval = in.readLong();
-        if (q.interval != IntervalSampler.State.NONE) {
-            q.last = TickSerializer.readTrade(in, null, null, null);
-            q.candle = CandleAccumulatorSerializer.INSTANCE.deserialize(in);
-        }
-        return s;
-    }
-
-    private static void writeExtremes(PriceMoveDetector.Extremes e, DataOutputView out) throws IOException {
-        out.writeInt(e.slots.length);
-        for (int i = 0; i < e.slots.length; i++) {
-            out.writeLong(e.slots[i]);
-            out.writeDouble(e.values[i]);
-        }
-    }
-
-    private static void readExtremes(PriceMoveDetector.Extremes e, DataInputView in) throws IOException {
-        int n = in.readInt();
-        if (n == 0) {
-            return; // the shared empty arrays the constructor set
-        }
-        e.slots = new long[n];
-        e.values = new double[n];
-        for (int i = 0; i < n; i++) {
-            e.slots[i] = in.readLong();
-            e.values[i] = in.readDouble();
-        }
-    }
-
-    @Override
-    public TypeSerializerSnapshot<InstrumentDetectorState> snapshotConfiguration() {
-        return new SnapshotV3();
-    }
-
-    /** Savepoint compatibility: version 3 of the format above (VOLUME_SPIKE's sliding window, strings as UTF-8). */
-    public static final class SnapshotV3 extends SimpleTypeSerializerSnapshot<InstrumentDetectorState> {
+    /** Format v3 (release 0.1). */
+    public static final class SnapshotV3 extends LegacyStateSnapshot<io.tickstream.detect.InstrumentDetectorState> {
         public SnapshotV3() {
-            super(() -> INSTANCE);
+            super(io.tickstream.detect.InstrumentDetectorStateSerializer.FORMATS, 3, io.tickstream.detect.InstrumentDetectorStateSerializer::reading);
         }
     }
 
-    /** Version 2 (fixed volume buckets) cannot be read any more: kept so that such a savepoint is refused clearly. */
-    public static final class SnapshotV2 extends SimpleTypeSerializerSnapshot<InstrumentDetectorState> {
+    /** Format v2 (a build before release 0.1): refused. */
+    public static final class SnapshotV2 extends LegacyStateSnapshot<io.tickstream.detect.InstrumentDetectorState> {
         public SnapshotV2() {
-            super(() -> INSTANCE);
+            super(io.tickstream.detect.InstrumentDetectorStateSerializer.FORMATS, 2, io.tickstream.detect.InstrumentDetectorStateSerializer::reading);
         }
     }
 
-    /** Version 1 (no pending sample) cannot be read any more: kept so that such a savepoint is refused clearly. */
-    public static final class Snapshot extends SimpleTypeSerializerSnapshot<InstrumentDetectorState> {
+    /** Format v1 (a build before release 0.1): refused. */
+    public static final class Snapshot extends LegacyStateSnapshot<io.tickstream.detect.InstrumentDetectorState> {
         public Snapshot() {
-            super(() -> INSTANCE);
+            super(io.tickstream.detect.InstrumentDetectorStateSerializer.FORMATS, 1, io.tickstream.detect.InstrumentDetectorStateSerializer::reading);
         }
     }
 }

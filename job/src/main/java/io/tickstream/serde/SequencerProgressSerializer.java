@@ -1,56 +1,18 @@
 package io.tickstream.serde;
 
-import io.tickstream.detect.TradeSequencer;
+import io.tickstream.state.LegacyStateSnapshot;
 
-import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.core.memory.DataInputView;
-import org.apache.flink.core.memory.DataOutputView;
+/**
+ * Not a serializer any more: the snapshot class names that savepoints of release 0.1 hold for {@link io.tickstream.sequence.SequencerProgressSerializer} (which lived
+ * here then). Each stands for one format; the current serializer's snapshot reads or refuses it (docs/state-migrations.md).
+ */
+public final class SequencerProgressSerializer {
+    private SequencerProgressSerializer() {}
 
-import java.io.IOException;
-
-/** The trade sequencer's progress per instrument, read and written on every trade. */
-public final class SequencerProgressSerializer extends StateSerializer<TradeSequencer.Progress> {
-    private static final long serialVersionUID = 1L;
-
-    public static final SequencerProgressSerializer INSTANCE = new SequencerProgressSerializer();
-
-    @Override
-    public TradeSequencer.Progress createInstance() {
-        return new TradeSequencer.Progress();
-    }
-
-    @Override
-    public void serialize(TradeSequencer.Progress p, DataOutputView out) throws IOException {
-        out.writeLong(p.nextSeq);
-        out.writeLong(p.maxReleasedTs);
-        out.writeInt(p.held);
-        writeLongs(p.gapStart, out);
-        writeLongs(p.gapEnd, out);
-        writeLongs(p.gapWatermark, out);
-    }
-
-    @Override
-    public TradeSequencer.Progress deserialize(DataInputView in) throws IOException {
-        TradeSequencer.Progress p = new TradeSequencer.Progress();
-        p.nextSeq = in.readLong();
-        p.maxReleasedTs = in.readLong();
-        p.held = in.readInt();
-        p.gapStart = readLongs(in);
-        p.gapEnd = readLongs(in);
-        p.gapWatermark = readLongs(in);
-        return p;
-    }
-
-    @Override
-    public TypeSerializerSnapshot<TradeSequencer.Progress> snapshotConfiguration() {
-        return new Snapshot();
-    }
-
-    /** Savepoint compatibility: version 1 of the format above. */
-    public static final class Snapshot extends SimpleTypeSerializerSnapshot<TradeSequencer.Progress> {
+    /** Format v1 (release 0.1). */
+    public static final class Snapshot extends LegacyStateSnapshot<io.tickstream.sequence.TradeSequencer.Progress> {
         public Snapshot() {
-            super(() -> INSTANCE);
+            super(io.tickstream.sequence.SequencerProgressSerializer.FORMATS, 1, io.tickstream.sequence.SequencerProgressSerializer::reading);
         }
     }
 }

@@ -1,167 +1,32 @@
 package io.tickstream.serde;
 
-import io.tickstream.model.Side;
-import io.tickstream.model.Tick;
-
-import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.TypeSerializer;
-import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.core.memory.DataInputDeserializer;
-import org.apache.flink.core.memory.DataInputView;
-import org.apache.flink.core.memory.DataOutputView;
-
-import java.io.DataInputStream;
-import java.io.IOException;
+import io.tickstream.state.LegacyStateSnapshot;
 
 /**
- * Ticks between operators and in held-trade state. Every tick crosses the network once (key by instrument), and the
- * quotes once more (key by asset); Flink's generic POJO serializer was a tenth of the TaskManager's time there
- * (reflection per field, Flink's string codec). This one writes the instrument's names once, then the trade's
- * fields in a fixed order ({@link #writeTrade}, strings as UTF-8 bytes), and reads the names back as the shared
- * strings of {@link InstrumentNames}: it keeps that cache, so each task has its own instance ({@link #duplicate}).
- * The format is versioned by the snapshot class: change it only with a new one.
+ * Not a serializer any more: the snapshot class names that savepoints of release 0.1 hold for {@link io.tickstream.model.TickSerializer} (which lived
+ * here then). Each stands for one format; the current serializer's snapshot reads or refuses it (docs/state-migrations.md).
  */
-public final class TickSerializer extends TypeSerializer<Tick> {
-    private static final long serialVersionUID = 1L;
+public final class TickSerializer {
+    private TickSerializer() {}
 
-    private static final Side[] SIDES = Side.values();
-
-    private transient InstrumentNames names;
-    /** The instrument's serialized form (length, then modified UTF-8), read before its names are looked up. */
-    private transient byte[] instrumentBytes;
-
-    @Override
-    public boolean isImmutableType() {
-        return true;
-    }
-
-    @Override
-    public TypeSerializer<Tick> duplicate() {
-        return new TickSerializer();
-    }
-
-    @Override
-    public Tick createInstance() {
-        return null;
-    }
-
-    @Override
-    public Tick copy(Tick from) {
-        return from;
-    }
-
-    @Override
-    public Tick copy(Tick from, Tick reuse) {
-        return from;
-    }
-
-    @Override
-    public int getLength() {
-        return -1;
-    }
-
-    @Override
-    public void serialize(Tick t, DataOutputView out) throws IOException {
-        out.writeUTF(t.instrument());
-        out.writeShort(t.exchange().length());
-        writeTrade(t, out);
-    }
-
-    /** A tick's fields without its names (the detectors' state writes its sample tick so too: the key names it). */
-    static void writeTrade(Tick t, DataOutputView out) throws IOException {
-        StateSerializer.writeString(t.tradeId(), out);
-        out.writeLong(t.tradeSeq());
-        StateSerializer.writeString(t.price(), out);
-        out.writeDouble(t.priceValue());
-        StateSerializer.writeString(t.size(), out);
-        out.writeDouble(t.sizeValue());
-        out.writeByte(t.side().ordinal());
-        out.writeLong(t.ts());
-        out.writeLong(t.recvTs());
-    }
-
-    /** Reads what {@link #writeTrade} wrote, with these names (null where the reader adds them later). */
-    static Tick readTrade(DataInputView in, String exchange, String symbol, String instrument) throws IOException {
-        return new Tick(exchange, symbol, StateSerializer.readString(in), in.readLong(),
-                StateSerializer.readString(in), in.readDouble(), StateSerializer.readString(in), in.readDouble(),
-                SIDES[in.readByte()], in.readLong(), in.readLong(), instrument);
-    }
-
-    @Override
-    public Tick deserialize(DataInputView in) throws IOException {
-        InstrumentNames.Names n = readNames(in);
-        return readTrade(in, n.exchange(), n.symbol(), n.instrument());
-    }
-
-    private InstrumentNames.Names readNames(DataInputView in) throws IOException {
-        int length = in.readUnsignedShort();
-        if (names == null) {
-            names = new InstrumentNames();
-            instrumentBytes = new byte[256];
-        }
-        if (instrumentBytes.length < length + 2) {
-            instrumentBytes = new byte[length + 2];
-        }
-        instrumentBytes[0] = (byte) (length >>> 8);
-        instrumentBytes[1] = (byte) length;
-        in.readFully(instrumentBytes, 2, length);
-        int exchangeLength = in.readUnsignedShort();
-        InstrumentNames.Names n = names.get(instrumentBytes, 2, length);
-        if (n == null) {
-            String instrument = DataInputStream.readUTF(new DataInputDeserializer(instrumentBytes, 0, length + 2));
-            n = new InstrumentNames.Names(instrument.substring(0, exchangeLength),
-                    instrument.substring(exchangeLength + 1), instrument);
-            names.put(instrumentBytes, 2, length, n);
-        }
-        return n;
-    }
-
-    @Override
-    public Tick deserialize(Tick reuse, DataInputView in) throws IOException {
-        return deserialize(in);
-    }
-
-    @Override
-    public void copy(DataInputView in, DataOutputView out) throws IOException {
-        serialize(deserialize(in), out);
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof TickSerializer;
-    }
-
-    @Override
-    public int hashCode() {
-        return TickSerializer.class.hashCode();
-    }
-
-    @Override
-    public TypeSerializerSnapshot<Tick> snapshotConfiguration() {
-        return new SnapshotV3();
-    }
-
-    /** Savepoint compatibility: version 3 of the format above (trade id, price and size as UTF-8 bytes). */
-    public static final class SnapshotV3 extends SimpleTypeSerializerSnapshot<Tick> {
+    /** Format v3 (release 0.1). */
+    public static final class SnapshotV3 extends LegacyStateSnapshot<io.tickstream.model.Tick> {
         public SnapshotV3() {
-            super(TickSerializer::new);
+            super(io.tickstream.model.TickSerializer.FORMATS, 3, io.tickstream.model.TickSerializer::reading);
         }
     }
 
-    /** Version 2 (modified UTF-8 strings) cannot be read any more: kept so that such a savepoint is refused. */
-    public static final class SnapshotV2 extends SimpleTypeSerializerSnapshot<Tick> {
+    /** Format v2 (a build before release 0.1): refused. */
+    public static final class SnapshotV2 extends LegacyStateSnapshot<io.tickstream.model.Tick> {
         public SnapshotV2() {
-            super(TickSerializer::new);
+            super(io.tickstream.model.TickSerializer.FORMATS, 2, io.tickstream.model.TickSerializer::reading);
         }
     }
 
-    /**
-     * Version 1 (exchange and symbol written separately) cannot be read any more; this class stays so that a
-     * savepoint holding it is refused as incompatible, with Flink's clear message, instead of a missing class.
-     */
-    public static final class Snapshot extends SimpleTypeSerializerSnapshot<Tick> {
+    /** Format v1 (a build before release 0.1): refused. */
+    public static final class Snapshot extends LegacyStateSnapshot<io.tickstream.model.Tick> {
         public Snapshot() {
-            super(TickSerializer::new);
+            super(io.tickstream.model.TickSerializer.FORMATS, 1, io.tickstream.model.TickSerializer::reading);
         }
     }
 }

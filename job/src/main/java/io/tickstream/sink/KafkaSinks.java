@@ -3,8 +3,6 @@ package io.tickstream.sink;
 import io.tickstream.config.JobConfig;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.BadRecord;
-import io.tickstream.serde.AnomalySerializer;
-import io.tickstream.serde.DeadLetterSerializer;
 
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;

@@ -204,7 +204,7 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
                     writer.prepare(connection);
                 }
                 batch.refused.clear();
-                writeIsolatingRefused(batch.rows, batch.refused);
+                writeIsolatingRefused(writer, connection, batch.rows, batch.refused, stage);
                 return;
             } catch (SQLException e) {
                 closeConnection();
@@ -225,13 +225,20 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
 
     /**
      * Writes {@code rows}; when the database refuses them for their content, writes each half the same way, down to
-     * single rows, which become dead letters. A refused batch of n rows with one bad row costs about 2·log2(n) writes.
+     * single rows, which become dead letters in {@code refused}. A refused batch of n rows with one bad row costs about
+     * 2·log2(n) writes. Errors that are not about the rows' content are thrown (the caller retries).
      */
-    private void writeIsolatingRefused(List<T> rows, List<BadRecord> refused) throws SQLException {
+    static <T> void writeIsolatingRefused(TableWriter<T> writer, Connection connection, List<T> rows,
+                                          List<BadRecord> refused, String stage) throws SQLException {
         try {
             writer.write(connection, rows);
         } catch (SQLException e) {
-            rollbackQuietly();
+            try {
+                connection.rollback();
+            } catch (SQLException rollback) {
+                e.addSuppressed(rollback);
+                throw e;
+            }
             if (!SqlErrors.refusesTheRows(e)) {
                 throw e;
             }
@@ -240,16 +247,8 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
                 return;
             }
             int half = rows.size() / 2;
-            writeIsolatingRefused(rows.subList(0, half), refused);
-            writeIsolatingRefused(rows.subList(half, rows.size()), refused);
-        }
-    }
-
-    private void rollbackQuietly() {
-        try {
-            connection.rollback();
-        } catch (SQLException e) {
-            LOG.debug("{}: rollback after a refused write failed", stage, e);
+            writeIsolatingRefused(writer, connection, rows.subList(0, half), refused, stage);
+            writeIsolatingRefused(writer, connection, rows.subList(half, rows.size()), refused, stage);
         }
     }
 

@@ -1,9 +1,6 @@
 package io.tickstream.source;
 
 import io.tickstream.config.JobConfig;
-import io.tickstream.serde.ParseResult;
-import io.tickstream.serde.TickDeserializer;
-import io.tickstream.serde.TickParser;
 
 import org.apache.flink.api.common.eventtime.BoundedOutOfOrdernessWatermarks;
 import org.apache.flink.api.common.eventtime.WatermarkGenerator;

@@ -10,8 +10,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 
-import static io.tickstream.testing.TestTicks.T0;
-import static io.tickstream.testing.TestTicks.tick;
+import static io.tickstream.testutils.TestTicks.T0;
+import static io.tickstream.testutils.TestTicks.tick;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class CandleAggregateTest {

@@ -209,7 +209,7 @@ class JobConfigTest {
         assertThat(JdbcUrls.redacted("jdbc:postgresql://h/db?PassWord=a&b=c")).isEqualTo("jdbc:postgresql://h/db?PassWord=***&b=c");
         assertThat(JdbcUrls.redacted("jdbc:postgresql://h/db?sslpassword=k;password=p"))
                 .isEqualTo("jdbc:postgresql://h/db?sslpassword=***;password=***");
-        assertThat(JdbcUrls.redacted("jdbc:postgresql://u:p@h:5432/db")).isEqualTo("jdbc:postgresql://u:***@h:5432/db");
+        assertThat(JdbcUrls.redacted("jdbc:postgresql://u:p@h:5432/db")).isEqualTo("jdbc:postgresql://u:***@h:5432/db"); // secret-scan: sample
         assertThat(JdbcUrls.redacted("jdbc:postgresql://h/db?user=u")).isEqualTo("jdbc:postgresql://h/db?user=u");
         assertThat(JdbcUrls.holdsPassword("jdbc:postgresql://h/db?user=u")).isFalse();
     }

@@ -4,8 +4,9 @@ import io.tickstream.candles.CandleAccumulator;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
-import io.tickstream.testing.Harnesses;
-import io.tickstream.testing.Harnesses.CapturedMetrics;
+import io.tickstream.testutils.DetectorSettings;
+import io.tickstream.testutils.Harnesses.CapturedMetrics;
+import io.tickstream.testutils.Harnesses;
 
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
@@ -16,8 +17,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-import static io.tickstream.testing.TestTicks.T0;
-import static io.tickstream.testing.TestTicks.tick;
+import static io.tickstream.testutils.TestTicks.T0;
+import static io.tickstream.testutils.TestTicks.tick;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The detectors as the job runs them: a keyed process function in Flink's operator test harness. */
@@ -27,10 +28,10 @@ class AnomalyDetectorsTest {
      * (a sliding window is tested on its own) and counts every trade (ignore-largest 0), so window volumes read
      * straight off the sizes fed.
      */
-    static final PriceMoveDetector.Settings PRICE = new PriceMoveDetector.Settings(1.0, 60_000, 1_000, 0.5, 30_000);
-    static final ReturnZScoreDetector.Settings ZSCORE = new ReturnZScoreDetector.Settings(8, 500, 100, 0.00005, 10_000);
-    static final VolumeSpikeDetector.Settings VOLUME = new VolumeSpikeDetector.Settings(10_000, 10_000, 10, 300_000, 10_000, 60_000, 30_000, 0);
-    static final Duration TTL = Duration.ofHours(6);
+    static final PriceMoveDetector.Settings PRICE = DetectorSettings.PRICE;
+    static final ReturnZScoreDetector.Settings ZSCORE = DetectorSettings.ZSCORE;
+    static final VolumeSpikeDetector.Settings VOLUME = DetectorSettings.VOLUME;
+    static final Duration TTL = DetectorSettings.TTL;
 
     private final List<KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly>> open = new ArrayList<>();
     private long seq = 1_000;

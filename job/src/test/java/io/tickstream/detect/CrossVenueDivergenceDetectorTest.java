@@ -3,13 +3,15 @@ package io.tickstream.detect;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
-import io.tickstream.testing.Harnesses;
-import io.tickstream.testing.Harnesses.CapturedMetrics;
+import io.tickstream.testutils.Harnesses.CapturedMetrics;
+import io.tickstream.testutils.Harnesses;
 
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,14 +20,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
-import static io.tickstream.testing.TestTicks.T0;
-import static io.tickstream.testing.TestTicks.tick;
+import static io.tickstream.testutils.TestTicks.T0;
+import static io.tickstream.testutils.TestTicks.tick;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** CROSS_VENUE_DIVERGENCE as the job runs it: keyed by asset in Flink's operator test harness, watermark-driven. */
 class CrossVenueDivergenceDetectorTest {
     /** The job's defaults (JobParameter). */
-    static final CrossVenueDivergenceDetector.Settings DEFAULTS = new CrossVenueDivergenceDetector.Settings(
+    static final CrossVenueDivergence.Settings DEFAULTS = new CrossVenueDivergence.Settings(
             0.5, 0.25, 5_000, 10_000, Map.of("USDT", "USD", "USDC", "USD"));
     static final long BOUND_MS = 2_000;
 
@@ -122,8 +124,44 @@ class CrossVenueDivergenceDetectorTest {
                 alert.tradeId(), alert.ts()));
         assertThat(alert.details()).isEqualTo("{\"asset\":\"BTC-USD\",\"venue_a\":\"coinbase\",\"symbol_a\":\"BTC-USD\","
                 + "\"price_a\":\"67500\",\"venue_b\":\"binance\",\"symbol_b\":\"BTC-USDT\",\"price_b\":\"67000\","
-                + "\"divergence_pct\":0.7463,\"since\":" + (T0 + 10_250) + "}");
+                + "\"divergence_pct\":0.7463,\"venues\":2,\"since\":" + (T0 + 10_250) + "}");
         assertThat(metrics.count("anomalies{CROSS_VENUE_DIVERGENCE}")).isEqualTo(1);
+    }
+
+    private long seqC = 9_000;
+
+    private Tick c(long offsetMs, String price) {
+        return tick("kraken", "BTC-USD", Long.toString(seqC++), T0 + offsetMs, price, "0.1");
+    }
+
+    /**
+     * Three venues, one out of line: the alert names it, with its own price against the median of the others — not the
+     * venue whose trade happened to complete the divergence (kraken here, in line with coinbase: blamed before, with
+     * binance's and coinbase's gap as its "change").
+     */
+    @ParameterizedTest(name = "binance {0}, coinbase {1}, kraken {2}")
+    @CsvSource({"67670, 67000, 67300, 67150, 0.7744", "67670, 67000, 67100, 67050, 0.9247"})
+    void withThreeVenuesTheAlertNamesTheVenueOutOfLineWithTheOthers(String binance, String coinbase, String kraken,
+                                                                     String median, double changePct) throws Exception {
+        List<Tick> trades = new ArrayList<>();
+        for (long t = 0; t < 20_000; t += 500) {
+            boolean diverged = t >= 5_000;
+            trades.add(a(t, diverged ? binance : coinbase));
+            trades.add(b(t + 150, coinbase));
+            trades.add(c(t + 300, diverged ? kraken : coinbase));
+        }
+        List<Anomaly> alerts = run(harness(), trades);
+
+        assertThat(alerts).singleElement().satisfies(alert -> {
+            assertThat(alert.instrument()).isEqualTo("binance:BTC-USDT");
+            assertThat(alert.price()).isEqualTo(binance);
+            assertThat(alert.refPrice()).isEqualTo(median);
+            assertThat(alert.changePct()).isEqualTo(changePct);
+            assertThat(alert.tradeId()).as("binance's last trade").isNotNull();
+            assertThat(alert.id()).isEqualTo(Anomaly.idFor(AnomalyType.CROSS_VENUE_DIVERGENCE, "binance", "BTC-USDT",
+                    alert.tradeId(), alert.ts()));
+            assertThat(alert.details()).contains("\"venues\":3", "\"venue_a\":\"binance\"", "\"venue_b\":\"coinbase\"");
+        });
     }
 
     @Test

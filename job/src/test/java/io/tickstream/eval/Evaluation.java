@@ -11,11 +11,11 @@ import io.tickstream.model.AnomalyType;
 import io.tickstream.model.BadRecord;
 import io.tickstream.model.Candle;
 import io.tickstream.model.Tick;
-import io.tickstream.serde.BadTickException;
-import io.tickstream.serde.ParseResult;
-import io.tickstream.serde.TickParser;
+import io.tickstream.source.BadTickException;
+import io.tickstream.source.ParseResult;
+import io.tickstream.source.TickParser;
 import io.tickstream.source.TickSource;
-import io.tickstream.support.CollectingSink;
+import io.tickstream.testutils.CollectingSink;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;

@@ -7,11 +7,11 @@ import io.tickstream.config.JobConfig;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
-import io.tickstream.serde.DeadLetterSerializer;
-import io.tickstream.support.KafkaTopics;
-import io.tickstream.support.LocalStack;
-import io.tickstream.support.MarketScenario;
-import io.tickstream.support.Waiting;
+import io.tickstream.sink.DeadLetterSerializer;
+import io.tickstream.testutils.KafkaTopics;
+import io.tickstream.testutils.LocalStack;
+import io.tickstream.testutils.MarketScenario;
+import io.tickstream.testutils.Waiting;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;
@@ -41,6 +41,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -257,6 +258,53 @@ class JobOnKafkaAndPostgresIT {
                     .hasSize(2);
         } finally {
             second.cancel().get();
+        }
+    }
+
+    /**
+     * A partition whose producer sends only bad records must not hold event time back: counted as activity, they kept
+     * it from going idle while it had no watermark, so no candle ever closed, on any partition.
+     */
+    @Test
+    void aPartitionOfOnlyBadRecordsDoesNotHoldEventTimeBack() throws Exception {
+        Run run = Run.create();
+        String symbol = run.prefix + "W-USD";
+        long start = (System.currentTimeMillis() - 10 * 60_000L) / 60_000L * 60_000L;
+        List<ProducerRecord<byte[], byte[]>> good = new ArrayList<>();
+        for (int i = 0; i < 180; i++) { // three minutes of trade time, one trade a second, all on partition 0
+            Tick t = new Tick("synthetic", symbol, Long.toString(i + 1), i + 1, "100.00", 100.0, "0.01", 0.01, Side.BUY,
+                    start + i * 1000L, start + i * 1000L + 5);
+            good.add(new ProducerRecord<>(run.ticks, 0, null, MarketScenario.key(t), MarketScenario.json(t)));
+        }
+        kafka.send(run.ticks, good);
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(1);
+        TickStreamJob.define(env, run.config("--idle-timeout", "1 s"));
+        JobClient job = env.executeAsync("it-bad-records-only-partition");
+        AtomicBoolean done = new AtomicBoolean();
+        Thread badProducer = new Thread(() -> {
+            try (var producer = kafka.producer()) {
+                while (!done.get()) { // every other partition: only bad records, all the time
+                    for (int partition = 1; partition < 5; partition++) {
+                        producer.send(new ProducerRecord<>(run.ticks, partition, null, null,
+                                "not a tick".getBytes(StandardCharsets.UTF_8)));
+                    }
+                    producer.flush();
+                    Thread.sleep(100);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        badProducer.start();
+        try {
+            Waiting.until("the first two minutes' candles", TIMEOUT,
+                    () -> count("SELECT count(*) FROM candles_1m WHERE symbol = ?", symbol) >= 2);
+        } finally {
+            done.set(true);
+            badProducer.join();
+            job.cancel().get();
         }
     }
 

@@ -7,12 +7,12 @@ import io.tickstream.model.Anomaly;
 import io.tickstream.model.BadRecord;
 import io.tickstream.model.Candle;
 import io.tickstream.model.Tick;
-import io.tickstream.serde.BadTickException;
-import io.tickstream.serde.ParseResult;
-import io.tickstream.serde.TickParser;
+import io.tickstream.source.BadTickException;
+import io.tickstream.source.ParseResult;
+import io.tickstream.source.TickParser;
 import io.tickstream.source.TickSource;
-import io.tickstream.support.CollectingSink;
-import io.tickstream.support.MarketScenario;
+import io.tickstream.testutils.CollectingSink;
+import io.tickstream.testutils.MarketScenario;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
@@ -112,6 +112,31 @@ class TickStreamPipelineTest {
                         assertThat(d.reason()).startsWith(b[2]);
                     });
         }
+    }
+
+    /**
+     * One trade of a calm instrument stamped nine minutes ahead (inside the clock skew, so only its receive time tells)
+     * with a large size and a 2 % higher price: accepted, it put every later trade of its instrument into its future
+     * window slot and volume step, and the calm stream raised VOLUME_SPIKE and PRICE_SPIKE. It goes to the dead letters.
+     */
+    @Test
+    void aTradeStampedMinutesAheadOfItsReceiptGoesToTheDeadLettersAndRaisesNoAlert() throws Exception {
+        JobConfig config = PipelineTestSupport.config();
+        List<Tick> calm = MARKET.trades.stream().filter(t -> t.symbol().equals("EEE-USD")).collect(Collectors.toList());
+        Tick before = calm.get(calm.size() / 3);
+        long ahead = before.ts() + 9 * 60_000L;
+        Tick future = new Tick(before.exchange(), before.symbol(), "99999999", 99_999_999L,
+                new BigDecimal(before.price()).multiply(new BigDecimal("1.02")).toPlainString(), before.priceValue() * 1.02,
+                "50.00000", 50, before.side(), ahead, before.recvTs());
+        List<Tick> arrivals = new ArrayList<>(calm);
+        arrivals.add(calm.size() / 3 + 1, future);
+
+        Results r = run(config, arrivals, List.of());
+
+        assertThat(r.anomalies()).isEmpty();
+        assertThat(r.rows()).containsExactlyInAnyOrderElementsOf(calm);
+        assertThat(r.deadLetters()).singleElement().satisfies(d -> assertThat(d.reason())
+                .startsWith("ts is " + (ahead - before.recvTs()) + " ms after recv_ts").contains("--max-trade-ahead"));
     }
 
     /** Runs the job graph once over the given trades (in this arrival order) and bad records. */

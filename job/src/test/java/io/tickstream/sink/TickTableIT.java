@@ -2,7 +2,7 @@ package io.tickstream.sink;
 
 import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
-import io.tickstream.support.LocalStack;
+import io.tickstream.testutils.LocalStack;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

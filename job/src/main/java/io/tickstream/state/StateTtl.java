@@ -1,0 +1,19 @@
+package io.tickstream.state;
+
+import org.apache.flink.api.common.state.StateDescriptor;
+import org.apache.flink.api.common.state.StateTtlConfig;
+
+import java.time.Duration;
+
+/** Per-instrument state expires when an instrument stays silent, so state stays bounded in time too. */
+public final class StateTtl {
+    private StateTtl() {}
+
+    public static <D extends StateDescriptor<?, ?>> D expireAfter(D descriptor, Duration ttl) {
+        descriptor.enableTimeToLive(StateTtlConfig.newBuilder(ttl)
+                .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
+                .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+                .build());
+        return descriptor;
+    }
+}
