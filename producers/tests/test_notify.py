@@ -162,11 +162,12 @@ def topic(kafka_bootstrap):
     return name
 
 
-def produce(bootstrap, topic, *values):
+def produce(bootstrap, topic, *values, partition=None):
     from confluent_kafka import Producer
     p = Producer({"bootstrap.servers": bootstrap})
     for v in values:
-        p.produce(topic, v if isinstance(v, bytes) else json.dumps(v).encode(), b"binance:BTC-USDT")
+        p.produce(topic, v if isinstance(v, bytes) else json.dumps(v).encode(), b"binance:BTC-USDT",
+                  **({} if partition is None else {"partition": partition}))
     assert p.flush(20) == 0
 
 
@@ -249,3 +250,32 @@ def test_offsets_are_committed_only_once_alertmanager_accepted_and_repeats_are_m
         am.stop()
         server.shutdown()
         alert_log.close()
+
+
+@pytest.mark.skipif(not ALERTMANAGER, reason="prometheus-alertmanager is not installed")
+def test_a_partition_taken_over_while_alertmanager_is_down_loses_nothing(kafka_bootstrap, topic, tmp_path):
+    """Two notifiers of a group, each retrying its partition's anomaly; one stops, so the other gets its partition in
+    the middle of its retries and polls that anomaly there: it must be posted after the retry, not dropped."""
+    group = f"notify-{uuid.uuid4().hex[:8]}"
+    am = RealAlertmanager(tmp_path, free_port(), free_port())
+    drops = [anomaly(exchange=v, symbol=f"BTC-USD{v[0].upper()}") for v in ("binance", "coinbase")]
+    kept, leaving = (Running(kafka_bootstrap, topic, group, am.url) for _ in range(2))
+    try:
+        wait_until(lambda: len(kept.consumer.assignment()) == 1 and len(leaving.consumer.assignment()) == 1, 60,
+                   "one partition each")
+        produce(kafka_bootstrap, topic, drops[0], partition=0)
+        produce(kafka_bootstrap, topic, drops[1], partition=1)
+        wait_until(lambda: kept.value("tickstream_notifier_failed_total") >= 1
+                   and leaving.value("tickstream_notifier_failed_total") >= 1, 60, "both notifiers retrying")
+        leaving.stop()
+        # The rebalance gives the kept notifier both partitions while it still retries; give it a few polls.
+        wait_until(lambda: len(kept.consumer.assignment()) == 2, 30, "both partitions on the kept notifier")
+        time.sleep(1)
+        assert committed(kafka_bootstrap, topic, group) == 0
+        am.start()
+        ids = {a["id"] for a in drops}
+        wait_until(lambda: {a["labels"]["anomaly_id"] for a in am.alerts(ids)} == ids, 30, "both anomalies posted")
+        wait_until(lambda: committed(kafka_bootstrap, topic, group) == 2, 20, "both offsets committed")
+    finally:
+        kept.stop()
+        am.stop()
