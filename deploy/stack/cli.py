@@ -8,7 +8,7 @@ import time
 
 from pathlib import Path
 
-from . import flink, job, kafka, monitoring, postgres, prerequisites, procs, producers
+from . import alerts, flink, job, kafka, monitoring, postgres, prerequisites, procs, producers
 from .procs import StackError
 from .state import DEFAULT_PORTS, Stack
 
@@ -19,7 +19,10 @@ COMPONENTS = {
     "flink": flink,
     "job": job,
     "pg-exporter": monitoring.postgres_exporter,
+    "alert-log": alerts.alert_log,
+    "alertmanager": monitoring.alertmanager,
     "prometheus": monitoring.prometheus,
+    "notifier": alerts.notifier,
     "producers": producers,
 }
 

@@ -20,7 +20,8 @@ POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 JDK_PACKAGES = ("openjdk-17-jdk-headless", "openjdk-21-jdk-headless")
 # The services these packages start and enable; the stack runs its own instances instead, on the same ports.
 SERVICES = {"postgresql": "postgresql", "prometheus": "prometheus",
-            "prometheus-postgres-exporter": "prometheus-postgres-exporter"}
+            "prometheus-postgres-exporter": "prometheus-postgres-exporter",
+            "prometheus-alertmanager": "prometheus-alertmanager"}
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,16 @@ NEEDS = (
          _succeeds(state.java)),
     Need("the PostgreSQL server", "postgresql", frozenset({"postgres"}), _server),
     Need("psql", "postgresql-client", frozenset({"postgres"}), _succeeds(postgres.psql_binary)),
-    Need("Python's venv module (the producers' environment)", "python3-venv", frozenset({"producers"}),
+    Need("Python's venv module (the producers' environment)", "python3-venv",
+         frozenset({"producers", "notifier", "alert-log"}),
          _producers_python("import ensurepip, venv")),
-    Need("the Kafka client for Python (confluent_kafka)", "python3-confluent-kafka", frozenset({"producers"}),
+    Need("the Kafka client for Python (confluent_kafka)", "python3-confluent-kafka",
+         frozenset({"producers", "notifier"}),
          _producers_python("import confluent_kafka")),
     Need("Prometheus", "prometheus", frozenset({"prometheus"}), _program("prometheus")),
     Need("the PostgreSQL exporter", "prometheus-postgres-exporter", frozenset({"pg-exporter"}),
          _program("prometheus-postgres-exporter")),
+    Need("Alertmanager", "prometheus-alertmanager", frozenset({"alertmanager"}), _program("prometheus-alertmanager")),
 )
 
 

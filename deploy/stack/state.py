@@ -16,10 +16,11 @@ from .procs import StackError, free_ports
 
 REPO = Path(__file__).resolve().parents[2]
 
-# DESIGN.md ports. Components not in DESIGN.md (the Kafka controller, Flink RPC) get the usual defaults.
+# DESIGN.md ports. Components not in DESIGN.md (the Kafka controller, Flink RPC) get the usual defaults; the Kafka
+# controller is on 9095 because 9093 is Alertmanager's (and 9094 its cluster port).
 DEFAULT_PORTS = {
     "kafka": 9092,
-    "kafka_controller": 9093,
+    "kafka_controller": 9095,
     "kafka_metrics": 9308,
     "postgres": 5432,
     "flink_rest": 8081,
@@ -29,6 +30,9 @@ DEFAULT_PORTS = {
     "prometheus": 9090,
     "producer_metrics": 9091,
     "postgres_exporter": 9187,
+    "alertmanager": 9093,
+    "notifier_metrics": 9096,
+    "alert_log": 9097,
 }
 
 

