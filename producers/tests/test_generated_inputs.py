@@ -16,7 +16,8 @@ from mutations import GENERATED, mutated_frames
 from tickstream_producers.metrics import Metrics
 from tickstream_producers.pipeline import Pipeline
 from tickstream_producers.ticks import MAX_TRADE_AHEAD_MS
-from tickstream_producers.venues import Frame, ParseError, spec
+from tickstream_producers.venues import Frame, ParseError
+from tickstream_producers.venues.registry import spec
 
 VENUES = {"binance": "binance", "coinbase": "coinbase", "coinbase-matches": "coinbase", "kraken": "kraken"}
 

@@ -17,7 +17,9 @@ import random
 import time
 from dataclasses import dataclass, field
 
-EXCHANGES = ("synthetic", "binance", "coinbase", "kraken")
+from .venues import registry
+
+EXCHANGES = (registry.SYNTHETIC, *registry.EXCHANGES)  # the exchange ids synthetic ticks may carry
 ANOMALY_TYPES = {"spike": "PRICE_SPIKE", "drop": "PRICE_DROP", "volume": "VOLUME_SPIKE",
                  "divergence": "CROSS_VENUE_DIVERGENCE"}
 # default magnitudes: relative price move (spike, drop), traded-volume multiple (volume), relative price gap

@@ -96,7 +96,7 @@ def parse(frame: str, recv_ts: int) -> list[Tick]:
 
 
 SPEC = VenueSpec(
-    name="kraken", exchange=EXCHANGE, url=URL, read=read, connect_url=connect_url,
+    name="kraken", exchange=EXCHANGE, url=URL, default_symbols=("BTC-USD", "ETH-USD"), read=read, connect_url=connect_url,
     subscribe_messages=subscribe_messages,
     stale_after=180.0, silent_after=10.0,  # heartbeats about once a second
     max_symbols=200, sequential_ids=True,
