@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start what is not running yet (idempotent)")
     up.add_argument("--only", help=f"comma-separated components (default all: {','.join(COMPONENTS)})")
-    up.add_argument("--free-ports", action="store_true", help="pick free ports instead of the DESIGN.md ones (tests)")
+    up.add_argument("--free-ports", action="store_true", help="pick free ports instead of the default ones (tests)")
     up.add_argument("--port", action="append", metavar="NAME=NUMBER", help="override one port")
     up.add_argument("--jar", help="the job.jar to submit when the job is not running (default: job/target/job.jar, "
                                   "built when missing)")

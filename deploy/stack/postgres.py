@@ -17,7 +17,7 @@ from .state import REPO, Stack
 
 NAME = "postgres"
 DATABASE = os.environ.get("TICKSTREAM_DB", "tickstream")
-# Roles from DESIGN.md; passwords from the environment (the local stack's defaults are the role names).
+# Roles (docs/contracts.md); passwords from the environment (the local stack's defaults are the role names).
 ROLE_PASSWORD_ENV = {"tickstream": "TICKSTREAM_JDBC_PASSWORD", "grafana": "TICKSTREAM_GRAFANA_PASSWORD",
                      "postgres_exporter": "TICKSTREAM_POSTGRES_EXPORTER_PASSWORD"}
 

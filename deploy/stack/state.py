@@ -16,7 +16,7 @@ from .procs import StackError, free_ports
 
 REPO = Path(__file__).resolve().parents[2]
 
-# DESIGN.md ports. Components not in DESIGN.md (the Kafka controller, Flink RPC) get the usual defaults.
+# The default ports (docs/contracts.md); the Kafka controller and Flink RPC get the usual defaults.
 DEFAULT_PORTS = {
     "kafka": 9092,
     "kafka_controller": 9093,

@@ -6,7 +6,7 @@ deploy/docker/ files, renders the kustomize overlays of deploy/k8s with a real k
   the repo): compose-spec's JSON schema, the Flink Kubernetes Operator's CRDs, unknown fields being errors;
 - against the native stack's sources of truth: deploy/flink/config.yaml, deploy/prometheus/prometheus.yml and
   deploy/stack (DEFAULT_PORTS, TOPICS, job_args, the job jar path, the role passwords), the job's own parameter
-  list (JobParameter.java), the DESIGN.md ports and the root pom's Kafka version;
+  list (JobParameter.java), the default ports (docs/contracts.md) and the root pom's Kafka version;
 - for what production needs: restart policies, health-gated start order, the exporter's least-privilege role,
   Flink's Kubernetes HA, one Secret and one session job per overlay, one scrape interval.
 Each check returns its problems, so the tests can also show that a mutated copy fails.
@@ -49,12 +49,12 @@ ENV_FILE = "overlays/first-deploy/tickstream.env"      # the Secret's source; ne
 TEST_PASSWORD = "not-a-secret: only for rendering"
 JOB_PARAMETERS = REPO / "job" / "src" / "main" / "java" / "io" / "tickstream" / "config" / "JobParameter.java"
 
-# DESIGN.md "Ports" (names as in deploy/stack/state.py DEFAULT_PORTS; Grafana is not part of the native stack).
+# docs/contracts.md "Ports" (names as in deploy/stack/state.py DEFAULT_PORTS; Grafana is not part of the native stack).
 DESIGN_PORTS = {"kafka": 9092, "postgres": 5432, "flink_rest": 8081, "prometheus": 9090, "producer_metrics": 9091,
                 "postgres_exporter": 9187, "kafka_metrics": 9308, "flink_jm_metrics": 9250, "flink_tm_metrics": 9251}
 GRAFANA_PORT = 3000
 
-# Compose service -> {port name: port inside the container}. The host side must be the DESIGN.md port.
+# Compose service -> {port name: port inside the container}. The host side must be the docs/contracts.md port.
 COMPOSE_PUBLISHED = {
     "kafka": {"kafka": 29092},  # the EXTERNAL listener, advertised as 127.0.0.1:9092
     "timescaledb": {"postgres": 5432},

@@ -234,7 +234,7 @@ def mutate_frame(draw, frames: list[str]) -> str:
     return text
 
 
-# ---------------------------------------------------------------- recording lines (RECORDINGS.md)
+# ---------------------------------------------------------------- recording lines (docs/contracts.md#recordings)
 _EXCHANGES = ["binance", "coinbase", "kraken", "bitstamp", "", "BINANCE", "kraken\n", "synthetic"]
 
 

@@ -1,4 +1,4 @@
-"""`replay --stdout` follows RECORDINGS.md: the tick lines each shipped recording yields, line by line."""
+"""`replay --stdout` follows the recording format (docs/contracts.md#recordings): the tick lines each shipped recording yields, line by line."""
 import subprocess
 import sys
 

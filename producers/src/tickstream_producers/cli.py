@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     feed(sp)
     common(sp)
 
-    sp = sub.add_parser("record", help="write live frames to a recording file (RECORDINGS.md)")
+    sp = sub.add_parser("record", help="write live frames to a recording file (docs/contracts.md#recordings)")
     feed(sp)
     sp.add_argument("--out", required=True, help="recording file to append to")
     common(sp, kafka=False, metrics=True)

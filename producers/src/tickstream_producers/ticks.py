@@ -1,4 +1,4 @@
-"""The tick contract (tick JSON v1, ../shared/DESIGN.md) and symbol normalization.
+"""The tick contract (tick JSON v1, docs/contracts.md) and symbol normalization.
 
 Prices and sizes are carried as the exact decimal strings the venue sent; nothing here turns them into floats.
 """
