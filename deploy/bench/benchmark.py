@@ -424,7 +424,7 @@ def main(argv: list[str]) -> int:
     subprocess.run(tool_cmd + ["up", "--free-ports", "--only", "postgres,kafka,flink,job,pg-exporter,prometheus"],
                    check=True)
     stack = Stack.open(str(home))
-    results = {"started": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    results = {"started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                "command": "deploy/benchmark " + " ".join(argv), "machine": machine(), "ceilings": {}, "steps": []}
     try:
         log("ceiling: Kafka")

@@ -5,7 +5,6 @@ import argparse
 import json
 import sys
 import time
-
 from pathlib import Path
 
 from . import flink, job, kafka, monitoring, postgres, prerequisites, procs, producers
@@ -186,8 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--parallelism", type=_positive, help="run the new job at this parallelism")
     upgrade.set_defaults(func=cmd_upgrade)
     scale = sub.add_parser("scale", help="stop the job with a savepoint and run it again from it at another parallelism")
-    scale.add_argument("parallelism", type=_positive, help=f"the new parallelism (at most the cluster's task slots; "
-                                                           f"max parallelism is 128)")
+    scale.add_argument("parallelism", type=_positive, help="the new parallelism (at most the cluster's task slots; "
+                                                           "max parallelism is 128)")
     scale.set_defaults(func=cmd_scale)
     flink_cmd = sub.add_parser("flink", help="Flink's CLI against the stack's cluster: run, list, stop --savepointPath, "
                                              "cancel, savepoint")

@@ -8,7 +8,6 @@ import secrets
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Optional
 from urllib.parse import unquote, urlparse
 
 from . import procs
@@ -70,7 +69,7 @@ class Admin:
         self.host, self.port, self.user, self.password, self.maintenance_db = host, port, user, password, maintenance_db
 
     @classmethod
-    def from_url(cls, url: str) -> "Admin":
+    def from_url(cls, url: str) -> Admin:
         u = urlparse(url)
         if u.scheme not in ("postgres", "postgresql"):
             raise StackError("TICKSTREAM_PG_ADMIN_URL must look like postgresql://user:password@host:port/db")
@@ -83,11 +82,11 @@ class Admin:
             env["PGPASSWORD"] = self.password
         return env
 
-    def command(self, db: Optional[str] = None) -> list[str]:
+    def command(self, db: str | None = None) -> list[str]:
         """psql with unaligned, tuples-only output that stops at the first error (run it with env())."""
         return [str(psql_binary()), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db or self.maintenance_db]
 
-    def psql(self, sql: str, db: Optional[str] = None, file: Optional[Path] = None) -> str:
+    def psql(self, sql: str, db: str | None = None, file: Path | None = None) -> str:
         cmd = self.command(db) + (["-f", str(file)] if file else [])
         result = subprocess.run(cmd, input=None if file else sql, env=self.env(), capture_output=True, text=True,
                                 timeout=300)
@@ -164,7 +163,7 @@ def _place_server_files(stack: Stack) -> None:
           f" (linked from the state dir)")
 
 
-def _postmaster_pid(stack: Stack) -> Optional[int]:
+def _postmaster_pid(stack: Stack) -> int | None:
     pidfile = _data_dir(stack) / "postmaster.pid"
     try:
         return int(pidfile.read_text().splitlines()[0])
@@ -195,7 +194,7 @@ def timescaledb_switch() -> str:
     return switch
 
 
-def timescaledb_preloaded(bindir: Optional[Path] = None) -> bool:
+def timescaledb_preloaded(bindir: Path | None = None) -> bool:
     """Whether the private instance loads TimescaleDB: when it is installed into the server's library directory,
     unless TICKSTREAM_TIMESCALEDB=off (a plain instance, e.g. to run the tests as CI does); =on requires it."""
     switch = timescaledb_switch()

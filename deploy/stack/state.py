@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Optional
 
 from .procs import StackError, free_ports
 
@@ -41,7 +40,7 @@ class Stack:
             self.data.update(json.loads(self.file.read_text()))
 
     @classmethod
-    def open(cls, state_dir: Optional[str]) -> "Stack":
+    def open(cls, state_dir: str | None) -> Stack:
         home = Path(state_dir or os.environ.get("TICKSTREAM_HOME") or REPO / ".stack")
         home.mkdir(parents=True, exist_ok=True)
         return cls(home)
@@ -56,7 +55,7 @@ class Stack:
         """Fixes the ports at the first `up`; later commands reuse them. --free-ports is for tests."""
         ports = self.data["ports"]
         missing = [name for name in DEFAULT_PORTS if name not in ports]
-        fresh = dict(zip(missing, free_ports(len(missing)))) if free else {n: DEFAULT_PORTS[n] for n in missing}
+        fresh = dict(zip(missing, free_ports(len(missing)), strict=True)) if free else {n: DEFAULT_PORTS[n] for n in missing}
         for name, value in overrides.items():
             if name not in DEFAULT_PORTS:
                 raise StackError(f"unknown port name {name!r}; known: {', '.join(DEFAULT_PORTS)}")

@@ -33,6 +33,7 @@ REPO = DEPLOY.parent
 sys.path.insert(0, str(DEPLOY))
 
 import schemas  # noqa: E402
+
 from stack import job as stack_job  # noqa: E402
 from stack import kafka as stack_kafka  # noqa: E402
 from stack import postgres as stack_postgres  # noqa: E402
@@ -416,7 +417,7 @@ def check_no_literal_secrets_k8s(docs: dict[str, list[dict]]) -> list[str]:
             if "name" in node and SECRET_NAME.search(str(node["name"])) and ("value" in node or "valueFrom" in node):
                 if "value" in node or "secretKeyRef" not in node.get("valueFrom", {}):
                     problems.append(f"{where}: env {node['name']} must come from a secretKeyRef")
-            for key, value in node.items():
+            for value in node.values():
                 walk(value, where)
         elif isinstance(node, list):
             for item in node:

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 from stack_fixtures import Database, postgres_stack, role_password, superuser  # noqa: F401 (fixture)
 

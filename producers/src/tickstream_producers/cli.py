@@ -280,7 +280,7 @@ async def _run_feeds(args, on_frame_for, metrics, sink, status) -> None:
                 status.maybe_report()
             try:
                 await asyncio.wait_for(stop.wait(), 0.05)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
     hk = asyncio.create_task(housekeeping())
     if args.duration:
@@ -312,6 +312,7 @@ def cmd_live(args, parser) -> int:
 
 def cmd_record(args, parser) -> int:
     import json
+
     from .venues import ParseError
     metrics = _metrics(args, parser)
     status = StatusLine(metrics, args.status_every) if args.status_every else None

@@ -7,7 +7,7 @@ import heapq
 import json
 import logging
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from .pipeline import Pipeline
 from .ticks import EARLIEST_TRADE_TS, MAX_CLOCK_SKEW_MS

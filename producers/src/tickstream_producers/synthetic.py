@@ -276,7 +276,7 @@ def run(sink, generator: Generator, rate: float, count: int | None, duration: fl
                     sink._send(key[:key.index(b":")].decode(), key, value, ts)
             poll(0)
         else:
-            for key, value in msgs:
+            for _key, value in msgs:
                 write(value)
                 write("\n")
         sent += n

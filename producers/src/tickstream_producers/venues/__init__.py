@@ -11,8 +11,8 @@ Every venue module exposes
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..ticks import Tick, normalize_symbol
 

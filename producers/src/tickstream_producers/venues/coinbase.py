@@ -18,8 +18,7 @@ from __future__ import annotations
 import json
 
 from ..ticks import Tick, iso_to_ms
-from . import (ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec, cached_symbol,
-               load_object)
+from . import ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec, cached_symbol, load_object
 
 EXCHANGE = "coinbase"
 URL = "wss://advanced-trade-ws.coinbase.com"

@@ -12,8 +12,7 @@ import json
 from decimal import Decimal
 
 from ..ticks import Tick, iso_to_ms
-from . import (ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec, cached_symbol,
-               load_object)
+from . import ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec, cached_symbol, load_object
 
 EXCHANGE = "kraken"
 URL = "wss://ws.kraken.com/v2"

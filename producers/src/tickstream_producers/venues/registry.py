@@ -9,7 +9,7 @@ default must hold every exchange here: tests/test_venue_registry.py checks it ag
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from . import Frame, VenueSpec, binance, coinbase, kraken
