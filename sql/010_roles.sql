@@ -1,4 +1,4 @@
--- Roles (DESIGN.md): the job writes as `tickstream`, Grafana reads as `grafana`.
+-- Roles (docs/contracts.md): the job writes as `tickstream`, Grafana reads as `grafana`.
 -- Created without login and without a password: deploy/tickstream (or your DBA) sets the passwords from
 -- the environment (TICKSTREAM_JDBC_PASSWORD, TICKSTREAM_GRAFANA_PASSWORD), so none is ever in this repo.
 DO $$

@@ -1,4 +1,4 @@
--- The tables the job writes (DESIGN.md contracts). Safe to re-apply.
+-- The tables the job writes (docs/contracts.md). Safe to re-apply.
 -- Every unique key holds the time column, so the same tables can become TimescaleDB hypertables.
 
 CREATE TABLE IF NOT EXISTS ticks (

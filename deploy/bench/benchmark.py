@@ -509,7 +509,7 @@ def main(argv: list[str]) -> int:
         # --keep reuses a stack as it is; a database cannot be switched under it
         raise SystemExit(f"the bench stack runs {db['name']}, not {database}: run without --keep, or pick --database {db['kind']}")
     log(f"database: {db['name']}")
-    results = {"started": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    results = {"started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                "command": "deploy/benchmark " + " ".join(argv), "database": db, "machine": machine(db),
                "ceilings": {}, "steps": []}
     try:

@@ -67,7 +67,7 @@ class TickRows:
         self.proc.stdin.close()
         self.proc.wait(10)
 
-    def __enter__(self) -> "TickRows":
+    def __enter__(self) -> TickRows:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -5,7 +5,6 @@ import argparse
 import json
 import sys
 import time
-
 from pathlib import Path
 
 from . import alerts, flink, job, kafka, monitoring, postgres, prerequisites, procs, producers
@@ -162,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start what is not running yet (idempotent)")
     up.add_argument("--only", help=f"comma-separated components (default all: {','.join(COMPONENTS)})")
-    up.add_argument("--free-ports", action="store_true", help="pick free ports instead of the DESIGN.md ones (tests)")
+    up.add_argument("--free-ports", action="store_true", help="pick free ports instead of the default ones (tests)")
     up.add_argument("--port", action="append", metavar="NAME=NUMBER", help="override one port")
     up.add_argument("--jar", help="the job.jar to submit when the job is not running (default: job/target/job.jar, "
                                   "built when missing)")
@@ -189,8 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--parallelism", type=_positive, help="run the new job at this parallelism")
     upgrade.set_defaults(func=cmd_upgrade)
     scale = sub.add_parser("scale", help="stop the job with a savepoint and run it again from it at another parallelism")
-    scale.add_argument("parallelism", type=_positive, help=f"the new parallelism (at most the cluster's task slots; "
-                                                           f"max parallelism is 128)")
+    scale.add_argument("parallelism", type=_positive, help="the new parallelism (at most the cluster's task slots; "
+                                                           "max parallelism is 128)")
     scale.set_defaults(func=cmd_scale)
     flink_cmd = sub.add_parser("flink", help="Flink's CLI against the stack's cluster: run, list, stop --savepointPath, "
                                              "cancel, savepoint")

@@ -7,7 +7,6 @@ import re
 import shlex
 import subprocess
 from pathlib import Path
-from typing import Optional
 
 from . import flink, kafka, postgres
 from .procs import StackError
@@ -36,7 +35,7 @@ def ensure_jar(jar: Path) -> Path:
     return jar
 
 
-def running_job(stack: Stack) -> Optional[dict]:
+def running_job(stack: Stack) -> dict | None:
     try:
         jobs = flink.rest(stack, "/jobs/overview").get("jobs", [])
     except OSError:
@@ -45,7 +44,7 @@ def running_job(stack: Stack) -> Optional[dict]:
     return live[0] if live else None
 
 
-def latest_restore_point(stack: Stack) -> Optional[str]:
+def latest_restore_point(stack: Stack) -> str | None:
     """The newest of the last savepoint taken by `down`/`upgrade` and the retained checkpoints."""
     candidates = []
     savepoint = stack.component(NAME).get("savepoint")
@@ -57,14 +56,14 @@ def latest_restore_point(stack: Stack) -> Optional[str]:
     return str(max(candidates, key=lambda p: p.stat().st_mtime))
 
 
-def parallelism(stack: Stack) -> Optional[int]:
+def parallelism(stack: Stack) -> int | None:
     """The job's parallelism as last chosen (`up --parallelism`, `scale`, `upgrade --parallelism`); None: the cluster's
     default (parallelism.default, 2)."""
     value = stack.component(NAME).get("parallelism")
     return int(value) if value else None
 
 
-def _submit(stack: Stack, jar: Path, restore: Optional[str], parallel: Optional[int] = None) -> str:
+def _submit(stack: Stack, jar: Path, restore: str | None, parallel: int | None = None) -> str:
     env = dict(os.environ)
     env.setdefault("TICKSTREAM_JDBC_PASSWORD", postgres.job_password())
     args = ["run", "-d"]
@@ -79,7 +78,7 @@ def _submit(stack: Stack, jar: Path, restore: Optional[str], parallel: Optional[
     return match.group(1)
 
 
-def up(stack: Stack, jar: Path = DEFAULT_JAR, parallel: Optional[int] = None, savepoint: Optional[str] = None) -> None:
+def up(stack: Stack, jar: Path = DEFAULT_JAR, parallel: int | None = None, savepoint: str | None = None) -> None:
     """Submits the job when it is not running: from `savepoint` when given, else resumed from the newest savepoint or
     retained checkpoint; at `parallel` when given, else at the parallelism it last ran with."""
     current = running_job(stack)
@@ -119,7 +118,7 @@ def down(stack: Stack) -> None:
         print(f"  job          stopped with savepoint {savepoint} (the next `up` resumes from it)")
 
 
-def upgrade(stack: Stack, jar: Path, parallel: Optional[int] = None) -> None:
+def upgrade(stack: Stack, jar: Path, parallel: int | None = None) -> None:
     """Stop-with-savepoint, then `flink run -s` of `jar` (at `parallel` when given): a new release, or a new
     parallelism (`scale`). The old job keeps running when the savepoint fails. A savepoint the new job refuses (a state
     format it cannot read) fails it at once: its message says what to do (README, Upgrading and rescaling)."""
@@ -146,7 +145,7 @@ def scale(stack: Stack, parallel: int) -> None:
     upgrade(stack, Path(stack.component(NAME).get("jar") or DEFAULT_JAR), parallel)
 
 
-def _free_and_used_slots(stack: Stack) -> Optional[int]:
+def _free_and_used_slots(stack: Stack) -> int | None:
     try:
         overview = flink.rest(stack, "/overview")
     except OSError:

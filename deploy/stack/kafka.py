@@ -10,7 +10,7 @@ from . import procs
 from .procs import StackError
 from .state import REPO, Stack, classpath, java, runtime_lib
 
-# DESIGN.md topics: name -> partitions.
+# The topics (docs/contracts.md): name -> partitions.
 TOPICS = {"ticks": 5, "anomalies": 5, "ticks.dlq": 1}
 # Per-topic settings: dead letters keep whole records of any size the ticks topic accepted, plus headers.
 TOPIC_CONFIGS = {"ticks": {"max.message.bytes": "2097152"}, "ticks.dlq": {"max.message.bytes": "8388608"}}

@@ -10,7 +10,7 @@ from pathlib import Path
 from . import postgres, procs
 from .state import REPO, Stack
 
-# The default-port config, with the port each scrape target has in DESIGN.md -> the stack's port name.
+# The default-port config, with the port each scrape target has in docs/contracts.md -> the stack's port name.
 TEMPLATE = REPO / "deploy" / "prometheus" / "prometheus.yml"
 TARGET_PORTS = {9091: "producer_metrics", 9250: "flink_jm_metrics", 9251: "flink_tm_metrics",
                 9187: "postgres_exporter", 9308: "kafka_metrics", 9090: "prometheus", 9093: "alertmanager",

@@ -9,7 +9,6 @@ import secrets
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Optional
 from urllib.parse import unquote, urlparse
 
 from . import procs
@@ -18,7 +17,7 @@ from .state import REPO, Stack
 
 NAME = "postgres"
 DATABASE = os.environ.get("TICKSTREAM_DB", "tickstream")
-# Roles from DESIGN.md; passwords from the environment (the local stack's defaults are the role names).
+# Roles (docs/contracts.md); passwords from the environment (the local stack's defaults are the role names).
 ROLE_PASSWORD_ENV = {"tickstream": "TICKSTREAM_JDBC_PASSWORD", "grafana": "TICKSTREAM_GRAFANA_PASSWORD",
                      "postgres_exporter": "TICKSTREAM_POSTGRES_EXPORTER_PASSWORD"}
 
@@ -71,7 +70,7 @@ class Admin:
         self.host, self.port, self.user, self.password, self.maintenance_db = host, port, user, password, maintenance_db
 
     @classmethod
-    def from_url(cls, url: str) -> "Admin":
+    def from_url(cls, url: str) -> Admin:
         u = urlparse(url)
         if u.scheme not in ("postgres", "postgresql"):
             raise StackError("TICKSTREAM_PG_ADMIN_URL must look like postgresql://user:password@host:port/db")
@@ -84,11 +83,11 @@ class Admin:
             env["PGPASSWORD"] = self.password
         return env
 
-    def command(self, db: Optional[str] = None) -> list[str]:
+    def command(self, db: str | None = None) -> list[str]:
         """psql with unaligned, tuples-only output that stops at the first error (run it with env())."""
         return [str(psql_binary()), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db or self.maintenance_db]
 
-    def psql(self, sql: str, db: Optional[str] = None, file: Optional[Path] = None, secret: str = "") -> str:
+    def psql(self, sql: str, db: str | None = None, file: Path | None = None, secret: str = "") -> str:
         """Runs sql (or a file); on failure a StackError that never shows `secret` (a password in the statement)."""
         cmd = self.command(db) + (["-f", str(file)] if file else [])
         result = subprocess.run(cmd, input=None if file else sql, env=self.env(), capture_output=True, text=True,
@@ -178,7 +177,7 @@ def _place_server_files(stack: Stack) -> None:
           f" (linked from the state dir)")
 
 
-def _postmaster_pid(stack: Stack) -> Optional[int]:
+def _postmaster_pid(stack: Stack) -> int | None:
     pidfile = _data_dir(stack) / "postmaster.pid"
     try:
         return int(pidfile.read_text().splitlines()[0])
@@ -214,7 +213,7 @@ def timescaledb_switch() -> str:
     return switch
 
 
-def timescaledb_preloaded(bindir: Optional[Path] = None) -> bool:
+def timescaledb_preloaded(bindir: Path | None = None) -> bool:
     """Whether the private instance loads TimescaleDB: when it is installed into the server's library directory,
     unless TICKSTREAM_TIMESCALEDB=off (a plain instance, e.g. to run the tests as CI does); =on requires it."""
     switch = timescaledb_switch()

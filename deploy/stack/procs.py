@@ -6,16 +6,16 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Optional, Sequence
 
 
 class StackError(Exception):
     """A component could not be started or stopped; the message says what to do."""
 
 
-def start_detached(cmd: Sequence[str], log_path: Path, env: Optional[dict] = None,
-                   cwd: Optional[Path] = None, argv0: Optional[str] = None) -> int:
+def start_detached(cmd: Sequence[str], log_path: Path, env: dict | None = None,
+                   cwd: Path | None = None, argv0: str | None = None) -> int:
     """Starts cmd in a new session (so it outlives this CLI and is stopped as a group); returns its pid."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
@@ -25,7 +25,7 @@ def start_detached(cmd: Sequence[str], log_path: Path, env: Optional[dict] = Non
     return proc.pid
 
 
-def is_alive(pid: Optional[int]) -> bool:
+def is_alive(pid: int | None) -> bool:
     if not pid:
         return False
     try:
@@ -62,7 +62,7 @@ def command_line(pid: int) -> str:
     return out.stdout.strip()
 
 
-def owns(pid: Optional[int], marker: str) -> bool:
+def owns(pid: int | None, marker: str) -> bool:
     """True when pid is alive and is the process we started (its command line holds marker): guards pid reuse."""
     return bool(pid) and is_alive(pid) and marker in command_line(pid)
 

@@ -15,9 +15,7 @@ from .state import REPO, Stack
 
 NAME = "producers"
 ENSURE_VENV = REPO / "producers" / "scripts" / "ensure_venv.py"
-# Where each venue's public WebSocket endpoint lives (the producers hold the full URLs).
-VENUE_HOSTS = {"binance": ("stream.binance.com", 9443), "coinbase": ("advanced-trade-ws.coinbase.com", 443),
-               "kraken": ("ws.kraken.com", 443)}
+PRODUCERS_SRC = REPO / "producers" / "src"
 SYNTHETIC_RATE = 200
 SYNTHETIC_ANOMALIES = "spike,drop,volume"
 
@@ -62,9 +60,18 @@ def ensure_venv() -> Path:
     return tool.python_of(tool.venv_dir())
 
 
+def venue_hosts() -> dict[str, tuple[str, int]]:
+    """venue -> (host, port) of its public WebSocket endpoint, from the producers' venue registry (stdlib only, so
+    it is imported from the source tree, venv or not)."""
+    if str(PRODUCERS_SRC) not in sys.path:
+        sys.path.append(str(PRODUCERS_SRC))
+    from tickstream_producers.venues import registry
+    return registry.stack_hosts()
+
+
 def reachable_venues(timeout: float = 3.0) -> list[str]:
     up = []
-    for venue, (host, port) in VENUE_HOSTS.items():
+    for venue, (host, port) in venue_hosts().items():
         try:
             with socket.create_connection((host, port), timeout=timeout):
                 up.append(venue)

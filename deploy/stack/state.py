@@ -10,14 +10,13 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Optional
 
 from .procs import StackError, free_ports
 
 REPO = Path(__file__).resolve().parents[2]
 
-# DESIGN.md ports. Components not in DESIGN.md (the Kafka controller, Flink RPC) get the usual defaults; the Kafka
-# controller is on 9095 because 9093 is Alertmanager's (and 9094 its cluster port).
+# The default ports (docs/contracts.md); Flink RPC gets the usual default; the Kafka controller is on 9095
+# because 9093 is Alertmanager's (and 9094 its cluster port).
 DEFAULT_PORTS = {
     "kafka": 9092,
     "kafka_controller": 9095,
@@ -45,7 +44,7 @@ class Stack:
             self.data.update(json.loads(self.file.read_text()))
 
     @classmethod
-    def open(cls, state_dir: Optional[str]) -> "Stack":
+    def open(cls, state_dir: str | None) -> Stack:
         home = Path(state_dir or os.environ.get("TICKSTREAM_HOME") or REPO / ".stack")
         home.mkdir(parents=True, exist_ok=True)
         return cls(home)
@@ -60,7 +59,7 @@ class Stack:
         """Fixes the ports at the first `up`; later commands reuse them. --free-ports is for tests."""
         ports = self.data["ports"]
         missing = [name for name in DEFAULT_PORTS if name not in ports]
-        fresh = dict(zip(missing, free_ports(len(missing)))) if free else {n: DEFAULT_PORTS[n] for n in missing}
+        fresh = dict(zip(missing, free_ports(len(missing)), strict=True)) if free else {n: DEFAULT_PORTS[n] for n in missing}
         for name, value in overrides.items():
             if name not in DEFAULT_PORTS:
                 raise StackError(f"unknown port name {name!r}; known: {', '.join(DEFAULT_PORTS)}")

@@ -33,8 +33,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
-
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from conftest import REPO, StackCli, wait_for
 
 VENV_PYTHON = REPO / "producers" / ".venv" / "bin" / "python"

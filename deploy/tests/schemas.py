@@ -36,7 +36,8 @@ def _run(cmd: list[str], what: str, cwd: Path | None = None) -> str:
     try:
         result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
     except FileNotFoundError:
-        raise SchemaUnavailable(f"{cmd[0]} is not installed: it is needed to fetch {what} (apt-get install {cmd[0]})")
+        raise SchemaUnavailable(
+            f"{cmd[0]} is not installed: it is needed to fetch {what} (apt-get install {cmd[0]})") from None
     if result.returncode != 0:
         raise SchemaUnavailable(f"could not fetch {what}: {' '.join(cmd)} exited {result.returncode}:\n"
                                 f"{result.stdout}{result.stderr}")

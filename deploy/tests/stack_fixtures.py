@@ -8,7 +8,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, StackCli
 
 

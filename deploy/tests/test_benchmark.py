@@ -4,15 +4,15 @@ import random
 import sys
 
 import pytest
-
 from conftest import REPO, wait_for
 from stack_fixtures import postgres_stack, superuser  # noqa: F401 (fixture)
 
 sys.path.insert(0, str(REPO / "deploy"))
-from bench.benchmark import Deliveries, database_in_use, lag_bounded, slope  # noqa: E402
-from bench.tickrows import TickRows  # noqa: E402
-from stack.postgres import Admin  # noqa: E402
-from stack.state import Stack  # noqa: E402
+from bench.benchmark import Deliveries, database_in_use, lag_bounded, slope
+from bench.tickrows import TickRows
+
+from stack.postgres import Admin
+from stack.state import Stack
 
 
 def samples(backlogs: list[float]) -> list[dict]:

@@ -8,11 +8,10 @@ import re
 import time
 import urllib.parse
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
-
 from conftest import REPO, StackCli, wait_for
 from stack_fixtures import Database, full_stack, role_password, superuser  # noqa: F401 (fixture)
 
@@ -58,7 +57,7 @@ def expand_sql(sql: str, variables: dict[str, str], start: datetime, end: dateti
     """Grafana's PostgreSQL data source macros, as it expands them (pkg/tsdb/grafana-postgresql-datasource)."""
     sql = substitute_variables(sql, {"__interval_ms": str(seconds(INTERVAL) * 1000), "__interval": INTERVAL,
                                      **variables})
-    iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def time_group(m: re.Match, alias: bool) -> str:
         column, interval = m.group(1).strip(), m.group(2)
@@ -192,7 +191,7 @@ def test_every_dashboard_query_returns_data(flowing: StackCli):
     while pending:
         still = []
         for name, where, uid, text, time_from, fmt in pending:
-            end = datetime.now(timezone.utc)
+            end = datetime.now(UTC)
             start = end - (relative_range(time_from) if time_from else DEFAULT_RANGE)
             if uid == PROM_UID:
                 error, result = prometheus_query(flowing, expand_promql(text))

@@ -8,7 +8,7 @@ deploy/docker/ files, renders the kustomize overlays of deploy/k8s with a real k
   errors;
 - against the native stack's sources of truth: deploy/flink/config.yaml, deploy/prometheus/prometheus.yml and
   deploy/stack (DEFAULT_PORTS, TOPICS, job_args, the job jar path, the role passwords), the job's own parameter
-  list (JobParameter.java), the DESIGN.md ports and the root pom's Kafka version, the alert rules
+  list (JobParameter.java), the default ports (docs/contracts.md) and the root pom's Kafka version, the alert rules
   (deploy/prometheus/rules) and Alertmanager's routes (deploy/alertmanager/alertmanager.yml);
 - for what production needs: restart policies, health-gated start order, the exporter's least-privilege role,
   Flink's Kubernetes HA, one Secret and one session job per overlay, one scrape interval.
@@ -36,6 +36,7 @@ REPO = DEPLOY.parent
 sys.path.insert(0, str(DEPLOY))
 
 import schemas  # noqa: E402
+
 from stack import job as stack_job  # noqa: E402
 from stack import kafka as stack_kafka  # noqa: E402
 from stack import postgres as stack_postgres  # noqa: E402
@@ -57,12 +58,12 @@ TEST_WEBHOOK = "https://alerts.test.invalid/hook"
 TEST_PASSWORD = "not-a-secret: only for rendering"
 JOB_PARAMETERS = REPO / "job" / "src" / "main" / "java" / "io" / "tickstream" / "config" / "JobParameter.java"
 
-# DESIGN.md "Ports" (names as in deploy/stack/state.py DEFAULT_PORTS; Grafana is not part of the native stack).
+# docs/contracts.md "Ports" (names as in deploy/stack/state.py DEFAULT_PORTS; Grafana is not part of the native stack).
 DESIGN_PORTS = {"kafka": 9092, "postgres": 5432, "flink_rest": 8081, "prometheus": 9090, "producer_metrics": 9091,
                 "postgres_exporter": 9187, "kafka_metrics": 9308, "flink_jm_metrics": 9250, "flink_tm_metrics": 9251}
 GRAFANA_PORT = 3000
 
-# Compose service -> {port name: port inside the container}. The host side must be the DESIGN.md port.
+# Compose service -> {port name: port inside the container}. The host side must be the docs/contracts.md port.
 COMPOSE_PUBLISHED = {
     "kafka": {"kafka": 29092},  # the EXTERNAL listener, advertised as 127.0.0.1:9092
     "timescaledb": {"postgres": 5432},
@@ -433,7 +434,7 @@ def check_no_literal_secrets_k8s(docs: dict[str, list[dict]]) -> list[str]:
             if "name" in node and SECRET_NAME.search(str(node["name"])) and ("value" in node or "valueFrom" in node):
                 if "value" in node or "secretKeyRef" not in node.get("valueFrom", {}):
                     problems.append(f"{where}: env {node['name']} must come from a secretKeyRef")
-            for key, value in node.items():
+            for value in node.values():
                 walk(value, where)
         elif isinstance(node, list):
             for item in node:

@@ -11,7 +11,6 @@ import urllib.parse
 import urllib.request
 
 import pytest
-
 from conftest import wait_for
 from stack_fixtures import PSQL, Database, postgres_stack, role_password, superuser  # noqa: F401 (fixture)
 

@@ -19,11 +19,24 @@ import signal
 import time
 
 import pytest
+from books import (
+    BadRecord,
+    Books,
+    Monitor,
+    Synthetic,
+    assert_books,
+    header,
+    num_restarts,
+    psql,
+    record_result,
+    rows,
+    running_job,
+    shared_stack,
+    value,
+)
 from confluent_kafka import Producer
-
-from books import (Books, Monitor, Synthetic, BadRecord, assert_books, header, num_restarts, psql, record_result,
-                   rows, running_job, shared_stack, value)
-from conftest import REPO as REPO_DIR, wait_for
+from conftest import REPO as REPO_DIR
+from conftest import wait_for
 
 SLOW = os.environ.get("TICKSTREAM_SLOW_FAULTS") == "1"
 slow = pytest.mark.skipif(not SLOW, reason="takes minutes: run with TICKSTREAM_SLOW_FAULTS=1 or deploy/faults/*.sh")
@@ -327,7 +340,7 @@ def test_adversarial_and_generated_records_each_end_in_exactly_one_place_and_nev
         stored, run_letters = where_they_went()  # what is missing is reported record by record below
     problems = [f"{w}: {len(ms)} dead letters" for w, ms in run_letters.items() if len(ms) != 1]
 
-    for i, (entry, key, value, _) in enumerate(poison):
+    for i, (entry, _key, value, _) in enumerate(poison):
         where = delivered[f"corpus{i}"]
         in_dlq = len(run_letters.get(where, []))
         if entry["expect"] == "row":
@@ -348,7 +361,7 @@ def test_adversarial_and_generated_records_each_end_in_exactly_one_place_and_nev
             elif (letter.value() or b"") != value:
                 problems.append(f"corpus {entry['name']!r}: dead letter's value differs")
     generated_rows = generated_letters = 0
-    for i, (fields, key, value) in enumerate(generated):
+    for i, (fields, _key, value) in enumerate(generated):
         where = delivered[f"gen{i}"]
         in_dlq = len(run_letters.get(where, []))
         trade_id = json.loads(fields["trade_id"])

@@ -20,7 +20,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from books import http_json, psql, release_shared_stack, running_job, shared_stack
 from conftest import REPO, wait_for
 

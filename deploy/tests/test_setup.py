@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, TOOL, StackCli
 
 sys.path.insert(0, str(REPO / "deploy"))
-from stack import prerequisites  # noqa: E402
+from stack import prerequisites
 
 ENSURE_VENV = REPO / "producers" / "scripts" / "ensure_venv.py"
 CHECK = "import tickstream_producers, websockets, prometheus_client, confluent_kafka, pytest"

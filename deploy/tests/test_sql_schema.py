@@ -1,5 +1,5 @@
 """sql/ on the stack's PostgreSQL, plain or with TimescaleDB (whichever the private instance runs): applies to a
-fresh database and re-applies without error, keeps the DESIGN.md unique keys, takes the job's own statements from
+fresh database and re-applies without error, keeps the unique keys of docs/contracts.md, takes the job's own statements from
 the job's role and refuses it any DDL, lets Grafana only read, and candles_1h gives hourly candles of candles_1m.
 The TimescaleDB statements are also checked statically against the TimescaleDB 2.x API, so a plain-PostgreSQL run
 (CI) still catches a misspelt argument."""
@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 from stack_fixtures import Database, postgres_stack, role_password, superuser  # noqa: F401 (fixture)
 
@@ -75,7 +74,7 @@ def test_unique_keys_of_the_contract_hold_the_time_column(fresh):
         "  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
         " WHERE i.indisunique AND i.indrelid IN ('ticks'::regclass, 'candles_1m'::regclass, 'anomalies'::regclass)"
         " GROUP BY i.indexrelid, i.indrelid")}
-    # The job's ON CONFLICT targets and DESIGN.md; every one holds the hypertable's time column.
+    # The job's ON CONFLICT targets and docs/contracts.md; every one holds the hypertable's time column.
     assert keys == {"ticks": "exchange,symbol,trade_id,time", "candles_1m": "exchange,symbol,bucket",
                     "anomalies": "id,time"}
     indexes = {r["indexname"] for r in db.rows("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")}

@@ -8,7 +8,6 @@ import urllib.parse
 import urllib.request
 
 from confluent_kafka import Consumer, TopicPartition
-
 from conftest import REPO, StackCli, wait_for
 
 

@@ -12,14 +12,13 @@ import sys
 import uuid
 
 import pytest
-
 from conftest import REPO, StackCli, wait_for
 from stack_fixtures import PSQL, Database, role_password, superuser
 from test_sql_schema import SQL_FILES, bind, job_statements, tick_copy_statements
 
 sys.path.insert(0, str(REPO / "deploy"))
-from stack import postgres as stack_postgres  # noqa: E402
-from stack.procs import StackError  # noqa: E402
+from stack import postgres as stack_postgres
+from stack.procs import StackError
 
 
 def _why_not_timescaledb() -> str | None:
@@ -471,7 +470,7 @@ def test_grants_reapply_safely_while_a_compression_job_runs(new_database):
     print(f"090_grants.sql applied {applies} times ({changed} with a GRANT to make) during {len(runs)} runs of the"
           " compression job")
     assert not failures, f"{len(failures)} of {applies} applies failed:\n" + "\n".join(failures[:5])
-    for out, err, code in runs:
+    for _out, err, code in runs:
         assert code == 0 and "WARNING" not in err, err
     assert applies >= APPLIES_WHILE_COMPRESSING
     assert "old_plain" not in chunk_states(db, "ticks")

@@ -11,10 +11,8 @@ import time
 import uuid
 
 import pytest
+from books import Books, FaultStack, Synthetic, assert_books, http_json, record_result, rows, running_job, value
 from confluent_kafka import Producer
-
-from books import (Books, FaultStack, Synthetic, assert_books, http_json, record_result, rows, running_job,
-                   value)
 from conftest import REPO, wait_for
 
 FIXTURE = REPO / "job" / "src" / "test" / "resources" / "savepoints" / "0.1"

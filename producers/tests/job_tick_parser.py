@@ -15,8 +15,19 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
-JOB_EXCHANGES = frozenset(("binance", "coinbase", "kraken", "synthetic"))
+JOB_PARAMETERS = Path(__file__).resolve().parents[2] / "job/src/main/java/io/tickstream/config/JobParameter.java"
+
+
+def job_default_exchanges() -> frozenset[str]:
+    """The job's --exchanges default, read from its one definition (JobParameter.EXCHANGES)."""
+    m = re.search(r'EXCHANGES\("exchanges",\s*"([^"]*)"', JOB_PARAMETERS.read_text())
+    assert m, f"no EXCHANGES default in {JOB_PARAMETERS}"
+    return frozenset(v.strip() for v in m.group(1).split(",") if v.strip())
+
+
+JOB_EXCHANGES = job_default_exchanges()
 EARLIEST_TRADE_TS = 1230940800000
 MAX_CLOCK_SKEW_MS = 60_000
 MAX_TRADE_AHEAD_MS = 10_000

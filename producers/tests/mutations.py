@@ -125,7 +125,8 @@ index = st.integers(0, 2 ** 16)                                          # taken
 
 
 def _int_text(text: str) -> bool:
-    return len(text) < 30 and text.lstrip("-").isdigit() and text.isascii()
+    # one leading '-' at most: "--2" (a mutation of "-2") is text, and int() refuses it
+    return len(text) < 30 and text.removeprefix("-").isdigit() and text.isascii()
 
 
 # A value near the original: (original text, draw) -> the new value; draws only what it uses.
@@ -233,7 +234,7 @@ def mutate_frame(draw, frames: list[str]) -> str:
     return text
 
 
-# ---------------------------------------------------------------- recording lines (RECORDINGS.md)
+# ---------------------------------------------------------------- recording lines (docs/contracts.md#recordings)
 _EXCHANGES = ["binance", "coinbase", "kraken", "bitstamp", "", "BINANCE", "kraken\n", "synthetic"]
 
 

@@ -8,15 +8,17 @@ TICKSTREAM_FUZZ_EXAMPLES=100000."""
 import time
 
 import pytest
-from hypothesis import given, strategies as st
-
 from conftest import recording
+from hypothesis import given
+from hypothesis import strategies as st
 from job_tick_parser import job_refusal
 from mutations import GENERATED, mutated_frames
+
 from tickstream_producers.metrics import Metrics
 from tickstream_producers.pipeline import Pipeline
 from tickstream_producers.ticks import MAX_TRADE_AHEAD_MS
-from tickstream_producers.venues import Frame, ParseError, spec
+from tickstream_producers.venues import Frame, ParseError
+from tickstream_producers.venues.registry import spec
 
 VENUES = {"binance": "binance", "coinbase": "coinbase", "coinbase-matches": "coinbase", "kraken": "kraken"}
 
@@ -96,8 +98,9 @@ def test_mutated_frames_never_break_the_parser_or_the_pipeline_and_publish_only_
 def test_mutated_recordings_never_stop_a_replay_and_every_line_is_accounted_for(tmp_path_factory):
     """Recording files of real frames in mutated envelopes (any exchange, receive times of any type and size),
     lines that are not UTF-8 or not JSON: the replay goes on; every line is either a frame or a bad line."""
-    from mutations import EXAMPLES, recording_lines
     from hypothesis import settings
+    from mutations import EXAMPLES, recording_lines
+
     from tickstream_producers.replay import replay
     folder = tmp_path_factory.mktemp("recordings")
     by_exchange = {v: frames(v) for v in ("binance", "coinbase", "kraken")}

@@ -11,8 +11,8 @@ import urllib.request
 import uuid
 
 import pytest
+from conftest import EXPECTED, PRODUCERS, RECORDINGS, FakeVenue, until
 
-from conftest import EXPECTED, PRODUCERS, RECORDINGS, FakeVenue, until, wait_until
 from tickstream_producers.metrics import Metrics
 from tickstream_producers.pipeline import Pipeline
 from tickstream_producers.replay import replay

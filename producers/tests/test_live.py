@@ -7,8 +7,8 @@ import math
 import time
 
 import pytest
-
 from conftest import FakeVenue, ListSink, until
+
 from tickstream_producers.lifecycle import FeedClient, FeedOptions, backoff_delay
 from tickstream_producers.metrics import Metrics
 from tickstream_producers.pipeline import Pipeline
@@ -228,6 +228,7 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped():
 async def test_record_writes_frames_untouched_and_they_replay(tmp_path):
     import signal
     import sys
+
     from conftest import PRODUCERS
     frames = [bn(1), '{"result":null,"id":1}', bn(2, m=True), '{"stream":"btcusdt@trade","data":{"e":"tr']
 

@@ -1,10 +1,20 @@
 """Each venue parser on its recorded frames: trades, acks, heartbeats, errors, malformed frames."""
 import pytest
-
 from conftest import recording
-from tickstream_producers.ticks import Tick, iso_to_ms, normalize_symbol, parse_symbol_arg, SymbolError
-from tickstream_producers.venues import (ACK, ERROR, HEARTBEAT, SHUTDOWN, SNAPSHOT, TRADES, ParseError,
-                                          binance, coinbase, kraken)
+
+from tickstream_producers.ticks import SymbolError, Tick, iso_to_ms, normalize_symbol, parse_symbol_arg
+from tickstream_producers.venues import (
+    ACK,
+    ERROR,
+    HEARTBEAT,
+    SHUTDOWN,
+    SNAPSHOT,
+    TRADES,
+    ParseError,
+    binance,
+    coinbase,
+    kraken,
+)
 
 
 def frames(venue):

@@ -1,14 +1,13 @@
-"""`replay --stdout` follows RECORDINGS.md: the tick lines each shipped recording yields, line by line."""
+"""`replay --stdout` follows the recording format (docs/contracts.md#recordings): the tick lines each shipped recording yields, line by line."""
 import subprocess
 import sys
 
 import pytest
+from conftest import EXPECTED, PRODUCERS, RECORDINGS, ListSink
 
-from conftest import EXPECTED, PRODUCERS, RECORDINGS
 from tickstream_producers.metrics import Metrics
 from tickstream_producers.pipeline import Pipeline
 from tickstream_producers.replay import replay
-from conftest import ListSink
 
 
 def run_cli(*args, timeout=60):
@@ -22,7 +21,7 @@ def test_replay_stdout_matches_golden_file(venue):
     assert r.returncode == 0, r.stderr
     expected = (EXPECTED / f"{venue}.ticks.jsonl").read_text().splitlines()
     got = r.stdout.splitlines()
-    for i, (g, e) in enumerate(zip(got, expected)):
+    for i, (g, e) in enumerate(zip(got, expected, strict=False)):
         assert g == e, f"line {i + 1}"
     assert len(got) == len(expected)
     assert "1 unreadable frames" in r.stderr  # the malformed frame is counted and reported, not fatal
@@ -97,6 +96,7 @@ def test_a_long_pause_in_a_recording_is_replayed_as_at_most_a_minute(tmp_path):
     """Two sessions appended to one file, or one line with an old receive time: replayed at 1000x, a pause of
     15 years would take 5 days; it takes at most MAX_PAUSE_MS / speed."""
     import json
+
     from tickstream_producers.replay import MAX_PAUSE_MS
     old = json.dumps({"exchange": "binance", "recv_ts": 1262304000000, "raw": '{"result":null,"id":1}'})
     f = tmp_path / "r.jsonl"

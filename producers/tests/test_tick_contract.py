@@ -6,9 +6,9 @@ import logging
 import random
 
 import pytest
-
 from conftest import REPO, ListSink
 from job_tick_parser import MAX_RECORD_BYTES, job_refusal
+
 from tickstream_producers import synthetic
 from tickstream_producers.metrics import Metrics
 from tickstream_producers.pipeline import Pipeline

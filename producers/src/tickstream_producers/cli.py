@@ -13,14 +13,14 @@ import time
 
 from . import __version__
 from .metrics import Metrics, StatusLine
+from .synthetic import EXCHANGES
 from .ticks import SymbolError, parse_symbol_arg
+from .venues import registry
 
 log = logging.getLogger("tickstream")
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_METRICS_PORT = 9091
-DEFAULT_LIVE_SYMBOLS = {"binance": "BTC-USDT,ETH-USDT", "coinbase": "BTC-USD,ETH-USD",
-                        "coinbase-matches": "BTC-USD,ETH-USD", "kraken": "BTC-USD,ETH-USD"}
 
 
 # ---------------------------------------------------------------- argument types
@@ -39,16 +39,14 @@ def _symbols(text: str) -> list[str]:
 
 
 def _venues(text: str) -> list[str]:
-    from .venues import VENUE_NAMES
     out = [v.strip().lower() for v in text.split(",") if v.strip()]
-    bad = [v for v in out if v not in VENUE_NAMES]
+    bad = [v for v in out if v not in registry.VENUE_NAMES]
     if bad or not out:
-        raise argparse.ArgumentTypeError(f"unknown venue {', '.join(bad) or '(none)'}; choose from {', '.join(VENUE_NAMES)}")
+        raise argparse.ArgumentTypeError(f"unknown venue {', '.join(bad) or '(none)'}; choose from {', '.join(registry.VENUE_NAMES)}")
     return out
 
 
 def _exchanges(text: str) -> list[str]:
-    from .synthetic import EXCHANGES
     out = [v.strip().lower() for v in text.split(",") if v.strip()]
     bad = [v for v in out if v not in EXCHANGES]
     if bad or not out:
@@ -146,8 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def feed(sp):
         sp.add_argument("--venue", type=_venues, action="append", required=True,
-                        help="binance, coinbase (Advanced Trade market_trades), coinbase-matches (Exchange "
-                             "matches channel) or kraken; repeat or comma-separate for several")
+                        help=f"one of {', '.join(registry.VENUE_NAMES)} (coinbase: Advanced Trade market_trades, "
+                             "coinbase-matches: the Exchange matches channel); repeat or comma-separate for several")
         sp.add_argument("--symbols", type=_symbols,
                         help="BASE-QUOTE symbols, comma-separated (default per venue, e.g. BTC-USDT,ETH-USDT)")
         sp.add_argument("--url", type=_url, action="append", default=[],
@@ -170,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     feed(sp)
     common(sp)
 
-    sp = sub.add_parser("record", help="write live frames to a recording file (RECORDINGS.md)")
+    sp = sub.add_parser("record", help="write live frames to a recording file (docs/contracts.md#recordings)")
     feed(sp)
     sp.add_argument("--out", required=True, help="recording file to append to")
     common(sp, kafka=False, metrics=True)
@@ -197,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "(the same messages, spread over time)")
     sp.add_argument("--symbols", type=_symbols, default=None, help="symbols (default: 10 USDT pairs)")
     sp.add_argument("--venues", type=_exchanges, default=["synthetic"],
-                    help="exchange labels: synthetic, binance, coinbase, kraken (default: synthetic)")
+                    help=f"exchange labels: {', '.join(EXCHANGES)} (default: synthetic)")
     sp.add_argument("--inject", type=_inject, default=[],
                     help="anomalies to inject: spike,drop,volume,divergence (divergence needs a symbol on 2+ venues)")
     sp.add_argument("--magnitude", type=_magnitudes, default={},
@@ -255,13 +253,12 @@ def _thread_stop() -> threading.Event:
 
 def _feed_clients(args, on_frame_for, metrics, stop):
     from .lifecycle import FeedClient, FeedOptions, chunk
-    from .venues import spec
     urls = dict(args.url)
     clients = []
     venues = list(dict.fromkeys(v for group in args.venue for v in group))
     for name in venues:
-        s = spec(name)
-        symbols = args.symbols or _symbols(DEFAULT_LIVE_SYMBOLS[name])
+        s = registry.spec(name)
+        symbols = args.symbols or list(s.default_symbols)
         url = urls.get(name) or os.environ.get(f"TICKSTREAM_{name.upper().replace('-', '_')}_URL")
         opts = FeedOptions(url=url, stale_after=args.stale_after, silent_after=args.silent_after,
                            max_connection_age=args.max_connection_age, backoff_min=args.backoff_min,
@@ -287,7 +284,7 @@ async def _run_feeds(args, on_frame_for, metrics, sink, status) -> None:
                 status.maybe_report()
             try:
                 await asyncio.wait_for(stop.wait(), 0.05)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
     hk = asyncio.create_task(housekeeping())
     if args.duration:
@@ -319,6 +316,7 @@ def cmd_live(args, parser) -> int:
 
 def cmd_record(args, parser) -> int:
     import json
+
     from .venues import ParseError
     metrics = _metrics(args, parser)
     status = StatusLine(metrics, args.status_every) if args.status_every else None

@@ -14,8 +14,8 @@ import math
 import random
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -267,7 +267,7 @@ class FeedClient:
             return old
         try:
             await asyncio.wait_for(new.first_data.wait(), self.options.rollover_wait)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         await self._close(old)
         return new
@@ -279,7 +279,7 @@ class FeedClient:
                 break
             try:
                 conn = await self._open(reconnect)
-            except (OSError, InvalidHandshake, InvalidURI, asyncio.TimeoutError, ConnectionClosed) as e:
+            except (TimeoutError, OSError, InvalidHandshake, InvalidURI, ConnectionClosed) as e:
                 self.metrics.error(self.spec.exchange, "connect")
                 delay = backoff_delay(self.backoff_attempt, self.options.backoff_min, self.options.backoff_max)
                 log.warning("%s: connect failed (%s); retry in %.1fs", self.spec.name, e, delay)
@@ -313,7 +313,7 @@ class FeedClient:
     async def _wait_stop(self, delay: float) -> None:
         try:
             await asyncio.wait_for(self.stop.wait(), delay)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 

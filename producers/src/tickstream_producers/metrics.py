@@ -1,4 +1,4 @@
-"""Producer metrics (names from DESIGN.md), their HTTP endpoint, and the one-line status on stderr."""
+"""Producer metrics (names: docs/contracts.md), their HTTP endpoint, and the one-line status on stderr."""
 from __future__ import annotations
 
 import logging

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 from .metrics import Metrics
 from .sinks import Sink
@@ -139,7 +139,7 @@ class Pipeline:
     def _contract_ticks(self, exchange: str, ticks: list[Tick]) -> list[Tick]:
         """The ticks the job will take; the others are counted and dropped here rather than dead-lettered there."""
         now = int(time.time() * 1000)
-        for i, tick in enumerate(ticks):
+        for i, tick in enumerate(ticks):  # noqa: B007 (i: where the good prefix ends, used after the loop)
             if contract_violation(tick, now) is not None:
                 break
         else:

@@ -1,4 +1,4 @@
-"""Replays recordings (../shared/RECORDINGS.md) through the live parsers and trade filter. Whatever a recording
+"""Replays recordings (docs/contracts.md#recordings) through the live parsers and trade filter. Whatever a recording
 holds, the replay goes on: a line that is not a recording line (not UTF-8, not JSON, fields missing or of the
 wrong type, a receive time before 2009 or in the future) is counted and skipped, never paced to."""
 from __future__ import annotations
@@ -7,16 +7,14 @@ import heapq
 import json
 import logging
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from .pipeline import Pipeline
 from .ticks import EARLIEST_TRADE_TS, MAX_CLOCK_SKEW_MS
-from .venues import ParseError, reader_for_exchange, spec
+from .venues import ParseError
+from .venues.registry import reader_for_exchange, sequential_ids
 
 log = logging.getLogger("tickstream.replay")
-
-SEQUENTIAL = {"binance": spec("binance").sequential_ids, "kraken": spec("kraken").sequential_ids,
-              "coinbase": spec("coinbase").sequential_ids}
 
 
 # A longer pause between two recorded frames (sessions appended to one file, one odd receive time) is replayed as
@@ -94,7 +92,7 @@ def replay(paths: list[str], pipeline: Pipeline, speed: float | None = 1.0, stop
             except KeyError as e:
                 pipeline.parse_error("unknown", ParseError("exchange", str(e)[:200], raw))
                 continue
-        pipeline.process(read, exchange, SEQUENTIAL.get(exchange, False), raw, recv_ts)
+        pipeline.process(read, exchange, sequential_ids(exchange), raw, recv_ts)
         if stats["frames"] % 1000 == 0:
             sink.poll()
     stats.pop("seq", None)

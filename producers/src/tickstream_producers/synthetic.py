@@ -17,7 +17,9 @@ import random
 import time
 from dataclasses import dataclass, field
 
-EXCHANGES = ("synthetic", "binance", "coinbase", "kraken")
+from .venues import registry
+
+EXCHANGES = (registry.SYNTHETIC, *registry.EXCHANGES)  # the exchange ids synthetic ticks may carry
 ANOMALY_TYPES = {"spike": "PRICE_SPIKE", "drop": "PRICE_DROP", "volume": "VOLUME_SPIKE",
                  "divergence": "CROSS_VENUE_DIVERGENCE"}
 # default magnitudes: relative price move (spike, drop), traded-volume multiple (volume), relative price gap
@@ -274,7 +276,7 @@ def run(sink, generator: Generator, rate: float, count: int | None, duration: fl
                     sink._send(key[:key.index(b":")].decode(), key, value, ts)
             poll(0)
         else:
-            for key, value in msgs:
+            for _key, value in msgs:
                 write(value)
                 write("\n")
         sent += n

@@ -1,4 +1,4 @@
-"""The tick contract (tick JSON v1, ../shared/DESIGN.md) and symbol normalization.
+"""The tick contract (tick JSON v1, docs/contracts.md) and symbol normalization.
 
 Prices and sizes are carried as the exact decimal strings the venue sent; nothing here turns them into floats.
 """
@@ -14,7 +14,9 @@ SIDES = ("buy", "sell", "unknown")
 # The job's tick contract (io.tickstream.source.TickParser): what it refuses goes to its dead-letter topic, so the
 # producers check every venue's and every replayed tick against the same rules before publishing
 # (contract_violation). job/src/test/resources/contract/tick-contract-cases.jsonl holds cases both sides must agree on.
-EXCHANGES = frozenset(("binance", "coinbase", "kraken", "synthetic"))   # the job's default --exchanges
+# The job's default --exchanges: every venue of venues/registry.py plus "synthetic" (tests/test_venue_registry.py
+# checks the three lists agree; ticks.py cannot import the registry, whose venue modules import it).
+EXCHANGES = frozenset(("binance", "coinbase", "kraken", "synthetic"))
 EARLIEST_TRADE_TS = 1230940800000   # 2009-01-03, the Bitcoin genesis block: no crypto trade is older
 MAX_CLOCK_SKEW_MS = 60_000          # the job's default --max-clock-skew: how far past its clock a time may be
 MAX_TRADE_AHEAD_MS = 5_000          # stricter than the job's --max-trade-ahead (10 s), which dead-letters such a trade

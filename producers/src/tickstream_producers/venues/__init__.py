@@ -5,13 +5,14 @@ Every venue module exposes
   :class:`ParseError` for a frame it cannot read;
 - ``read(frame, recv_ts) -> Frame``: the same, plus what the connection lifecycle needs to know
   (snapshot or not, a planned shutdown, a venue error);
-- ``SPEC``: the :class:`VenueSpec` the shared lifecycle (``lifecycle.py``) drives.
+- ``SPEC``: the :class:`VenueSpec` the shared lifecycle (``lifecycle.py``) drives, listed in ``registry.py``
+  (the one list of venues; docs/adding-a-venue.md).
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..ticks import Tick, normalize_symbol
 
@@ -71,6 +72,7 @@ class VenueSpec:
     name: str                      # CLI name (binance, coinbase, coinbase-matches, kraken)
     exchange: str                  # the tick's exchange id
     url: str                       # default endpoint
+    default_symbols: tuple[str, ...]  # what `live --venue NAME` subscribes to without --symbols
     read: Callable[[str, int], Frame]
     connect_url: Callable[[str, list[str]], str]          # (base url, symbols) -> url to open
     subscribe_messages: Callable[[list[str], bool], list[str]]  # (symbols, is_reconnect) -> messages
@@ -83,25 +85,3 @@ class VenueSpec:
     keepalive_every: float = 30.0
     min_send_interval: float = 0.0  # client messages spacing (Binance: 5 messages/s per connection)
     connect_limit: tuple[int, float] | None = None  # at most N connection attempts per T seconds
-
-
-def spec(name: str) -> VenueSpec:
-    from . import binance, coinbase, kraken
-    specs = {s.name: s for s in (binance.SPEC, coinbase.SPEC, coinbase.MATCHES_SPEC, kraken.SPEC)}
-    try:
-        return specs[name]
-    except KeyError:
-        raise KeyError(f"unknown venue {name!r} (choose from {', '.join(sorted(specs))})") from None
-
-
-VENUE_NAMES = ("binance", "coinbase", "coinbase-matches", "kraken")
-
-
-def reader_for_exchange(exchange: str) -> Callable[[str, int], Frame]:
-    """The parser for a recording's ``exchange`` field."""
-    from . import binance, coinbase, kraken
-    readers = {"binance": binance.read, "coinbase": coinbase.read, "kraken": kraken.read}
-    try:
-        return readers[exchange]
-    except KeyError:
-        raise KeyError(f"no parser for exchange {exchange!r} (known: {', '.join(readers)})") from None

@@ -78,7 +78,7 @@ def parse(frame: str, recv_ts: int) -> list[Tick]:
 
 
 SPEC = VenueSpec(
-    name="binance", exchange=EXCHANGE, url=URL, read=read, connect_url=connect_url,
+    name="binance", exchange=EXCHANGE, url=URL, default_symbols=("BTC-USDT", "ETH-USDT"), read=read, connect_url=connect_url,
     subscribe_messages=subscribe_messages,
     stale_after=60.0, silent_after=90.0,  # server pings every 20 s; trades on busy pairs every few ms
     max_symbols=MAX_STREAMS, sequential_ids=True,

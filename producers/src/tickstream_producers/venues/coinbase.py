@@ -18,8 +18,7 @@ from __future__ import annotations
 import json
 
 from ..ticks import Tick, iso_to_ms
-from . import (ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec, cached_symbol,
-               load_object)
+from . import ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec, cached_symbol, load_object
 
 EXCHANGE = "coinbase"
 URL = "wss://advanced-trade-ws.coinbase.com"
@@ -136,14 +135,15 @@ def parse(frame: str, recv_ts: int) -> list[Tick]:
 
 
 SPEC = VenueSpec(
-    name="coinbase", exchange=EXCHANGE, url=URL, read=read, connect_url=connect_url,
+    name="coinbase", exchange=EXCHANGE, url=URL, default_symbols=("BTC-USD", "ETH-USD"), read=read, connect_url=connect_url,
     subscribe_messages=subscribe_messages,
     stale_after=120.0, silent_after=10.0,  # heartbeats every second
     max_symbols=100, sequential_ids=False,  # market_trades ids are not promised consecutive
 )
 
 MATCHES_SPEC = VenueSpec(
-    name="coinbase-matches", exchange=EXCHANGE, url=EXCHANGE_FEED_URL, read=read, connect_url=connect_url,
+    name="coinbase-matches", exchange=EXCHANGE, url=EXCHANGE_FEED_URL, default_symbols=("BTC-USD", "ETH-USD"),
+    read=read, connect_url=connect_url,
     subscribe_messages=matches_subscribe_messages,
     stale_after=120.0, silent_after=10.0,
     max_symbols=100, sequential_ids=True,  # Exchange trade_id is consecutive per product

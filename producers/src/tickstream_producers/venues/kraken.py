@@ -12,8 +12,7 @@ import json
 from decimal import Decimal
 
 from ..ticks import Tick, iso_to_ms
-from . import (ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec, cached_symbol,
-               load_object)
+from . import ACK, ERROR, HEARTBEAT, NOTHING, SNAPSHOT, TRADES, Frame, ParseError, VenueSpec, cached_symbol, load_object
 
 EXCHANGE = "kraken"
 URL = "wss://ws.kraken.com/v2"
@@ -96,7 +95,7 @@ def parse(frame: str, recv_ts: int) -> list[Tick]:
 
 
 SPEC = VenueSpec(
-    name="kraken", exchange=EXCHANGE, url=URL, read=read, connect_url=connect_url,
+    name="kraken", exchange=EXCHANGE, url=URL, default_symbols=("BTC-USD", "ETH-USD"), read=read, connect_url=connect_url,
     subscribe_messages=subscribe_messages,
     stale_after=180.0, silent_after=10.0,  # heartbeats about once a second
     max_symbols=200, sequential_ids=True,

@@ -49,7 +49,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The TickStream pipeline (DESIGN.md): ticks → parse (bad records to the DLQ) → ticks table; per instrument,
+ * The TickStream pipeline (contracts: docs/contracts.md): ticks → parse (bad records to the DLQ) → ticks table; per instrument,
  * trade order → detectors → anomalies table and topic; 1-minute candles → candles table.
  *
  * <p>The pipeline takes its sinks in the constructor and its parsed input in {@link #build}, so the tests

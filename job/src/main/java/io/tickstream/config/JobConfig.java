@@ -29,7 +29,7 @@ import static io.tickstream.config.JobParameter.*;
  * it cannot be captured by an operator and shipped (with the password) to the cluster.
  */
 public final class JobConfig {
-    /** Environment variable holding the database password (DESIGN.md). */
+    /** Environment variable holding the database password (docs/contracts.md). */
     public static final String JDBC_PASSWORD_ENV = "TICKSTREAM_JDBC_PASSWORD";
 
     public enum Delivery {

@@ -6,7 +6,7 @@ import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
 /**
- * The job's own metrics, all in the user group {@code tickstream} (DESIGN.md). Flink's PrometheusReporter
+ * The job's own metrics, all in the user group {@code tickstream} (docs/contracts.md). Flink's PrometheusReporter
  * exports them as {@code flink_taskmanager_job_task_operator_tickstream_<name>}.
  */
 public final class JobMetrics {

@@ -1,6 +1,6 @@
 package io.tickstream.model;
 
-/** The `type` of an anomaly (DESIGN.md anomaly JSON v1). */
+/** The `type` of an anomaly (anomaly JSON v1, docs/contracts.md). */
 public enum AnomalyType {
     PRICE_SPIKE,
     PRICE_DROP,

@@ -1,6 +1,6 @@
 package io.tickstream.model;
 
-/** The taker's side of a trade (DESIGN.md tick JSON v1 `side`). */
+/** The taker's side of a trade (tick JSON v1 `side`, docs/contracts.md). */
 public enum Side {
     BUY("buy"),
     SELL("sell"),

@@ -14,7 +14,7 @@ import java.util.HashSet;
 import java.util.Set;
 
 /**
- * Reads tick JSON v1 (DESIGN.md) strictly: a streaming parse with no tree and no reflection, because it
+ * Reads tick JSON v1 (docs/contracts.md) strictly: a streaming parse with no tree and no reflection, because it
  * runs once per trade. Anything that is not a valid tick raises {@link BadTickException} whose message
  * is the reason written to the dead-letter topic; the reason never holds wall-clock values, so the same
  * bad input always gets the same reason. Not thread-safe (it keeps the instrument names seen): one per task.

@@ -13,7 +13,7 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class AnomalyJsonTest {
-    /** The fields of anomaly JSON v1, in the contract's order (DESIGN.md). */
+    /** The fields of anomaly JSON v1, in the contract's order (docs/contracts.md). */
     /** The v1 contract's fields, then incident_id (added in release 0.2: a consumer of v1 ignores fields it does not know). */
     private static final List<String> V1_FIELDS = List.of("v", "id", "exchange", "symbol", "type", "ts", "price",
             "ref_price", "change_pct", "window_ms", "zscore", "trade_id", "detected_at", "incident_id");
