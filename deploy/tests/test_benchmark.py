@@ -1,5 +1,6 @@
 """The benchmark's verdict on a step's backlog (deploy/bench): bounded or growing; and how it follows the ticks
 table during a step (on a real PostgreSQL with sql/ applied)."""
+
 import random
 import sys
 
@@ -46,9 +47,11 @@ def test_a_backlog_left_at_the_end_of_more_than_three_seconds_is_not_bounded():
 
 
 def insert_ticks(db, symbol: str, n: int, newest_age_s: int) -> None:
-    db.run("INSERT INTO ticks (time, exchange, symbol, trade_id, price, size, side, recv_time)"
-           f" SELECT now() - make_interval(secs => {newest_age_s} + {n} - i), 'synthetic', '{symbol}', i::text,"
-           f" 100, 1, 'buy', now() FROM generate_series(1, {n}) AS i")
+    db.run(
+        "INSERT INTO ticks (time, exchange, symbol, trade_id, price, size, side, recv_time)"
+        f" SELECT now() - make_interval(secs => {newest_age_s} + {n} - i), 'synthetic', '{symbol}', i::text,"
+        f" 100, 1, 'buy', now() FROM generate_series(1, {n}) AS i"
+    )
 
 
 def test_tick_rows_follows_inserts_cheaply_and_counts_exactly(postgres_stack):
