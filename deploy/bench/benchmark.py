@@ -3,6 +3,7 @@
 Run with `deploy/benchmark` (see --help). Writes results.md, results.json and throughput_latency.png to a
 results folder and prints the table with the targets beside the measured figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,37 +54,99 @@ def log(msg: str) -> None:
 
 # ---------------------------------------------------------------------------------------------- ceilings
 
+
 def kafka_ceiling(stack: Stack, records: int) -> dict:
     lib = classpath(runtime_lib("kafka"))
     bootstrap = kafka.bootstrap(stack)
     base = [java(), "-Xmx512m", f"-Dlog4j2.configurationFile={REPO / 'deploy/kafka/log4j2.properties'}", "-cp", lib]
     topic = f"bench-kafka-{int(time.time())}"
-    subprocess.run(base + ["org.apache.kafka.tools.TopicCommand", "--bootstrap-server", bootstrap, "--create",
-                           "--topic", topic, "--partitions", "5", "--replication-factor", "1"], check=True,
-                   capture_output=True)
-    produce = subprocess.run(base + ["org.apache.kafka.tools.ProducerPerformance", "--topic", topic,
-                                     "--num-records", str(records), "--record-size", "200", "--throughput", "-1",
-                                     "--producer-props", f"bootstrap.servers={bootstrap}", "acks=all",
-                                     "enable.idempotence=true", "compression.type=lz4", "linger.ms=5",
-                                     "batch.size=262144"], capture_output=True, text=True)
+    subprocess.run(
+        base
+        + [
+            "org.apache.kafka.tools.TopicCommand",
+            "--bootstrap-server",
+            bootstrap,
+            "--create",
+            "--topic",
+            topic,
+            "--partitions",
+            "5",
+            "--replication-factor",
+            "1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    produce = subprocess.run(
+        base
+        + [
+            "org.apache.kafka.tools.ProducerPerformance",
+            "--topic",
+            topic,
+            "--num-records",
+            str(records),
+            "--record-size",
+            "200",
+            "--throughput",
+            "-1",
+            "--producer-props",
+            f"bootstrap.servers={bootstrap}",
+            "acks=all",
+            "enable.idempotence=true",
+            "compression.type=lz4",
+            "linger.ms=5",
+            "batch.size=262144",
+        ],
+        capture_output=True,
+        text=True,
+    )
     m = re.search(r"(\d+) records sent, ([\d.]+) records/sec", produce.stdout.strip().splitlines()[-1])
-    consume = subprocess.run(base + ["org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server", bootstrap,
-                                     "--topic", topic, "--messages", str(records), "--timeout", "60000"],
-                             capture_output=True, text=True)
+    consume = subprocess.run(
+        base
+        + [
+            "org.apache.kafka.tools.ConsumerPerformance",
+            "--bootstrap-server",
+            bootstrap,
+            "--topic",
+            topic,
+            "--messages",
+            str(records),
+            "--timeout",
+            "60000",
+        ],
+        capture_output=True,
+        text=True,
+    )
     lines = consume.stdout.splitlines()
     at = next(i for i, l in enumerate(lines) if "nMsg.sec" in l)  # the CSV header; the client logs around it
     header = [h.strip() for h in lines[at].split(",")]
-    values = next([v.strip() for v in l.split(",")] for l in lines[at + 1:] if l.count(",") == lines[at].count(","))
+    values = next([v.strip() for v in l.split(",")] for l in lines[at + 1 :] if l.count(",") == lines[at].count(","))
     consumed = float(values[header.index("nMsg.sec")])
-    return {"produce_msgs_per_s": float(m.group(2)), "consume_msgs_per_s": consumed,
-            "msgs_per_s": min(float(m.group(2)), consumed), "records": records, "record_bytes": 200}
+    return {
+        "produce_msgs_per_s": float(m.group(2)),
+        "consume_msgs_per_s": consumed,
+        "msgs_per_s": min(float(m.group(2)), consumed),
+        "records": records,
+        "record_bytes": 200,
+    }
 
 
 def job_test_classpath() -> str:
     cp_file = REPO / "job" / "target" / "bench-classpath.txt"
     if not cp_file.exists():
-        subprocess.run([str(REPO / "mvnw"), "-q", "-pl", "job", "dependency:build-classpath",
-                        "-Dmdep.includeScope=test", f"-Dmdep.outputFile={cp_file}"], cwd=REPO, check=True)
+        subprocess.run(
+            [
+                str(REPO / "mvnw"),
+                "-q",
+                "-pl",
+                "job",
+                "dependency:build-classpath",
+                "-Dmdep.includeScope=test",
+                f"-Dmdep.outputFile={cp_file}",
+            ],
+            cwd=REPO,
+            check=True,
+        )
     classes = REPO / "job" / "target"
     if not (classes / "test-classes" / "io" / "tickstream" / "bench" / "PostgresIngestCeiling.class").exists():
         subprocess.run([str(REPO / "mvnw"), "-q", "-pl", "job", "test-compile"], cwd=REPO, check=True)
@@ -91,27 +154,78 @@ def job_test_classpath() -> str:
 
 
 def postgres_ceiling(stack: Stack, rows: int) -> dict:
-    out = subprocess.run([java(), "-Xmx512m", "-cp", job_test_classpath(), "io.tickstream.bench.PostgresIngestCeiling",
-                          stack.endpoint("jdbc_url"), str(rows), f"PGC{int(time.time()) % 100000}"],
-                         capture_output=True, text=True,
-                         env=dict(os.environ, TICKSTREAM_JDBC_PASSWORD=postgres.job_password()))
+    out = subprocess.run(
+        [
+            java(),
+            "-Xmx512m",
+            "-cp",
+            job_test_classpath(),
+            "io.tickstream.bench.PostgresIngestCeiling",
+            stack.endpoint("jdbc_url"),
+            str(rows),
+            f"PGC{int(time.time()) % 100000}",
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, TICKSTREAM_JDBC_PASSWORD=postgres.job_password()),
+    )
     if out.returncode != 0:
         raise RuntimeError(f"PostgresIngestCeiling failed:\n{out.stdout}\n{out.stderr[-3000:]}")
     results = {json.loads(l)["method"]: json.loads(l) for l in out.stdout.splitlines() if l.startswith("{")}
-    return {"sink_path_rows_per_s": results["copy-direct"]["rows_per_s"],
-            "replay_path_rows_per_s": results["copy-staging-insert"]["rows_per_s"],
-            "insert_rows_per_s": results["jdbc-batched-insert"]["rows_per_s"], "rows": rows}
+    return {
+        "sink_path_rows_per_s": results["copy-direct"]["rows_per_s"],
+        "replay_path_rows_per_s": results["copy-staging-insert"]["rows_per_s"],
+        "insert_rows_per_s": results["jdbc-batched-insert"]["rows_per_s"],
+        "rows": rows,
+    }
 
 
 def producers_ceiling(stack: Stack, count: int) -> dict:
     topic = f"bench-synthetic-{int(time.time())}"
-    subprocess.run([java(), "-Xmx256m", f"-Dlog4j2.configurationFile={REPO / 'deploy/kafka/log4j2.properties'}",
-                    "-cp", classpath(runtime_lib("kafka")), "org.apache.kafka.tools.TopicCommand",
-                    "--bootstrap-server", kafka.bootstrap(stack), "--create", "--topic", topic, "--partitions", "5",
-                    "--replication-factor", "1"], check=True, capture_output=True)
-    out = subprocess.run([str(PRODUCERS_PY), "-m", "tickstream_producers", "synthetic", "--rate", "0", "--count",
-                          str(count), "--topic", topic, "--bootstrap", kafka.bootstrap(stack), "--no-metrics",
-                          "--status-every", "0", "--log-level", "WARNING"], capture_output=True, text=True)
+    subprocess.run(
+        [
+            java(),
+            "-Xmx256m",
+            f"-Dlog4j2.configurationFile={REPO / 'deploy/kafka/log4j2.properties'}",
+            "-cp",
+            classpath(runtime_lib("kafka")),
+            "org.apache.kafka.tools.TopicCommand",
+            "--bootstrap-server",
+            kafka.bootstrap(stack),
+            "--create",
+            "--topic",
+            topic,
+            "--partitions",
+            "5",
+            "--replication-factor",
+            "1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        [
+            str(PRODUCERS_PY),
+            "-m",
+            "tickstream_producers",
+            "synthetic",
+            "--rate",
+            "0",
+            "--count",
+            str(count),
+            "--topic",
+            topic,
+            "--bootstrap",
+            kafka.bootstrap(stack),
+            "--no-metrics",
+            "--status-every",
+            "0",
+            "--log-level",
+            "WARNING",
+        ],
+        capture_output=True,
+        text=True,
+    )
     m = re.search(r"all acknowledged in ([\d.]+)s \(([\d,]+) msg/s\)", out.stderr)
     if not m:
         raise RuntimeError(f"synthetic ceiling run failed:\n{out.stderr[-3000:]}")
@@ -120,15 +234,22 @@ def producers_ceiling(stack: Stack, count: int) -> dict:
 
 # ---------------------------------------------------------------------------------------------- pipeline
 
+
 class AnomalyWatch(threading.Thread):
     """Reads the anomalies topic from its current end; latency = arrival here - the trade's time.
     For synthetic ticks the trade time is the producer's receive time (both are the generation instant)."""
 
     def __init__(self, bootstrap: str):
         super().__init__(daemon=True)
-        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{time.time()}",
-                                  "auto.offset.reset": "latest", "enable.auto.commit": False,
-                                  "isolation.level": "read_committed"})
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"bench-{time.time()}",
+                "auto.offset.reset": "latest",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+            }
+        )
         self.latencies: dict[str, list[float]] = {}
         self.detection: list[float] = []  # trade time -> the detector's clock when it raised the alert
         self.stop_event = threading.Event()
@@ -168,7 +289,10 @@ class Deliveries:
             for a in n["payload"].get("alerts", []) if n.get("path") == "/anomalies" else []:
                 labels = a["labels"]
                 if labels.get("symbol") in symbols and labels["anomaly_id"] not in first:
-                    trade = dt.datetime.fromisoformat(a["annotations"]["trade_time"].replace("Z", "+00:00")).timestamp() * 1000
+                    trade = (
+                        dt.datetime.fromisoformat(a["annotations"]["trade_time"].replace("Z", "+00:00")).timestamp()
+                        * 1000
+                    )
                     first[labels["anomaly_id"]] = n["received_at"] - trade
         return list(first.values())
 
@@ -182,8 +306,9 @@ class EndOffsets:
         self.partitions = list(self.consumer.list_topics(topic, timeout=10).topics[topic].partitions)
 
     def total(self) -> int:
-        return sum(self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)[1]
-                   for p in self.partitions)
+        return sum(
+            self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)[1] for p in self.partitions
+        )
 
     def close(self) -> None:
         self.consumer.close()
@@ -198,8 +323,11 @@ def pct(values: list[float], q: float) -> float | None:
 
 def measured_pids(stack: Stack) -> dict[str, int]:
     comps = stack.data["components"]
-    return {name: comps[name]["pid"] for name in ("kafka", "postgres", "flink-jobmanager", "flink-taskmanager",
-                                                  "prometheus", "pg-exporter") if comps.get(name, {}).get("pid")}
+    return {
+        name: comps[name]["pid"]
+        for name in ("kafka", "postgres", "flink-jobmanager", "flink-taskmanager", "prometheus", "pg-exporter")
+        if comps.get(name, {}).get("pid")
+    }
 
 
 def run_step(stack: Stack, index: int, load: int, seconds: int, drain_timeout: int) -> dict:
@@ -214,12 +342,36 @@ def run_step(stack: Stack, index: int, load: int, seconds: int, drain_timeout: i
     sent_before, inserted_before = offsets.total(), table.inserted()
     pids = measured_pids(stack)
     cpu_before = {n: cpu_seconds(p) for n, p in pids.items()}
-    producer = subprocess.Popen([str(PRODUCERS_PY), "-m", "tickstream_producers", "synthetic", "--rate", str(load),
-                                 "--duration", str(seconds), "--symbols", ",".join(symbols), "--inject",
-                                 "spike,drop,volume", "--inject-every", "1", "--inject-after", str(INJECT_AFTER_S),
-                                 "--bootstrap", bootstrap, "--no-metrics",
-                                 "--status-every", "0", "--log-level", "WARNING"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    producer = subprocess.Popen(
+        [
+            str(PRODUCERS_PY),
+            "-m",
+            "tickstream_producers",
+            "synthetic",
+            "--rate",
+            str(load),
+            "--duration",
+            str(seconds),
+            "--symbols",
+            ",".join(symbols),
+            "--inject",
+            "spike,drop,volume",
+            "--inject-every",
+            "1",
+            "--inject-after",
+            str(INJECT_AFTER_S),
+            "--bootstrap",
+            bootstrap,
+            "--no-metrics",
+            "--status-every",
+            "0",
+            "--log-level",
+            "WARNING",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     pids["producers"] = producer.pid
     cpu_before["producers"] = 0.0
     started = time.monotonic()
@@ -244,8 +396,14 @@ def run_step(stack: Stack, index: int, load: int, seconds: int, drain_timeout: i
     offsets.close()
     # The step's last sample, counted exactly: what the end-of-step backlog is judged on.
     rows_at_end = table.exact(SYNTHETIC, symbols)
-    samples.append({"t": round(time.monotonic() - started, 1), "sent": sent_total, "rows": rows_at_end,
-                    "backlog": sent_total - rows_at_end})
+    samples.append(
+        {
+            "t": round(time.monotonic() - started, 1),
+            "sent": sent_total,
+            "rows": rows_at_end,
+            "backlog": sent_total - rows_at_end,
+        }
+    )
     drain_started = time.monotonic()
     rows_final = rows_at_end
     while rows_final < sent_total and time.monotonic() - drain_started < drain_timeout:
@@ -261,45 +419,71 @@ def run_step(stack: Stack, index: int, load: int, seconds: int, drain_timeout: i
 
     growth_per_s, bounded = lag_bounded(samples, load)
     return {
-        "offered_per_s": load, "seconds": round(elapsed, 1),
-        "produced_per_s": round(sent_total / elapsed), "persisted_per_s": round(rows_at_end / elapsed),
-        "sent": sent_total, "rows": rows_final, "all_persisted": rows_final == sent_total,
-        "backlog_end": samples[-1]["backlog"] if samples else 0, "backlog_growth_per_s": round(growth_per_s), "lag_bounded": bounded,
+        "offered_per_s": load,
+        "seconds": round(elapsed, 1),
+        "produced_per_s": round(sent_total / elapsed),
+        "persisted_per_s": round(rows_at_end / elapsed),
+        "sent": sent_total,
+        "rows": rows_final,
+        "all_persisted": rows_final == sent_total,
+        "backlog_end": samples[-1]["backlog"] if samples else 0,
+        "backlog_growth_per_s": round(growth_per_s),
+        "lag_bounded": bounded,
         "drain_s": round(drain_s, 1),
-        "alerts": len(latencies), "alert_latency_ms": {q: pct(latencies, v) for q, v in
-                                                       (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
+        "alerts": len(latencies),
+        "alert_latency_ms": {q: pct(latencies, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
         "detection_latency_ms": {q: pct(watch.detection, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
         "notifications": len(notify),
         "notify_latency_ms": {q: pct(notify, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
         "tick_to_row_ms": {q: pct(fresh, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
         "cpu_pct": {n: round(100 * (cpu_after[n] - cpu_before[n]) / elapsed) for n in pids},
         "rss_peak_mib": {n: round(v) for n, v in rss_peak.items()},
-        "samples": samples, "producer_summary": stderr.strip().splitlines()[-1:] if stderr else [],
+        "samples": samples,
+        "producer_summary": stderr.strip().splitlines()[-1:] if stderr else [],
     }
 
 
 # ---------------------------------------------------------------------------------------------- report
 
+
 def machine(database: dict) -> dict:
     mem = next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1]
     jv = subprocess.run([java(), "-version"], capture_output=True, text=True).stderr.splitlines()[0]
-    return {"cores": os.cpu_count(), "memory_gib": round(int(mem) / 1024 / 1024, 1), "jdk": jv,
-            "kernel": platform.release(), "python": platform.python_version(),
-            "versions": "Flink 2.2.1, Kafka 4.2.0 (KRaft), " + database["name"],
-            "cpu": next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                         if l.startswith("model name")), "?")}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(int(mem) / 1024 / 1024, 1),
+        "jdk": jv,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "versions": "Flink 2.2.1, Kafka 4.2.0 (KRaft), " + database["name"],
+        "cpu": next(
+            (
+                l.split(":", 1)[1].strip()
+                for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")
+            ),
+            "?",
+        ),
+    }
 
 
 def database_in_use(stack: Stack) -> dict:
     """The database the stack's ticks went to, as its server reports it: PostgreSQL's version and, when the
     tickstream database uses it, TimescaleDB's (then ticks, candles_1m and anomalies are hypertables)."""
-    out = postgres.admin(stack).psql("SELECT current_setting('server_version') || '|' || coalesce((SELECT extversion"
-                                     " FROM pg_extension WHERE extname = 'timescaledb'), '')", db=postgres.DATABASE)
+    out = postgres.admin(stack).psql(
+        "SELECT current_setting('server_version') || '|' || coalesce((SELECT extversion"
+        " FROM pg_extension WHERE extname = 'timescaledb'), '')",
+        db=postgres.DATABASE,
+    )
     server, timescaledb = out.strip().split("|", 1)
     server = server.split()[0]
     if timescaledb:
-        return {"kind": "timescaledb", "postgres": server, "timescaledb": timescaledb,
-                "name": f"TimescaleDB {timescaledb} hypertables on PostgreSQL {server}"}
+        return {
+            "kind": "timescaledb",
+            "postgres": server,
+            "timescaledb": timescaledb,
+            "name": f"TimescaleDB {timescaledb} hypertables on PostgreSQL {server}",
+        }
     return {"kind": "postgres", "postgres": server, "timescaledb": None, "name": f"plain PostgreSQL {server}"}
 
 
@@ -316,7 +500,7 @@ def lag_bounded(samples: list[dict], load: float) -> tuple[float, bool]:
     Bounded when the backlog over the second half of the step does not keep growing: its least-squares slope (the
     backlog jumps by a batch at a time, so two end points alone say little) stays below 2 % of the offered load,
     and what is left at the end is less than 3 s of it."""
-    half = samples[len(samples) // 2:] or [{"t": 0.0, "backlog": 0}]
+    half = samples[len(samples) // 2 :] or [{"t": 0.0, "backlog": 0}]
     growth_per_s = slope([s["t"] for s in half], [s["backlog"] for s in half])
     return growth_per_s, growth_per_s < 0.02 * load and half[-1]["backlog"] < 3 * load
 
@@ -334,15 +518,22 @@ def fmt(v, unit="") -> str:
     return f"{v:,.0f}{unit}" if isinstance(v, (int, float)) else str(v)
 
 
-PROCESSES = (("flink-taskmanager", "TaskManager"), ("postgres", "PostgreSQL"), ("producers", "producers"),
-             ("kafka", "Kafka"), ("flink-jobmanager", "JobManager"))
+PROCESSES = (
+    ("flink-taskmanager", "TaskManager"),
+    ("postgres", "PostgreSQL"),
+    ("producers", "producers"),
+    ("kafka", "Kafka"),
+    ("flink-jobmanager", "JobManager"),
+)
 
 
 def cpu_per_tick(step: dict | None) -> dict[str, float] | None:
     """CPU µs per persisted tick of each process at one step (None without a step or rows)."""
     if not step or not step["persisted_per_s"]:
         return None
-    return {name: round(step["cpu_pct"].get(key, 0) / 100 * 1e6 / step["persisted_per_s"], 2) for key, name in PROCESSES}
+    return {
+        name: round(step["cpu_pct"].get(key, 0) / 100 * 1e6 / step["persisted_per_s"], 2) for key, name in PROCESSES
+    }
 
 
 def cpu_budget(step: dict, cores: int) -> list[str]:
@@ -351,87 +542,127 @@ def cpu_budget(step: dict, cores: int) -> list[str]:
     if not per_tick:
         return []
     total = sum(per_tick.values())
-    lines = [f"## CPU per tick at {fmt(step['offered_per_s'])} ticks/s offered (the highest sustained step)", "",
-             "| process | CPU µs per tick | cores at " + f"{TARGET_SUSTAINED:,}/s |", "| --- | ---: | ---: |"]
+    lines = [
+        f"## CPU per tick at {fmt(step['offered_per_s'])} ticks/s offered (the highest sustained step)",
+        "",
+        "| process | CPU µs per tick | cores at " + f"{TARGET_SUSTAINED:,}/s |",
+        "| --- | ---: | ---: |",
+    ]
     for name, us in per_tick.items():
         lines.append(f"| {name} | {us:.1f} | {us * TARGET_SUSTAINED / 1e6:.2f} |")
-    lines += [f"| all | {total:.1f} | {total * TARGET_SUSTAINED / 1e6:.2f} |", "",
-              f"At this cost per tick, {cores} fully used cores carry at most {fmt(cores * 1e6 / total)} ticks/s; "
-              f"{fmt(TARGET_SUSTAINED)}/s needs {total * TARGET_SUSTAINED / 1e6:.2f} cores, so every process together "
-              f"must cost at most {cores * 1e6 / TARGET_SUSTAINED:.0f} µs per tick.", ""]
+    lines += [
+        f"| all | {total:.1f} | {total * TARGET_SUSTAINED / 1e6:.2f} |",
+        "",
+        f"At this cost per tick, {cores} fully used cores carry at most {fmt(cores * 1e6 / total)} ticks/s; "
+        f"{fmt(TARGET_SUSTAINED)}/s needs {total * TARGET_SUSTAINED / 1e6:.2f} cores, so every process together "
+        f"must cost at most {cores * 1e6 / TARGET_SUSTAINED:.0f} µs per tick.",
+        "",
+    ]
     return lines
 
 
 def report(results: dict, out_dir: Path) -> str:
     c = results["ceilings"]
-    slowest = min(("Kafka produce→consume", c["kafka"]["msgs_per_s"]),
-                  ("PostgreSQL, job sink path", c["postgres"]["sink_path_rows_per_s"]),
-                  ("producers synthetic", c["producers"]["msgs_per_s"]), key=lambda x: x[1])
+    slowest = min(
+        ("Kafka produce→consume", c["kafka"]["msgs_per_s"]),
+        ("PostgreSQL, job sink path", c["postgres"]["sink_path_rows_per_s"]),
+        ("producers synthetic", c["producers"]["msgs_per_s"]),
+        key=lambda x: x[1],
+    )
     steps = results["steps"]
     sustained = [s for s in steps if s["lag_bounded"] and s["all_persisted"]]
     best = max((s["persisted_per_s"] for s in sustained), default=0)
-    p99 = {load: next((st["alert_latency_ms"]["p99"] for st in steps if st["offered_per_s"] == load), None)
-           for load in ALERT_LATENCY_LOADS}
+    p99 = {
+        load: next((st["alert_latency_ms"]["p99"] for st in steps if st["offered_per_s"] == load), None)
+        for load in ALERT_LATENCY_LOADS
+    }
     best_step = max(sustained, key=lambda st: st["persisted_per_s"], default=None)
     cpu_us = cpu_per_tick(best_step)
     at5k = next((s for s in steps if s["offered_per_s"] == NOTIFY_LATENCY_LOAD), None)
     notify_5k = (at5k.get("notify_latency_ms") or {}) if at5k else {}
-    results["summary"] = {"database": results["database"]["name"], "highest_sustained_per_s": best,
-                          "slowest_ceiling": slowest[0], "slowest_ceiling_per_s": slowest[1],
-                          "ratio": round(best / slowest[1], 3) if slowest[1] else None,
-                          "alert_p99_ms": {str(k): v for k, v in p99.items()},
-                          "cpu_us_per_tick": cpu_us,
-                          "notify_p99_ms_at_5k": notify_5k.get("p99")}
+    results["summary"] = {
+        "database": results["database"]["name"],
+        "highest_sustained_per_s": best,
+        "slowest_ceiling": slowest[0],
+        "slowest_ceiling_per_s": slowest[1],
+        "ratio": round(best / slowest[1], 3) if slowest[1] else None,
+        "alert_p99_ms": {str(k): v for k, v in p99.items()},
+        "cpu_us_per_tick": cpu_us,
+        "notify_p99_ms_at_5k": notify_5k.get("p99"),
+    }
     m = results["machine"]
     lines = [
-        f"# TickStream benchmark — {results['started']}", "",
-        f"Database: **{results['database']['name']}**.", "",
+        f"# TickStream benchmark — {results['started']}",
+        "",
+        f"Database: **{results['database']['name']}**.",
+        "",
         f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, {m['jdk']}, kernel {m['kernel']}; "
-        f"{m['versions']}. Every component on this one machine.", "",
-        f"Command: `{results['command']}`", "",
-        "## Ceilings of the parts alone", "",
-        "| part | messages or rows/s |", "| --- | ---: |",
+        f"{m['versions']}. Every component on this one machine.",
+        "",
+        f"Command: `{results['command']}`",
+        "",
+        "## Ceilings of the parts alone",
+        "",
+        "| part | messages or rows/s |",
+        "| --- | ---: |",
         f"| Kafka produce (200 B, acks=all, idempotent, lz4) | {fmt(c['kafka']['produce_msgs_per_s'])} |",
         f"| Kafka consume | {fmt(c['kafka']['consume_msgs_per_s'])} |",
         f"| PostgreSQL tick rows, job sink path (one COPY into ticks per batch) | {fmt(c['postgres']['sink_path_rows_per_s'])} |",
         f"| PostgreSQL tick rows, the sink's replay path (COPY to staging + INSERT … SELECT … ON CONFLICT DO NOTHING; comparison) | {fmt(c['postgres'].get('replay_path_rows_per_s'))} |",
         f"| PostgreSQL tick rows, batched INSERT … ON CONFLICT DO NOTHING (comparison) | {fmt(c['postgres'].get('insert_rows_per_s'))} |",
-        f"| producers `synthetic` publish (acknowledged) | {fmt(c['producers']['msgs_per_s'])} |", "",
-        "## Full pipeline at stepped offered loads", "",
+        f"| producers `synthetic` publish (acknowledged) | {fmt(c['producers']['msgs_per_s'])} |",
+        "",
+        "## Full pipeline at stepped offered loads",
+        "",
         "| offered/s | produced/s | persisted/s | all persisted | lag bounded | backlog end | drain s | alerts | alert p50/p95/p99 ms | detection p50/p95/p99 ms | tick→row p50/p99 ms | CPU % (TM, Kafka, PG, prod, JM) | RSS MiB (TM, Kafka, PG) |",
         "| ---: | ---: | ---: | :---: | :---: | ---: | ---: | ---: | --- | --- | --- | --- | --- |",
     ]
     for s in steps:
         a, f, cpu, rss = s["alert_latency_ms"], s["tick_to_row_ms"], s["cpu_pct"], s["rss_peak_mib"]
         d = s.get("detection_latency_ms") or {"p50": None, "p95": None, "p99": None}
-        lines.append(f"| {fmt(s['offered_per_s'])} | {fmt(s['produced_per_s'])} | {fmt(s['persisted_per_s'])} | "
-                     f"{'yes' if s['all_persisted'] else 'NO'} | {'yes' if s['lag_bounded'] else 'NO'} | "
-                     f"{fmt(s['backlog_end'])} | {s['drain_s']} | {s['alerts']} | "
-                     f"{fmt(a['p50'])}/{fmt(a['p95'])}/{fmt(a['p99'])} | {fmt(d['p50'])}/{fmt(d['p95'])}/{fmt(d['p99'])} | "
-                     f"{fmt(f['p50'])}/{fmt(f['p99'])} | "
-                     f"{cpu.get('flink-taskmanager')}, {cpu.get('kafka')}, {cpu.get('postgres')}, {cpu.get('producers')}, {cpu.get('flink-jobmanager')} | "
-                     f"{rss.get('flink-taskmanager')}, {rss.get('kafka')}, {rss.get('postgres')} |")
-    lines += ["", "## Anomaly notifications (trade time → delivered to the webhook receiver)", "",
-              "Through the notifier and Alertmanager (the shipped `group_wait` of the anomaly route) to the stack's "
-              "alert log, each anomaly at its first delivery.", "",
-              "| offered/s | anomalies notified | p50 ms | p95 ms | p99 ms |", "| ---: | ---: | ---: | ---: | ---: |"]
+        lines.append(
+            f"| {fmt(s['offered_per_s'])} | {fmt(s['produced_per_s'])} | {fmt(s['persisted_per_s'])} | "
+            f"{'yes' if s['all_persisted'] else 'NO'} | {'yes' if s['lag_bounded'] else 'NO'} | "
+            f"{fmt(s['backlog_end'])} | {s['drain_s']} | {s['alerts']} | "
+            f"{fmt(a['p50'])}/{fmt(a['p95'])}/{fmt(a['p99'])} | {fmt(d['p50'])}/{fmt(d['p95'])}/{fmt(d['p99'])} | "
+            f"{fmt(f['p50'])}/{fmt(f['p99'])} | "
+            f"{cpu.get('flink-taskmanager')}, {cpu.get('kafka')}, {cpu.get('postgres')}, {cpu.get('producers')}, {cpu.get('flink-jobmanager')} | "
+            f"{rss.get('flink-taskmanager')}, {rss.get('kafka')}, {rss.get('postgres')} |"
+        )
+    lines += [
+        "",
+        "## Anomaly notifications (trade time → delivered to the webhook receiver)",
+        "",
+        "Through the notifier and Alertmanager (the shipped `group_wait` of the anomaly route) to the stack's "
+        "alert log, each anomaly at its first delivery.",
+        "",
+        "| offered/s | anomalies notified | p50 ms | p95 ms | p99 ms |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
     for s in steps:
         n = s.get("notify_latency_ms") or {}
-        lines.append(f"| {fmt(s['offered_per_s'])} | {s.get('notifications', 0)} | {fmt(n.get('p50'))} | "
-                     f"{fmt(n.get('p95'))} | {fmt(n.get('p99'))} |")
+        lines.append(
+            f"| {fmt(s['offered_per_s'])} | {s.get('notifications', 0)} | {fmt(n.get('p50'))} | "
+            f"{fmt(n.get('p95'))} | {fmt(n.get('p99'))} |"
+        )
     sm = results["summary"]
     lines += [""] + (cpu_budget(best_step, m["cores"]) if best_step else [])
     total_us = sum(cpu_us.values()) if cpu_us else None
     lines += [
-        "## Against the targets", "",
-        "| target | measured | met |", "| --- | --- | :---: |",
+        "## Against the targets",
+        "",
+        "| target | measured | met |",
+        "| --- | --- | :---: |",
         f"| ≥ {TARGET_SUSTAINED:,} ticks/s sustained end to end, every tick persisted | {fmt(best)} ticks/s | {'yes' if best >= TARGET_SUSTAINED else 'no'} |",
         f"| pipeline ≥ {TARGET_RATIO:.0%} of the slowest part's ceiling ({sm['slowest_ceiling']}: {fmt(sm['slowest_ceiling_per_s'])}/s) | {sm['ratio']:.0%} | {'yes' if sm['ratio'] and sm['ratio'] >= TARGET_RATIO else 'no'} |",
-        *(f"| alert latency p99 ≤ {TARGET_ALERT_P99_MS} ms at {load:,} ticks/s | {fmt(v)} ms | {'yes' if v is not None and v <= TARGET_ALERT_P99_MS else 'no'} |"
-          for load, v in p99.items()),
+        *(
+            f"| alert latency p99 ≤ {TARGET_ALERT_P99_MS} ms at {load:,} ticks/s | {fmt(v)} ms | {'yes' if v is not None and v <= TARGET_ALERT_P99_MS else 'no'} |"
+            for load, v in p99.items()
+        ),
         f"| CPU per tick ≤ {TARGET_CPU_US_PER_TICK} µs, all processes, at the highest sustained step | {'–' if total_us is None else f'{total_us:.1f}'} µs | {'yes' if total_us is not None and total_us <= TARGET_CPU_US_PER_TICK else 'no'} |",
         f"| notification latency p99 ≤ {TARGET_NOTIFY_P99_MS} ms at {NOTIFY_LATENCY_LOAD:,} ticks/s | {fmt(sm['notify_p99_ms_at_5k'])} ms | {'yes' if sm['notify_p99_ms_at_5k'] is not None and sm['notify_p99_ms_at_5k'] <= TARGET_NOTIFY_P99_MS else 'no'} |",
-        "", "Notes: alert latency is from the tick's time (= the producer's receive time for synthetic ticks) to the",
+        "",
+        "Notes: alert latency is from the tick's time (= the producer's receive time for synthetic ticks) to the",
         "alert's arrival at a consumer of `anomalies`; detection latency from the tick's time to the detector's clock",
         "when it raised the alert (`detected_at`); tick→row is the age of the newest row of one instrument,",
         "sampled each second; RSS of PostgreSQL sums its processes (shared buffers counted more than once).",
@@ -450,6 +681,7 @@ def report(results: dict, out_dir: Path) -> str:
 def plot(results: dict, path: Path) -> None:
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -463,10 +695,20 @@ def plot(results: dict, path: Path) -> None:
     ax1.set_xscale("log"), ax1.set_yscale("log")
     ax1.set_xlabel("offered load (ticks/s)"), ax1.set_ylabel("ticks/s")
     ax2 = ax1.twinx()
-    ax2.plot(x, [s["alert_latency_ms"]["p99"] or float("nan") for s in steps], "s--", color="tab:red",
-             label="alert latency p99 (ms)")
-    ax2.plot(x, [s["alert_latency_ms"]["p50"] or float("nan") for s in steps], "^--", color="tab:orange",
-             label="alert latency p50 (ms)")
+    ax2.plot(
+        x,
+        [s["alert_latency_ms"]["p99"] or float("nan") for s in steps],
+        "s--",
+        color="tab:red",
+        label="alert latency p99 (ms)",
+    )
+    ax2.plot(
+        x,
+        [s["alert_latency_ms"]["p50"] or float("nan") for s in steps],
+        "^--",
+        color="tab:orange",
+        label="alert latency p50 (ms)",
+    )
     ax2.set_ylabel("ms"), ax2.set_yscale("log")
     fig.legend(loc="upper left", bbox_to_anchor=(0.1, 0.9))
     fig.suptitle("TickStream: throughput and alert latency against offered load")
@@ -476,10 +718,16 @@ def plot(results: dict, path: Path) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="deploy/benchmark", description=__doc__)
-    parser.add_argument("--state-dir", default=str(REPO / "deploy" / "target" / "bench-stack"),
-                        help="stack state dir (a separate stack on free ports; removed first unless --keep)")
-    parser.add_argument("--loads", default="1000,5000,10000,20000,40000,55000,65000,70000,72000,74000,76000,80000",
-                        help="offered ticks/s per step")
+    parser.add_argument(
+        "--state-dir",
+        default=str(REPO / "deploy" / "target" / "bench-stack"),
+        help="stack state dir (a separate stack on free ports; removed first unless --keep)",
+    )
+    parser.add_argument(
+        "--loads",
+        default="1000,5000,10000,20000,40000,55000,65000,70000,72000,74000,76000,80000",
+        help="offered ticks/s per step",
+    )
     parser.add_argument("--step-seconds", type=int, default=40)
     parser.add_argument("--drain-timeout", type=int, default=60)
     parser.add_argument("--kafka-records", type=int, default=1_000_000)
@@ -487,9 +735,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--producer-count", type=int, default=500_000)
     parser.add_argument("--out", default=str(REPO / "deploy" / "results"))
     parser.add_argument("--keep", action="store_true", help="reuse a running bench stack and leave it up")
-    parser.add_argument("--database", choices=DATABASES, default=None,
-                        help="timescaledb: the tables are hypertables (the default when TimescaleDB is installed "
-                             "into the server); postgres: plain PostgreSQL tables (TICKSTREAM_TIMESCALEDB=off)")
+    parser.add_argument(
+        "--database",
+        choices=DATABASES,
+        default=None,
+        help="timescaledb: the tables are hypertables (the default when TimescaleDB is installed "
+        "into the server); postgres: plain PostgreSQL tables (TICKSTREAM_TIMESCALEDB=off)",
+    )
     args = parser.parse_args(argv)
     database = args.database or default_database()
     loads = [int(x) for x in args.loads.split(",")]
@@ -500,18 +752,33 @@ def main(argv: list[str]) -> int:
         subprocess.run(tool_cmd + ["down"], capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
     log(f"starting the stack on {database} (no producers: the benchmark drives the load)")
-    subprocess.run(tool_cmd + ["up", "--free-ports", "--only",
-                                         "postgres,kafka,flink,job,pg-exporter,prometheus,alert-log,alertmanager,notifier"],
-                   check=True, env=dict(os.environ, TICKSTREAM_TIMESCALEDB="on" if database == "timescaledb" else "off"))
+    subprocess.run(
+        tool_cmd
+        + [
+            "up",
+            "--free-ports",
+            "--only",
+            "postgres,kafka,flink,job,pg-exporter,prometheus,alert-log,alertmanager,notifier",
+        ],
+        check=True,
+        env=dict(os.environ, TICKSTREAM_TIMESCALEDB="on" if database == "timescaledb" else "off"),
+    )
     stack = Stack.open(str(home))
     db = database_in_use(stack)
     if db["kind"] != database:
         # --keep reuses a stack as it is; a database cannot be switched under it
-        raise SystemExit(f"the bench stack runs {db['name']}, not {database}: run without --keep, or pick --database {db['kind']}")
+        raise SystemExit(
+            f"the bench stack runs {db['name']}, not {database}: run without --keep, or pick --database {db['kind']}"
+        )
     log(f"database: {db['name']}")
-    results = {"started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-               "command": "deploy/benchmark " + " ".join(argv), "database": db, "machine": machine(db),
-               "ceilings": {}, "steps": []}
+    results = {
+        "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "deploy/benchmark " + " ".join(argv),
+        "database": db,
+        "machine": machine(db),
+        "ceilings": {},
+        "steps": [],
+    }
     try:
         log("ceiling: Kafka")
         results["ceilings"]["kafka"] = kafka_ceiling(stack, args.kafka_records)
@@ -526,10 +793,12 @@ def main(argv: list[str]) -> int:
             log(f"pipeline step {i + 1}/{len(loads)}: {load:,} ticks/s for {args.step_seconds} s")
             step = run_step(stack, i, load, args.step_seconds, args.drain_timeout)
             results["steps"].append(step)
-            log(f"  produced {step['produced_per_s']:,}/s persisted {step['persisted_per_s']:,}/s "
+            log(
+                f"  produced {step['produced_per_s']:,}/s persisted {step['persisted_per_s']:,}/s "
                 f"all persisted {step['all_persisted']} lag bounded {step['lag_bounded']} "
                 f"alert p99 {step['alert_latency_ms']['p99']} ms, detection p50/p95/p99 {step['detection_latency_ms']}, "
-                f"notification p50/p95/p99 {step['notify_latency_ms']} ({step['notifications']} anomalies)")
+                f"notification p50/p95/p99 {step['notify_latency_ms']} ({step['notifications']} anomalies)"
+            )
     finally:
         if not args.keep:
             subprocess.run(tool_cmd + ["down"], capture_output=True)

@@ -1,4 +1,5 @@
 """CPU time and RSS of a process and its descendants, from /proc (Linux)."""
+
 from __future__ import annotations
 
 import os

@@ -8,6 +8,7 @@ backend publishes them at most once a second, an idle one up to 10 s later), and
 judged: at its end and while it drains. One psql session serves every query (no process start and login per
 sample).
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -16,8 +17,10 @@ from stack.postgres import Admin
 
 # Rows inserted into ticks and, on TimescaleDB, into its chunks (inheritance children of the hypertable); rows of
 # aborted transactions count too, so the figure is an upper bound that an exact count confirms.
-INSERTED = ("SELECT coalesce(sum(n_tup_ins), 0) FROM pg_stat_user_tables WHERE relid = 'ticks'::regclass"
-            " OR relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'ticks'::regclass)")
+INSERTED = (
+    "SELECT coalesce(sum(n_tup_ins), 0) FROM pg_stat_user_tables WHERE relid = 'ticks'::regclass"
+    " OR relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'ticks'::regclass)"
+)
 _END = "__tickrows_end__"
 
 
@@ -33,8 +36,15 @@ class TickRows:
     """Queries on the ticks table through one psql session (superuser, password from the environment)."""
 
     def __init__(self, admin: Admin, database: str):
-        self.proc = subprocess.Popen(admin.command(database), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=admin.env(), bufsize=1)
+        self.proc = subprocess.Popen(
+            admin.command(database),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=admin.env(),
+            bufsize=1,
+        )
 
     def query(self, sql: str) -> str:
         """One statement's result (unaligned, without headers)."""
@@ -53,14 +63,19 @@ class TickRows:
 
     def exact(self, exchange: str, symbols: list[str]) -> int:
         """The rows of these instruments in ticks, counted."""
-        return int(self.query(f"SELECT count(*) FROM ticks WHERE exchange = {_quoted([exchange])}"
-                              f" AND symbol IN ({_quoted(symbols)})"))
+        return int(
+            self.query(
+                f"SELECT count(*) FROM ticks WHERE exchange = {_quoted([exchange])} AND symbol IN ({_quoted(symbols)})"
+            )
+        )
 
     def age_ms(self, exchange: str, symbol: str) -> float | None:
         """How old the instrument's newest trade in ticks is (an index lookup), or None without rows."""
-        out = self.query("SELECT (extract(epoch from clock_timestamp() - time) * 1000)::bigint FROM ticks"
-                         f" WHERE exchange = {_quoted([exchange])} AND symbol = {_quoted([symbol])}"
-                         " ORDER BY time DESC LIMIT 1")
+        out = self.query(
+            "SELECT (extract(epoch from clock_timestamp() - time) * 1000)::bigint FROM ticks"
+            f" WHERE exchange = {_quoted([exchange])} AND symbol = {_quoted([symbol])}"
+            " ORDER BY time DESC LIMIT 1"
+        )
         return float(out) if out else None
 
     def close(self) -> None:

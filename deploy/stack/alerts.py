@@ -1,5 +1,6 @@
 """The anomaly notifier (anomalies topic -> Alertmanager) and the alert log (Alertmanager's default webhook
 receiver, notifications into <state>/alerts/notifications.jsonl): Python processes of the producers' venv."""
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,10 @@ class _PythonComponent:
             print(f"  {self.name:<12} already running (pid {current['pid']}) {self.describe(stack)}")
             return
         if not procs.port_free(port):
-            raise StackError(f"port {port} ({self.port_name}) is taken by {procs.port_holder(port)}; "
-                             f"stop it, or start the stack with --port {self.port_name}=<free port>")
+            raise StackError(
+                f"port {port} ({self.port_name}) is taken by {procs.port_holder(port)}; "
+                f"stop it, or start the stack with --port {self.port_name}=<free port>"
+            )
         python = producers.ensure_venv()
         cwd = stack.path(self.name, "x").parent
         cwd.mkdir(parents=True, exist_ok=True)
@@ -46,7 +49,9 @@ class _PythonComponent:
         cmd = [str(python), "-m", "tickstream_producers", *self.args(stack)]
         pid = procs.start_detached(cmd, log, env=dict(os.environ, PYTHONUNBUFFERED="1"), cwd=cwd)
         stack.record(self.name, pid=pid, log=str(log), port=port)
-        if not procs.wait_until(lambda: procs.port_open(port) or not procs.is_alive(pid), 30) or not procs.is_alive(pid):
+        if not procs.wait_until(lambda: procs.port_open(port) or not procs.is_alive(pid), 30) or not procs.is_alive(
+            pid
+        ):
             raise StackError(f"{self.name} did not start on port {port}; log tail:\n{procs.log_tail(log)}")
         print(f"  {self.name:<12} started (pid {pid}) {self.describe(stack)}")
 
@@ -60,9 +65,13 @@ class _PythonComponent:
     def status(self, stack: Stack) -> dict:
         current = stack.component(self.name)
         running = _owns(stack, self.name, current.get("pid"))
-        return {"component": self.name, "pid": current.get("pid") if running else None,
-                "port": stack.port(self.port_name), "state": "running" if running else "stopped",
-                "log": current.get("log")}
+        return {
+            "component": self.name,
+            "pid": current.get("pid") if running else None,
+            "port": stack.port(self.port_name),
+            "state": "running" if running else "stopped",
+            "log": current.get("log"),
+        }
 
 
 class _AlertLog(_PythonComponent):
@@ -79,14 +88,24 @@ class _AlertLog(_PythonComponent):
 class _Notifier(_PythonComponent):
     def args(self, stack: Stack) -> list[str]:
         # Extra flags (e.g. "--active-for 30m --dashboard-url http://grafana:3000") from TICKSTREAM_NOTIFY_ARGS.
-        return ["notify", "--bootstrap", kafka.bootstrap(stack), "--instance-id", "tickstream-notifier",
-                "--alertmanager", f"http://127.0.0.1:{stack.port('alertmanager')}",
-                "--metrics-port", str(stack.port(self.port_name)),
-                *shlex.split(os.environ.get("TICKSTREAM_NOTIFY_ARGS", ""))]
+        return [
+            "notify",
+            "--bootstrap",
+            kafka.bootstrap(stack),
+            "--instance-id",
+            "tickstream-notifier",
+            "--alertmanager",
+            f"http://127.0.0.1:{stack.port('alertmanager')}",
+            "--metrics-port",
+            str(stack.port(self.port_name)),
+            *shlex.split(os.environ.get("TICKSTREAM_NOTIFY_ARGS", "")),
+        ]
 
     def describe(self, stack: Stack) -> str:
-        return (f"anomalies -> Alertmanager http://127.0.0.1:{stack.port('alertmanager')}, "
-                f"metrics :{stack.port(self.port_name)}")
+        return (
+            f"anomalies -> Alertmanager http://127.0.0.1:{stack.port('alertmanager')}, "
+            f"metrics :{stack.port(self.port_name)}"
+        )
 
     def up(self, stack: Stack) -> None:
         if not procs.port_open(stack.port("kafka")):

@@ -1,4 +1,5 @@
 """deploy/tickstream: bring the local stack up, look at it, take it down."""
+
 from __future__ import annotations
 
 import argparse
@@ -63,7 +64,7 @@ def cmd_up(stack: Stack, args) -> int:
     print(f"tickstream up: state in {stack.home}", flush=True)
     if "postgres" in selected:
         postgres.timescaledb_switch()  # a bad value stops here
-    prerequisites.ensure(selected)    # before anything starts: installs what is missing, or says what to run
+    prerequisites.ensure(selected)  # before anything starts: installs what is missing, or says what to run
     stack.choose_ports(args.free_ports, ports)
     if args.taskmanagers:
         stack.data["taskmanagers"] = args.taskmanagers
@@ -103,12 +104,27 @@ def _data_summary(stack: Stack) -> dict:
         return {}
     try:
         adm = postgres.admin(stack)
-        counts = adm.psql("SELECT (SELECT count(*) FROM ticks) || ' ' || (SELECT count(*) FROM candles_1m) || ' '"
-                          " || (SELECT count(*) FROM anomalies)", db=postgres.DATABASE).split()
-        last = adm.psql("SELECT to_char(time, 'HH24:MI:SS.MS') || '  ' || rpad(type, 14) || ' ' || exchange || ':' || symbol"
-                        " || '  ' || price || coalesce('  ' || change_pct || ' %', '') FROM anomalies"
-                        " ORDER BY detected_at DESC LIMIT 5", db=postgres.DATABASE).strip().splitlines()
-        return {"ticks": int(counts[0]), "candles_1m": int(counts[1]), "anomalies": int(counts[2]), "last_anomalies": last}
+        counts = adm.psql(
+            "SELECT (SELECT count(*) FROM ticks) || ' ' || (SELECT count(*) FROM candles_1m) || ' '"
+            " || (SELECT count(*) FROM anomalies)",
+            db=postgres.DATABASE,
+        ).split()
+        last = (
+            adm.psql(
+                "SELECT to_char(time, 'HH24:MI:SS.MS') || '  ' || rpad(type, 14) || ' ' || exchange || ':' || symbol"
+                " || '  ' || price || coalesce('  ' || change_pct || ' %', '') FROM anomalies"
+                " ORDER BY detected_at DESC LIMIT 5",
+                db=postgres.DATABASE,
+            )
+            .strip()
+            .splitlines()
+        )
+        return {
+            "ticks": int(counts[0]),
+            "candles_1m": int(counts[1]),
+            "anomalies": int(counts[2]),
+            "last_anomalies": last,
+        }
     except (StackError, IndexError, ValueError):
         return {}
 
@@ -121,7 +137,9 @@ def cmd_status(stack: Stack, args) -> int:
         return 0
     print(f"{'component':<18}{'state':<11}{'pid':>8}  {'port':<6} log")
     for row in rows:
-        print(f"{row['component']:<18}{row['state']:<11}{row['pid'] or '-':>8}  {row['port'] or '-':<6} {row['log'] or ''}")
+        print(
+            f"{row['component']:<18}{row['state']:<11}{row['pid'] or '-':>8}  {row['port'] or '-':<6} {row['log'] or ''}"
+        )
     if data:
         print(f"\nrows: {data['ticks']} ticks, {data['candles_1m']} candles, {data['anomalies']} anomalies")
         if data["last_anomalies"]:
@@ -156,21 +174,31 @@ def cmd_logs(stack: Stack, args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deploy/tickstream", description=__doc__)
-    parser.add_argument("--state-dir", help="where the stack keeps its data, logs and pids "
-                                            "(default: $TICKSTREAM_HOME or <repo>/.stack)")
+    parser.add_argument(
+        "--state-dir", help="where the stack keeps its data, logs and pids (default: $TICKSTREAM_HOME or <repo>/.stack)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start what is not running yet (idempotent)")
     up.add_argument("--only", help=f"comma-separated components (default all: {','.join(COMPONENTS)})")
     up.add_argument("--free-ports", action="store_true", help="pick free ports instead of the default ones (tests)")
     up.add_argument("--port", action="append", metavar="NAME=NUMBER", help="override one port")
-    up.add_argument("--jar", help="the job.jar to submit when the job is not running (default: job/target/job.jar, "
-                                  "built when missing)")
-    up.add_argument("--taskmanagers", type=_positive, help="how many Flink TaskManagers to run (default 1; kept for "
-                                                            "the next `up`)")
-    up.add_argument("--parallelism", type=_positive, help="the job's parallelism when it is submitted (default: as it "
-                                                          "last ran, else the cluster's parallelism.default, 2)")
-    up.add_argument("--savepoint", help="submit the job from this savepoint or checkpoint (default: the newest one "
-                                        "the stack took or retained)")
+    up.add_argument(
+        "--jar",
+        help="the job.jar to submit when the job is not running (default: job/target/job.jar, built when missing)",
+    )
+    up.add_argument(
+        "--taskmanagers", type=_positive, help="how many Flink TaskManagers to run (default 1; kept for the next `up`)"
+    )
+    up.add_argument(
+        "--parallelism",
+        type=_positive,
+        help="the job's parallelism when it is submitted (default: as it "
+        "last ran, else the cluster's parallelism.default, 2)",
+    )
+    up.add_argument(
+        "--savepoint",
+        help="submit the job from this savepoint or checkpoint (default: the newest one the stack took or retained)",
+    )
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", help="stop what this stack started")
     down.add_argument("--only", help="comma-separated components (default all)")
@@ -182,17 +210,25 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("component", nargs="?", choices=list(COMPONENTS))
     logs.add_argument("-n", "--lines", type=int, default=40)
     logs.set_defaults(func=cmd_logs)
-    upgrade = sub.add_parser("upgrade", help="stop the job with a savepoint and run JAR from it "
-                                             "(the old job keeps running if the savepoint fails)")
+    upgrade = sub.add_parser(
+        "upgrade",
+        help="stop the job with a savepoint and run JAR from it (the old job keeps running if the savepoint fails)",
+    )
     upgrade.add_argument("jar", help="the new job.jar")
     upgrade.add_argument("--parallelism", type=_positive, help="run the new job at this parallelism")
     upgrade.set_defaults(func=cmd_upgrade)
-    scale = sub.add_parser("scale", help="stop the job with a savepoint and run it again from it at another parallelism")
-    scale.add_argument("parallelism", type=_positive, help="the new parallelism (at most the cluster's task slots; "
-                                                           "max parallelism is 128)")
+    scale = sub.add_parser(
+        "scale", help="stop the job with a savepoint and run it again from it at another parallelism"
+    )
+    scale.add_argument(
+        "parallelism",
+        type=_positive,
+        help="the new parallelism (at most the cluster's task slots; max parallelism is 128)",
+    )
     scale.set_defaults(func=cmd_scale)
-    flink_cmd = sub.add_parser("flink", help="Flink's CLI against the stack's cluster: run, list, stop --savepointPath, "
-                                             "cancel, savepoint")
+    flink_cmd = sub.add_parser(
+        "flink", help="Flink's CLI against the stack's cluster: run, list, stop --savepointPath, cancel, savepoint"
+    )
     flink_cmd.add_argument("flink_args", nargs=argparse.REMAINDER)
     flink_cmd.set_defaults(func=cmd_flink)
     return parser

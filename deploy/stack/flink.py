@@ -3,6 +3,7 @@
 There is no flink-dist on Maven Central, so this does what Flink's start scripts do: a config dir, the
 memory flags from BashJavaUtils, the JDK 17 module opens, and the two entry points.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,10 +24,23 @@ JDK_OPENS = [
     "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
     "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
     "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
-    *(f"--add-opens=java.base/{pkg}=ALL-UNNAMED" for pkg in (
-        "java.lang", "java.net", "java.io", "java.nio", "sun.nio.ch", "java.lang.reflect", "java.text",
-        "java.time", "java.util", "java.util.concurrent", "java.util.concurrent.atomic",
-        "java.util.concurrent.locks")),
+    *(
+        f"--add-opens=java.base/{pkg}=ALL-UNNAMED"
+        for pkg in (
+            "java.lang",
+            "java.net",
+            "java.io",
+            "java.nio",
+            "sun.nio.ch",
+            "java.lang.reflect",
+            "java.text",
+            "java.time",
+            "java.util",
+            "java.util.concurrent",
+            "java.util.concurrent.atomic",
+            "java.util.concurrent.locks",
+        )
+    ),
 ]
 
 
@@ -44,17 +58,19 @@ def write_config(stack: Stack) -> Path:
     for d in ("checkpoints", "savepoints", "tmp"):
         stack.path("flink", d).mkdir(parents=True, exist_ok=True)
     base = (REPO / "deploy" / "flink" / "config.yaml").read_text()
-    local = "\n".join([
-        "",
-        "# Chosen by deploy/tickstream for this state dir:",
-        f"rest.port: {stack.port('flink_rest')}",
-        f"jobmanager.rpc.port: {stack.port('flink_rpc')}",
-        f"metrics.reporter.prom.port: {stack.port('flink_jm_metrics')}",
-        f"execution.checkpointing.dir: file://{stack.path('flink', 'checkpoints')}",
-        f"execution.checkpointing.savepoint-dir: file://{stack.path('flink', 'savepoints')}",
-        f"io.tmp.dirs: {stack.path('flink', 'tmp')}",
-        "",
-    ])
+    local = "\n".join(
+        [
+            "",
+            "# Chosen by deploy/tickstream for this state dir:",
+            f"rest.port: {stack.port('flink_rest')}",
+            f"jobmanager.rpc.port: {stack.port('flink_rpc')}",
+            f"metrics.reporter.prom.port: {stack.port('flink_jm_metrics')}",
+            f"execution.checkpointing.dir: file://{stack.path('flink', 'checkpoints')}",
+            f"execution.checkpointing.savepoint-dir: file://{stack.path('flink', 'savepoints')}",
+            f"io.tmp.dirs: {stack.path('flink', 'tmp')}",
+            "",
+        ]
+    )
     (conf / "config.yaml").write_text(base + local)
     shutil.copy(REPO / "deploy" / "flink" / "log4j.properties", conf / "log4j.properties")
     shutil.copy(REPO / "deploy" / "flink" / "log4j-cli.properties", conf / "log4j-cli.properties")
@@ -64,11 +80,25 @@ def write_config(stack: Stack) -> Path:
 def _resource_params(stack: Stack, which: str) -> tuple[list[str], list[str]]:
     """JVM flags and -D memory options, as BashJavaUtils computes them for Flink's own start scripts."""
     result = subprocess.run(
-        [java(), "-Xmx256m", "-cp", classpath(runtime_lib("flink")), "org.apache.flink.runtime.util.bash.BashJavaUtils",
-         which, "--configDir", str(conf_dir(stack))],
-        capture_output=True, text=True, timeout=120)
-    lines = [l.split("BASH_JAVA_UTILS_EXEC_RESULT:", 1)[1] for l in result.stdout.splitlines()
-             if l.startswith("BASH_JAVA_UTILS_EXEC_RESULT:")]
+        [
+            java(),
+            "-Xmx256m",
+            "-cp",
+            classpath(runtime_lib("flink")),
+            "org.apache.flink.runtime.util.bash.BashJavaUtils",
+            which,
+            "--configDir",
+            str(conf_dir(stack)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = [
+        l.split("BASH_JAVA_UTILS_EXEC_RESULT:", 1)[1]
+        for l in result.stdout.splitlines()
+        if l.startswith("BASH_JAVA_UTILS_EXEC_RESULT:")
+    ]
     if result.returncode != 0 or len(lines) < 2:
         raise StackError(f"Flink's BashJavaUtils {which} failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     return lines[0].split(), lines[1].split()
@@ -77,11 +107,23 @@ def _resource_params(stack: Stack, which: str) -> tuple[list[str], list[str]]:
 def _start(stack: Stack, role: str, main_class: str, resource_call: str, metrics_port: int) -> int:
     jvm, dynamic = _resource_params(stack, resource_call)
     log = stack.log(role)
-    cmd = [java(), *jvm, *JDK_OPENS, "-XX:+UseG1GC",
-           f"-Dlog.file={log}", f"-Dlog4j.configurationFile=file:{conf_dir(stack) / 'log4j.properties'}",
-           f"-Dtickstream.home={stack.home}",
-           "-cp", classpath(runtime_lib("flink")), main_class, "--configDir", str(conf_dir(stack)),
-           *dynamic, "-D", f"metrics.reporter.prom.port={metrics_port}"]
+    cmd = [
+        java(),
+        *jvm,
+        *JDK_OPENS,
+        "-XX:+UseG1GC",
+        f"-Dlog.file={log}",
+        f"-Dlog4j.configurationFile=file:{conf_dir(stack) / 'log4j.properties'}",
+        f"-Dtickstream.home={stack.home}",
+        "-cp",
+        classpath(runtime_lib("flink")),
+        main_class,
+        "--configDir",
+        str(conf_dir(stack)),
+        *dynamic,
+        "-D",
+        f"metrics.reporter.prom.port={metrics_port}",
+    ]
     if role == "flink-jobmanager":
         cmd += ["--executionMode", "cluster"]
     env = dict(os.environ, FLINK_CONF_DIR=str(conf_dir(stack)))
@@ -145,7 +187,9 @@ def up(stack: Stack) -> None:
     tms_running = [r for r in roles if procs.owns(stack.component(r).get("pid"), marker)]
     if procs.owns(jm.get("pid"), marker) and len(tms_running) == len(roles) and _taskmanagers(stack) >= len(roles):
         pids = ", ".join(str(stack.component(r)["pid"]) for r in roles)
-        print(f"  flink        already running (JobManager pid {jm['pid']}, TaskManager pid {pids}) on {rest_url(stack)}")
+        print(
+            f"  flink        already running (JobManager pid {jm['pid']}, TaskManager pid {pids}) on {rest_url(stack)}"
+        )
         return
     # Only the ports of the processes about to start: a surviving TaskManager keeps its metrics port while a killed
     # JobManager is restarted (and the other way round).
@@ -153,39 +197,64 @@ def up(stack: Stack) -> None:
     for name in ports:
         # A process killed a moment ago may hold its listening port for a little while longer.
         if not procs.wait_until(lambda: procs.port_free(stack.port(name)), 15):
-            raise StackError(f"port {stack.port(name)} ({name}) is taken by {procs.port_holder(stack.port(name))}; "
-                             f"stop it, or start the stack with --port {name}=<free port>")
+            raise StackError(
+                f"port {stack.port(name)} ({name}) is taken by {procs.port_holder(stack.port(name))}; "
+                f"stop it, or start the stack with --port {name}=<free port>"
+            )
     for role in roles:
         if role not in tms_running:
             port = _metrics_port(stack, role)
             if not procs.wait_until(lambda: procs.port_free(port), 15):
-                raise StackError(f"port {port} ({metrics_port_name(role)}) is taken by {procs.port_holder(port)}; stop "
-                                 f"it, or start the stack with --port {metrics_port_name(role)}=<free port>")
+                raise StackError(
+                    f"port {port} ({metrics_port_name(role)}) is taken by {procs.port_holder(port)}; stop "
+                    f"it, or start the stack with --port {metrics_port_name(role)}=<free port>"
+                )
     write_config(stack)
     if not procs.owns(jm.get("pid"), marker):
-        pid = _start(stack, "flink-jobmanager", "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
-                     "GET_JM_RESOURCE_PARAMS", stack.port("flink_jm_metrics"))
+        pid = _start(
+            stack,
+            "flink-jobmanager",
+            "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
+            "GET_JM_RESOURCE_PARAMS",
+            stack.port("flink_jm_metrics"),
+        )
         if not procs.wait_until(lambda: procs.port_open(stack.port("flink_rest")) or not procs.is_alive(pid), 90):
-            raise StackError(f"the Flink JobManager did not open {rest_url(stack)} within 90 s; log tail:\n"
-                             f"{procs.log_tail(stack.log('flink-jobmanager'))}")
+            raise StackError(
+                f"the Flink JobManager did not open {rest_url(stack)} within 90 s; log tail:\n"
+                f"{procs.log_tail(stack.log('flink-jobmanager'))}"
+            )
         if not procs.is_alive(pid):
-            raise StackError(f"the Flink JobManager exited at start-up; log tail:\n{procs.log_tail(stack.log('flink-jobmanager'))}"
-                             f"\n{procs.log_tail(stack.path('logs', 'flink-jobmanager.out'))}")
-        print(f"  flink        JobManager started (pid {pid}), web UI and REST on {rest_url(stack)}, "
-              f"metrics :{stack.port('flink_jm_metrics')}")
+            raise StackError(
+                f"the Flink JobManager exited at start-up; log tail:\n{procs.log_tail(stack.log('flink-jobmanager'))}"
+                f"\n{procs.log_tail(stack.path('logs', 'flink-jobmanager.out'))}"
+            )
+        print(
+            f"  flink        JobManager started (pid {pid}), web UI and REST on {rest_url(stack)}, "
+            f"metrics :{stack.port('flink_jm_metrics')}"
+        )
     for role in roles:
         if role in tms_running:
             continue
         registered = _taskmanager_ids(stack)
-        pid = _start(stack, role, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
-                     "GET_TM_RESOURCE_PARAMS", _metrics_port(stack, role))
-        if not procs.wait_until(lambda: _taskmanager_ids(stack) - registered or not procs.is_alive(pid), 90) \
-                or not procs.is_alive(pid):
-            raise StackError(f"the Flink TaskManager {role} did not register within 90 s or exited at start-up; log tail:\n"
-                             f"{procs.log_tail(stack.log(role))}"
-                             f"\n{procs.log_tail(stack.path('logs', f'{role}.out'))}")
-        print(f"  flink        TaskManager {role.removeprefix('flink-')} started (pid {pid}), "
-              f"metrics :{_metrics_port(stack, role)}")
+        pid = _start(
+            stack,
+            role,
+            "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
+            "GET_TM_RESOURCE_PARAMS",
+            _metrics_port(stack, role),
+        )
+        if not procs.wait_until(
+            lambda: _taskmanager_ids(stack) - registered or not procs.is_alive(pid), 90
+        ) or not procs.is_alive(pid):
+            raise StackError(
+                f"the Flink TaskManager {role} did not register within 90 s or exited at start-up; log tail:\n"
+                f"{procs.log_tail(stack.log(role))}"
+                f"\n{procs.log_tail(stack.path('logs', f'{role}.out'))}"
+            )
+        print(
+            f"  flink        TaskManager {role.removeprefix('flink-')} started (pid {pid}), "
+            f"metrics :{_metrics_port(stack, role)}"
+        )
     stack.set_endpoint("flink_rest", rest_url(stack))
 
 
@@ -205,8 +274,15 @@ def status(stack: Stack) -> list[dict]:
         current = stack.component(role)
         running = procs.owns(current.get("pid"), str(stack.home))
         port = stack.port("flink_rest") if role == "flink-jobmanager" else _metrics_port(stack, role)
-        rows.append({"component": role, "pid": current.get("pid") if running else None, "port": port,
-                     "state": "running" if running else "stopped", "log": current.get("log")})
+        rows.append(
+            {
+                "component": role,
+                "pid": current.get("pid") if running else None,
+                "port": port,
+                "state": "running" if running else "stopped",
+                "log": current.get("log"),
+            }
+        )
     return rows
 
 
@@ -214,8 +290,16 @@ def cli(stack: Stack, args: list[str], capture: bool = False, env: dict | None =
     """Flink's own command line front end (`flink run/list/stop/cancel/savepoint`) against this cluster."""
     if not (conf_dir(stack) / "config.yaml").exists():
         write_config(stack)
-    cmd = [java(), *JDK_OPENS, "-Xmx512m", "-XX:TieredStopAtLevel=1",
-           f"-Dlog4j.configurationFile=file:{conf_dir(stack) / 'log4j-cli.properties'}",
-           "-cp", classpath(runtime_lib("flink")), "org.apache.flink.client.cli.CliFrontend", *args]
+    cmd = [
+        java(),
+        *JDK_OPENS,
+        "-Xmx512m",
+        "-XX:TieredStopAtLevel=1",
+        f"-Dlog4j.configurationFile=file:{conf_dir(stack) / 'log4j-cli.properties'}",
+        "-cp",
+        classpath(runtime_lib("flink")),
+        "org.apache.flink.client.cli.CliFrontend",
+        *args,
+    ]
     full_env = dict(env if env is not None else os.environ, FLINK_CONF_DIR=str(conf_dir(stack)))
     return subprocess.run(cmd, env=full_env, text=True, capture_output=capture)

@@ -1,5 +1,6 @@
 """The TickStream job on the session cluster: submitted with `flink run`, resumed from its last savepoint or
 retained checkpoint, stopped with a savepoint on `down`, upgraded by stop-with-savepoint and `run -s`."""
+
 from __future__ import annotations
 
 import os
@@ -19,15 +20,21 @@ DEFAULT_JAR = REPO / "job" / "target" / "job.jar"
 
 def job_args(stack: Stack) -> list[str]:
     """The stack's endpoints, then any extra job parameters from TICKSTREAM_JOB_ARGS (e.g. "--delivery exactly-once")."""
-    return ["--kafka-bootstrap", kafka.bootstrap(stack), "--jdbc-url", stack.endpoint("jdbc_url"),
-            *shlex.split(os.environ.get("TICKSTREAM_JOB_ARGS", ""))]
+    return [
+        "--kafka-bootstrap",
+        kafka.bootstrap(stack),
+        "--jdbc-url",
+        stack.endpoint("jdbc_url"),
+        *shlex.split(os.environ.get("TICKSTREAM_JOB_ARGS", "")),
+    ]
 
 
 def ensure_jar(jar: Path) -> Path:
     if jar == DEFAULT_JAR and not jar.exists():
         print("  job          building job/target/job.jar (once) ...", flush=True)
-        result = subprocess.run([str(REPO / "mvnw"), "-q", "-pl", "job", "package", "-DskipTests"], cwd=REPO,
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [str(REPO / "mvnw"), "-q", "-pl", "job", "package", "-DskipTests"], cwd=REPO, capture_output=True, text=True
+        )
         if result.returncode != 0:
             raise StackError(f"could not build job.jar:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
     if not jar.exists():
@@ -74,7 +81,9 @@ def _submit(stack: Stack, jar: Path, restore: str | None, parallel: int | None =
     result = flink.cli(stack, [*args, str(jar), *job_args(stack)], capture=True, env=env)
     match = re.search(r"JobID ([0-9a-f]{32})", result.stdout + result.stderr)
     if result.returncode != 0 or not match:
-        raise StackError(f"flink run failed (exit {result.returncode}):\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+        raise StackError(
+            f"flink run failed (exit {result.returncode}):\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+        )
     return match.group(1)
 
 
@@ -89,17 +98,23 @@ def up(stack: Stack, jar: Path = DEFAULT_JAR, parallel: int | None = None, savep
     restore = savepoint or latest_restore_point(stack)
     parallel = parallel or parallelism(stack)
     job_id = _submit(stack, jar, restore, parallel)
-    stack.record(NAME, job_id=job_id, jar=str(jar), savepoint=stack.component(NAME).get("savepoint"),
-                 parallelism=parallel)
-    print(f"  job          submitted with flink run ({job_id})" + (f" at parallelism {parallel}" if parallel else "")
-          + (f", restored from {restore}" if restore else ""))
+    stack.record(
+        NAME, job_id=job_id, jar=str(jar), savepoint=stack.component(NAME).get("savepoint"), parallelism=parallel
+    )
+    print(
+        f"  job          submitted with flink run ({job_id})"
+        + (f" at parallelism {parallel}" if parallel else "")
+        + (f", restored from {restore}" if restore else "")
+    )
 
 
 def stop_with_savepoint(stack: Stack, job_id: str) -> str:
     result = flink.cli(stack, ["stop", "--savepointPath", str(stack.path("flink", "savepoints")), job_id], capture=True)
     match = re.search(r"Savepoint completed\. Path: (\S+)", result.stdout + result.stderr)
     if result.returncode != 0 or not match:
-        raise StackError(f"stop with savepoint failed, the job keeps running:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+        raise StackError(
+            f"stop with savepoint failed, the job keeps running:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+        )
     return match.group(1)
 
 
@@ -111,8 +126,10 @@ def down(stack: Stack) -> None:
         except StackError as e:
             # E.g. the job is restarting: cancel it; its retained checkpoints still let the next `up` resume.
             flink.cli(stack, ["cancel", current["jid"]], capture=True)
-            print(f"  job          could not take a savepoint, cancelled {current['jid']} (the next `up` resumes "
-                  f"from its last retained checkpoint): {str(e).splitlines()[0]}")
+            print(
+                f"  job          could not take a savepoint, cancelled {current['jid']} (the next `up` resumes "
+                f"from its last retained checkpoint): {str(e).splitlines()[0]}"
+            )
             return
         stack.record(NAME, **{**stack.component(NAME), "savepoint": savepoint})
         print(f"  job          stopped with savepoint {savepoint} (the next `up` resumes from it)")
@@ -132,16 +149,21 @@ def upgrade(stack: Stack, jar: Path, parallel: int | None = None) -> None:
     print(f"  job          savepoint: {savepoint}")
     job_id = _submit(stack, jar, savepoint, parallel)
     stack.record(NAME, job_id=job_id, jar=str(jar), savepoint=savepoint, parallelism=parallel)
-    print(f"  job          {jar.name} running as {job_id}" + (f" at parallelism {parallel}" if parallel else "")
-          + f", restored from {savepoint}")
+    print(
+        f"  job          {jar.name} running as {job_id}"
+        + (f" at parallelism {parallel}" if parallel else "")
+        + f", restored from {savepoint}"
+    )
 
 
 def scale(stack: Stack, parallel: int) -> None:
     """The running job at another parallelism: stop-with-savepoint, then the same jar from it with `-p`."""
     slots = _free_and_used_slots(stack)
     if slots is not None and parallel > slots:
-        raise StackError(f"parallelism {parallel} needs {parallel} task slots; the cluster has {slots}: start more "
-                         f"TaskManagers with `deploy/tickstream up --only flink --taskmanagers N`")
+        raise StackError(
+            f"parallelism {parallel} needs {parallel} task slots; the cluster has {slots}: start more "
+            f"TaskManagers with `deploy/tickstream up --only flink --taskmanagers N`"
+        )
     upgrade(stack, Path(stack.component(NAME).get("jar") or DEFAULT_JAR), parallel)
 
 
@@ -156,7 +178,12 @@ def _free_and_used_slots(stack: Stack) -> int | None:
 def status(stack: Stack) -> dict:
     current = running_job(stack)
     parallel = parallelism(stack)
-    return {"component": NAME, "pid": None, "port": stack.port("flink_rest"),
-            "state": current["state"].lower() if current else "stopped",
-            "log": (current["jid"] + (f" (parallelism {parallel})" if parallel else "")) if current
-            else stack.component(NAME).get("savepoint")}
+    return {
+        "component": NAME,
+        "pid": None,
+        "port": stack.port("flink_rest"),
+        "state": current["state"].lower() if current else "stopped",
+        "log": (current["jid"] + (f" (parallelism {parallel})" if parallel else ""))
+        if current
+        else stack.component(NAME).get("savepoint"),
+    }

@@ -1,4 +1,5 @@
 """One Kafka 4.x KRaft broker (broker and controller in one process) from the Maven Central runtime."""
+
 from __future__ import annotations
 
 import base64
@@ -24,37 +25,50 @@ def bootstrap(stack: Stack) -> str:
 
 def _server_properties(stack: Stack) -> str:
     port, controller = stack.port("kafka"), stack.port("kafka_controller")
-    return "\n".join([
-        "# Written by deploy/tickstream: one KRaft node, bound to loopback.",
-        "process.roles=broker,controller",
-        "node.id=1",
-        f"controller.quorum.bootstrap.servers=127.0.0.1:{controller}",
-        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
-        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "controller.listener.names=CONTROLLER",
-        "inter.broker.listener.name=PLAINTEXT",
-        f"log.dirs={stack.home / 'kafka' / 'data'}",
-        "num.partitions=1",
-        "offsets.topic.replication.factor=1",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
-        "share.coordinator.state.topic.replication.factor=1",
-        "share.coordinator.state.topic.min.isr=1",
-        "group.initial.rebalance.delay.ms=0",
-        "auto.create.topics.enable=false",
-        # Exactly-once sinks keep their transaction timeout below this (the default, 15 minutes).
-        "transaction.max.timeout.ms=900000",
-        "log.retention.hours=168",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Written by deploy/tickstream: one KRaft node, bound to loopback.",
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.bootstrap.servers=127.0.0.1:{controller}",
+            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            f"log.dirs={stack.home / 'kafka' / 'data'}",
+            "num.partitions=1",
+            "offsets.topic.replication.factor=1",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            "auto.create.topics.enable=false",
+            # Exactly-once sinks keep their transaction timeout below this (the default, 15 minutes).
+            "transaction.max.timeout.ms=900000",
+            "log.retention.hours=168",
+            "",
+        ]
+    )
 
 
 def _tool(main_class: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [java(), "-Xmx256m", "-XX:TieredStopAtLevel=1", f"-Dlog4j2.configurationFile={REPO / 'deploy/kafka/log4j2.properties'}",
-         "-cp", classpath(runtime_lib("kafka")), main_class, *args],
-        capture_output=True, text=True, timeout=timeout)
+        [
+            java(),
+            "-Xmx256m",
+            "-XX:TieredStopAtLevel=1",
+            f"-Dlog4j2.configurationFile={REPO / 'deploy/kafka/log4j2.properties'}",
+            "-cp",
+            classpath(runtime_lib("kafka")),
+            main_class,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def up(stack: Stack, heap: str = "1g") -> None:
@@ -65,25 +79,42 @@ def up(stack: Stack, heap: str = "1g") -> None:
         return
     for name in ("kafka", "kafka_controller", "kafka_metrics"):
         if not procs.port_free(stack.port(name)):
-            raise StackError(f"port {stack.port(name)} ({name}) is taken by {procs.port_holder(stack.port(name))}; "
-                             f"stop it, or start the stack with --port {name}=<free port>")
+            raise StackError(
+                f"port {stack.port(name)} ({name}) is taken by {procs.port_holder(stack.port(name))}; "
+                f"stop it, or start the stack with --port {name}=<free port>"
+            )
     lib = runtime_lib("kafka")
     props = stack.path("kafka", "server.properties")
     props.write_text(_server_properties(stack))
     if not (stack.home / "kafka" / "data" / "meta.properties").exists():
-        result = _tool("kafka.tools.StorageTool", "format",
-                       # `=` form: a random id may start with '-', which the tool would take for a flag.
-                       "--cluster-id=" + base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode(), "-c", str(props),
-                       "--standalone")
+        result = _tool(
+            "kafka.tools.StorageTool",
+            "format",
+            # `=` form: a random id may start with '-', which the tool would take for a flag.
+            "--cluster-id=" + base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode(),
+            "-c",
+            str(props),
+            "--standalone",
+        )
         if result.returncode != 0:
             raise StackError(f"formatting Kafka's storage failed:\n{result.stdout}{result.stderr}")
     agent = REPO / "deploy" / "runtime" / "kafka" / "target" / "agent" / "jmx_prometheus_javaagent.jar"
     metrics_port = stack.port("kafka_metrics")
-    cmd = [java(), f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-           "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={REPO / 'deploy/kafka/log4j2.properties'}",
-           f"-javaagent:{agent}=127.0.0.1:{metrics_port}:{REPO / 'deploy/kafka/jmx-exporter.yaml'}",
-           f"-Dtickstream.home={stack.home}",
-           "-cp", classpath(lib), "kafka.Kafka", str(props)]
+    cmd = [
+        java(),
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={REPO / 'deploy/kafka/log4j2.properties'}",
+        f"-javaagent:{agent}=127.0.0.1:{metrics_port}:{REPO / 'deploy/kafka/jmx-exporter.yaml'}",
+        f"-Dtickstream.home={stack.home}",
+        "-cp",
+        classpath(lib),
+        "kafka.Kafka",
+        str(props),
+    ]
     log = stack.log(NAME)
     pid = procs.start_detached(cmd, log)
     stack.record(NAME, pid=pid, log=str(log), port=stack.port("kafka"))
@@ -99,10 +130,20 @@ def up(stack: Stack, heap: str = "1g") -> None:
 def create_topics(stack: Stack) -> None:
     def create(item):
         topic, partitions = item
-        return topic, _tool("org.apache.kafka.tools.TopicCommand", "--bootstrap-server", bootstrap(stack), "--create",
-                            "--if-not-exists", "--topic", topic, "--partitions", str(partitions),
-                            "--replication-factor", "1",
-                            *(arg for k, v in TOPIC_CONFIGS.get(topic, {}).items() for arg in ("--config", f"{k}={v}")))
+        return topic, _tool(
+            "org.apache.kafka.tools.TopicCommand",
+            "--bootstrap-server",
+            bootstrap(stack),
+            "--create",
+            "--if-not-exists",
+            "--topic",
+            topic,
+            "--partitions",
+            str(partitions),
+            "--replication-factor",
+            "1",
+            *(arg for k, v in TOPIC_CONFIGS.get(topic, {}).items() for arg in ("--config", f"{k}={v}")),
+        )
 
     with ThreadPoolExecutor(len(TOPICS)) as pool:
         for topic, result in pool.map(create, TOPICS.items()):
@@ -122,6 +163,10 @@ def down(stack: Stack) -> None:
 def status(stack: Stack) -> dict:
     current = stack.component(NAME)
     running = procs.owns(current.get("pid"), str(stack.home))
-    return {"component": NAME, "pid": current.get("pid") if running else None, "port": stack.port("kafka"),
-            "state": "running" if running and procs.port_open(stack.port("kafka")) else "stopped",
-            "log": current.get("log")}
+    return {
+        "component": NAME,
+        "pid": current.get("pid") if running else None,
+        "port": stack.port("kafka"),
+        "state": "running" if running and procs.port_open(stack.port("kafka")) else "stopped",
+        "log": current.get("log"),
+    }

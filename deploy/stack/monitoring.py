@@ -1,4 +1,5 @@
 """Prometheus, Alertmanager and the PostgreSQL exporter, from Debian's packages when installed (each is optional)."""
+
 from __future__ import annotations
 
 import os
@@ -12,9 +13,16 @@ from .state import REPO, Stack
 
 # The default-port config, with the port each scrape target has in docs/contracts.md -> the stack's port name.
 TEMPLATE = REPO / "deploy" / "prometheus" / "prometheus.yml"
-TARGET_PORTS = {9091: "producer_metrics", 9250: "flink_jm_metrics", 9251: "flink_tm_metrics",
-                9187: "postgres_exporter", 9308: "kafka_metrics", 9090: "prometheus", 9093: "alertmanager",
-                9096: "notifier_metrics"}
+TARGET_PORTS = {
+    9091: "producer_metrics",
+    9250: "flink_jm_metrics",
+    9251: "flink_tm_metrics",
+    9187: "postgres_exporter",
+    9308: "kafka_metrics",
+    9090: "prometheus",
+    9093: "alertmanager",
+    9096: "notifier_metrics",
+}
 RULES = REPO / "deploy" / "prometheus" / "rules"
 ALERTMANAGER_TEMPLATE = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
 # Alertmanager's webhook receivers in the template -> the stack's port name.
@@ -27,12 +35,14 @@ def render_config(stack: Stack) -> Path:
     scrape and evaluation interval: for tests and trials with shorter timings."""
     text = TEMPLATE.read_text()
     for default, name in TARGET_PORTS.items():
-        text = text.replace(f"127.0.0.1:{default}\"", f"127.0.0.1:{stack.port(name)}\"")
+        text = text.replace(f'127.0.0.1:{default}"', f'127.0.0.1:{stack.port(name)}"')
     # Every TaskManager of the stack (`up --taskmanagers N`), not only the first.
     from . import flink
+
     tms = ", ".join(f'"127.0.0.1:{p}"' for p in flink.metrics_ports(stack))
-    text = text.replace(f'["127.0.0.1:{stack.port("flink_jm_metrics")}", "127.0.0.1:{stack.port("flink_tm_metrics")}"]',
-                        f"[{tms}]")
+    text = text.replace(
+        f'["127.0.0.1:{stack.port("flink_jm_metrics")}", "127.0.0.1:{stack.port("flink_tm_metrics")}"]', f"[{tms}]"
+    )
     interval = os.environ.get("TICKSTREAM_PROMETHEUS_INTERVAL")
     if interval:
         if not re.fullmatch(r"[0-9]+(ms|s|m)", interval):
@@ -92,16 +102,22 @@ class _Service:
             print(f"  {self.name:<12} already running (pid {current['pid']}) on 127.0.0.1:{port}")
             return
         if not shutil.which(self.binary):
-            print(f"  {self.name:<12} not installed, skipped: install it with `apt-get install {self.package}` "
-                  f"(Debian) and run `deploy/tickstream up` again")
+            print(
+                f"  {self.name:<12} not installed, skipped: install it with `apt-get install {self.package}` "
+                f"(Debian) and run `deploy/tickstream up` again"
+            )
             return
         if not procs.port_free(port):
-            raise procs.StackError(f"port {port} ({self.port_name}) is taken by {procs.port_holder(port)}; "
-                                   f"stop it, or start the stack with --port {self.port_name}=<free port>")
+            raise procs.StackError(
+                f"port {port} ({self.port_name}) is taken by {procs.port_holder(port)}; "
+                f"stop it, or start the stack with --port {self.port_name}=<free port>"
+            )
         log = stack.log(self.name)
         pid = procs.start_detached(self.command(stack), log, env=self.env(stack), argv0=self.argv0(stack))
         stack.record(self.name, pid=pid, log=str(log), port=port)
-        if not procs.wait_until(lambda: procs.port_open(port) or not procs.is_alive(pid), 30) or not procs.is_alive(pid):
+        if not procs.wait_until(lambda: procs.port_open(port) or not procs.is_alive(pid), 30) or not procs.is_alive(
+            pid
+        ):
             raise procs.StackError(f"{self.name} did not start on port {port}; log tail:\n{procs.log_tail(log)}")
         print(f"  {self.name:<12} started (pid {pid}) on http://127.0.0.1:{port}")
 
@@ -116,8 +132,13 @@ class _Service:
         current = stack.component(self.name)
         running = procs.owns(current.get("pid"), str(stack.home))
         state = "running" if running else ("stopped" if shutil.which(self.binary) else "missing")
-        return {"component": self.name, "pid": current.get("pid") if running else None,
-                "port": stack.port(self.port_name), "state": state, "log": current.get("log")}
+        return {
+            "component": self.name,
+            "pid": current.get("pid") if running else None,
+            "port": stack.port(self.port_name),
+            "state": state,
+            "log": current.get("log"),
+        }
 
 
 class _Prometheus(_Service):
@@ -125,14 +146,24 @@ class _Prometheus(_Service):
         data = stack.path("prometheus", "data")
         data.mkdir(parents=True, exist_ok=True)
         # The state dir in the command line is how `down` recognises its own process.
-        return [shutil.which(self.binary), f"--config.file={render_config(stack)}", f"--storage.tsdb.path={data}",
-                f"--web.listen-address=127.0.0.1:{stack.port(self.port_name)}", "--storage.tsdb.retention.time=7d"]
+        return [
+            shutil.which(self.binary),
+            f"--config.file={render_config(stack)}",
+            f"--storage.tsdb.path={data}",
+            f"--web.listen-address=127.0.0.1:{stack.port(self.port_name)}",
+            "--storage.tsdb.retention.time=7d",
+        ]
 
 
 class _PostgresExporter(_Service):
     def command(self, stack: Stack) -> list[str]:
-        return [shutil.which(self.binary), f"--web.listen-address=127.0.0.1:{stack.port(self.port_name)}",
-                "--log.level=warn", "--collector.database", "--disable-settings-metrics"]
+        return [
+            shutil.which(self.binary),
+            f"--web.listen-address=127.0.0.1:{stack.port(self.port_name)}",
+            "--log.level=warn",
+            "--collector.database",
+            "--disable-settings-metrics",
+        ]
 
     def argv0(self, stack: Stack) -> str:
         # Its flags hold no path, so its argv[0] carries the state dir: how `down` recognises its own process.
@@ -143,8 +174,10 @@ class _PostgresExporter(_Service):
         # As the least-privilege role of sql/015 and 095 (pg_monitor), never the superuser. The password goes
         # through the environment, never the command line (visible in ps).
         role = "postgres_exporter"
-        dsn = (f"postgresql://{role}:{urllib.parse.quote(postgres.role_password(role))}@{adm.host}:{adm.port}"
-               f"/{postgres.DATABASE}?sslmode=disable")
+        dsn = (
+            f"postgresql://{role}:{urllib.parse.quote(postgres.role_password(role))}@{adm.host}:{adm.port}"
+            f"/{postgres.DATABASE}?sslmode=disable"
+        )
         return dict(os.environ, DATA_SOURCE_NAME=dsn)
 
 
@@ -155,9 +188,15 @@ class _Alertmanager(_Service):
         port = stack.port(self.port_name)
         # One instance: no cluster (its gossip port would be 9094 on every interface). Silences and the
         # notification log live in the state dir, so they survive a restart.
-        return [shutil.which(self.binary), f"--config.file={render_alertmanager(stack)}", f"--storage.path={data}",
-                f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
-                f"--web.external-url=http://127.0.0.1:{port}", "--log.level=warn"]
+        return [
+            shutil.which(self.binary),
+            f"--config.file={render_alertmanager(stack)}",
+            f"--storage.path={data}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            f"--web.external-url=http://127.0.0.1:{port}",
+            "--log.level=warn",
+        ]
 
     def up(self, stack: Stack) -> None:
         super().up(stack)
@@ -167,5 +206,6 @@ class _Alertmanager(_Service):
 
 prometheus = _Prometheus("prometheus", "prometheus", "prometheus", "prometheus")
 alertmanager = _Alertmanager("alertmanager", "prometheus-alertmanager", "alertmanager", "prometheus-alertmanager")
-postgres_exporter = _PostgresExporter("pg-exporter", "prometheus-postgres-exporter", "postgres_exporter",
-                                      "prometheus-postgres-exporter")
+postgres_exporter = _PostgresExporter(
+    "pg-exporter", "prometheus-postgres-exporter", "postgres_exporter", "prometheus-postgres-exporter"
+)

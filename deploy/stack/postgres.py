@@ -1,5 +1,6 @@
 """PostgreSQL for the stack: the server given by TICKSTREAM_PG_ADMIN_URL when it answers, else a private
 instance in the state directory. Either way the sql/ schema is applied and the roles get their passwords."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,8 +19,11 @@ from .state import REPO, Stack
 NAME = "postgres"
 DATABASE = os.environ.get("TICKSTREAM_DB", "tickstream")
 # Roles (docs/contracts.md); passwords from the environment (the local stack's defaults are the role names).
-ROLE_PASSWORD_ENV = {"tickstream": "TICKSTREAM_JDBC_PASSWORD", "grafana": "TICKSTREAM_GRAFANA_PASSWORD",
-                     "postgres_exporter": "TICKSTREAM_POSTGRES_EXPORTER_PASSWORD"}
+ROLE_PASSWORD_ENV = {
+    "tickstream": "TICKSTREAM_JDBC_PASSWORD",
+    "grafana": "TICKSTREAM_GRAFANA_PASSWORD",
+    "postgres_exporter": "TICKSTREAM_POSTGRES_EXPORTER_PASSWORD",
+}
 
 
 def role_password(role: str) -> str:
@@ -34,15 +38,18 @@ def job_password() -> str:
 
 def server_bindir() -> Path:
     """The newest PostgreSQL server binaries: Debian keeps them in /usr/lib/postgresql/<major>/bin."""
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name)
-                        if p.parent.name.isdigit() else 0)
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0
+    )
     if candidates and (candidates[-1] / "initdb").exists():
         return candidates[-1]
     initdb = shutil.which("initdb")
     if initdb:
         return Path(initdb).resolve().parent
-    raise StackError("no PostgreSQL server found: install it (Debian: apt-get install postgresql; macOS: "
-                     "brew install postgresql@15) or point TICKSTREAM_PG_ADMIN_URL at a running server")
+    raise StackError(
+        "no PostgreSQL server found: install it (Debian: apt-get install postgresql; macOS: "
+        "brew install postgresql@15) or point TICKSTREAM_PG_ADMIN_URL at a running server"
+    )
 
 
 def _as_server_user(cmd: list[str]) -> list[str]:
@@ -58,6 +65,7 @@ def _as_server_user(cmd: list[str]) -> list[str]:
 def _chown_to_server_user(*paths: Path) -> None:
     if os.geteuid() == 0:
         import pwd
+
         user = pwd.getpwnam("postgres")
         for p in paths:
             os.chown(p, user.pw_uid, user.pw_gid)
@@ -74,8 +82,13 @@ class Admin:
         u = urlparse(url)
         if u.scheme not in ("postgres", "postgresql"):
             raise StackError("TICKSTREAM_PG_ADMIN_URL must look like postgresql://user:password@host:port/db")
-        return cls(u.hostname or "127.0.0.1", u.port or 5432, unquote(u.username or "postgres"),
-                   unquote(u.password or ""), (u.path or "/postgres").lstrip("/") or "postgres")
+        return cls(
+            u.hostname or "127.0.0.1",
+            u.port or 5432,
+            unquote(u.username or "postgres"),
+            unquote(u.password or ""),
+            (u.path or "/postgres").lstrip("/") or "postgres",
+        )
 
     def env(self) -> dict:
         env = dict(os.environ, PGHOST=self.host, PGPORT=str(self.port), PGUSER=self.user, PGCONNECT_TIMEOUT="5")
@@ -90,8 +103,9 @@ class Admin:
     def psql(self, sql: str, db: str | None = None, file: Path | None = None, secret: str = "") -> str:
         """Runs sql (or a file); on failure a StackError that never shows `secret` (a password in the statement)."""
         cmd = self.command(db) + (["-f", str(file)] if file else [])
-        result = subprocess.run(cmd, input=None if file else sql, env=self.env(), capture_output=True, text=True,
-                                timeout=300)
+        result = subprocess.run(
+            cmd, input=None if file else sql, env=self.env(), capture_output=True, text=True, timeout=300
+        )
         if result.returncode != 0:
             what = file.name if file else sql.strip().splitlines()[0][:80]
             message = f"psql failed on {what}: {result.stderr.strip()}"
@@ -173,8 +187,10 @@ def _place_server_files(stack: Stack) -> None:
     log = stack.log(NAME)
     log.unlink(missing_ok=True)
     log.symlink_to(place / "postgres.log")
-    print(f"  postgres     the postgres system user cannot reach {stack.home}: the server's data and log go to {place}"
-          f" (linked from the state dir)")
+    print(
+        f"  postgres     the postgres system user cannot reach {stack.home}: the server's data and log go to {place}"
+        f" (linked from the state dir)"
+    )
 
 
 def _postmaster_pid(stack: Stack) -> int | None:
@@ -221,9 +237,11 @@ def timescaledb_preloaded(bindir: Path | None = None) -> bool:
         return False
     installed = _timescaledb_installed(bindir or server_bindir())
     if switch == "on" and not installed:
-        raise StackError(f"{TIMESCALEDB_SWITCH}=on, but TimescaleDB is not installed into the PostgreSQL of "
-                         f"{bindir or server_bindir()} (README, Database schema: TimescaleDB); unset it to run on "
-                         f"plain PostgreSQL")
+        raise StackError(
+            f"{TIMESCALEDB_SWITCH}=on, but TimescaleDB is not installed into the PostgreSQL of "
+            f"{bindir or server_bindir()} (README, Database schema: TimescaleDB); unset it to run on "
+            f"plain PostgreSQL"
+        )
     return installed
 
 
@@ -232,15 +250,18 @@ def timescaledb_preloaded(bindir: Path | None = None) -> bool:
 # run at once) and out of PostgreSQL's max_worker_processes, which parallel queries and the launchers share and
 # whose default (8) left jobs unstarted ("failed to start a background worker") once two databases used it.
 TIMESCALEDB_BACKGROUND_WORKERS = 16
-PARALLEL_WORKERS = 8      # PostgreSQL's default max_parallel_workers
-OTHER_WORKERS = 3         # TimescaleDB's launcher, the logical replication launcher, one spare
+PARALLEL_WORKERS = 8  # PostgreSQL's default max_parallel_workers
+OTHER_WORKERS = 3  # TimescaleDB's launcher, the logical replication launcher, one spare
 
 
 def timescaledb_options() -> list[str]:
-    return ["-c shared_preload_libraries=timescaledb", "-c timescaledb.telemetry_level=off",
-            f"-c timescaledb.max_background_workers={TIMESCALEDB_BACKGROUND_WORKERS}",
-            f"-c max_parallel_workers={PARALLEL_WORKERS}",
-            f"-c max_worker_processes={TIMESCALEDB_BACKGROUND_WORKERS + PARALLEL_WORKERS + OTHER_WORKERS}"]
+    return [
+        "-c shared_preload_libraries=timescaledb",
+        "-c timescaledb.telemetry_level=off",
+        f"-c timescaledb.max_background_workers={TIMESCALEDB_BACKGROUND_WORKERS}",
+        f"-c max_parallel_workers={PARALLEL_WORKERS}",
+        f"-c max_worker_processes={TIMESCALEDB_BACKGROUND_WORKERS + PARALLEL_WORKERS + OTHER_WORKERS}",
+    ]
 
 
 def _start_private(stack: Stack) -> None:
@@ -253,8 +274,10 @@ def _start_private(stack: Stack) -> None:
         print(f"  postgres     already running (pid {_postmaster_pid(stack)}) on 127.0.0.1:{port}")
         return
     if not procs.port_free(port):
-        raise StackError(f"port {port} (postgres) is taken by {procs.port_holder(port)}; stop it, set "
-                         f"TICKSTREAM_PG_ADMIN_URL to use it, or start the stack with --port postgres=<free port>")
+        raise StackError(
+            f"port {port} (postgres) is taken by {procs.port_holder(port)}; stop it, set "
+            f"TICKSTREAM_PG_ADMIN_URL to use it, or start the stack with --port postgres=<free port>"
+        )
     password_file = stack.path("postgres", "superuser.password")
     if not (data / "PG_VERSION").exists():
         data.mkdir(parents=True, exist_ok=True)
@@ -265,26 +288,65 @@ def _start_private(stack: Stack) -> None:
         pwfile = data.parent / ".initdb-pw"
         pwfile.write_text(password + "\n")
         _chown_to_server_user(pwfile)
-        result = subprocess.run(_as_server_user([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
-                                                 f"--pwfile={pwfile}", "--auth-host=scram-sha-256",
-                                                 "--auth-local=scram-sha-256", "-E", "UTF8", "--no-instructions"]),
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            _as_server_user(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    f"--pwfile={pwfile}",
+                    "--auth-host=scram-sha-256",
+                    "--auth-local=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--no-instructions",
+                ]
+            ),
+            capture_output=True,
+            text=True,
+        )
         pwfile.unlink(missing_ok=True)
         if result.returncode != 0:
             raise StackError(f"initdb failed:\n{result.stdout}{result.stderr}")
     log.touch()
     _chown_to_server_user(log)
-    options = [f"-c port={port}", "-c listen_addresses=127.0.0.1", "-c unix_socket_directories=''",
-               "-c shared_buffers=256MB", "-c max_connections=200"]
+    options = [
+        f"-c port={port}",
+        "-c listen_addresses=127.0.0.1",
+        "-c unix_socket_directories=''",
+        "-c shared_buffers=256MB",
+        "-c max_connections=200",
+    ]
     timescaledb = timescaledb_preloaded(bindir)
     if timescaledb:
         options += timescaledb_options()
-    result = subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
-                                             "-o", " ".join(options), "start"]), capture_output=True, text=True)
+    result = subprocess.run(
+        _as_server_user(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(log),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                " ".join(options),
+                "start",
+            ]
+        ),
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0 or not _private_running(stack):
         raise StackError(f"PostgreSQL did not start:\n{result.stdout}{result.stderr}\nlog tail:\n{procs.log_tail(log)}")
-    print(f"  postgres     started (pid {_postmaster_pid(stack)}) on 127.0.0.1:{port} (private instance in {data}, "
-          f"{'with TimescaleDB' if timescaledb else 'plain PostgreSQL'})")
+    print(
+        f"  postgres     started (pid {_postmaster_pid(stack)}) on 127.0.0.1:{port} (private instance in {data}, "
+        f"{'with TimescaleDB' if timescaledb else 'plain PostgreSQL'})"
+    )
 
 
 def up(stack: Stack) -> None:
@@ -297,8 +359,14 @@ def up(stack: Stack) -> None:
         if url:
             print("  postgres     TICKSTREAM_PG_ADMIN_URL does not answer; starting a private instance instead")
         _start_private(stack)
-        stack.record(NAME, external=False, pid=_postmaster_pid(stack), log=str(stack.log(NAME)),
-                     host="127.0.0.1", port=stack.port("postgres"))
+        stack.record(
+            NAME,
+            external=False,
+            pid=_postmaster_pid(stack),
+            log=str(stack.log(NAME)),
+            host="127.0.0.1",
+            port=stack.port("postgres"),
+        )
     apply_schema(stack)
 
 
@@ -307,22 +375,34 @@ def apply_schema(stack: Stack) -> None:
     adm = admin(stack)
     if not adm.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'").strip():
         adm.psql(f'CREATE DATABASE "{DATABASE}"')
-    extension, preloaded = adm.psql("SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), '')"
-                                    " || '|' || current_setting('shared_preload_libraries')", db=DATABASE).strip().split("|", 1)
+    extension, preloaded = (
+        adm.psql(
+            "SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), '')"
+            " || '|' || current_setting('shared_preload_libraries')",
+            db=DATABASE,
+        )
+        .strip()
+        .split("|", 1)
+    )
     if extension and "timescaledb" not in preloaded:
-        raise StackError(f"database {DATABASE} uses TimescaleDB {extension}, but the server does not load it "
-                         f"(shared_preload_libraries = '{preloaded}'): a database cannot go back to plain PostgreSQL, "
-                         f"so start the private instance with TimescaleDB ({TIMESCALEDB_SWITCH} unset: "
-                         f"`deploy/tickstream down --only postgres`, then `up`), or add timescaledb to "
-                         f"shared_preload_libraries of the server TICKSTREAM_PG_ADMIN_URL points at and restart it")
+        raise StackError(
+            f"database {DATABASE} uses TimescaleDB {extension}, but the server does not load it "
+            f"(shared_preload_libraries = '{preloaded}'): a database cannot go back to plain PostgreSQL, "
+            f"so start the private instance with TimescaleDB ({TIMESCALEDB_SWITCH} unset: "
+            f"`deploy/tickstream down --only postgres`, then `up`), or add timescaledb to "
+            f"shared_preload_libraries of the server TICKSTREAM_PG_ADMIN_URL points at and restart it"
+        )
     files = sorted((REPO / "sql").glob("*.sql"))
     for f in files:
         adm.psql("", db=DATABASE, file=f)
     extension = adm.psql("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'", db=DATABASE).strip()
     for role in ROLE_PASSWORD_ENV:
         password = role_password(role).replace("'", "''")
-        adm.psql(f"ALTER ROLE {role} WITH LOGIN PASSWORD '{password}'", db=DATABASE,
-                 secret=os.environ.get(ROLE_PASSWORD_ENV[role], ""))
+        adm.psql(
+            f"ALTER ROLE {role} WITH LOGIN PASSWORD '{password}'",
+            db=DATABASE,
+            secret=os.environ.get(ROLE_PASSWORD_ENV[role], ""),
+        )
     comp = stack.component(NAME)
     host, port = comp.get("host", "127.0.0.1"), comp.get("port", stack.port("postgres"))
     stack.set_endpoint("jdbc_url", f"jdbc:postgresql://{host}:{port}/{DATABASE}")
@@ -335,8 +415,13 @@ def down(stack: Stack) -> None:
     comp = stack.component(NAME)
     if not comp.get("external") and _private_running(stack):
         pid = _postmaster_pid(stack)
-        result = subprocess.run(_as_server_user([str(server_bindir() / "pg_ctl"), "-D", str(_data_dir(stack)), "-m", "fast",
-                                                 "-w", "-t", "60", "stop"]), capture_output=True, text=True)
+        result = subprocess.run(
+            _as_server_user(
+                [str(server_bindir() / "pg_ctl"), "-D", str(_data_dir(stack)), "-m", "fast", "-w", "-t", "60", "stop"]
+            ),
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0 and pid:
             procs.stop(pid)
         print(f"  postgres     stopped (pid {pid})")
@@ -346,8 +431,18 @@ def down(stack: Stack) -> None:
 def status(stack: Stack) -> dict:
     comp = stack.component(NAME)
     if comp.get("external"):
-        return {"component": NAME, "pid": None, "port": comp.get("port"),
-                "state": "external" if admin(stack).reachable() else "unreachable", "log": None}
+        return {
+            "component": NAME,
+            "pid": None,
+            "port": comp.get("port"),
+            "state": "external" if admin(stack).reachable() else "unreachable",
+            "log": None,
+        }
     running = _private_running(stack)
-    return {"component": NAME, "pid": _postmaster_pid(stack) if running else None, "port": stack.port("postgres"),
-            "state": "running" if running else "stopped", "log": comp.get("log")}
+    return {
+        "component": NAME,
+        "pid": _postmaster_pid(stack) if running else None,
+        "port": stack.port("postgres"),
+        "state": "running" if running else "stopped",
+        "log": comp.get("log"),
+    }

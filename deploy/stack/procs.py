@@ -1,4 +1,5 @@
 """Processes the stack starts: detached into their own session, logged to a file, stopped by group."""
+
 from __future__ import annotations
 
 import os
@@ -14,14 +15,23 @@ class StackError(Exception):
     """A component could not be started or stopped; the message says what to do."""
 
 
-def start_detached(cmd: Sequence[str], log_path: Path, env: dict | None = None,
-                   cwd: Path | None = None, argv0: str | None = None) -> int:
+def start_detached(
+    cmd: Sequence[str], log_path: Path, env: dict | None = None, cwd: Path | None = None, argv0: str | None = None
+) -> int:
     """Starts cmd in a new session (so it outlives this CLI and is stopped as a group); returns its pid."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         args = [argv0, *cmd[1:]] if argv0 else list(cmd)
-        proc = subprocess.Popen(args, executable=cmd[0] if argv0 else None, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, cwd=cwd, start_new_session=True)
+        proc = subprocess.Popen(
+            args,
+            executable=cmd[0] if argv0 else None,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
     return proc.pid
 
 
@@ -137,8 +147,9 @@ def port_holder(port: int) -> str:
     except (OSError, subprocess.SubprocessError):
         pass
     try:
-        out = subprocess.run(["lsof", "-nP", f"-iTCP:{port}", "-sTCP:LISTEN"], capture_output=True, text=True,
-                             timeout=5)
+        out = subprocess.run(
+            ["lsof", "-nP", f"-iTCP:{port}", "-sTCP:LISTEN"], capture_output=True, text=True, timeout=5
+        )
         rows = out.stdout.strip().splitlines()
         if len(rows) > 1:
             return rows[1]

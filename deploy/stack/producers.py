@@ -1,4 +1,5 @@
 """The producers: the live venues when they can be reached, else synthetic ticks with injected anomalies."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -53,8 +54,9 @@ def ensure_venv() -> Path:
     print(f"  producers    setting up {tool.venv_dir()} ...", flush=True)
     result = subprocess.run([sys.executable, str(ENSURE_VENV)], cwd=REPO, capture_output=True, text=True)
     if result.returncode != 0:
-        raise StackError(f"could not set up the producers' Python environment:\n{result.stdout[-2000:]}"
-                         f"{result.stderr[-3000:]}")
+        raise StackError(
+            f"could not set up the producers' Python environment:\n{result.stdout[-2000:]}{result.stderr[-3000:]}"
+        )
     for line in result.stdout.splitlines():
         print(f"  producers    {line}")
     return tool.python_of(tool.venv_dir())
@@ -66,6 +68,7 @@ def venue_hosts() -> dict[str, tuple[str, int]]:
     if str(PRODUCERS_SRC) not in sys.path:
         sys.path.append(str(PRODUCERS_SRC))
     from tickstream_producers.venues import registry
+
     return registry.stack_hosts()
 
 
@@ -101,8 +104,10 @@ def up(stack: Stack, synthetic_only: bool = False) -> None:
         return
     port = stack.port("producer_metrics")
     if not procs.port_free(port):
-        raise StackError(f"port {port} (producer_metrics) is taken by {procs.port_holder(port)}; "
-                         f"stop it, or start the stack with --port producer_metrics=<free port>")
+        raise StackError(
+            f"port {port} (producer_metrics) is taken by {procs.port_holder(port)}; "
+            f"stop it, or start the stack with --port producer_metrics=<free port>"
+        )
     python = ensure_venv()
     common = ["--bootstrap", kafka.bootstrap(stack), "--metrics-port", str(port), "--metrics-host", "127.0.0.1"]
     venues = [] if synthetic_only else reachable_venues()
@@ -113,8 +118,19 @@ def up(stack: Stack, synthetic_only: bool = False) -> None:
     else:
         labels = stack.path("producers", "labels.jsonl")
         mode = f"synthetic, {SYNTHETIC_RATE} ticks/s, injected {SYNTHETIC_ANOMALIES}"
-        cmd = [str(python), "-m", "tickstream_producers", "synthetic", "--rate", str(SYNTHETIC_RATE),
-               "--inject", SYNTHETIC_ANOMALIES, "--labels", str(labels), *common]
+        cmd = [
+            str(python),
+            "-m",
+            "tickstream_producers",
+            "synthetic",
+            "--rate",
+            str(SYNTHETIC_RATE),
+            "--inject",
+            SYNTHETIC_ANOMALIES,
+            "--labels",
+            str(labels),
+            *common,
+        ]
         print("  producers    ****************************************************************")
         print("  producers    no exchange reachable: publishing SYNTHETIC ticks with injected")
         print(f"  producers    anomalies ({SYNTHETIC_ANOMALIES}); their labels go to {labels}")
@@ -139,5 +155,10 @@ def down(stack: Stack) -> None:
 def status(stack: Stack) -> dict:
     current = stack.component(NAME)
     running = owns(stack, current.get("pid"))
-    return {"component": NAME, "pid": current.get("pid") if running else None, "port": stack.port("producer_metrics"),
-            "state": "running" if running else "stopped", "log": current.get("log")}
+    return {
+        "component": NAME,
+        "pid": current.get("pid") if running else None,
+        "port": stack.port("producer_metrics"),
+        "state": "running" if running else "stopped",
+        "log": current.get("log"),
+    }

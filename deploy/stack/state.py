@@ -3,6 +3,7 @@
 Everything lives under one directory (default <repo>/.stack, or --state-dir / TICKSTREAM_HOME), so
 several stacks (a developer's and a test run's) can live side by side on one machine.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,7 +60,11 @@ class Stack:
         """Fixes the ports at the first `up`; later commands reuse them. --free-ports is for tests."""
         ports = self.data["ports"]
         missing = [name for name in DEFAULT_PORTS if name not in ports]
-        fresh = dict(zip(missing, free_ports(len(missing)), strict=True)) if free else {n: DEFAULT_PORTS[n] for n in missing}
+        fresh = (
+            dict(zip(missing, free_ports(len(missing)), strict=True))
+            if free
+            else {n: DEFAULT_PORTS[n] for n in missing}
+        )
         for name, value in overrides.items():
             if name not in DEFAULT_PORTS:
                 raise StackError(f"unknown port name {name!r}; known: {', '.join(DEFAULT_PORTS)}")
@@ -105,8 +110,9 @@ def java() -> str:
         return str(Path(home) / "bin" / "java")
     found = shutil.which("java")
     if not found:
-        raise StackError("no java found: install a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless) "
-                         "or set JAVA_HOME")
+        raise StackError(
+            "no java found: install a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless) or set JAVA_HOME"
+        )
     return found
 
 
@@ -115,8 +121,12 @@ def runtime_lib(name: str) -> Path:
     lib = REPO / "deploy" / "runtime" / name / "target" / "lib"
     if not lib.is_dir() or not any(lib.glob("*.jar")):
         print(f"  assembling the {name} runtime from Maven Central (once) ...", flush=True)
-        result = subprocess.run([str(REPO / "mvnw"), "-q", "-pl", f"deploy/runtime/{name}", "package"],
-                                cwd=REPO, capture_output=True, text=True)
+        result = subprocess.run(
+            [str(REPO / "mvnw"), "-q", "-pl", f"deploy/runtime/{name}", "package"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             raise StackError(f"could not assemble the {name} runtime:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
     return lib

@@ -1,5 +1,6 @@
 """Helpers of the alert tests: the shipped rules and Alertmanager config rendered with test timings, the
 Alertmanager API, the alert log (the stack's webhook receiver) and local fake venues for the producers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -85,8 +86,9 @@ class Alertmanager:
 
     def _call(self, method: str, path: str, body=None):
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=10) as r:
             text = r.read()
         return json.loads(text) if text else None
@@ -100,9 +102,13 @@ class Alertmanager:
 
     def silence(self, matchers: dict, minutes: int = 30, comment: str = "test") -> str:
         now = time.time()
-        body = {"matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in matchers.items()],
-                "startsAt": _iso(now - 1), "endsAt": _iso(now + minutes * 60), "createdBy": "deploy/tests",
-                "comment": comment}
+        body = {
+            "matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in matchers.items()],
+            "startsAt": _iso(now - 1),
+            "endsAt": _iso(now + minutes * 60),
+            "createdBy": "deploy/tests",
+            "comment": comment,
+        }
         return self._call("POST", "/api/v2/silences", body)["silenceID"]
 
 
@@ -124,14 +130,23 @@ class AlertLog:
 
     def anomaly_ids(self) -> list[list[str]]:
         """Per anomaly notification, the anomaly ids it holds."""
-        return [[a["labels"]["anomaly_id"] for a in n["payload"]["alerts"]] for n in self.notifications()
-                if n["path"] == "/anomalies"]
+        return [
+            [a["labels"]["anomaly_id"] for a in n["payload"]["alerts"]]
+            for n in self.notifications()
+            if n["path"] == "/anomalies"
+        ]
 
     def health(self, alertname: str, status: str, **labels) -> list[dict]:
         """The alerts of that name and status (firing/resolved) notified so far."""
-        return [a for n in self.notifications() if n["path"] == "/alerts" for a in n["payload"]["alerts"]
-                if a["labels"].get("alertname") == alertname and a["status"] == status
-                and all(a["labels"].get(k) == v for k, v in labels.items())]
+        return [
+            a
+            for n in self.notifications()
+            if n["path"] == "/alerts"
+            for a in n["payload"]["alerts"]
+            if a["labels"].get("alertname") == alertname
+            and a["status"] == status
+            and all(a["labels"].get(k) == v for k, v in labels.items())
+        ]
 
 
 # ---------------------------------------------------------------------------------------------- fake venues
@@ -149,7 +164,7 @@ class FakeVenues:
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.trade_ids = {venue: 1_000_000 for venue in self.mode}
 
-    def start(self) -> "FakeVenues":
+    def start(self) -> FakeVenues:
         self.thread.start()
         assert self.ready.wait(10), "fake venues did not start"
         return self
@@ -160,6 +175,7 @@ class FakeVenues:
 
     async def _serve(self) -> None:
         from websockets.asyncio.server import serve
+
         self.servers = {}
         for venue in self.mode:
             server = await serve(lambda ws, v=venue: self._handler(v, ws), "127.0.0.1", 0, ping_interval=None)
@@ -177,13 +193,40 @@ class FakeVenues:
         trade_id = self.trade_ids[venue]
         price = 97000 + (trade_id % 7) * 0.5
         if venue == "binance":
-            return json.dumps({"stream": "btcusdt@trade", "data": {
-                "e": "trade", "E": now_ms, "s": "BTCUSDT", "t": trade_id, "p": f"{price:.2f}", "q": "0.01000000",
-                "T": now_ms, "m": trade_id % 2 == 0, "M": True}})
+            return json.dumps(
+                {
+                    "stream": "btcusdt@trade",
+                    "data": {
+                        "e": "trade",
+                        "E": now_ms,
+                        "s": "BTCUSDT",
+                        "t": trade_id,
+                        "p": f"{price:.2f}",
+                        "q": "0.01000000",
+                        "T": now_ms,
+                        "m": trade_id % 2 == 0,
+                        "M": True,
+                    },
+                }
+            )
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now_ms / 1000)) + f".{now_ms % 1000:03d}000Z"
-        return json.dumps({"channel": "trade", "type": "update", "data": [{
-            "symbol": "BTC/USD", "side": "buy", "price": price, "qty": 0.01, "ord_type": "market",
-            "trade_id": trade_id, "timestamp": stamp}]})
+        return json.dumps(
+            {
+                "channel": "trade",
+                "type": "update",
+                "data": [
+                    {
+                        "symbol": "BTC/USD",
+                        "side": "buy",
+                        "price": price,
+                        "qty": 0.01,
+                        "ord_type": "market",
+                        "trade_id": trade_id,
+                        "timestamp": stamp,
+                    }
+                ],
+            }
+        )
 
     async def _handler(self, venue: str, ws) -> None:
         if self.mode[venue] != "trade":

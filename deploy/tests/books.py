@@ -13,6 +13,7 @@ rows. `Books.check(run)` proves, against Kafka and PostgreSQL:
   matched by an alert of that type on that instrument within [start, end + 5 s]);
 - dead letters: every bad record of the run is in `ticks.dlq` exactly once, byte for byte, with its reason header.
 """
+
 from __future__ import annotations
 
 import csv
@@ -62,11 +63,17 @@ class FaultStack(StackCli):
         self.env = env
 
     def run(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
-        result = subprocess.run([sys.executable, str(REPO / "deploy" / "tickstream"), "--state-dir", str(self.home), *args],
-                                capture_output=True, text=True, timeout=timeout, env=self.env)
+        result = subprocess.run(
+            [sys.executable, str(REPO / "deploy" / "tickstream"), "--state-dir", str(self.home), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env,
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"deploy/tickstream {' '.join(args)} failed ({result.returncode}):\n"
-                                 f"{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"deploy/tickstream {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     # endpoints, read from stack.json without spawning the CLI
@@ -97,8 +104,7 @@ def shared_stack(config) -> FaultStack:
     the session) brings it down."""
     if "stack" in _SHARED:
         return _SHARED["stack"]
-    env = dict(os.environ, TICKSTREAM_JOB_ARGS=JOB_ARGS,
-               TICKSTREAM_JDBC_PASSWORD=f"tsjob-{secrets.token_urlsafe(24)}")
+    env = dict(os.environ, TICKSTREAM_JOB_ARGS=JOB_ARGS, TICKSTREAM_JDBC_PASSWORD=f"tsjob-{secrets.token_urlsafe(24)}")
     stack = FaultStack(REPO / "deploy" / "target" / f"faults-{uuid.uuid4().hex[:8]}", env)
     _SHARED["stack"] = stack
     config.add_cleanup(release_shared_stack)
@@ -122,8 +128,9 @@ def release_shared_stack() -> None:
         job = running_job(stack)
         if job:
             try:
-                urllib.request.urlopen(urllib.request.Request(f"{stack.rest}/jobs/{job['jid']}?mode=cancel",
-                                                              method="PATCH"), timeout=10).read()
+                urllib.request.urlopen(
+                    urllib.request.Request(f"{stack.rest}/jobs/{job['jid']}?mode=cancel", method="PATCH"), timeout=10
+                ).read()
                 time.sleep(3)
             except OSError:
                 pass
@@ -140,8 +147,11 @@ def http_json(url: str, timeout: float = 5.0):
 def running_job(stack: FaultStack) -> dict | None:
     """The tickstream job that is not terminal, with its state ('RUNNING' only when every task runs)."""
     try:
-        jobs = [j for j in http_json(f"{stack.rest}/jobs/overview", 3)["jobs"]
-                if j["name"] == "tickstream" and j["state"] not in ("FINISHED", "CANCELED", "FAILED")]
+        jobs = [
+            j
+            for j in http_json(f"{stack.rest}/jobs/overview", 3)["jobs"]
+            if j["name"] == "tickstream" and j["state"] not in ("FINISHED", "CANCELED", "FAILED")
+        ]
     except (OSError, ValueError):
         return None
     if not jobs:
@@ -176,20 +186,44 @@ def candle_watermark(stack: FaultStack) -> int | None:
 
 # --- PostgreSQL ----------------------------------------------------------------------------------------------
 def _psql() -> str:
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"), key=lambda p: int(p.parent.parent.name)
-                      if p.parent.parent.name.isdigit() else 0)
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/psql"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
     return str(versions[-1]) if versions else "psql"
 
 
-def psql(stack: FaultStack, sql: str, user: str = "postgres", password: str | None = None,
-         check: bool = True) -> subprocess.CompletedProcess:
+def psql(
+    stack: FaultStack, sql: str, user: str = "postgres", password: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
     """One statement through psql --csv, the password through the environment (never argv)."""
     pg = stack.stack_json()["endpoints"]["postgres"]
-    env = dict(os.environ, PGPASSWORD=password if password is not None else stack.superuser_password(),
-               PGCONNECT_TIMEOUT="5")
-    result = subprocess.run([_psql(), "-X", "-v", "ON_ERROR_STOP=1", "-h", pg["host"], "-p", str(pg["port"]),
-                             "-U", user, "-d", pg["database"], "--csv", "-c", sql],
-                            capture_output=True, text=True, env=env, timeout=120)
+    env = dict(
+        os.environ, PGPASSWORD=password if password is not None else stack.superuser_password(), PGCONNECT_TIMEOUT="5"
+    )
+    result = subprocess.run(
+        [
+            _psql(),
+            "-X",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            pg["host"],
+            "-p",
+            str(pg["port"]),
+            "-U",
+            user,
+            "-d",
+            pg["database"],
+            "--csv",
+            "-c",
+            sql,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"psql as {user} failed: {result.stderr.strip()}\n--- SQL:\n{sql}")
     return result
@@ -213,16 +247,29 @@ def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
         consumer.close()
 
 
-def read_topic(bootstrap: str, topic: str, partitions: int, start: dict[int, int] | None = None,
-               end: dict[int, int] | None = None, committed_only: bool = False, idle: float = 4.0,
-               deadline: float = 90.0) -> list:
+def read_topic(
+    bootstrap: str,
+    topic: str,
+    partitions: int,
+    start: dict[int, int] | None = None,
+    end: dict[int, int] | None = None,
+    committed_only: bool = False,
+    idle: float = 4.0,
+    deadline: float = 90.0,
+) -> list:
     """Records of topic from start (default: the beginning) to end (default: the high watermarks now). With
     committed_only the consumer is read_committed: it cannot pass an open transaction, so reading stops at end or
     after `idle` seconds without a record."""
     end = end or end_offsets(bootstrap, topic, partitions)
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"books-{uuid.uuid4().hex[:8]}",
-                         "enable.auto.commit": False, "fetch.message.max.bytes": 10_485_760,
-                         "isolation.level": "read_committed" if committed_only else "read_uncommitted"})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"books-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "fetch.message.max.bytes": 10_485_760,
+            "isolation.level": "read_committed" if committed_only else "read_uncommitted",
+        }
+    )
     out = []
     try:
         tps = [TopicPartition(topic, p, (start or {}).get(p, OFFSET_BEGINNING)) for p in range(partitions)]
@@ -262,7 +309,7 @@ def header(msg, name: str) -> str | None:
 class BadRecord:
     key: bytes | None
     value: bytes
-    reason: str           # the `error` header starts with this
+    reason: str  # the `error` header starts with this
 
     def describe(self) -> str:
         v = self.value[:60]
@@ -308,8 +355,11 @@ class Books:
     def sent(self, run: Run) -> tuple[int, set]:
         """(records of the run in Kafka, the distinct ticks among them) over the run's offset range."""
         marker = f":{run.prefix}".encode()
-        records = [m for m in read_topic(self.stack.bootstrap, "ticks", TICKS_PARTITIONS, run.ticks_start,
-                                         run.ticks_end) if m.key() and marker in m.key()]
+        records = [
+            m
+            for m in read_topic(self.stack.bootstrap, "ticks", TICKS_PARTITIONS, run.ticks_start, run.ticks_end)
+            if m.key() and marker in m.key()
+        ]
         distinct = set()
         for m in records:
             try:
@@ -321,9 +371,14 @@ class Books:
 
     # what came out
     def tick_rows(self, run: Run) -> list[tuple]:
-        return [(r["exchange"], r["symbol"], r["trade_id"], int(r["ts"])) for r in rows(
-            self.stack, f"SELECT exchange, symbol, trade_id, (extract(epoch FROM time) * 1000)::bigint AS ts"
-                        f" FROM ticks WHERE symbol LIKE '{run.like()}'")]
+        return [
+            (r["exchange"], r["symbol"], r["trade_id"], int(r["ts"]))
+            for r in rows(
+                self.stack,
+                f"SELECT exchange, symbol, trade_id, (extract(epoch FROM time) * 1000)::bigint AS ts"
+                f" FROM ticks WHERE symbol LIKE '{run.like()}'",
+            )
+        ]
 
     def tick_count(self, run: Run) -> int:
         return int(value(self.stack, f"SELECT count(*) FROM ticks WHERE symbol LIKE '{run.like()}'"))
@@ -355,8 +410,11 @@ class Books:
         return closed, [r for r in result if r["differs"] == "t"]
 
     def anomaly_rows(self, run: Run) -> list[dict]:
-        return rows(self.stack, f"SELECT id, exchange, symbol, type, (extract(epoch FROM time) * 1000)::bigint AS ts"
-                                f" FROM anomalies WHERE symbol LIKE '{run.like()}'")
+        return rows(
+            self.stack,
+            f"SELECT id, exchange, symbol, type, (extract(epoch FROM time) * 1000)::bigint AS ts"
+            f" FROM anomalies WHERE symbol LIKE '{run.like()}'",
+        )
 
     def anomalies_on_topic(self, run: Run) -> Counter:
         ids = Counter()
@@ -385,8 +443,12 @@ class Books:
         in_kafka, distinct = self.sent(run)
         expected = run.expected_ticks if run.expected_ticks is not None else distinct
         try:
-            wait_for(f"{len(expected)} ticks of run {run.name} in the database",
-                     lambda: self.tick_count(run) >= len(expected), timeout=timeout, interval=1.0)
+            wait_for(
+                f"{len(expected)} ticks of run {run.name} in the database",
+                lambda: self.tick_count(run) >= len(expected),
+                timeout=timeout,
+                interval=1.0,
+            )
         except AssertionError:
             pass  # reported below as losses
         caught_up_s = time.monotonic() - started
@@ -394,10 +456,19 @@ class Books:
         db = self.tick_rows(run)
         db_set = set(db)
         dupes = len(db) - len({r[:3] for r in db})
-        report = {"run": run.name, "prefix": run.prefix, "ticks_in_kafka": in_kafka, "distinct_ticks": len(expected),
-                  "rows": len(db), "duplicates": dupes, "lost": len(expected - db_set), "extra": len(db_set - expected),
-                  "lost_sample": sorted(expected - db_set)[:5], "extra_sample": sorted(db_set - expected)[:5],
-                  "catch_up_s": round(caught_up_s, 1)}
+        report = {
+            "run": run.name,
+            "prefix": run.prefix,
+            "ticks_in_kafka": in_kafka,
+            "distinct_ticks": len(expected),
+            "rows": len(db),
+            "duplicates": dupes,
+            "lost": len(expected - db_set),
+            "extra": len(db_set - expected),
+            "lost_sample": sorted(expected - db_set)[:5],
+            "extra_sample": sorted(db_set - expected)[:5],
+            "catch_up_s": round(caught_up_s, 1),
+        }
 
         # Candles of every minute the watermark has closed (the sink writes them a moment after the window fires).
         report.update(candle_minutes_closed=0, candle_disagreements=None, candle_sample=[])
@@ -407,6 +478,7 @@ class Books:
             closed, bad = self.candle_disagreements(run, mark)
             report.update(candle_minutes_closed=closed, candle_disagreements=len(bad), candle_sample=bad[:3])
             return not bad
+
         try:
             wait_for("candles that agree with the ticks", candles_agree, timeout=60, interval=2.0)
         except AssertionError:
@@ -417,15 +489,23 @@ class Books:
             table = self.anomaly_rows(run)
             topic = self.anomalies_on_topic(run)
             ids = Counter(r["id"] for r in table)
-            report.update(anomalies_in_table=len(table), table_duplicate_ids=sum(1 for c in ids.values() if c > 1),
-                          anomalies_on_topic=sum(topic.values()),
-                          missing_on_topic=sorted(i for i in ids if topic[i] == 0)[:5],
-                          missing_on_topic_count=sum(1 for i in ids if topic[i] == 0),
-                          topic_duplicates=sum(c - 1 for c in topic.values() if c > 1),
-                          topic_not_in_table=sum(1 for i in topic if i not in ids),
-                          anomaly_types=dict(Counter(r["type"] for r in table)))
-            return (report["missing_on_topic_count"] == 0 and report["topic_duplicates"] == 0
-                    and report["topic_not_in_table"] == 0 and report["table_duplicate_ids"] == 0)
+            report.update(
+                anomalies_in_table=len(table),
+                table_duplicate_ids=sum(1 for c in ids.values() if c > 1),
+                anomalies_on_topic=sum(topic.values()),
+                missing_on_topic=sorted(i for i in ids if topic[i] == 0)[:5],
+                missing_on_topic_count=sum(1 for i in ids if topic[i] == 0),
+                topic_duplicates=sum(c - 1 for c in topic.values() if c > 1),
+                topic_not_in_table=sum(1 for i in topic if i not in ids),
+                anomaly_types=dict(Counter(r["type"] for r in table)),
+            )
+            return (
+                report["missing_on_topic_count"] == 0
+                and report["topic_duplicates"] == 0
+                and report["topic_not_in_table"] == 0
+                and report["table_duplicate_ids"] == 0
+            )
+
         try:
             wait_for("each anomaly of the table once on the topic", topic_matches_table, timeout=60, interval=3.0)
         except AssertionError:
@@ -436,12 +516,23 @@ class Books:
         labels = [l for l in self.read_labels(run) if l["type"] in LABEL_TYPES]
         first_ts = min((r[3] for r in expected), default=0)
         last_ts = max((r[3] for r in expected), default=0)
-        required = [l for l in labels
-                    if l["start_ts"] <= last_ts - LABEL_TAIL_MS
-                    and not (l["type"] == "VOLUME_SPIKE" and l["start_ts"] < first_ts + VOLUME_WARMUP_MS)]
-        unmatched = [l for l in required if not any(
-            a["exchange"] == l["exchange"] and a["symbol"] == l["symbol"] and a["type"] == l["type"]
-            and l["start_ts"] <= int(a["ts"]) <= l["end_ts"] + LABEL_SLACK_MS for a in table)]
+        required = [
+            l
+            for l in labels
+            if l["start_ts"] <= last_ts - LABEL_TAIL_MS
+            and not (l["type"] == "VOLUME_SPIKE" and l["start_ts"] < first_ts + VOLUME_WARMUP_MS)
+        ]
+        unmatched = [
+            l
+            for l in required
+            if not any(
+                a["exchange"] == l["exchange"]
+                and a["symbol"] == l["symbol"]
+                and a["type"] == l["type"]
+                and l["start_ts"] <= int(a["ts"]) <= l["end_ts"] + LABEL_SLACK_MS
+                for a in table
+            )
+        ]
         report.update(labels=len(labels), labels_required=len(required), labels_unmatched=unmatched)
 
         # Dead letters: each bad record once, unchanged, with its reason.
@@ -463,25 +554,31 @@ class Books:
 def dead_letter_of(m, key: bytes | None, value: bytes) -> bool:
     """Whether dead letter m holds this key and value: byte for byte, or (past the dead letters' bounds) a prefix with
     the whole length in a header."""
+
     def same(got: bytes | None, sent: bytes | None, length_header: str) -> bool:
         got, sent = got or b"", sent or b""
         whole = header(m, length_header)
         return got == sent if whole is None else (int(whole) == len(sent) and sent.startswith(got))
+
     return same(m.value(), value, "value.original.bytes") and same(m.key(), key, "key.original.bytes")
 
 
 def assert_books(report: dict) -> None:
     problems = []
     if report["lost"] or report["extra"] or report["duplicates"]:
-        problems.append(f"ticks: {report['lost']} lost {report['lost_sample']}, {report['extra']} extra "
-                        f"{report['extra_sample']}, {report['duplicates']} duplicated")
+        problems.append(
+            f"ticks: {report['lost']} lost {report['lost_sample']}, {report['extra']} extra "
+            f"{report['extra_sample']}, {report['duplicates']} duplicated"
+        )
     if report["rows"] != report["distinct_ticks"]:
         problems.append(f"ticks: {report['rows']} rows for {report['distinct_ticks']} ticks")
     if report.get("candle_disagreements", 0) is None:
         problems.append("candles: not checked (the comparison query failed)")
     elif report.get("candle_disagreements"):
-        problems.append(f"candles: {report['candle_disagreements']} of {report['candle_minutes_closed']} closed minutes "
-                        f"disagree with the ticks: {report['candle_sample']}")
+        problems.append(
+            f"candles: {report['candle_disagreements']} of {report['candle_minutes_closed']} closed minutes "
+            f"disagree with the ticks: {report['candle_sample']}"
+        )
     for k in ("missing_on_topic_count", "topic_duplicates", "topic_not_in_table", "table_duplicate_ids"):
         if report.get(k):
             problems.append(f"anomalies: {k} = {report[k]} (missing: {report.get('missing_on_topic')})")
@@ -504,10 +601,23 @@ def record_result(stack: FaultStack, result: dict) -> None:
 class Synthetic:
     """The synthetic producer as a child process on the run's symbols."""
 
-    def __init__(self, stack: FaultStack, run: Run, *args: str, inject: str | None = None,
-                 inject_every: float | None = None):
-        cmd = [str(VENV_PYTHON), "-m", "tickstream_producers", "synthetic", "--bootstrap", stack.bootstrap,
-               "--symbols", ",".join(run.symbols), "--no-metrics", "--status-every", "0", *args]
+    def __init__(
+        self, stack: FaultStack, run: Run, *args: str, inject: str | None = None, inject_every: float | None = None
+    ):
+        cmd = [
+            str(VENV_PYTHON),
+            "-m",
+            "tickstream_producers",
+            "synthetic",
+            "--bootstrap",
+            stack.bootstrap,
+            "--symbols",
+            ",".join(run.symbols),
+            "--no-metrics",
+            "--status-every",
+            "0",
+            *args,
+        ]
         if inject:
             cmd += ["--inject", inject, "--labels", str(run.labels)]
             if inject_every:
@@ -515,8 +625,13 @@ class Synthetic:
         self.cmd = cmd
         self.log = run.home / f"producer-{int(time.time() * 1000)}.log"
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(cmd, stdout=open(self.log, "wb"), stderr=subprocess.STDOUT,
-                                     env=dict(os.environ, PYTHONUNBUFFERED="1"), cwd=run.home)
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=open(self.log, "wb"),
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            cwd=run.home,
+        )
 
     def wait(self, timeout: float = 300) -> str:
         rc = self.proc.wait(timeout)
@@ -550,8 +665,11 @@ class Monitor(threading.Thread):
         while not self._halt.is_set():
             t = time.monotonic()
             try:
-                r = rows(self.stack, f"SELECT count(*) AS n, (extract(epoch FROM max(time)) * 1000)::bigint AS newest"
-                                     f" FROM ticks WHERE symbol LIKE '{self.run_.like()}'")[0]
+                r = rows(
+                    self.stack,
+                    f"SELECT count(*) AS n, (extract(epoch FROM max(time)) * 1000)::bigint AS newest"
+                    f" FROM ticks WHERE symbol LIKE '{self.run_.like()}'",
+                )[0]
                 n, newest = int(r["n"]), (int(r["newest"]) if r["newest"] else None)
             except (AssertionError, subprocess.SubprocessError, IndexError, ValueError):
                 n, newest = None, None
@@ -576,12 +694,23 @@ class Monitor(threading.Thread):
         lagging = next((s for s in producing if s[2] is not None and s[5] - s[2] > 3000), None)
         caught = None
         if lagging is not None:
-            caught = next((s for s in after if s[0] > lagging[0] and (
-                (s[0] <= producing_until and s[2] is not None and s[5] - s[2] <= 3000)
-                or (s[1] is not None and s[1] >= final_rows))), None)
+            caught = next(
+                (
+                    s
+                    for s in after
+                    if s[0] > lagging[0]
+                    and (
+                        (s[0] <= producing_until and s[2] is not None and s[5] - s[2] <= 3000)
+                        or (s[1] is not None and s[1] >= final_rows)
+                    )
+                ),
+                None,
+            )
         max_lag = max((s[5] - s[2] for s in producing if s[2] is not None), default=None)
-        return {"job_left_running_after_s": round(left[0] - fault_at, 1) if left else None,
-                "job_running_again_s": round(running[0] - fault_at, 1) if running else None,
-                "rows_lagged": lagging is not None,
-                "rows_caught_up_s": round(caught[0] - fault_at, 1) if caught else (0.0 if lagging is None else None),
-                "max_row_lag_s": round(max_lag / 1000, 1) if max_lag is not None else None}
+        return {
+            "job_left_running_after_s": round(left[0] - fault_at, 1) if left else None,
+            "job_running_again_s": round(running[0] - fault_at, 1) if running else None,
+            "rows_lagged": lagging is not None,
+            "rows_caught_up_s": round(caught[0] - fault_at, 1) if caught else (0.0 if lagging is None else None),
+            "max_row_lag_s": round(max_lag / 1000, 1) if max_lag is not None else None,
+        }

@@ -18,13 +18,21 @@ class StackCli:
     def __init__(self, home: Path):
         self.home = home
 
-    def run(self, *args: str, check: bool = True, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 600, env: dict | None = None
+    ) -> subprocess.CompletedProcess:
         """deploy/tickstream ARGS; env adds to this process's environment."""
-        result = subprocess.run([sys.executable, str(TOOL), "--state-dir", str(self.home), *args],
-                                capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
+        result = subprocess.run(
+            [sys.executable, str(TOOL), "--state-dir", str(self.home), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **(env or {})},
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"deploy/tickstream {' '.join(args)} failed ({result.returncode}):\n"
-                                 f"{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"deploy/tickstream {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def status(self) -> dict:

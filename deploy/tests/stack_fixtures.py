@@ -1,5 +1,6 @@
 """Stacks shared by the schema and dashboard tests: started once per module on free ports in their own state dir
 under deploy/target, stopped (`down`) at teardown whatever happened."""
+
 import csv
 import io
 import os
@@ -12,8 +13,10 @@ from conftest import REPO, StackCli
 
 
 def _psql_binary() -> str:
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"), key=lambda p: int(p.parent.parent.name)
-                      if p.parent.parent.name.isdigit() else 0)
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/psql"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
     return str(versions[-1]) if versions else "psql"
 
 
@@ -29,11 +32,25 @@ class Database:
     def as_role(self, user: str, password: str, database: str | None = None) -> "Database":
         return Database(self.host, self.port, database or self.database, user, password)
 
-    def run(self, sql: str | None = None, file: Path | None = None, check: bool = True,
-            options: str = "") -> subprocess.CompletedProcess:
+    def run(
+        self, sql: str | None = None, file: Path | None = None, check: bool = True, options: str = ""
+    ) -> subprocess.CompletedProcess:
         """psql -c sql or -f file; options are session settings (PGOPTIONS, e.g. "-c tickstream.ticks_retention=off")."""
-        cmd = [PSQL, "-X", "-v", "ON_ERROR_STOP=1", "-h", self.host, "-p", str(self.port), "-U", self.user,
-               "-d", self.database, "--csv"]
+        cmd = [
+            PSQL,
+            "-X",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            self.host,
+            "-p",
+            str(self.port),
+            "-U",
+            self.user,
+            "-d",
+            self.database,
+            "--csv",
+        ]
         cmd += ["-f", str(file)] if file else ["-c", sql]
         env = dict(os.environ, PGPASSWORD=self.password, PGCONNECT_TIMEOUT="10", PGOPTIONS=options)
         result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
@@ -57,8 +74,11 @@ def superuser(stack: StackCli) -> Database:
 
 
 def role_password(role: str) -> str:
-    env = {"tickstream": "TICKSTREAM_JDBC_PASSWORD", "grafana": "TICKSTREAM_GRAFANA_PASSWORD",
-           "postgres_exporter": "TICKSTREAM_POSTGRES_EXPORTER_PASSWORD"}[role]
+    env = {
+        "tickstream": "TICKSTREAM_JDBC_PASSWORD",
+        "grafana": "TICKSTREAM_GRAFANA_PASSWORD",
+        "postgres_exporter": "TICKSTREAM_POSTGRES_EXPORTER_PASSWORD",
+    }[role]
     return os.environ.get(env, role)
 
 

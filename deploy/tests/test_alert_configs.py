@@ -1,13 +1,13 @@
 """The shipped alerting configuration is valid for the tools that run it: the rules for Prometheus' promtool (as
 shipped and as the stack tests render them), Alertmanager's config and its commented Slack and email examples for
 amtool; every rule has a `for:`, a severity and a summary that says what to do; no secret in either file."""
+
 import re
 import shutil
 import subprocess
 
 import pytest
 import yaml
-
 from alerting import ALERTMANAGER, RULES, alertmanager_config, rules_for_tests, uncommented_examples
 
 PROMTOOL = shutil.which("promtool")
@@ -16,10 +16,19 @@ needs_promtool = pytest.mark.skipif(not PROMTOOL, reason="promtool (Debian packa
 needs_amtool = pytest.mark.skipif(not AMTOOL, reason="amtool (Debian package prometheus-alertmanager) is not installed")
 RULE_TESTS = RULES.parents[2] / "tests" / "tickstream.rules.test.yml"
 # What the alerts must cover (issue: job, checkpoints, Kafka lag, DLQ, dead feed, reconnects, PostgreSQL, targets).
-EXPECTED = {"TickStreamJobNotRunning", "TickStreamJobRestarting", "TickStreamCheckpointsFailing",
-            "TickStreamCheckpointsSlow", "TickStreamKafkaLagGrowing", "TickStreamDeadLettersAboveNormal",
-            "TickStreamVenueSilent", "TickStreamReconnectStorm", "TickStreamPostgresDown", "TickStreamRowsNotGrowing",
-            "TickStreamTargetDown"}
+EXPECTED = {
+    "TickStreamJobNotRunning",
+    "TickStreamJobRestarting",
+    "TickStreamCheckpointsFailing",
+    "TickStreamCheckpointsSlow",
+    "TickStreamKafkaLagGrowing",
+    "TickStreamDeadLettersAboveNormal",
+    "TickStreamVenueSilent",
+    "TickStreamReconnectStorm",
+    "TickStreamPostgresDown",
+    "TickStreamRowsNotGrowing",
+    "TickStreamTargetDown",
+}
 
 
 def rules():
@@ -96,6 +105,7 @@ def test_the_rule_unit_tests_catch_a_changed_timing(tmp_path):
         text = RULES.read_text()
         assert old in text
         (rules_dir / RULES.name).write_text(text.replace(old, new, 1))
-        result = subprocess.run([PROMTOOL, "test", "rules", str(tmp_path / "tests" / RULE_TESTS.name)],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [PROMTOOL, "test", "rules", str(tmp_path / "tests" / RULE_TESTS.name)], capture_output=True, text=True
+        )
         assert result.returncode != 0, f"{old} -> {new} went unnoticed"

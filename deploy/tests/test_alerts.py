@@ -10,6 +10,7 @@ The producers run live against local fake Binance and Kraken servers, on the sta
 Every rule is proven here, in CI (`./mvnw verify`); nothing waits for TICKSTREAM_SLOW_FAULTS (the whole module
 takes about 3 minutes).
 """
+
 import json
 import os
 import signal
@@ -23,9 +24,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from confluent_kafka import Producer
-
 from alerting import AlertLog, Alertmanager, FakeVenues, alertmanager_config, write_test_rules
+from confluent_kafka import Producer
 from conftest import REPO, StackCli, wait_for
 
 PRODUCERS_PY = REPO / "producers" / ".venv" / "bin" / "python"
@@ -39,11 +39,17 @@ class AlertStack(StackCli):
         self.env = env
 
     def run(self, *args, check=True, timeout=600):
-        result = subprocess.run([str(PRODUCERS_PY), str(REPO / "deploy" / "tickstream"), "--state-dir", str(self.home),
-                                 *args], capture_output=True, text=True, timeout=timeout, env=self.env)
+        result = subprocess.run(
+            [str(PRODUCERS_PY), str(REPO / "deploy" / "tickstream"), "--state-dir", str(self.home), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env,
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"deploy/tickstream {' '.join(args)} failed ({result.returncode}):\n"
-                                 f"{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"deploy/tickstream {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def pid(self, name):
@@ -61,9 +67,13 @@ def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("alerts")
     log_port = _free_port()
     (tmp / "alertmanager.yml").write_text(yaml.safe_dump(alertmanager_config(log_port), sort_keys=False))
-    env = dict(os.environ, TICKSTREAM_PROMETHEUS_INTERVAL="3s",
-               TICKSTREAM_PROMETHEUS_RULES=str(write_test_rules(tmp / "tickstream.rules.yml")),
-               TICKSTREAM_ALERTMANAGER_CONFIG=str(tmp / "alertmanager.yml"), TICKSTREAM_JOB_ARGS=JOB_ARGS)
+    env = dict(
+        os.environ,
+        TICKSTREAM_PROMETHEUS_INTERVAL="3s",
+        TICKSTREAM_PROMETHEUS_RULES=str(write_test_rules(tmp / "tickstream.rules.yml")),
+        TICKSTREAM_ALERTMANAGER_CONFIG=str(tmp / "alertmanager.yml"),
+        TICKSTREAM_JOB_ARGS=JOB_ARGS,
+    )
     s = AlertStack(REPO / "deploy" / "target" / f"alerts-{uuid.uuid4().hex[:8]}", env)
     venues, producer = FakeVenues(rate=50), None
     try:
@@ -75,11 +85,31 @@ def stack(tmp_path_factory):
         venues.start()
         s.venues = venues
         producer = subprocess.Popen(
-            [str(PRODUCERS_PY), "-m", "tickstream_producers", "live", "--venue", "binance,kraken",
-             "--url", f"binance={venues.urls['binance']}", "--url", f"kraken={venues.urls['kraken']}",
-             "--bootstrap", s.bootstrap, "--metrics-port", str(s.port("producer_metrics")), "--backoff-min", "0.2",
-             "--backoff-max", "1", "--status-every", "0"],
-            stdout=subprocess.DEVNULL, stderr=open(s.home / "logs" / "test-producers.log", "w"))
+            [
+                str(PRODUCERS_PY),
+                "-m",
+                "tickstream_producers",
+                "live",
+                "--venue",
+                "binance,kraken",
+                "--url",
+                f"binance={venues.urls['binance']}",
+                "--url",
+                f"kraken={venues.urls['kraken']}",
+                "--bootstrap",
+                s.bootstrap,
+                "--metrics-port",
+                str(s.port("producer_metrics")),
+                "--backoff-min",
+                "0.2",
+                "--backoff-max",
+                "1",
+                "--status-every",
+                "0",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(s.home / "logs" / "test-producers.log", "w"),
+        )
         s.producer = producer
         yield s
     finally:
@@ -94,9 +124,21 @@ def stack(tmp_path_factory):
 # ---------------------------------------------------------------------------------------------- anomalies
 def anomaly(exchange, symbol, type_="PRICE_DROP", change=-5.2, **over):
     now = int(time.time() * 1000)
-    a = {"v": 1, "id": str(uuid.uuid4()), "exchange": exchange, "symbol": symbol, "type": type_, "ts": now - 40,
-         "price": "67000.5", "ref_price": "70675.0", "change_pct": change, "window_ms": 60000, "zscore": None,
-         "trade_id": "123", "detected_at": now - 10}
+    a = {
+        "v": 1,
+        "id": str(uuid.uuid4()),
+        "exchange": exchange,
+        "symbol": symbol,
+        "type": type_,
+        "ts": now - 40,
+        "price": "67000.5",
+        "ref_price": "70675.0",
+        "change_pct": change,
+        "window_ms": 60000,
+        "zscore": None,
+        "trade_id": "123",
+        "detected_at": now - 10,
+    }
     a.update(over)
     return a
 
@@ -108,8 +150,9 @@ class Anomalies:
     def send(self, *anomalies, partition=None):
         for a in anomalies:
             kwargs = {} if partition is None else {"partition": partition}
-            self.producer.produce("anomalies", json.dumps(a).encode(), f"{a['exchange']}:{a['symbol']}".encode(),
-                                  **kwargs)
+            self.producer.produce(
+                "anomalies", json.dumps(a).encode(), f"{a['exchange']}:{a['symbol']}".encode(), **kwargs
+            )
         assert self.producer.flush(30) == 0
 
     def sentinels(self) -> list[str]:
@@ -137,10 +180,18 @@ def test_anomalies_grouped_once_silenced_and_nothing_lost_or_repeated_across_a_n
     wait_for("the drop notified", lambda: notified(stack, [drop_binance["id"], drop_coinbase["id"]]), timeout=60)
     holding = [n for n in log.anomaly_ids() if drop_binance["id"] in n or drop_coinbase["id"] in n]
     assert len(holding) == 1 and sorted(holding[0]) == sorted([drop_binance["id"], drop_coinbase["id"]]), holding
-    payload = next(n["payload"] for n in log.notifications() if n["path"] == "/anomalies"
-                   and drop_binance["id"] in [a["labels"]["anomaly_id"] for a in n["payload"]["alerts"]])
-    assert payload["groupLabels"] == {"alertname": "TickStreamAnomaly", "type": "PRICE_DROP", "asset": "BTC",
-                                      "quote_class": "USD"}
+    payload = next(
+        n["payload"]
+        for n in log.notifications()
+        if n["path"] == "/anomalies"
+        and drop_binance["id"] in [a["labels"]["anomaly_id"] for a in n["payload"]["alerts"]]
+    )
+    assert payload["groupLabels"] == {
+        "alertname": "TickStreamAnomaly",
+        "type": "PRICE_DROP",
+        "asset": "BTC",
+        "quote_class": "USD",
+    }
     first = payload["alerts"][0]
     assert {"venue", "severity", "symbol", "anomaly_id"} <= set(first["labels"])
     assert first["labels"]["severity"] == "critical"
@@ -148,7 +199,9 @@ def test_anomalies_grouped_once_silenced_and_nothing_lost_or_repeated_across_a_n
     assert "tickstream-market" in first["annotations"]["dashboard"]
 
     # A notifier restart in the middle: half the anomalies before a SIGKILL, half while it is down.
-    batch = [anomaly("binance", f"R{i}X{uuid.uuid4().hex[:4].upper()}-USDT", "PRICE_SPIKE", change=2.0) for i in range(20)]
+    batch = [
+        anomaly("binance", f"R{i}X{uuid.uuid4().hex[:4].upper()}-USDT", "PRICE_SPIKE", change=2.0) for i in range(20)
+    ]
     send.send(*batch[:10])
     wait_for("the first half notified", lambda: notified(stack, [a["id"] for a in batch[:10]]), timeout=60)
     os.killpg(stack.pid("notifier"), signal.SIGKILL)
@@ -180,8 +233,10 @@ def test_anomalies_grouped_once_silenced_and_nothing_lost_or_repeated_across_a_n
     # The notifier's own metrics.
     with urllib.request.urlopen(f"http://127.0.0.1:{stack.port('notifier_metrics')}/metrics", timeout=5) as r:
         text = r.read().decode()
-    sent = sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith("tickstream_notifier_sent_total"))
-    assert sent >= 10 + 5 + 1, text   # this process (after the restart): second half, sentinels, the silenced one
+    sent = sum(
+        float(line.split()[-1]) for line in text.splitlines() if line.startswith("tickstream_notifier_sent_total")
+    )
+    assert sent >= 10 + 5 + 1, text  # this process (after the restart): second half, sentinels, the silenced one
     assert "tickstream_notifier_latency_seconds_count" in text and "tickstream_notifier_failed_total" in text
 
 
@@ -209,10 +264,15 @@ def wait_all_fired(stack, alerts, timeout=120, seen=None):
             missing = [(name, labels) for name, labels in missing if (name, str(labels)) not in seen]
         time.sleep(1)
     if missing:
-        states = {r["name"]: (r["state"], [a["labels"] for a in r.get("alerts", [])], r.get("lastError"))
-                  for g in prom_api(stack, "/api/v1/rules")["groups"] for r in g["rules"]}
-        raise AssertionError(f"not fired in Alertmanager within {timeout} s: {missing}; Prometheus rules: "
-                             f"{ {name: states.get(name) for name, _ in missing} }")
+        states = {
+            r["name"]: (r["state"], [a["labels"] for a in r.get("alerts", [])], r.get("lastError"))
+            for g in prom_api(stack, "/api/v1/rules")["groups"]
+            for r in g["rules"]
+        }
+        raise AssertionError(
+            f"not fired in Alertmanager within {timeout} s: {missing}; Prometheus rules: "
+            f"{ {name: states.get(name) for name, _ in missing} }"
+        )
     print(f"fired after {time.monotonic() - started:.0f} s: {[name for name, _ in alerts]}")
 
 
@@ -227,8 +287,12 @@ class Seen(set):
 
 def wait_resolved(stack, alertname, timeout=120, **labels):
     started = time.monotonic()
-    wait_for(f"{alertname} {labels} resolved in Alertmanager", lambda: not fired(stack, alertname, **labels),
-             timeout=timeout, interval=1)
+    wait_for(
+        f"{alertname} {labels} resolved in Alertmanager",
+        lambda: not fired(stack, alertname, **labels),
+        timeout=timeout,
+        interval=1,
+    )
     print(f"resolved after {time.monotonic() - started:.0f} s: {alertname}")
 
 
@@ -244,16 +308,26 @@ def job_running(stack):
 def psql_session(stack):
     """A psql session as the superuser, kept open (for a lock held across statements)."""
     from stack_fixtures import PSQL
+
     pg = stack.stack_json()["endpoints"]["postgres"]
     password = (stack.home / "postgres" / "superuser.password").read_text().strip()
-    return subprocess.Popen([PSQL, "-X", "-q", "-At", "-h", pg["host"], "-p", str(pg["port"]), "-U", "postgres", "-d",
-                             pg["database"]], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=dict(os.environ, PGPASSWORD=password))
+    return subprocess.Popen(
+        [PSQL, "-X", "-q", "-At", "-h", pg["host"], "-p", str(pg["port"]), "-U", "postgres", "-d", pg["database"]],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ, PGPASSWORD=password),
+    )
 
 
 def test_bad_records_a_dead_feed_and_a_reconnect_storm(stack):
-    wait_for("ticks from both venues in Prometheus", lambda: len(prom(stack, "rate(tickstream_producer_messages_total[20s]) > 0")) == 2,
-             timeout=90, interval=1)
+    wait_for(
+        "ticks from both venues in Prometheus",
+        lambda: len(prom(stack, "rate(tickstream_producer_messages_total[20s]) > 0")) == 2,
+        timeout=90,
+        interval=1,
+    )
     # Bad records for 20 s (20/s against ~100 good ticks/s) and Kraken's feed dead (every connection closed at once).
     stack.venues.mode["kraken"] = "refuse"
     junk = Producer({"bootstrap.servers": stack.bootstrap, "linger.ms": 5})
@@ -263,16 +337,25 @@ def test_bad_records_a_dead_feed_and_a_reconnect_storm(stack):
             junk.produce("ticks", b"not a tick " + str(i).encode(), b"binance:BTC-USDT")
         junk.flush(10)
         time.sleep(0.5)
-    wait_all_fired(stack, [("TickStreamDeadLettersAboveNormal", {}), ("TickStreamVenueSilent", {"exchange": "kraken"}),
-                           ("TickStreamReconnectStorm", {"exchange": "kraken"})])
+    wait_all_fired(
+        stack,
+        [
+            ("TickStreamDeadLettersAboveNormal", {}),
+            ("TickStreamVenueSilent", {"exchange": "kraken"}),
+            ("TickStreamReconnectStorm", {"exchange": "kraken"}),
+        ],
+    )
     assert not fired(stack, "TickStreamVenueSilent", exchange="binance")
     stack.venues.mode["kraken"] = "trade"
     wait_resolved(stack, "TickStreamDeadLettersAboveNormal")
     wait_resolved(stack, "TickStreamVenueSilent", exchange="kraken")
     wait_resolved(stack, "TickStreamReconnectStorm", exchange="kraken")
     # The receiver was told both ways.
-    wait_for("the resolved notification", lambda: stack.log.health("TickStreamVenueSilent", "resolved", exchange="kraken"),
-             timeout=30)
+    wait_for(
+        "the resolved notification",
+        lambda: stack.log.health("TickStreamVenueSilent", "resolved", exchange="kraken"),
+        timeout=30,
+    )
     assert stack.log.health("TickStreamVenueSilent", "firing", exchange="kraken")
 
 
@@ -299,12 +382,36 @@ def test_database_lock_stalls_rows_lag_and_checkpoints(stack):
     session = lock_ticks(stack)
     load = None
     try:
-        load = subprocess.Popen([str(PRODUCERS_PY), "-m", "tickstream_producers", "synthetic", "--rate", "2000",
-                                 "--duration", "30", "--bootstrap", stack.bootstrap, "--no-metrics", "--status-every",
-                                 "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_all_fired(stack, [("TickStreamRowsNotGrowing", {}), ("TickStreamKafkaLagGrowing", {}),
-                               ("TickStreamCheckpointsSlow", {}), ("TickStreamCheckpointsFailing", {}),
-                               ("TickStreamJobRestarting", {})], timeout=120)
+        load = subprocess.Popen(
+            [
+                str(PRODUCERS_PY),
+                "-m",
+                "tickstream_producers",
+                "synthetic",
+                "--rate",
+                "2000",
+                "--duration",
+                "30",
+                "--bootstrap",
+                stack.bootstrap,
+                "--no-metrics",
+                "--status-every",
+                "0",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_all_fired(
+            stack,
+            [
+                ("TickStreamRowsNotGrowing", {}),
+                ("TickStreamKafkaLagGrowing", {}),
+                ("TickStreamCheckpointsSlow", {}),
+                ("TickStreamCheckpointsFailing", {}),
+                ("TickStreamJobRestarting", {}),
+            ],
+            timeout=120,
+        )
     finally:
         unlock(session)
         if load is not None:
@@ -365,8 +472,11 @@ def test_taskmanager_killed_restart_alert(stack):
     stack.run("up", "--only", "flink")
     wait_all_fired(stack, [restarting], timeout=180, seen=seen)
     wait_for("the job running", lambda: job_running(stack), timeout=180)
-    for name, labels in (("TickStreamTargetDown", {"job": "flink"}), ("TickStreamJobNotRunning", {}),
-                         ("TickStreamJobRestarting", {})):
+    for name, labels in (
+        ("TickStreamTargetDown", {"job": "flink"}),
+        ("TickStreamJobNotRunning", {}),
+        ("TickStreamJobRestarting", {}),
+    ):
         wait_resolved(stack, name, timeout=180, **labels)
 
 
@@ -377,4 +487,3 @@ def prom_api(stack, path):
 
 def prom(stack, query):
     return prom_api(stack, f"/api/v1/query?query={urllib.parse.quote(query)}")["result"]
-

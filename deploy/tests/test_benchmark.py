@@ -1,5 +1,6 @@
 """The benchmark's verdict on a step's backlog (deploy/bench): bounded or growing; and how it follows the ticks
 table during a step (on a real PostgreSQL with sql/ applied)."""
+
 import random
 import sys
 
@@ -47,9 +48,11 @@ def test_a_backlog_left_at_the_end_of_more_than_three_seconds_is_not_bounded():
 
 
 def insert_ticks(db, symbol: str, n: int, newest_age_s: int) -> None:
-    db.run("INSERT INTO ticks (time, exchange, symbol, trade_id, price, size, side, recv_time)"
-           f" SELECT now() - make_interval(secs => {newest_age_s} + {n} - i), 'synthetic', '{symbol}', i::text,"
-           f" 100, 1, 'buy', now() FROM generate_series(1, {n}) AS i")
+    db.run(
+        "INSERT INTO ticks (time, exchange, symbol, trade_id, price, size, side, recv_time)"
+        f" SELECT now() - make_interval(secs => {newest_age_s} + {n} - i), 'synthetic', '{symbol}', i::text,"
+        f" 100, 1, 'buy', now() FROM generate_series(1, {n}) AS i"
+    )
 
 
 def test_tick_rows_follows_inserts_cheaply_and_counts_exactly(postgres_stack):
@@ -78,11 +81,19 @@ def test_the_report_names_the_database_the_ticks_went_to(postgres_stack):
     extension = db.value("SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), 'none')")
     assert named["postgres"] == server
     if extension != "none":
-        assert named == {"kind": "timescaledb", "postgres": server, "timescaledb": extension,
-                         "name": f"TimescaleDB {extension} hypertables on PostgreSQL {server}"}
+        assert named == {
+            "kind": "timescaledb",
+            "postgres": server,
+            "timescaledb": extension,
+            "name": f"TimescaleDB {extension} hypertables on PostgreSQL {server}",
+        }
     else:
-        assert named == {"kind": "postgres", "postgres": server, "timescaledb": None,
-                         "name": f"plain PostgreSQL {server}"}
+        assert named == {
+            "kind": "postgres",
+            "postgres": server,
+            "timescaledb": None,
+            "name": f"plain PostgreSQL {server}",
+        }
 
 
 def test_deliveries_count_each_anomaly_of_the_step_once_from_its_trade_time(tmp_path):
@@ -96,18 +107,40 @@ def test_deliveries_count_each_anomaly_of_the_step_once_from_its_trade_time(tmp_
             return tmp_path.joinpath(*parts)
 
     def delivery(received_at, path, *alerts):
-        return json.dumps({"received_at": received_at, "path": path, "payload": {"alerts": [
-            {"labels": {"alertname": "TickStreamAnomaly", "anomaly_id": i, "symbol": sym},
-             "annotations": {"trade_time": trade}, "startsAt": "2026-12-01T09:00:00.000Z"}
-            for i, sym, trade in alerts]}}) + "\n"
+        return (
+            json.dumps(
+                {
+                    "received_at": received_at,
+                    "path": path,
+                    "payload": {
+                        "alerts": [
+                            {
+                                "labels": {"alertname": "TickStreamAnomaly", "anomaly_id": i, "symbol": sym},
+                                "annotations": {"trade_time": trade},
+                                "startsAt": "2026-12-01T09:00:00.000Z",
+                            }
+                            for i, sym, trade in alerts
+                        ]
+                    },
+                }
+            )
+            + "\n"
+        )
 
     log = tmp_path / "alerts" / "notifications.jsonl"
     log.parent.mkdir()
     log.write_text(delivery(1_796_000_000_500, "/anomalies", ("old", "S0A-USDT", "2026-12-01T00:00:00.000Z")))
     deliveries = Deliveries(FakeStack())
     with open(log, "a") as f:
-        f.write(delivery(1_796_000_000_300, "/anomalies", ("a", "S0A-USDT", "2026-12-01T00:00:00.000Z"),
-                         ("b", "S0B-USDT", "2026-12-01T00:00:00.100Z"), ("c", "OTHER-USDT", "2026-12-01T00:00:00.000Z")))
+        f.write(
+            delivery(
+                1_796_000_000_300,
+                "/anomalies",
+                ("a", "S0A-USDT", "2026-12-01T00:00:00.000Z"),
+                ("b", "S0B-USDT", "2026-12-01T00:00:00.100Z"),
+                ("c", "OTHER-USDT", "2026-12-01T00:00:00.000Z"),
+            )
+        )
         f.write(delivery(1_796_000_002_000, "/anomalies", ("a", "S0A-USDT", "2026-12-01T00:00:00.000Z")))
         f.write(delivery(1_796_000_000_900, "/alerts", ("d", "S0A-USDT", "2026-12-01T00:00:00.000Z")))
     latencies = sorted(deliveries.latencies(["S0A-USDT", "S0B-USDT"]))

@@ -3,6 +3,7 @@ the database), then every query of every panel of grafana/dashboards/*.json, the
 annotations are evaluated the way Grafana would send them — PromQL through Prometheus's HTTP API, SQL through
 the database as the read-only `grafana` role with Grafana's macros expanded to real time ranges. A query that
 errors or returns no series/rows fails the test, named by dashboard and panel. None is skipped."""
+
 import json
 import re
 import time
@@ -20,16 +21,20 @@ DATASOURCES = REPO / "grafana" / "provisioning" / "datasources" / "datasources.y
 PROM_UID, DB_UID = "prometheus", "tickstream-db"
 # The Prometheus data source's scrape interval (timeInterval; test_deployment_configs.py checks that it is the
 # scrape interval of deploy/prometheus/prometheus.yml and the compose copy).
-SCRAPE_INTERVAL = next(d["jsonData"]["timeInterval"] for d in yaml.safe_load(DATASOURCES.read_text())["datasources"]
-                       if d["uid"] == PROM_UID)
+SCRAPE_INTERVAL = next(
+    d["jsonData"]["timeInterval"]
+    for d in yaml.safe_load(DATASOURCES.read_text())["datasources"]
+    if d["uid"] == PROM_UID
+)
 # What Grafana substitutes for its interval variables on the dashboards' default range: $__interval is
 # range / data points (~4 s for an hour), raised to the scrape interval; $__rate_interval is
 # max($__interval + scrape interval, 4 x scrape interval).
 INTERVAL, DEFAULT_RANGE = SCRAPE_INTERVAL, timedelta(hours=1)
-SETTLE_SECONDS = 90        # how long a query may still come back empty while the pipeline warms up
+SETTLE_SECONDS = 90  # how long a query may still come back empty while the pipeline warms up
 
 
 # ---- Grafana's expansion of a query ------------------------------------------------------------------------
+
 
 def seconds(interval: str) -> int:
     m = re.fullmatch(r"\s*'?(\d+)(ms|s|m|h|d)'?\s*", interval)
@@ -55,25 +60,34 @@ def substitute_variables(text: str, variables: dict[str, str]) -> str:
 
 def expand_sql(sql: str, variables: dict[str, str], start: datetime, end: datetime, timescaledb: bool) -> str:
     """Grafana's PostgreSQL data source macros, as it expands them (pkg/tsdb/grafana-postgresql-datasource)."""
-    sql = substitute_variables(sql, {"__interval_ms": str(seconds(INTERVAL) * 1000), "__interval": INTERVAL,
-                                     **variables})
+    sql = substitute_variables(
+        sql, {"__interval_ms": str(seconds(INTERVAL) * 1000), "__interval": INTERVAL, **variables}
+    )
     iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def time_group(m: re.Match, alias: bool) -> str:
         column, interval = m.group(1).strip(), m.group(2)
         secs = seconds(interval)
-        expr = (f"time_bucket('{secs}s',{column})" if timescaledb
-                else f"floor(extract(epoch from {column})/{secs})*{secs}")
+        expr = (
+            f"time_bucket('{secs}s',{column})" if timescaledb else f"floor(extract(epoch from {column})/{secs})*{secs}"
+        )
         return expr + (' AS "time"' if alias else "")
 
     group = r"\(\s*([^,()]+?)\s*,\s*('?[0-9]+[a-z]+'?)\s*(?:,[^)]*)?\)"
     sql = re.sub(r"\$__timeGroupAlias" + group, lambda m: time_group(m, True), sql)
     sql = re.sub(r"\$__timeGroup" + group, lambda m: time_group(m, False), sql)
-    sql = re.sub(r"\$__timeFilter\(\s*([^()]+?)\s*\)", lambda m: f"{m.group(1)} BETWEEN '{iso(start)}' AND '{iso(end)}'", sql)
-    sql = re.sub(r"\$__unixEpochFilter\(\s*([^()]+?)\s*\)",
-                 lambda m: f"{m.group(1)} >= {int(start.timestamp())} AND {m.group(1)} <= {int(end.timestamp())}", sql)
+    sql = re.sub(
+        r"\$__timeFilter\(\s*([^()]+?)\s*\)", lambda m: f"{m.group(1)} BETWEEN '{iso(start)}' AND '{iso(end)}'", sql
+    )
+    sql = re.sub(
+        r"\$__unixEpochFilter\(\s*([^()]+?)\s*\)",
+        lambda m: f"{m.group(1)} >= {int(start.timestamp())} AND {m.group(1)} <= {int(end.timestamp())}",
+        sql,
+    )
     sql = sql.replace("$__timeFrom()", f"'{iso(start)}'").replace("$__timeTo()", f"'{iso(end)}'")
-    sql = sql.replace("$__unixEpochFrom()", str(int(start.timestamp()))).replace("$__unixEpochTo()", str(int(end.timestamp())))
+    sql = sql.replace("$__unixEpochFrom()", str(int(start.timestamp()))).replace(
+        "$__unixEpochTo()", str(int(end.timestamp()))
+    )
     assert "$" not in sql.replace("$$", ""), f"unexpanded macro or variable left in:\n{sql}"
     return sql
 
@@ -86,10 +100,11 @@ def expand_promql(expr: str) -> str:
 
 # ---- the dashboards' queries -------------------------------------------------------------------------------
 
+
 def all_panels(panels: list[dict]):
     for p in panels:
         yield p
-        yield from all_panels(p.get("panels", []))   # panels inside collapsed rows
+        yield from all_panels(p.get("panels", []))  # panels inside collapsed rows
 
 
 def queries(dashboard: dict):
@@ -105,8 +120,13 @@ def queries(dashboard: dict):
         if ann.get("builtIn"):
             continue
         target = ann.get("target") or ann
-        yield (f"{title} / annotation {ann['name']}", ann["datasource"]["uid"],
-               target.get("rawSql") or target.get("expr"), None, "table")
+        yield (
+            f"{title} / annotation {ann['name']}",
+            ann["datasource"]["uid"],
+            target.get("rawSql") or target.get("expr"),
+            None,
+            "table",
+        )
     for panel in all_panels(dashboard["panels"]):
         if panel.get("type") == "row":
             continue
@@ -141,6 +161,7 @@ def test_dashboards_are_valid_grafana_json():
 
 # ---- against the running stack -----------------------------------------------------------------------------
 
+
 def prometheus_query(stack: StackCli, expr: str) -> tuple[str | None, list]:
     url = f"http://127.0.0.1:{stack.port('prometheus')}/api/v1/query"
     data = urllib.parse.urlencode({"query": expr}).encode()
@@ -158,13 +179,22 @@ def prometheus_query(stack: StackCli, expr: str) -> tuple[str | None, list]:
 def flowing(full_stack: StackCli):
     """The stack once data flows: rows in every table, and the rate() of the job's and producers' counters has
     the two samples it needs."""
-    wait_for("ticks, candles and anomalies in the database", lambda: (d := full_stack.status()["data"])
-             and d.get("ticks", 0) > 1000 and d.get("anomalies", 0) > 0
-             and superuser(full_stack).value("SELECT count(*) FROM candles_1m") not in (None, "0"),
-             timeout=180, interval=3)
-    for expr in (f"rate(flink_taskmanager_job_task_operator_tickstream_records_in[{RATE_INTERVAL}])",
-                 f"rate(tickstream_producer_messages_total[{RATE_INTERVAL}])",
-                 f'rate(pg_stat_database_tup_inserted{{datname="tickstream"}}[{RATE_INTERVAL}])'):
+    wait_for(
+        "ticks, candles and anomalies in the database",
+        lambda: (
+            (d := full_stack.status()["data"])
+            and d.get("ticks", 0) > 1000
+            and d.get("anomalies", 0) > 0
+            and superuser(full_stack).value("SELECT count(*) FROM candles_1m") not in (None, "0")
+        ),
+        timeout=180,
+        interval=3,
+    )
+    for expr in (
+        f"rate(flink_taskmanager_job_task_operator_tickstream_records_in[{RATE_INTERVAL}])",
+        f"rate(tickstream_producer_messages_total[{RATE_INTERVAL}])",
+        f'rate(pg_stat_database_tup_inserted{{datname="tickstream"}}[{RATE_INTERVAL}])',
+    ):
         wait_for(f"{expr} in Prometheus", lambda: prometheus_query(full_stack, expr)[1], timeout=90, interval=2)
     return full_stack
 

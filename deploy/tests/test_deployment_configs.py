@@ -14,6 +14,7 @@ deploy/docker/ files, renders the kustomize overlays of deploy/k8s with a real k
   Flink's Kubernetes HA, one Secret and one session job per overlay, one scrape interval.
 Each check returns its problems, so the tests can also show that a mutated copy fails.
 """
+
 from __future__ import annotations
 
 import base64
@@ -52,15 +53,24 @@ TIMESCALE_INIT = DEPLOY / "docker" / "timescaledb" / "100-tickstream.sh"
 GRAFANA_DATASOURCES = REPO / "grafana" / "provisioning" / "datasources" / "datasources.yaml"
 K8S = DEPLOY / "k8s"
 OVERLAYS = ("first-deploy", "from-savepoint")
-ENV_FILE = "overlays/first-deploy/tickstream.env"      # the Secret's source; never committed
-ALERTS_ENV_FILE = "overlays/first-deploy/alerts.env"   # the webhook URL's Secret; never committed
+ENV_FILE = "overlays/first-deploy/tickstream.env"  # the Secret's source; never committed
+ALERTS_ENV_FILE = "overlays/first-deploy/alerts.env"  # the webhook URL's Secret; never committed
 TEST_WEBHOOK = "https://alerts.test.invalid/hook"
 TEST_PASSWORD = "not-a-secret: only for rendering"
 JOB_PARAMETERS = REPO / "job" / "src" / "main" / "java" / "io" / "tickstream" / "config" / "JobParameter.java"
 
 # docs/contracts.md "Ports" (names as in deploy/stack/state.py DEFAULT_PORTS; Grafana is not part of the native stack).
-DESIGN_PORTS = {"kafka": 9092, "postgres": 5432, "flink_rest": 8081, "prometheus": 9090, "producer_metrics": 9091,
-                "postgres_exporter": 9187, "kafka_metrics": 9308, "flink_jm_metrics": 9250, "flink_tm_metrics": 9251}
+DESIGN_PORTS = {
+    "kafka": 9092,
+    "postgres": 5432,
+    "flink_rest": 8081,
+    "prometheus": 9090,
+    "producer_metrics": 9091,
+    "postgres_exporter": 9187,
+    "kafka_metrics": 9308,
+    "flink_jm_metrics": 9250,
+    "flink_tm_metrics": 9251,
+}
 GRAFANA_PORT = 3000
 
 # Compose service -> {port name: port inside the container}. The host side must be the docs/contracts.md port.
@@ -80,11 +90,20 @@ COMPOSE_PUBLISHED = {
 }
 
 # deploy/flink/config.yaml keys that bind the native processes to loopback; containers and pods bind their own.
-BIND_KEYS = {"jobmanager.rpc.address", "jobmanager.bind-host", "taskmanager.host", "taskmanager.bind-host",
-             "rest.address", "rest.bind-address"}
+BIND_KEYS = {
+    "jobmanager.rpc.address",
+    "jobmanager.bind-host",
+    "taskmanager.host",
+    "taskmanager.bind-host",
+    "rest.address",
+    "rest.bind-address",
+}
 # Keys the native stack's flink.py adds to config.yaml for its state dir: compose and k8s must set them too.
-REQUIRED_EXTRA_KEYS = {"execution.checkpointing.dir", "execution.checkpointing.savepoint-dir",
-                       "metrics.reporter.prom.port"}
+REQUIRED_EXTRA_KEYS = {
+    "execution.checkpointing.dir",
+    "execution.checkpointing.savepoint-dir",
+    "metrics.reporter.prom.port",
+}
 # In k8s the operator sizes processes from jobManager/taskManager.resource.memory instead.
 K8S_MEMORY_KEYS = {"jobmanager.memory.process.size": "jobManager", "taskmanager.memory.process.size": "taskManager"}
 
@@ -178,8 +197,10 @@ def compose_schema() -> dict:
 
 @pytest.fixture(scope="module")
 def native_flink() -> dict:
-    return {k: str(v).lower() if isinstance(v, bool) else str(v)
-            for k, v in load_yaml(DEPLOY / "flink" / "config.yaml").items()}
+    return {
+        k: str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in load_yaml(DEPLOY / "flink" / "config.yaml").items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -236,8 +257,14 @@ def published_ports(service: dict) -> list[dict]:
     for p in service.get("ports", []):
         if isinstance(p, dict):
             host = str(p.get("published", ""))
-            out.append({"host_ip": p.get("host_ip", ""), "host_ports": prom_port_range(host) if host else range(0),
-                        "container": int(str(p["target"]).split("/")[0]), "spec": p})
+            out.append(
+                {
+                    "host_ip": p.get("host_ip", ""),
+                    "host_ports": prom_port_range(host) if host else range(0),
+                    "container": int(str(p["target"]).split("/")[0]),
+                    "spec": p,
+                }
+            )
             continue
         parts = str(p).split("/")[0].rsplit(":", 2)
         if len(parts) == 3:
@@ -246,8 +273,14 @@ def published_ports(service: dict) -> list[dict]:
             ip, (host, container) = "", parts
         else:
             ip, host, container = "", "", parts[0]
-        out.append({"host_ip": ip, "host_ports": prom_port_range(host) if host else range(0),
-                    "container": int(container.split("-")[0]), "spec": p})
+        out.append(
+            {
+                "host_ip": ip,
+                "host_ports": prom_port_range(host) if host else range(0),
+                "container": int(container.split("-")[0]),
+                "spec": p,
+            }
+        )
     return out
 
 
@@ -278,8 +311,10 @@ def check_compose_ports(compose: dict, native_ports: dict[str, int]) -> list[str
         for port_name, container in wanted.items():
             host = expected_host[port_name]
             if not any(p["container"] == container and p["host_ports"] and p["host_ports"][0] == host for p in ports):
-                problems.append(f"{name}: {port_name} should be published as 127.0.0.1:{host} -> {container}, "
-                                f"found {[p['spec'] for p in ports]}")
+                problems.append(
+                    f"{name}: {port_name} should be published as 127.0.0.1:{host} -> {container}, "
+                    f"found {[p['spec'] for p in ports]}"
+                )
     return problems
 
 
@@ -326,8 +361,10 @@ def check_flink_extras(where: str, props: dict[str, str]) -> list[str]:
         ports = prom_port_range(props["metrics.reporter.prom.port"])
         for name in ("flink_jm_metrics", "flink_tm_metrics"):
             if stack_state.DEFAULT_PORTS[name] not in ports:
-                problems.append(f"{where}: metrics.reporter.prom.port {props['metrics.reporter.prom.port']} "
-                                f"does not hold {name} {stack_state.DEFAULT_PORTS[name]}")
+                problems.append(
+                    f"{where}: metrics.reporter.prom.port {props['metrics.reporter.prom.port']} "
+                    f"does not hold {name} {stack_state.DEFAULT_PORTS[name]}"
+                )
     return problems
 
 
@@ -365,8 +402,9 @@ def check_compose_prometheus(compose: dict, compose_prom: dict, native_prom: dic
     if set(native_jobs) != set(compose_jobs):
         problems.append(f"Prometheus job names differ: native {sorted(native_jobs)}, compose {sorted(compose_jobs)}")
     for name in set(native_jobs) & set(compose_jobs):
-        native_ports = {int(t.rsplit(":", 1)[1]) for sc in native_jobs[name].get("static_configs", [])
-                        for t in sc["targets"]}
+        native_ports = {
+            int(t.rsplit(":", 1)[1]) for sc in native_jobs[name].get("static_configs", []) for t in sc["targets"]
+        }
         targets = [t for sc in compose_jobs[name].get("static_configs", []) for t in sc["targets"]]
         targets += [f"{n}:{sd['port']}" for sd in compose_jobs[name].get("dns_sd_configs", []) for n in sd["names"]]
         for target in targets:
@@ -404,8 +442,11 @@ def check_no_literal_secrets_compose(compose: dict) -> list[str]:
                 problems.append(f"{name}: {key} is a literal or has a default ({value!r}); use ${{{key}:?...}}")
             if re.search(r"://[^/\s:@]+:[^@\s]+@", str(value)):
                 problems.append(f"{name}: {key} holds a URL with a password")
-        text = " ".join(map(str, service.get("command") or [])) if isinstance(service.get("command"), list) \
+        text = (
+            " ".join(map(str, service.get("command") or []))
+            if isinstance(service.get("command"), list)
             else str(service.get("command") or "")
+        )
         if re.search(r"password[=\s]", text, re.I):
             problems.append(f"{name}: a password on the command line")
     return problems
@@ -421,8 +462,10 @@ def check_no_literal_secrets_k8s(docs: dict[str, list[dict]]) -> list[str]:
         for d in ds:
             for generator in d.get("secretGenerator", []) if d.get("kind") == "Kustomization" else []:
                 if generator.get("literals") or generator.get("files"):
-                    problems.append(f"{file}: secretGenerator {generator['name']} must read an env file, not "
-                                    f"literals or files in the repo")
+                    problems.append(
+                        f"{file}: secretGenerator {generator['name']} must read an env file, not "
+                        f"literals or files in the repo"
+                    )
                 for env in generator.get("envs", []):
                     path = str((K8S / file).parent.relative_to(REPO) / env)
                     ignored = subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=REPO)
@@ -447,8 +490,9 @@ def check_no_literal_secrets_k8s(docs: dict[str, list[dict]]) -> list[str]:
     return problems
 
 
-def check_k8s(docs: dict[str, list[dict]], native: dict[str, str], native_flags: list[str],
-              parameters: set[str]) -> list[str]:
+def check_k8s(
+    docs: dict[str, list[dict]], native: dict[str, str], native_flags: list[str], parameters: set[str]
+) -> list[str]:
     problems = []
     sessions = k8s_kind(docs, "FlinkDeployment")
     jobs = k8s_kind(docs, "FlinkSessionJob")
@@ -482,8 +526,11 @@ def check_k8s(docs: dict[str, list[dict]], native: dict[str, str], native_flags:
     ports = [p for c in template.get("spec", {}).get("containers", []) for p in c.get("ports", [])]
     if not any(p.get("containerPort") == stack_state.DEFAULT_PORTS["flink_jm_metrics"] for p in ports):
         problems.append("the pod template does not declare the metrics port 9250")
-    env = [e for c in spec.get("jobManager", {}).get("podTemplate", {}).get("spec", {}).get("containers", [])
-           for e in c.get("env", [])]
+    env = [
+        e
+        for c in spec.get("jobManager", {}).get("podTemplate", {}).get("spec", {}).get("containers", [])
+        for e in c.get("env", [])
+    ]
     if not any(e["name"] == "TICKSTREAM_JDBC_PASSWORD" and "secretKeyRef" in e.get("valueFrom", {}) for e in env):
         problems.append("the JobManager (which runs main() for a session job) lacks TICKSTREAM_JDBC_PASSWORD")
     monitors = k8s_kind(docs, "PodMonitor")
@@ -503,8 +550,11 @@ def check_k8s(docs: dict[str, list[dict]], native: dict[str, str], native_flags:
             problems.append(f"FlinkSessionJob {name}: parallelism {j.get('parallelism')}")
         if flags(j.get("args", [])) != native_flags:
             problems.append(f"FlinkSessionJob {name}: args {flags(j.get('args', []))}, native {native_flags}")
-        problems += [f"FlinkSessionJob {name}: --{f} is not a job parameter"
-                     for f in flags(j.get("args", [])) if f not in parameters]
+        problems += [
+            f"FlinkSessionJob {name}: --{f} is not a job parameter"
+            for f in flags(j.get("args", []))
+            if f not in parameters
+        ]
         if any("password" in a.lower() for a in j.get("args", [])):
             problems.append(f"FlinkSessionJob {name}: a password in the args")
     return problems
@@ -530,8 +580,11 @@ def check_kafka_version(compose: dict) -> list[str]:
     """One Kafka across stacks: the compose broker and kafka-init's tools are the root pom's kafka.broker.version,
     the broker of the native stack (deploy/runtime/kafka)."""
     version = re.search(r"<kafka.broker.version>([^<]+)</kafka.broker.version>", (REPO / "pom.xml").read_text())[1]
-    return [f"{name}: image {compose['services'][name].get('image')}, the native stack runs Kafka {version}"
-            for name in ("kafka", "kafka-init") if compose["services"][name].get("image") != f"apache/kafka:{version}"]
+    return [
+        f"{name}: image {compose['services'][name].get('image')}, the native stack runs Kafka {version}"
+        for name in ("kafka", "kafka-init")
+        if compose["services"][name].get("image") != f"apache/kafka:{version}"
+    ]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -539,8 +592,10 @@ def check_kafka_version(compose: dict) -> list[str]:
 
 
 def schema_errors(validator: jsonschema.protocols.Validator, document, where: str) -> list[str]:
-    return [f"{where}: {'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
-            for e in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))]
+    return [
+        f"{where}: {'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+        for e in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    ]
 
 
 def check_compose_schema(compose: dict, schema: dict) -> list[str]:
@@ -556,8 +611,12 @@ def strict(schema):
     if not isinstance(schema, dict):
         return schema
     out = {k: strict(v) for k, v in schema.items()}
-    if (out.get("type") == "object" and isinstance(out.get("properties"), dict) and "additionalProperties" not in out
-            and not out.get("x-kubernetes-preserve-unknown-fields")):
+    if (
+        out.get("type") == "object"
+        and isinstance(out.get("properties"), dict)
+        and "additionalProperties" not in out
+        and not out.get("x-kubernetes-preserve-unknown-fields")
+    ):
         out["additionalProperties"] = False
     return out
 
@@ -574,8 +633,11 @@ def crd_validators(crds: dict[str, dict]) -> dict[tuple[str, str], jsonschema.pr
                 continue
             schema = copy.deepcopy(version["schema"]["openAPIV3Schema"])
             # Every object has these at the top; a CRD's schema may leave them out (the API server adds them).
-            for key, value in (("apiVersion", {"type": "string"}), ("kind", {"type": "string"}),
-                               ("metadata", {"type": "object"})):
+            for key, value in (
+                ("apiVersion", {"type": "string"}),
+                ("kind", {"type": "string"}),
+                ("metadata", {"type": "object"}),
+            ):
                 schema["properties"].setdefault(key, value)
             flink_version = schema["properties"]["spec"]["properties"].get("flinkVersion")
             if flink_version:
@@ -607,7 +669,7 @@ def check_restart_policies(compose: dict) -> list[str]:
     for name, service in compose["services"].items():
         restart = str(service.get("restart", "no")).split(":")[0]
         if name in ONE_SHOTS and restart != "no":
-            problems.append(f"{name} runs once: restart must be \"no\", is {restart!r}")
+            problems.append(f'{name} runs once: restart must be "no", is {restart!r}')
         elif name not in ONE_SHOTS and restart not in RESTARTING:
             problems.append(f"{name} runs for good but restart is {restart!r} (want one of {sorted(RESTARTING)})")
     return problems
@@ -659,13 +721,18 @@ def check_exporter_role(compose: dict) -> list[str]:
         problems.append(f"postgres-exporter logs in as {env.get('DATA_SOURCE_USER')!r}, want {EXPORTER_ROLE}")
     password_env = stack_postgres.ROLE_PASSWORD_ENV.get(EXPORTER_ROLE, "")
     if not re.fullmatch(rf"\$\{{{password_env}:\?[^}}]*\}}", str(env.get("DATA_SOURCE_PASS", ""))) or not password_env:
-        problems.append(f"postgres-exporter: DATA_SOURCE_PASS {env.get('DATA_SOURCE_PASS')!r}, want ${{{password_env}:?...}}")
+        problems.append(
+            f"postgres-exporter: DATA_SOURCE_PASS {env.get('DATA_SOURCE_PASS')!r}, want ${{{password_env}:?...}}"
+        )
     if password_env not in compose["services"]["timescaledb"]["environment"]:
         problems.append(f"timescaledb: {password_env} is not passed to the init script")
     if f"ALTER ROLE {EXPORTER_ROLE} WITH LOGIN PASSWORD" not in TIMESCALE_INIT.read_text():
         problems.append(f"{TIMESCALE_INIT.name} does not give {EXPORTER_ROLE} its password")
     sql = "\n".join(f.read_text() for f in sorted((REPO / "sql").glob("*.sql")))
-    if f"CREATE ROLE {EXPORTER_ROLE} NOLOGIN NOSUPERUSER" not in sql or f"GRANT pg_monitor TO {EXPORTER_ROLE}" not in sql:
+    if (
+        f"CREATE ROLE {EXPORTER_ROLE} NOLOGIN NOSUPERUSER" not in sql
+        or f"GRANT pg_monitor TO {EXPORTER_ROLE}" not in sql
+    ):
         problems.append(f"sql/ does not create {EXPORTER_ROLE} unprivileged with pg_monitor")
     return problems
 
@@ -679,12 +746,18 @@ def check_ha(docs: dict[str, list[dict]]) -> list[str]:
         if conf.get("high-availability.type") != "kubernetes":
             problems.append(f"high-availability.type is {conf.get('high-availability.type')!r}, want kubernetes")
         storage = conf.get("high-availability.storageDir", "")
-        mounts = [m["mountPath"] for c in spec.get("podTemplate", {}).get("spec", {}).get("containers", [])
-                  for m in c.get("volumeMounts", [])]
-        if not (storage.startswith("file:///") and any(storage[len("file://"):].startswith(m + "/") for m in mounts)) \
-                and not re.match(r"(s3|s3a|s3p|gs|abfss?|hdfs|oss)://", storage):
-            problems.append(f"high-availability.storageDir {storage!r} is neither on the shared volume ({mounts}) "
-                            f"nor on an object store")
+        mounts = [
+            m["mountPath"]
+            for c in spec.get("podTemplate", {}).get("spec", {}).get("containers", [])
+            for m in c.get("volumeMounts", [])
+        ]
+        if not (
+            storage.startswith("file:///") and any(storage[len("file://") :].startswith(m + "/") for m in mounts)
+        ) and not re.match(r"(s3|s3a|s3p|gs|abfss?|hdfs|oss)://", storage):
+            problems.append(
+                f"high-availability.storageDir {storage!r} is neither on the shared volume ({mounts}) "
+                f"nor on an object store"
+            )
         if int(spec["jobManager"].get("replicas", 1)) < 2:
             problems.append(f"jobManager.replicas {spec['jobManager'].get('replicas', 1)}: no standby JobManager")
         if not spec.get("serviceAccount"):
@@ -709,9 +782,13 @@ def check_overlay(overlay: str, docs: dict[str, list[dict]]) -> list[str]:
         if overlay == "from-savepoint" and not isinstance(job["spec"]["job"].get("savepointRedeployNonce"), int):
             problems.append(f"{overlay}: no savepointRedeployNonce, so a changed path would not redeploy")
     secrets = {s["metadata"]["name"]: s for s in k8s_kind(docs, "Secret")}
-    refs = [e["valueFrom"]["secretKeyRef"] for d in k8s_kind(docs, "FlinkDeployment")
-            for c in d["spec"]["jobManager"]["podTemplate"]["spec"]["containers"] for e in c.get("env", [])
-            if "secretKeyRef" in e.get("valueFrom", {})]
+    refs = [
+        e["valueFrom"]["secretKeyRef"]
+        for d in k8s_kind(docs, "FlinkDeployment")
+        for c in d["spec"]["jobManager"]["podTemplate"]["spec"]["containers"]
+        for e in c.get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
+    ]
     for ref in refs:
         data = secrets.get(ref["name"], {}).get("data", {})
         if ref["key"] not in data:
@@ -724,16 +801,23 @@ def check_overlay(overlay: str, docs: dict[str, list[dict]]) -> list[str]:
                 ref = hook.get("urlSecret", {})
                 data = secrets.get(ref.get("name"), {}).get("data", {})
                 if ref.get("key") not in data:
-                    problems.append(f"{overlay}: receiver {receiver['name']} reads Secret {ref.get('name')} key "
-                                    f"{ref.get('key')}, not generated")
+                    problems.append(
+                        f"{overlay}: receiver {receiver['name']} reads Secret {ref.get('name')} key "
+                        f"{ref.get('key')}, not generated"
+                    )
                 elif base64.b64decode(data[ref["key"]]).decode() != TEST_WEBHOOK:
                     problems.append(f"{overlay}: Secret {ref['name']} does not hold alerts.env's value")
-    for kind, selector in (("PodMonitor", "podMonitorSelector"), ("PrometheusRule", "ruleSelector"),
-                           ("AlertmanagerConfig", "alertmanagerConfigSelector")):
+    for kind, selector in (
+        ("PodMonitor", "podMonitorSelector"),
+        ("PrometheusRule", "ruleSelector"),
+        ("AlertmanagerConfig", "alertmanagerConfigSelector"),
+    ):
         for monitor in k8s_kind(docs, kind):
             if not monitor["metadata"].get("labels", {}).get("release"):
-                problems.append(f"{overlay}: {kind} {monitor['metadata']['name']} has no release label for "
-                                f"kube-prometheus-stack's {selector}")
+                problems.append(
+                    f"{overlay}: {kind} {monitor['metadata']['name']} has no release label for "
+                    f"kube-prometheus-stack's {selector}"
+                )
     for claim in k8s_kind(docs, "PersistentVolumeClaim"):
         if not claim["spec"].get("storageClassName") or claim["spec"]["accessModes"] != ["ReadWriteMany"]:
             problems.append(f"{overlay}: PVC {claim['metadata']['name']} needs a ReadWriteMany storageClassName")
@@ -753,29 +837,37 @@ def _hosts_to(config: dict, host: str) -> dict:
     return config
 
 
-def check_compose_alerting(compose: dict, compose_prom: dict, native_prom: dict, compose_am: dict,
-                           native_am: dict) -> list[str]:
+def check_compose_alerting(
+    compose: dict, compose_prom: dict, native_prom: dict, compose_am: dict, native_am: dict
+) -> list[str]:
     """Compose runs the native stack's alerting: the same Alertmanager config (its webhooks on the alert-log
     service), Prometheus with the same rules directory mounted and sending to the alertmanager service, the
     notifier reading the compose Kafka and posting to that Alertmanager."""
     problems = []
     services = compose["services"]
     if _hosts_to(compose_am, "H") != _hosts_to(native_am, "H"):
-        problems.append("deploy/docker/alertmanager.yml differs from deploy/alertmanager/alertmanager.yml beyond "
-                        "the webhooks' host names")
+        problems.append(
+            "deploy/docker/alertmanager.yml differs from deploy/alertmanager/alertmanager.yml beyond "
+            "the webhooks' host names"
+        )
     for receiver in compose_am.get("receivers", []):
         for hook in receiver.get("webhook_configs", []):
             host = re.match(r"^http://([^:/]+):(\d+)/", hook["url"])
             if not host or host[1] not in services or int(host[2]) != stack_state.DEFAULT_PORTS["alert_log"]:
                 problems.append(f"receiver {receiver['name']}: {hook['url']} is not the alert-log service")
     if compose_prom.get("rule_files") != native_prom.get("rule_files"):
-        problems.append(f"compose Prometheus rule_files {compose_prom.get('rule_files')}, native "
-                        f"{native_prom.get('rule_files')}")
+        problems.append(
+            f"compose Prometheus rule_files {compose_prom.get('rule_files')}, native {native_prom.get('rule_files')}"
+        )
     mount = f"./{NATIVE_RULES.parent.relative_to(DEPLOY)}:/etc/prometheus/rules:ro"
     if mount not in services["prometheus"].get("volumes", []):
         problems.append(f"prometheus does not mount {mount}")
-    targets = [t for a in compose_prom.get("alerting", {}).get("alertmanagers", [])
-               for sc in a.get("static_configs", []) for t in sc["targets"]]
+    targets = [
+        t
+        for a in compose_prom.get("alerting", {}).get("alertmanagers", [])
+        for sc in a.get("static_configs", [])
+        for t in sc["targets"]
+    ]
     if targets != [f"alertmanager:{stack_state.DEFAULT_PORTS['alertmanager']}"] or "alertmanager" not in services:
         problems.append(f"compose Prometheus sends alerts to {targets}, want the alertmanager service")
     command = services.get("notifier", {}).get("command", [])
@@ -788,10 +880,13 @@ def check_compose_alerting(compose: dict, compose_prom: dict, native_prom: dict,
 
 def _am_route(route: dict) -> dict:
     """An Alertmanager route, native (snake_case) or AlertmanagerConfig (camelCase), as comparable fields."""
-    get = lambda snake, camel: route.get(snake, route.get(camel))  # noqa: E731
-    return {"group_by": get("group_by", "groupBy"), "group_wait": get("group_wait", "groupWait"),
-            "group_interval": get("group_interval", "groupInterval"),
-            "repeat_interval": get("repeat_interval", "repeatInterval")}
+    get = lambda snake, camel: route.get(snake, route.get(camel))
+    return {
+        "group_by": get("group_by", "groupBy"),
+        "group_wait": get("group_wait", "groupWait"),
+        "group_interval": get("group_interval", "groupInterval"),
+        "repeat_interval": get("repeat_interval", "repeatInterval"),
+    }
 
 
 def check_k8s_alerting(docs: dict[str, list[dict]], native_rules: dict, native_am: dict) -> list[str]:
@@ -813,23 +908,30 @@ def check_k8s_alerting(docs: dict[str, list[dict]], native_rules: dict, native_a
         native_sub = native_routes.get(sub["receiver"])
         matchers = [f'{m["name"]}{m.get("matchType", "=")}"{m["value"]}"' for m in sub.get("matchers", [])]
         if native_sub is None or matchers != native_sub["matchers"] or _am_route(sub) != _am_route(native_sub):
-            problems.append(f"AlertmanagerConfig route to {sub['receiver']} ({matchers}, {_am_route(sub)}) is not "
-                            f"the native one")
+            problems.append(
+                f"AlertmanagerConfig route to {sub['receiver']} ({matchers}, {_am_route(sub)}) is not the native one"
+            )
     if len(spec["route"].get("routes", [])) != len(native_routes):
         problems.append("AlertmanagerConfig has not the native routes")
     native_inhibit = [(r["source_matchers"], r["target_matchers"]) for r in native_am.get("inhibit_rules", [])]
-    inhibit = [([f'{m["name"]}{m.get("matchType", "=")}"{m["value"]}"' for m in r["sourceMatch"]],
-                [f'{m["name"]}{m.get("matchType", "=")}"{m["value"]}"' for m in r["targetMatch"]])
-               for r in spec.get("inhibitRules", [])]
+    inhibit = [
+        (
+            [f'{m["name"]}{m.get("matchType", "=")}"{m["value"]}"' for m in r["sourceMatch"]],
+            [f'{m["name"]}{m.get("matchType", "=")}"{m["value"]}"' for m in r["targetMatch"]],
+        )
+        for r in spec.get("inhibitRules", [])
+    ]
     if inhibit != native_inhibit:
         problems.append(f"AlertmanagerConfig inhibitRules {inhibit}, native {native_inhibit}")
-    native_resolved = {r["name"]: [h["send_resolved"] for h in r.get("webhook_configs", [])]
-                       for r in native_am["receivers"]}
+    native_resolved = {
+        r["name"]: [h["send_resolved"] for h in r.get("webhook_configs", [])] for r in native_am["receivers"]
+    }
     for receiver in spec.get("receivers", []):
         resolved = [h.get("sendResolved") for h in receiver.get("webhookConfigs", [])]
         if native_resolved.get(receiver["name"]) != resolved:
-            problems.append(f"receiver {receiver['name']}: sendResolved {resolved}, native "
-                            f"{native_resolved.get(receiver['name'])}")
+            problems.append(
+                f"receiver {receiver['name']}: sendResolved {resolved}, native {native_resolved.get(receiver['name'])}"
+            )
         for hook in receiver.get("webhookConfigs", []):
             if "url" in hook:
                 problems.append(f"receiver {receiver['name']}: a webhook URL in the repo (use urlSecret)")
@@ -839,17 +941,27 @@ def check_k8s_alerting(docs: dict[str, list[dict]], native_rules: dict, native_a
     container = deployments[0]["spec"]["template"]["spec"]["containers"][0]
     args = container["args"]
     job_args = [j["spec"]["job"]["args"] for j in k8s_kind(docs, "FlinkSessionJob")]
-    if args[:1] != ["notify"] or not job_args or arg_value(args, "bootstrap") != arg_value(job_args[0], "kafka-bootstrap"):
+    if (
+        args[:1] != ["notify"]
+        or not job_args
+        or arg_value(args, "bootstrap") != arg_value(job_args[0], "kafka-bootstrap")
+    ):
         problems.append(f"the notifier's {args} does not read the session job's Kafka")
     ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
     if "--metrics-port" not in args or ports.get("metrics") != int(arg_value(args, "metrics-port")):
         problems.append(f"the notifier's metrics port {ports} is not its --metrics-port")
-    if deployments[0]["spec"].get("replicas") != 1 or deployments[0]["spec"].get("strategy", {}).get("type") != "Recreate":
+    if (
+        deployments[0]["spec"].get("replicas") != 1
+        or deployments[0]["spec"].get("strategy", {}).get("type") != "Recreate"
+    ):
         problems.append("the notifier keeps one static group member: replicas 1, strategy Recreate")
     labels = deployments[0]["spec"]["template"]["metadata"]["labels"]
-    if not any(m["spec"]["selector"]["matchLabels"].items() <= labels.items() for m in k8s_kind(docs, "PodMonitor")
-               if any(e.get("port") == "metrics" for e in m["spec"]["podMetricsEndpoints"])
-               and m["metadata"]["name"] == "tickstream-notifier"):
+    if not any(
+        m["spec"]["selector"]["matchLabels"].items() <= labels.items()
+        for m in k8s_kind(docs, "PodMonitor")
+        if any(e.get("port") == "metrics" for e in m["spec"]["podMetricsEndpoints"])
+        and m["metadata"]["name"] == "tickstream-notifier"
+    ):
         problems.append("no PodMonitor scrapes the notifier")
     return problems
 
@@ -862,8 +974,10 @@ K8S_MODEL_DEFINITIONS = {
     ("v1", "Secret"): ("kubernetes-model-apps", "kubernetes_core_Secret"),
     ("monitoring.coreos.com/v1", "PrometheusRule"): ("openshift-model-monitoring", "os_monitoring_v1_PrometheusRule"),
     ("monitoring.coreos.com/v1", "PodMonitor"): ("openshift-model-monitoring", "os_monitoring_v1_PodMonitor"),
-    ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"):
-        ("openshift-model-monitoring", "os_monitoring_v1alpha1_AlertmanagerConfig"),
+    ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"): (
+        "openshift-model-monitoring",
+        "os_monitoring_v1alpha1_AlertmanagerConfig",
+    ),
 }
 
 
@@ -896,8 +1010,9 @@ def model_validators(model_schemas: dict[str, dict]) -> dict[tuple[str, str], js
                 definitions[key] = scalar
         if name not in definitions:
             raise AssertionError(f"{artifact} has no schema {name}")
-        validators[(api, kind)] = jsonschema.Draft7Validator({"$ref": f"#/definitions/{name}",
-                                                              "definitions": definitions})
+        validators[(api, kind)] = jsonschema.Draft7Validator(
+            {"$ref": f"#/definitions/{name}", "definitions": definitions}
+        )
     return validators
 
 
@@ -917,19 +1032,23 @@ def check_k8s_model_schemas(docs: dict[str, list[dict]], validators: dict) -> li
 
 
 def prometheus_interval(config: dict) -> list[str]:
-    return [config["global"]["scrape_interval"]] + [j["scrape_interval"] for j in config["scrape_configs"]
-                                                    if "scrape_interval" in j]
+    return [config["global"]["scrape_interval"]] + [
+        j["scrape_interval"] for j in config["scrape_configs"] if "scrape_interval" in j
+    ]
 
 
-def check_scrape_interval(native_prom: dict, compose_prom: dict, datasources: dict,
-                          docs: dict[str, list[dict]]) -> list[str]:
+def check_scrape_interval(
+    native_prom: dict, compose_prom: dict, datasources: dict, docs: dict[str, list[dict]]
+) -> list[str]:
     """One scrape interval, deploy/prometheus/prometheus.yml's: the compose copy scrapes at it, Grafana's data
     source (timeInterval, which $__interval and $__rate_interval follow) says it; no job overrides it; the
     PodMonitor leaves it to the cluster's Prometheus, whose Grafana follows that one."""
     problems = []
     native = native_prom["global"]["scrape_interval"]
-    for where, config in (("deploy/prometheus/prometheus.yml", native_prom),
-                          ("deploy/docker/prometheus.yml", compose_prom)):
+    for where, config in (
+        ("deploy/prometheus/prometheus.yml", native_prom),
+        ("deploy/docker/prometheus.yml", compose_prom),
+    ):
         if set(prometheus_interval(config)) != {native}:
             problems.append(f"{where} scrapes at {prometheus_interval(config)}, want {native} only")
     grafana = [d["jsonData"].get("timeInterval") for d in datasources["datasources"] if d["type"] == "prometheus"]
@@ -938,8 +1057,10 @@ def check_scrape_interval(native_prom: dict, compose_prom: dict, datasources: di
     for monitor in k8s_kind(docs, "PodMonitor"):
         for endpoint in monitor["spec"]["podMetricsEndpoints"]:
             if "interval" in endpoint:
-                problems.append(f"PodMonitor {monitor['metadata']['name']}: interval {endpoint['interval']} is not "
-                                f"the interval its Prometheus (and so its Grafana) uses")
+                problems.append(
+                    f"PodMonitor {monitor['metadata']['name']}: interval {endpoint['interval']} is not "
+                    f"the interval its Prometheus (and so its Grafana) uses"
+                )
     return problems
 
 
@@ -1023,8 +1144,10 @@ def test_compose_is_valid_compose_spec(compose, compose_schema):
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_k8s_overlays_are_valid_for_the_operator_crds(rendered, overlay, operator_crds):
     docs = rendered[overlay]
-    assert {d["kind"] for d in docs[overlay] if d["apiVersion"].startswith("flink.apache.org/")} == \
-        {"FlinkDeployment", "FlinkSessionJob"}
+    assert {d["kind"] for d in docs[overlay] if d["apiVersion"].startswith("flink.apache.org/")} == {
+        "FlinkDeployment",
+        "FlinkSessionJob",
+    }
     assert check_operator_schemas(docs, operator_crds) == []
 
 
@@ -1057,8 +1180,9 @@ def test_kubectl_renders_the_same(rendered_text, tmp_path):
     for overlay, text in rendered_text.items():
         result = kustomize_build([schemas.kubectl(), "kustomize"], tree / "overlays" / overlay)
         assert result.returncode == 0, result.stderr
-        assert yaml.safe_load_all(result.stdout) and list(yaml.safe_load_all(result.stdout)) == \
-            list(yaml.safe_load_all(text)), overlay
+        assert yaml.safe_load_all(result.stdout) and list(yaml.safe_load_all(result.stdout)) == list(
+            yaml.safe_load_all(text)
+        ), overlay
 
 
 # ---- production: restarts, start order, privileges, HA, scrape interval
@@ -1087,16 +1211,28 @@ def test_k8s_session_cluster_is_highly_available(rendered, overlay):
 
 
 def test_one_scrape_interval(native_prometheus, rendered):
-    assert check_scrape_interval(native_prometheus, load_yaml(COMPOSE_PROMETHEUS), load_yaml(GRAFANA_DATASOURCES),
-                                 rendered["first-deploy"]) == []
+    assert (
+        check_scrape_interval(
+            native_prometheus, load_yaml(COMPOSE_PROMETHEUS), load_yaml(GRAFANA_DATASOURCES), rendered["first-deploy"]
+        )
+        == []
+    )
 
 
 # ---- alerting
 
 
 def test_compose_runs_the_native_alerting(compose, native_prometheus):
-    assert check_compose_alerting(compose, load_yaml(COMPOSE_PROMETHEUS), native_prometheus,
-                                  load_yaml(COMPOSE_ALERTMANAGER), load_yaml(NATIVE_ALERTMANAGER)) == []
+    assert (
+        check_compose_alerting(
+            compose,
+            load_yaml(COMPOSE_PROMETHEUS),
+            native_prometheus,
+            load_yaml(COMPOSE_ALERTMANAGER),
+            load_yaml(NATIVE_ALERTMANAGER),
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -1107,8 +1243,9 @@ def test_k8s_carries_the_native_alerting(rendered, overlay):
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_k8s_objects_are_valid_for_their_published_schemas(rendered, overlay, k8s_model_schemas):
     docs = rendered[overlay]
-    assert {"PrometheusRule", "AlertmanagerConfig", "Deployment", "PodMonitor", "Service", "Secret"} <= \
-        {d["kind"] for d in docs[overlay]}
+    assert {"PrometheusRule", "AlertmanagerConfig", "Deployment", "PodMonitor", "Service", "Secret"} <= {
+        d["kind"] for d in docs[overlay]
+    }
     assert check_k8s_model_schemas(docs, model_validators(k8s_model_schemas)) == []
 
 
@@ -1122,8 +1259,9 @@ def test_the_alerting_checks_catch_mutations(compose, rendered, native_prometheu
     bad_prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = ["localhost:9093"]
     bad = copy.deepcopy(compose)
     bad["services"]["prometheus"]["volumes"] = [v for v in bad["services"]["prometheus"]["volumes"] if "rules" not in v]
-    bad["services"]["notifier"]["command"] = [c.replace("alertmanager:9093", "127.0.0.1:9093")
-                                              for c in bad["services"]["notifier"]["command"]]
+    bad["services"]["notifier"]["command"] = [
+        c.replace("alertmanager:9093", "127.0.0.1:9093") for c in bad["services"]["notifier"]["command"]
+    ]
     assert len(check_compose_alerting(bad, bad_prom, native_prometheus, bad_am, native_am)) == 5
 
     native_rules = load_yaml(NATIVE_RULES)
@@ -1149,9 +1287,11 @@ def test_the_alerting_checks_catch_mutations(compose, rendered, native_prometheu
     assert len(check_k8s_model_schemas(bad_k8s, model_validators(k8s_model_schemas))) == 4
 
     bad_k8s = copy.deepcopy(rendered["first-deploy"])
-    k8s_kind(bad_k8s, "Secret")[[s["metadata"]["name"] for s in k8s_kind(bad_k8s, "Secret")].index("tickstream-alerts")]["data"] = {}
+    k8s_kind(bad_k8s, "Secret")[
+        [s["metadata"]["name"] for s in k8s_kind(bad_k8s, "Secret")].index("tickstream-alerts")
+    ]["data"] = {}
     k8s_kind(bad_k8s, "PrometheusRule")[0]["metadata"]["labels"].pop("release")
-    assert len(check_overlay("first-deploy", bad_k8s)) == 3   # two receivers read the Secret, one label
+    assert len(check_overlay("first-deploy", bad_k8s)) == 3  # two receivers read the Secret, one label
 
 
 class FakeBroker:
@@ -1182,13 +1322,16 @@ def run_probe(port: int) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", str(KAFKA_PROBE), f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=30)
 
 
-@pytest.mark.parametrize("reply, healthy", [
-    (bytes.fromhex("0000000a" "54530001" "0000") + bytes(6), True),    # ApiVersions answered, error 0
-    (bytes.fromhex("0000000a" "54530001" "0023") + bytes(6), False),   # UNSUPPORTED_VERSION
-    (bytes.fromhex("0000000a" "00000007" "0000") + bytes(6), False),   # another request's answer
-    (b"HTTP/1.1 400 Bad Request\r\n\r\n", False),                      # not Kafka
-    (b"", False),                                                       # closed without a word
-])
+@pytest.mark.parametrize(
+    "reply, healthy",
+    [
+        (bytes.fromhex("0000000a545300010000") + bytes(6), True),  # ApiVersions answered, error 0
+        (bytes.fromhex("0000000a545300010023") + bytes(6), False),  # UNSUPPORTED_VERSION
+        (bytes.fromhex("0000000a000000070000") + bytes(6), False),  # another request's answer
+        (b"HTTP/1.1 400 Bad Request\r\n\r\n", False),  # not Kafka
+        (b"", False),  # closed without a word
+    ],
+)
 def test_kafka_probe_reads_the_broker_answer(reply, healthy):
     broker = FakeBroker(reply)
     try:
@@ -1204,8 +1347,9 @@ def test_kafka_probe_fails_on_a_closed_port():
     assert result.returncode != 0
 
 
-def test_the_checks_catch_mutations(compose, rendered, k8s_sources, native_flink, native_job_flags,
-                                    native_prometheus, compose_schema, operator_crds):
+def test_the_checks_catch_mutations(
+    compose, rendered, k8s_sources, native_flink, native_job_flags, native_prometheus, compose_schema, operator_crds
+):
     """Each check fails on a copy with one thing wrong, so a green run means something."""
     parameters = job_parameter_flags()
     k8s = rendered["first-deploy"]
@@ -1220,14 +1364,15 @@ def test_the_checks_catch_mutations(compose, rendered, k8s_sources, native_flink
     assert check_compose_ports(bad, stack_state.DEFAULT_PORTS)
 
     bad = copy.deepcopy(compose)
-    bad["services"]["kafka-init"]["command"] = [compose["services"]["kafka-init"]["command"][0]
-                                                .replace("create ticks 5", "create ticks 3")]
+    bad["services"]["kafka-init"]["command"] = [
+        compose["services"]["kafka-init"]["command"][0].replace("create ticks 5", "create ticks 3")
+    ]
     assert check_topics(bad, stack_kafka.TOPICS)
 
     bad = copy.deepcopy(compose)
-    bad["services"]["taskmanager"]["environment"]["FLINK_PROPERTIES"] = (
-        compose["services"]["taskmanager"]["environment"]["FLINK_PROPERTIES"]
-        .replace("state.backend.type: rocksdb", "state.backend.type: hashmap"))
+    bad["services"]["taskmanager"]["environment"]["FLINK_PROPERTIES"] = compose["services"]["taskmanager"][
+        "environment"
+    ]["FLINK_PROPERTIES"].replace("state.backend.type: rocksdb", "state.backend.type: hashmap")
     assert any("state.backend.type" in p for p in check_compose_flink(bad, native_flink))
 
     bad = copy.deepcopy(compose)
@@ -1251,11 +1396,19 @@ def test_the_checks_catch_mutations(compose, rendered, k8s_sources, native_flink
     assert any("numberOfTaskSlots" in p for p in problems) and any("upgradeMode" in p for p in problems)
 
     bad_sources = copy.deepcopy(k8s_sources)
-    bad_sources["base/jdbc-secret.yaml"] = [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"},
-                                             "stringData": {"password": "${TICKSTREAM_JDBC_PASSWORD}"}}]
+    bad_sources["base/jdbc-secret.yaml"] = [
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "x"},
+            "stringData": {"password": "${TICKSTREAM_JDBC_PASSWORD}"},
+        }
+    ]
     session = k8s_kind(bad_sources, "FlinkDeployment")[0]
     session["spec"]["jobManager"]["podTemplate"]["spec"]["containers"][0]["env"][0] = {
-        "name": "TICKSTREAM_JDBC_PASSWORD", "value": "tickstream"}
+        "name": "TICKSTREAM_JDBC_PASSWORD",
+        "value": "tickstream",
+    }
     generator = bad_sources["overlays/first-deploy/kustomization.yaml"][0]["secretGenerator"][0]
     generator["literals"] = ["TICKSTREAM_JDBC_PASSWORD=tickstream"]
     generator["envs"] = ["not-ignored.txt"]
@@ -1286,11 +1439,14 @@ def test_the_checks_catch_mutations(compose, rendered, k8s_sources, native_flink
     assert len(check_health_gated(bad)) == 3
     bad = copy.deepcopy(compose)
     bad["services"]["kafka"]["healthcheck"]["test"] = [
-        "CMD-SHELL", "/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server kafka:9092"]
+        "CMD-SHELL",
+        "/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server kafka:9092",
+    ]
     assert len(check_kafka_probe(bad)) == 2
     bad = copy.deepcopy(compose)
-    bad["services"]["postgres-exporter"]["environment"].update(DATA_SOURCE_USER="postgres",
-                                                               DATA_SOURCE_PASS="${POSTGRES_PASSWORD:?}")
+    bad["services"]["postgres-exporter"]["environment"].update(
+        DATA_SOURCE_USER="postgres", DATA_SOURCE_PASS="${POSTGRES_PASSWORD:?}"
+    )
     assert len(check_exporter_role(bad)) == 2
     bad = copy.deepcopy(compose)
     bad["services"]["kafka-init"]["image"] = "apache/kafka:4.1.1"
@@ -1304,11 +1460,12 @@ def test_the_checks_catch_mutations(compose, rendered, k8s_sources, native_flink
     bad_k8s = copy.deepcopy(rendered["from-savepoint"])
     bad_k8s["from-savepoint"].append(copy.deepcopy(k8s_kind(bad_k8s, "FlinkSessionJob")[0]))
     next(s for s in k8s_kind(bad_k8s, "Secret") if s["metadata"]["name"] == "tickstream-jdbc")["data"] = {
-        "another-key": "eA=="}
+        "another-key": "eA=="
+    }
     k8s_kind(bad_k8s, "PodMonitor")[0]["metadata"]["labels"].pop("release")
     k8s_kind(bad_k8s, "PersistentVolumeClaim")[0]["spec"].pop("storageClassName")
     assert len(check_overlay("from-savepoint", bad_k8s)) == 5
-    assert check_overlay("first-deploy", rendered["from-savepoint"])   # a savepoint path on a first deploy
+    assert check_overlay("first-deploy", rendered["from-savepoint"])  # a savepoint path on a first deploy
     bad_prom = load_yaml(COMPOSE_PROMETHEUS)
     bad_prom["scrape_configs"][1]["scrape_interval"] = "5s"
     bad_sources = load_yaml(GRAFANA_DATASOURCES)

@@ -11,6 +11,7 @@ The faults that take minutes (TaskManager, JobManager, Kafka broker) run only wi
 deploy/faults/*.sh run each of them (and say how to do the same by hand). Every result is appended to
 deploy/target/fault-results.jsonl.
 """
+
 import base64
 import json
 import os
@@ -50,6 +51,7 @@ def stack(request):
     background = books.new_run("background", n_symbols=10)
     producer = Synthetic(stack, background, "--rate", "100")
     from books import _SHARED
+
     _SHARED["background"] = producer
     stack.books, stack.background_run, stack.runs = books, background, []
     wait_for("the job running", lambda: (j := running_job(stack)) and j["all_running"], timeout=180)
@@ -66,8 +68,9 @@ def _stream_with_fault(stack, name: str, faults: list, duration: int = 45, injec
     monitor = Monitor(stack, books, run)
     monitor.start()
     started = time.monotonic()
-    producer = Synthetic(stack, run, "--rate", str(RATE), "--duration", str(duration), inject="spike,drop",
-                         inject_every=inject_every)
+    producer = Synthetic(
+        stack, run, "--rate", str(RATE), "--duration", str(duration), inject="spike,drop", inject_every=inject_every
+    )
     fault_times = []
     try:
         for at, label, action in faults:
@@ -86,14 +89,38 @@ def _stream_with_fault(stack, name: str, faults: list, duration: int = 45, injec
     recoveries = {}
     for i, (label, t, took, detail) in enumerate(fault_times):
         until = fault_times[i + 1][1] if i + 1 < len(fault_times) else None
-        recoveries[label] = {"fault_command_s": round(took, 1), **(detail or {}),
-                             **monitor.recovery(t, producing_until, report["distinct_ticks"], until)}
-    result = {"fault": name, "rate": RATE, "duration_s": duration, "producer": out.strip().splitlines()[-1:],
-              **{k: report[k] for k in ("ticks_in_kafka", "distinct_ticks", "rows", "duplicates", "lost", "extra",
-                                        "candle_minutes_closed", "candle_disagreements", "anomalies_in_table",
-                                        "anomalies_on_topic", "topic_duplicates", "labels", "labels_required")
-                 if k in report},
-              "labels_unmatched": len(report["labels_unmatched"]), "recovery": recoveries}
+        recoveries[label] = {
+            "fault_command_s": round(took, 1),
+            **(detail or {}),
+            **monitor.recovery(t, producing_until, report["distinct_ticks"], until),
+        }
+    result = {
+        "fault": name,
+        "rate": RATE,
+        "duration_s": duration,
+        "producer": out.strip().splitlines()[-1:],
+        **{
+            k: report[k]
+            for k in (
+                "ticks_in_kafka",
+                "distinct_ticks",
+                "rows",
+                "duplicates",
+                "lost",
+                "extra",
+                "candle_minutes_closed",
+                "candle_disagreements",
+                "anomalies_in_table",
+                "anomalies_on_topic",
+                "topic_duplicates",
+                "labels",
+                "labels_required",
+            )
+            if k in report
+        },
+        "labels_unmatched": len(report["labels_unmatched"]),
+        "recovery": recoveries,
+    }
     record_result(stack, result)
     assert_books(report)
     return result
@@ -114,8 +141,17 @@ def test_poison_stream_goes_to_the_dlq_or_is_deduplicated_and_never_restarts_the
     key = lambda s: f"synthetic:{s}".encode()
 
     def tick(symbol_, tid, ts_, price="100.25", size="0.5", **over):
-        t = {"v": 1, "exchange": "synthetic", "symbol": symbol_, "trade_id": str(tid), "price": price, "size": size,
-             "side": "buy", "ts": ts_, "recv_ts": now}
+        t = {
+            "v": 1,
+            "exchange": "synthetic",
+            "symbol": symbol_,
+            "trade_id": str(tid),
+            "price": price,
+            "size": size,
+            "side": "buy",
+            "ts": ts_,
+            "recv_ts": now,
+        }
         t.update(over)
         return json.dumps(t, separators=(",", ":")).encode()
 
@@ -129,19 +165,23 @@ def test_poison_stream_goes_to_the_dlq_or_is_deduplicated_and_never_restarts_the
             expected.add(("synthetic", symbol, str(1000 + i), ts))
     # Duplicate trade ids: exact re-sends (a producer retry or replay) and the same trade with a different price
     # (same time): one row each, first write wins.
-    dupes = good[10:30] + [(key(run.symbols[0]), tick(run.symbols[0], 1000 + 40, now - 30_000 + 40 * 100, price="999.99"))]
+    dupes = good[10:30] + [
+        (key(run.symbols[0]), tick(run.symbols[0], 1000 + 40, now - 30_000 + 40 * 100, price="999.99"))
+    ]
 
     sym = run.symbols[0]
     ts = now - 1000
     big = 1024 * 1024
     bad = [
         BadRecord(key(sym), b"not json at all " + p.encode(), "not valid JSON"),
-        BadRecord(key(sym), tick(sym, 1, ts)[:-7], "not valid JSON"),                         # truncated
-        BadRecord(key(sym), b'{"v":1,"exchange":"synthetic","symbol":"' + sym.encode() + b'","trade_id":"2"', "not valid JSON"),
+        BadRecord(key(sym), tick(sym, 1, ts)[:-7], "not valid JSON"),  # truncated
+        BadRecord(
+            key(sym), b'{"v":1,"exchange":"synthetic","symbol":"' + sym.encode() + b'","trade_id":"2"', "not valid JSON"
+        ),
         BadRecord(key(sym), b"[" + p.encode() + b"]", "not a JSON object"),
         BadRecord(key(sym), b"", "empty value"),
-        BadRecord(key(sym), b'{"pad":"' + p.encode() + b"x" * big + b'"}', "record too large"),   # 1 MiB JSON
-        BadRecord(key(sym), p.encode() + b"\x00\xff" * (big // 2), "record too large"),          # 1 MiB binary
+        BadRecord(key(sym), b'{"pad":"' + p.encode() + b"x" * big + b'"}', "record too large"),  # 1 MiB JSON
+        BadRecord(key(sym), p.encode() + b"\x00\xff" * (big // 2), "record too large"),  # 1 MiB binary
         BadRecord(key(sym), tick(sym, 3, ts, price=100.5), "field price must be a string"),
         BadRecord(key(sym), tick(sym, 4, ts, size=2), "field size must be a string"),
         BadRecord(key(sym), tick(sym, 5, str(ts)), "field ts must be an integer"),
@@ -158,25 +198,35 @@ def test_poison_stream_goes_to_the_dlq_or_is_deduplicated_and_never_restarts_the
         BadRecord(key(sym), tick(sym, 16, ts, price="1e3"), "price must be a decimal string"),
         BadRecord(key(sym), tick(sym, 17, now + 365 * 86_400_000), "ts is in the future"),
         BadRecord(key(sym), tick(sym, 18, 1_100_000_000_000), "ts is before 2009"),
-        BadRecord(key(sym), tick(sym, 19, 1_700_000), "ts is before 2009"),                     # seconds, not ms
-        BadRecord(key(sym), tick(sym, 20, 10 ** 20), "field ts is out of range"),
+        BadRecord(key(sym), tick(sym, 19, 1_700_000), "ts is before 2009"),  # seconds, not ms
+        BadRecord(key(sym), tick(sym, 20, 10**20), "field ts is out of range"),
         BadRecord(f"nasdaq:{sym}".encode(), tick(sym, 21, ts, exchange="nasdaq"), "unknown exchange 'nasdaq'"),
-        BadRecord(None, tick(sym, 22, ts), "missing key"),                                       # no key
-        BadRecord(b"", tick(sym, 23, ts), "missing key"),                                        # empty key
+        BadRecord(None, tick(sym, 22, ts), "missing key"),  # no key
+        BadRecord(b"", tick(sym, 23, ts), "missing key"),  # empty key
         BadRecord(key(run.symbols[1]), tick(sym, 24, ts), "key does not match"),
         BadRecord(key(sym), tick(sym, 25, ts, symbol=p.lower() + "-usd"), "symbol must be BASE-QUOTE"),
         BadRecord(key(sym), tick(sym, 26, ts, side="long"), "side must be buy, sell or unknown"),
         BadRecord(key(sym), tick(sym, 27, ts, v=2), "unsupported version v=2"),
-        BadRecord(key(sym), tick(sym, 28, ts)[:-1] + b',"price":"1.0"}', "not valid JSON"),     # duplicate field
+        BadRecord(key(sym), tick(sym, 28, ts)[:-1] + b',"price":"1.0"}', "not valid JSON"),  # duplicate field
         BadRecord(key(sym), tick(sym, 29, ts) + b" {}", "trailing content"),
-        BadRecord(key(sym), b'{"v":1,"exchange":"synthetic","symbol":"' + sym.encode() + b'","trade_id":"30"}',
-                  "missing field price"),
+        BadRecord(
+            key(sym),
+            b'{"v":1,"exchange":"synthetic","symbol":"' + sym.encode() + b'","trade_id":"30"}',
+            "missing field price",
+        ),
     ]
     run.bad = bad
     run.expected_ticks = expected
     stack.runs.append(run)
-    producer = Producer({"bootstrap.servers": stack.bootstrap, "message.max.bytes": 2_000_000,
-                         "enable.idempotence": True, "acks": "all", "linger.ms": 5})
+    producer = Producer(
+        {
+            "bootstrap.servers": stack.bootstrap,
+            "message.max.bytes": 2_000_000,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+        }
+    )
     failures = []
     cb = lambda err, msg: err and failures.append(err)
     stream = list(good)
@@ -191,17 +241,40 @@ def test_poison_stream_goes_to_the_dlq_or_is_deduplicated_and_never_restarts_the
     report = books.check(run, timeout=120)
     job_after = running_job(stack)
     restarts_after = num_restarts(stack, job["jid"])
-    exceptions = [e.get("exceptionName") for e in http_json_safe(f"{stack.rest}/jobs/{job['jid']}/exceptions")
-                  .get("exceptionHistory", {}).get("entries", [])]
-    result = {"fault": "poison", "bad_records_sent": len(bad), "duplicates_sent": len(dupes),
-              **{k: report[k] for k in ("ticks_in_kafka", "distinct_ticks", "rows", "duplicates", "lost", "extra",
-                                        "candle_minutes_closed", "candle_disagreements")},
-              "dead_letter_problems": report["dead_letter_problems"], "job_id_unchanged": job_after["jid"] == job["jid"],
-              "num_restarts_delta": restarts_after - restarts_before, "exceptions": exceptions}
+    exceptions = [
+        e.get("exceptionName")
+        for e in http_json_safe(f"{stack.rest}/jobs/{job['jid']}/exceptions")
+        .get("exceptionHistory", {})
+        .get("entries", [])
+    ]
+    result = {
+        "fault": "poison",
+        "bad_records_sent": len(bad),
+        "duplicates_sent": len(dupes),
+        **{
+            k: report[k]
+            for k in (
+                "ticks_in_kafka",
+                "distinct_ticks",
+                "rows",
+                "duplicates",
+                "lost",
+                "extra",
+                "candle_minutes_closed",
+                "candle_disagreements",
+            )
+        },
+        "dead_letter_problems": report["dead_letter_problems"],
+        "job_id_unchanged": job_after["jid"] == job["jid"],
+        "num_restarts_delta": restarts_after - restarts_before,
+        "exceptions": exceptions,
+    }
     record_result(stack, result)
     assert_books(report)
     assert job_after["jid"] == job["jid"] and job_after["all_running"], job_after
-    assert restarts_after == restarts_before, f"the job restarted {restarts_after - restarts_before} times: {exceptions}"
+    assert restarts_after == restarts_before, (
+        f"the job restarted {restarts_after - restarts_before} times: {exceptions}"
+    )
 
 
 # --- (5b) an adversarial corpus and generated records, while a counted stream flows ------------------------------------
@@ -210,7 +283,9 @@ GENERATED = 1500
 GENERATED_SEED = 20261201
 
 
-def _corpus_record(entry: dict, symbol: str, trade_id: str, ts: int, recv: int) -> tuple[bytes | None, bytes, str | None]:
+def _corpus_record(
+    entry: dict, symbol: str, trade_id: str, ts: int, recv: int
+) -> tuple[bytes | None, bytes, str | None]:
     """(key, value, compression) of one corpus entry, on the run's symbol: a valid tick changed as the entry says."""
     key = f"synthetic:{symbol}".encode()
     if "key_repeat" in entry:
@@ -225,10 +300,17 @@ def _corpus_record(entry: dict, symbol: str, trade_id: str, ts: int, recv: int) 
     # A trade stamped after its receipt: received that long before its (past) trade time, so only --max-trade-ahead
     # (not the clock skew) can tell.
     recv = ts - entry["ts_after_recv_ms"] if "ts_after_recv_ms" in entry else recv
-    fields = {"v": "1", "exchange": '"synthetic"', "symbol": json.dumps(symbol),
-              "trade_id": json.dumps(entry.get("trade_id", trade_id)), "price": json.dumps(entry.get("price", "100.25")),
-              "size": '"0.5"', "side": json.dumps(entry.get("side", "buy")),
-              "ts": str(ts * entry.get("ts_scale", 1)), "recv_ts": str(recv)}
+    fields = {
+        "v": "1",
+        "exchange": '"synthetic"',
+        "symbol": json.dumps(symbol),
+        "trade_id": json.dumps(entry.get("trade_id", trade_id)),
+        "price": json.dumps(entry.get("price", "100.25")),
+        "size": '"0.5"',
+        "side": json.dumps(entry.get("side", "buy")),
+        "ts": str(ts * entry.get("ts_scale", 1)),
+        "recv_ts": str(recv),
+    }
     if "nest_extra" in entry:
         fields["extra"] = "[" * entry["nest_extra"] + "1" + "]" * entry["nest_extra"]
     fields.update(entry.get("raw", {}))
@@ -236,16 +318,47 @@ def _corpus_record(entry: dict, symbol: str, trade_id: str, ts: int, recv: int) 
     return key, text.encode(), entry.get("compression")
 
 
-def _generated_records(rng: random.Random, symbol: str, first_id: int, ts: int, recv: int) -> list[tuple[dict, bytes, bytes]]:
+def _generated_records(
+    rng: random.Random, symbol: str, first_id: int, ts: int, recv: int
+) -> list[tuple[dict, bytes, bytes]]:
     """Valid ticks with one field replaced by a random JSON value: (the fields as sent, key, value)."""
-    strings = ["", "0", "-1", "1e5", "NaN", "1.5", "0.000", "\u0661\u0662\u0663", "x\\", "\\N", "\\t", "a\u0000b",
-               "\u00e9", "\ud800", "buy", "sell", "unknown", "binance", "BTC-USD", "7" * 70, "7" * 41]
+    strings = [
+        "",
+        "0",
+        "-1",
+        "1e5",
+        "NaN",
+        "1.5",
+        "0.000",
+        "\u0661\u0662\u0663",
+        "x\\",
+        "\\N",
+        "\\t",
+        "a\u0000b",
+        "\u00e9",
+        "\ud800",
+        "buy",
+        "sell",
+        "unknown",
+        "binance",
+        "BTC-USD",
+        "7" * 70,
+        "7" * 41,
+    ]
     values = [json.dumps(v) for v in strings] + ["null", "true", "[]", "{}", "1", "-0", "1E400", "99999999999999999999"]
     out = []
     for i in range(GENERATED):
-        fields = {"v": "1", "exchange": '"synthetic"', "symbol": json.dumps(symbol),
-                  "trade_id": json.dumps(f"g{first_id + i}"), "price": json.dumps(f"{100 + rng.random():.4f}"),
-                  "size": '"0.5"', "side": '"sell"', "ts": str(ts + i), "recv_ts": str(recv + i)}
+        fields = {
+            "v": "1",
+            "exchange": '"synthetic"',
+            "symbol": json.dumps(symbol),
+            "trade_id": json.dumps(f"g{first_id + i}"),
+            "price": json.dumps(f"{100 + rng.random():.4f}"),
+            "size": '"0.5"',
+            "side": '"sell"',
+            "ts": str(ts + i),
+            "recv_ts": str(recv + i),
+        }
         name = rng.choice(list(fields))
         choice = rng.choice(values)
         if name == "trade_id" and choice.startswith('"'):  # a string id stays unique to the record
@@ -277,8 +390,17 @@ def test_adversarial_and_generated_records_each_end_in_exactly_one_place_and_nev
     expected = set()
     for i in range(3000):
         ts = now - 40_000 + i * 10
-        tick = {"v": 1, "exchange": "synthetic", "symbol": good_symbol, "trade_id": str(1000 + i),
-                "price": f"{100 + (i % 17) * 0.01:.2f}", "size": "0.5", "side": "buy", "ts": ts, "recv_ts": ts + 20}
+        tick = {
+            "v": 1,
+            "exchange": "synthetic",
+            "symbol": good_symbol,
+            "trade_id": str(1000 + i),
+            "price": f"{100 + (i % 17) * 0.01:.2f}",
+            "size": "0.5",
+            "side": "buy",
+            "ts": ts,
+            "recv_ts": ts + 20,
+        }
         good.append((f"synthetic:{good_symbol}".encode(), json.dumps(tick, separators=(",", ":")).encode(), None))
         expected.add(("synthetic", good_symbol, str(1000 + i), ts))
 
@@ -289,10 +411,26 @@ def test_adversarial_and_generated_records_each_end_in_exactly_one_place_and_nev
         poison.append((entry, key, value, compression))
     generated = _generated_records(rng, bad_symbol, 100_000, now - 20_000, now - 20_000 + 20)
 
-    producers = {None: Producer({"bootstrap.servers": stack.bootstrap, "message.max.bytes": 20_000_000,
-                                 "enable.idempotence": True, "acks": "all", "linger.ms": 5}),
-                 "lz4": Producer({"bootstrap.servers": stack.bootstrap, "message.max.bytes": 20_000_000,
-                                  "compression.type": "lz4", "enable.idempotence": True, "acks": "all"})}
+    producers = {
+        None: Producer(
+            {
+                "bootstrap.servers": stack.bootstrap,
+                "message.max.bytes": 20_000_000,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 5,
+            }
+        ),
+        "lz4": Producer(
+            {
+                "bootstrap.servers": stack.bootstrap,
+                "message.max.bytes": 20_000_000,
+                "compression.type": "lz4",
+                "enable.idempotence": True,
+                "acks": "all",
+            }
+        ),
+    }
     delivered, failures = {}, []
 
     def sent(tag):
@@ -301,11 +439,13 @@ def test_adversarial_and_generated_records_each_end_in_exactly_one_place_and_nev
                 failures.append((tag, err))
             else:
                 delivered[tag] = (msg.partition(), msg.offset())
+
         return cb
 
     stream = [("good", k, v, None) for k, v, _ in good]
-    others = [(f"corpus{i}", k, v, c) for i, (_, k, v, c) in enumerate(poison)] + \
-             [(f"gen{i}", k, v, None) for i, (_, k, v) in enumerate(generated)]
+    others = [(f"corpus{i}", k, v, c) for i, (_, k, v, c) in enumerate(poison)] + [
+        (f"gen{i}", k, v, None) for i, (_, k, v) in enumerate(generated)
+    ]
     for j, item in enumerate(others):
         stream.insert(j * len(good) // len(others) + j, item)
     for tag, k, v, compression in stream:
@@ -320,10 +460,16 @@ def test_adversarial_and_generated_records_each_end_in_exactly_one_place_and_nev
 
     report = books.check(run, timeout=120)
     assert_books(report)
+
     # Where every other record went: a row of its symbol, or a dead letter at its offset (read until all are seen).
     def where_they_went():
-        stored = {(r["trade_id"], int(r["ts"])) for r in rows(
-            stack, f"SELECT trade_id, (extract(epoch FROM time) * 1000)::bigint AS ts FROM ticks WHERE symbol = '{bad_symbol}'")}
+        stored = {
+            (r["trade_id"], int(r["ts"]))
+            for r in rows(
+                stack,
+                f"SELECT trade_id, (extract(epoch FROM time) * 1000)::bigint AS ts FROM ticks WHERE symbol = '{bad_symbol}'",
+            )
+        }
         letters = {}
         for m in books.dead_letters():
             if header(m, "source.topic") == "ticks" and header(m, "source.offset") is not None:
@@ -333,9 +479,14 @@ def test_adversarial_and_generated_records_each_end_in_exactly_one_place_and_nev
         return stored, letters
 
     try:
-        stored, run_letters = wait_for("every record of the run as a row or a dead letter", lambda: (
-            seen if len((seen := where_they_went())[0]) + len(seen[1]) >= len(poison) + len(generated) else None),
-            timeout=90, interval=2)
+        stored, run_letters = wait_for(
+            "every record of the run as a row or a dead letter",
+            lambda: (
+                seen if len((seen := where_they_went())[0]) + len(seen[1]) >= len(poison) + len(generated) else None
+            ),
+            timeout=90,
+            interval=2,
+        )
     except AssertionError:
         stored, run_letters = where_they_went()  # what is missing is reported record by record below
     problems = [f"{w}: {len(ms)} dead letters" for w, ms in run_letters.items() if len(ms) != 1]
@@ -377,11 +528,18 @@ def test_adversarial_and_generated_records_each_end_in_exactly_one_place_and_nev
         problems.append(f"{len(run_letters)} dead letters of the run, expected {expected_letters}")
     exceptions_after = _exceptions(stack, job["jid"])
     job_after = running_job(stack)
-    result = {"fault": "adversarial", "corpus": len(poison), "generated": len(generated),
-              "generated_rows": generated_rows, "generated_dead_letters": generated_letters,
-              "dead_letters_of_run": len(run_letters), "good_ticks": len(good),
-              **{k: report[k] for k in ("rows", "duplicates", "lost", "extra")},
-              "exceptions": exceptions_after, "problems": problems[:10]}
+    result = {
+        "fault": "adversarial",
+        "corpus": len(poison),
+        "generated": len(generated),
+        "generated_rows": generated_rows,
+        "generated_dead_letters": generated_letters,
+        "dead_letters_of_run": len(run_letters),
+        "good_ticks": len(good),
+        **{k: report[k] for k in ("rows", "duplicates", "lost", "extra")},
+        "exceptions": exceptions_after,
+        "problems": problems[:10],
+    }
     record_result(stack, result)
     assert not problems, "\n".join(problems[:20])
     assert exceptions_before == [] and exceptions_after == [], exceptions_after
@@ -396,6 +554,7 @@ def _exceptions(stack, job_id: str) -> list:
 
 def http_json_safe(url):
     from books import http_json
+
     try:
         return http_json(url)
     except (OSError, ValueError):
@@ -414,9 +573,17 @@ def test_producer_killed_mid_stream_and_rerun_loses_and_duplicates_nothing(stack
     stack.runs.append(run)
     first = Synthetic(stack, run, *args, inject="spike,drop", inject_every=2)
     from books import end_offsets
+
     # SIGKILL once part of the stream is in Kafka: no flush, no goodbye.
-    wait_for("part of the stream in Kafka", lambda: sum(end_offsets(stack.bootstrap, "ticks", 5).values()) - before
-             >= count // 5 or first.proc.poll() is not None, timeout=60, interval=0.05)
+    wait_for(
+        "part of the stream in Kafka",
+        lambda: (
+            sum(end_offsets(stack.bootstrap, "ticks", 5).values()) - before >= count // 5
+            or first.proc.poll() is not None
+        ),
+        timeout=60,
+        interval=0.05,
+    )
     killed_at = time.monotonic()
     rc = first.kill()
     assert rc == -signal.SIGKILL, f"the producer had already finished (rc {rc}): raise the count"
@@ -426,13 +593,32 @@ def test_producer_killed_mid_stream_and_rerun_loses_and_duplicates_nothing(stack
     out = second.wait(timeout=300)
     books.finish(run)
     report = books.check(run)
-    result = {"fault": "producer-kill", "deterministic_count": count,
-              "in_kafka_before_kill_approx": partial, "producer": out.strip().splitlines()[-1:],
-              **{k: report[k] for k in ("ticks_in_kafka", "distinct_ticks", "rows", "duplicates", "lost", "extra",
-                                        "candle_minutes_closed", "candle_disagreements", "anomalies_in_table",
-                                        "anomalies_on_topic", "labels", "labels_required", "catch_up_s")},
-              "labels_unmatched": len(report["labels_unmatched"]),
-              "rerun_to_all_rows_s": round(time.monotonic() - killed_at, 1)}
+    result = {
+        "fault": "producer-kill",
+        "deterministic_count": count,
+        "in_kafka_before_kill_approx": partial,
+        "producer": out.strip().splitlines()[-1:],
+        **{
+            k: report[k]
+            for k in (
+                "ticks_in_kafka",
+                "distinct_ticks",
+                "rows",
+                "duplicates",
+                "lost",
+                "extra",
+                "candle_minutes_closed",
+                "candle_disagreements",
+                "anomalies_in_table",
+                "anomalies_on_topic",
+                "labels",
+                "labels_required",
+                "catch_up_s",
+            )
+        },
+        "labels_unmatched": len(report["labels_unmatched"]),
+        "rerun_to_all_rows_s": round(time.monotonic() - killed_at, 1),
+    }
     record_result(stack, result)
     assert report["distinct_ticks"] == count, "the rerun did not regenerate the same ticks"
     assert report["ticks_in_kafka"] > count, "nothing was sent twice: the kill came too late to test anything"
@@ -446,8 +632,9 @@ def test_postgres_connections_killed_the_sink_reconnects(stack):
     def terminate():
         killed = 0
         for _ in range(3):
-            out = psql(stack, "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity"
-                              " WHERE usename = 'tickstream'").stdout.split()
+            out = psql(
+                stack, "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE usename = 'tickstream'"
+            ).stdout.split()
             killed += int(out[-1])
             time.sleep(1.0)
         return {"connections_terminated": killed}
@@ -471,8 +658,9 @@ def test_postgres_restarted_the_job_recovers(stack):
         up = stack.run("up", "--only", "flink")
         return {"taskmanager_exited": died, "up_flink": up.stdout.strip().splitlines()[1:2]}
 
-    _stream_with_fault(stack, "postgres-restart", [(12, "postgres stop 5 s + start (+ up --only flink)", restart)],
-                       duration=50)
+    _stream_with_fault(
+        stack, "postgres-restart", [(12, "postgres stop 5 s + start (+ up --only flink)", restart)], duration=50
+    )
 
 
 # --- (2) Kafka broker stopped and restarted ----------------------------------------------------------------------------
@@ -517,8 +705,9 @@ def test_jobmanager_killed_and_job_resubmitted_from_latest_checkpoint(stack):
         restored = [l for l in up.stdout.splitlines() if "restored from" in l]
         return {"killed_pid": pid, "resubmitted": restored[0].strip() if restored else up.stdout.strip()}
 
-    result = _stream_with_fault(stack, "jobmanager", [(12, "jobmanager SIGKILL + up --only flink + up --only job",
-                                                       kill_jm)], duration=60)
+    result = _stream_with_fault(
+        stack, "jobmanager", [(12, "jobmanager SIGKILL + up --only flink + up --only job", kill_jm)], duration=60
+    )
     new = running_job(stack)
     assert new["jid"] != old["jid"]
     assert "restored from" in result["recovery"]["jobmanager SIGKILL + up --only flink + up --only job"]["resubmitted"]
@@ -529,24 +718,54 @@ def test_background_stream_books_across_all_faults_and_every_runs_candles(stack)
     """The slow stream that ran through every fault above: every tick once, candles agree, alerts once. Then the
     candles of every earlier run, now that the watermark has closed their last minutes."""
     from books import _SHARED, candle_watermark
+
     books: Books = stack.books
     runs = list(stack.runs)
     if runs:
-        newest = max(int(value(stack, f"SELECT (extract(epoch FROM max(time)) * 1000)::bigint FROM ticks"
-                                      f" WHERE symbol LIKE '{r.like()}'") or 0) for r in runs)
+        newest = max(
+            int(
+                value(
+                    stack,
+                    f"SELECT (extract(epoch FROM max(time)) * 1000)::bigint FROM ticks WHERE symbol LIKE '{r.like()}'",
+                )
+                or 0
+            )
+            for r in runs
+        )
         last_minute_end = (newest // 60_000 + 1) * 60_000
-        wait_for("the watermark past the last minute of every run",
-                 lambda: (candle_watermark(stack) or 0) >= last_minute_end, timeout=150, interval=2)
+        wait_for(
+            "the watermark past the last minute of every run",
+            lambda: (candle_watermark(stack) or 0) >= last_minute_end,
+            timeout=150,
+            interval=2,
+        )
     producer = _SHARED.pop("background", None)
     if producer is not None:
         producer.stop()
     run = stack.background_run
     books.finish(run)
     report = books.check(run)
-    record_result(stack, {"fault": "background (all of the above)",
-                          **{k: report[k] for k in ("ticks_in_kafka", "distinct_ticks", "rows", "duplicates", "lost",
-                                                    "extra", "candle_minutes_closed", "candle_disagreements",
-                                                    "anomalies_in_table", "anomalies_on_topic")}})
+    record_result(
+        stack,
+        {
+            "fault": "background (all of the above)",
+            **{
+                k: report[k]
+                for k in (
+                    "ticks_in_kafka",
+                    "distinct_ticks",
+                    "rows",
+                    "duplicates",
+                    "lost",
+                    "extra",
+                    "candle_minutes_closed",
+                    "candle_disagreements",
+                    "anomalies_in_table",
+                    "anomalies_on_topic",
+                )
+            },
+        },
+    )
     assert_books(report)
     mark = candle_watermark(stack) or int(time.time() * 1000) - 70_000
     for r in runs:

@@ -2,6 +2,7 @@
 of the native stack, the version the compose file runs (test_deployment_configs.py checks that they agree).
 Healthy while the broker serves requests, unhealthy once it is gone; test_deployment_configs.py covers the
 answers of something that is not a healthy broker."""
+
 import subprocess
 import time
 

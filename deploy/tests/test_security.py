@@ -14,6 +14,7 @@
 The stack is the one test_faults.py drives (books.shared_stack: random TICKSTREAM_JDBC_PASSWORD, exactly-once
 job), here completed with the producers, Prometheus and the postgres exporter; this module brings it down.
 """
+
 import os
 import re
 import subprocess
@@ -42,18 +43,23 @@ SECRET_PATTERNS = {
     "credentials in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:(?P<v>[^@\s/'\"]+)@"),
     # a quoted literal given to something named like a credential: password = "...", "api_key": "..."
     "quoted credential": re.compile(
-        r"(?i)\w*(password|passwd|secret|token|api[_-]?key)\w*(\s*=\s*|[\"']?:\s+|[\"']:)[\"'](?P<v>[^\"'\s]{4,})[\"']"),
+        r"(?i)\w*(password|passwd|secret|token|api[_-]?key)\w*(\s*=\s*|[\"']?:\s+|[\"']:)[\"'](?P<v>[^\"'\s]{4,})[\"']"
+    ),
 }
 # In configuration files an unquoted value counts too: PASSWORD=..., password: ...
 CONFIG_PATTERN = re.compile(
-    r"(?i)^\s*[\w.-]*(password|passwd|secret|token|api[_-]?key)[\w.-]*\s*[:=]\s*(?P<v>[^\s\"'#]{4,})\s*(#.*)?$")
+    r"(?i)^\s*[\w.-]*(password|passwd|secret|token|api[_-]?key)[\w.-]*\s*[:=]\s*(?P<v>[^\s\"'#]{4,})\s*(#.*)?$"
+)
 CONFIG_FILES = re.compile(r"\.(env|properties|ya?ml|example|conf|ini|cfg|toml)$|(^|/)\.env")
 # A value is not a credential when it comes from somewhere else: a variable, the environment, a file, a template.
 NOT_A_VALUE = re.compile(r"^(\$|%|<|\.\.\.|password$|[A-Z][A-Z0-9_]*$)|[{}()]")  # ..., an env var's name
 # Explicitly marked exceptions: (path regex, line regex, why).
 ALLOWED = [
-    (r"^deploy/(docker/env|k8s/overlays/[^/]+/[^/]+\.env)\.example$", r"=change-me-",
-     "placeholders of the example env files, to be replaced"),
+    (
+        r"^deploy/(docker/env|k8s/overlays/[^/]+/[^/]+\.env)\.example$",
+        r"=change-me-",
+        "placeholders of the example env files, to be replaced",
+    ),
     (r"^job/src/test/", r"PASSWORD = \"pw-", "a fake password of a unit test (JobConfigTest)"),
     (r".*", r"(#|//) secret-scan: (sample|local-dev default)\b", "marked on the line itself"),
 ]
@@ -61,8 +67,9 @@ ALLOWED = [
 
 def _findings(name: str, line: str) -> list[str]:
     out = []
-    patterns = list(SECRET_PATTERNS.items()) + ([("configured credential", CONFIG_PATTERN)]
-                                                if CONFIG_FILES.search(name) else [])
+    patterns = list(SECRET_PATTERNS.items()) + (
+        [("configured credential", CONFIG_PATTERN)] if CONFIG_FILES.search(name) else []
+    )
     for kind, pattern in patterns:
         for m in pattern.finditer(line):
             found = m.groupdict().get("v")
@@ -95,17 +102,23 @@ def test_no_credentials_in_tracked_files():
 
 
 def test_the_secret_scan_finds_what_it_looks_for():
-    for name, sample in [("a.py", "password = 'hunter2hunter2'"),  # secret-scan: sample
-                         ("a.env", "DB_PASSWORD=hunter2hunter2"),
-                         ("a.yml", "DATA_SOURCE_NAME: postgresql://u:s3cr3tpw@h:5432/db"),  # secret-scan: sample
-                         ("a.json", '{"api_key": "AbCdEf123456"}'),  # secret-scan: sample
-                         ("k.pem", "-----BEGIN RSA PRIVATE KEY-----"),  # secret-scan: sample
-                         ("a.py", "aws = 'AKIAABCDEFGHIJKLMNOP'")]:  # secret-scan: sample
+    for name, sample in [
+        ("a.py", "password = 'hunter2hunter2'"),  # secret-scan: sample
+        ("a.env", "DB_PASSWORD=hunter2hunter2"),
+        ("a.yml", "DATA_SOURCE_NAME: postgresql://u:s3cr3tpw@h:5432/db"),  # secret-scan: sample
+        ("a.json", '{"api_key": "AbCdEf123456"}'),  # secret-scan: sample
+        ("k.pem", "-----BEGIN RSA PRIVATE KEY-----"),  # secret-scan: sample
+        ("a.py", "aws = 'AKIAABCDEFGHIJKLMNOP'"),
+    ]:  # secret-scan: sample
         assert _findings(name, sample), sample
-    for name, harmless in [("a.py", "password = os.environ.get('X')"), ("a.py", "env['PGPASSWORD'] = self.password"),
-                           ("a.yml", 'password: "${PW}"'), ("a.yml", "password: $__env{PW}"),
-                           ("a.md", "postgresql://user:password@host:port/db"),
-                           ("a.yml", "PASSWORD: ${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}")]:
+    for name, harmless in [
+        ("a.py", "password = os.environ.get('X')"),
+        ("a.py", "env['PGPASSWORD'] = self.password"),
+        ("a.yml", 'password: "${PW}"'),
+        ("a.yml", "password: $__env{PW}"),
+        ("a.md", "postgresql://user:password@host:port/db"),
+        ("a.yml", "PASSWORD: ${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"),
+    ]:
         assert not _findings(name, harmless), harmless
 
 
@@ -173,9 +186,17 @@ def test_job_password_not_in_command_lines_nor_in_the_flink_processes_environmen
 def test_job_password_not_in_the_configuration_the_flink_rest_api_shows(stack):
     password = stack.job_password()
     job = running_job(stack)
-    paths = ["/config", "/jobmanager/config", "/jobmanager/environment", "/jobs/overview", f"/jobs/{job['jid']}",
-             f"/jobs/{job['jid']}/config", f"/jobs/{job['jid']}/jobmanager/config",
-             f"/jobs/{job['jid']}/checkpoints/config", f"/jobs/{job['jid']}/plan"]
+    paths = [
+        "/config",
+        "/jobmanager/config",
+        "/jobmanager/environment",
+        "/jobs/overview",
+        f"/jobs/{job['jid']}",
+        f"/jobs/{job['jid']}/config",
+        f"/jobs/{job['jid']}/jobmanager/config",
+        f"/jobs/{job['jid']}/checkpoints/config",
+        f"/jobs/{job['jid']}/plan",
+    ]
     for tm in http_json(f"{stack.rest}/taskmanagers")["taskmanagers"]:
         paths.append(f"/taskmanagers/{tm['id']}")
     shown = 0
@@ -196,15 +217,26 @@ def test_job_password_not_in_the_configuration_the_flink_rest_api_shows(stack):
 def test_job_role_on_the_running_stack_cannot_create_alter_or_drop(stack):
     password = stack.job_password()
     assert psql(stack, "SELECT current_user", user="tickstream", password=password).stdout.split()[-1] == "tickstream"
-    for ddl in ("CREATE TABLE intruder (x int)", "ALTER TABLE ticks ADD COLUMN intruder int", "DROP TABLE anomalies",
-                "CREATE INDEX intruder ON ticks (price)", "TRUNCATE candles_1m", "CREATE ROLE intruder",
-                "CREATE DATABASE intruder", "ALTER ROLE tickstream CREATEROLE", "CREATE SCHEMA intruder",
-                "CREATE FUNCTION intruder() RETURNS int LANGUAGE sql AS 'SELECT 1'"):
+    for ddl in (
+        "CREATE TABLE intruder (x int)",
+        "ALTER TABLE ticks ADD COLUMN intruder int",
+        "DROP TABLE anomalies",
+        "CREATE INDEX intruder ON ticks (price)",
+        "TRUNCATE candles_1m",
+        "CREATE ROLE intruder",
+        "CREATE DATABASE intruder",
+        "ALTER ROLE tickstream CREATEROLE",
+        "CREATE SCHEMA intruder",
+        "CREATE FUNCTION intruder() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+    ):
         result = psql(stack, ddl, user="tickstream", password=password, check=False)
-        assert result.returncode != 0 and ("permission denied" in result.stderr or "must be" in result.stderr), \
+        assert result.returncode != 0 and ("permission denied" in result.stderr or "must be" in result.stderr), (
             f"the job role could run {ddl!r}: {result.stdout}{result.stderr}"
+        )
     # and the local-dev default does not open it when a password is set
-    wrong = psql(stack, "SELECT 1", user="tickstream", password="tickstream", check=False)  # secret-scan: local-dev default
+    wrong = psql(
+        stack, "SELECT 1", user="tickstream", password="tickstream", check=False
+    )  # secret-scan: local-dev default
     assert wrong.returncode != 0 and "authentication failed" in wrong.stderr
 
 
@@ -247,8 +279,17 @@ def test_every_port_of_the_stack_listens_on_loopback_only_except_flinks_promethe
                     if address not in LOOPBACK:
                         exposed.append((name, port, address))
     seen_ports = {port for _, port in seen}
-    for name in ("kafka", "kafka_controller", "kafka_metrics", "postgres", "flink_rest", "flink_rpc",
-                 "prometheus", "postgres_exporter", "producer_metrics"):
+    for name in (
+        "kafka",
+        "kafka_controller",
+        "kafka_metrics",
+        "postgres",
+        "flink_rest",
+        "flink_rpc",
+        "prometheus",
+        "postgres_exporter",
+        "producer_metrics",
+    ):
         assert ports[name] in seen_ports, f"{name} ({ports[name]}) not found listening: {sorted(seen)}"
     unexpected = [e for e in exposed if e[1] not in reporter_ports]
     assert not unexpected, f"listening beyond 127.0.0.1: {unexpected}"
@@ -258,8 +299,9 @@ def test_every_port_of_the_stack_listens_on_loopback_only_except_flinks_promethe
 
 
 # --- all SQL prepared ----------------------------------------------------------------------------------------------------------
-SQL_WORDS = re.compile(r"\b(INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|SELECT\s.+\sFROM|CREATE|DROP|ALTER|TRUNCATE)\b",
-                       re.I)
+SQL_WORDS = re.compile(
+    r"\b(INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|SELECT\s.+\sFROM|CREATE|DROP|ALTER|TRUNCATE)\b", re.I
+)
 STRING = r'"(?:[^"\\]|\\.)*"'
 CONSTANT = re.compile(r"static\s+final\s+String\s+(\w+)\s*=\s*((?:" + STRING + r"\s*\+?\s*)+);")
 
@@ -281,10 +323,17 @@ def test_all_sql_of_the_job_is_prepared_with_placeholders():
         # Every string literal that looks like SQL must be part of such a constant (no SQL built at run time).
         spans = [m.span() for m in CONSTANT.finditer(code)]
         for m in re.finditer(STRING, code):
-            if SQL_WORDS.search(m.group(0)) and re.search(r"\b(INTO|FROM|SET)\b", m.group(0)) \
-                    and not any(a <= m.start() < b for a, b in spans):
+            if (
+                SQL_WORDS.search(m.group(0))
+                and re.search(r"\b(INTO|FROM|SET)\b", m.group(0))
+                and not any(a <= m.start() < b for a, b in spans)
+            ):
                 problems.append(f"{rel}: SQL outside a constant: {m.group(0)[:100]}")
-        jdbc_calls = r"\b(executeQuery|executeUpdate|execute|addBatch)" if "java.sql" in code else r"\b(executeQuery|executeUpdate)"
+        jdbc_calls = (
+            r"\b(executeQuery|executeUpdate|execute|addBatch)"
+            if "java.sql" in code
+            else r"\b(executeQuery|executeUpdate)"
+        )
         # An argument that is a lambda or a cast (an executor's execute(() -> ...)) is not SQL.
         for call in re.finditer(jdbc_calls + r"\s*\(\s*[^)\s(]", code):
             problems.append(f"{rel}: {call.group(1)}(...) with an argument: SQL run unprepared")
@@ -296,7 +345,13 @@ def test_all_sql_of_the_job_is_prepared_with_placeholders():
             problems.append(f"{rel}: {name} holds a quoted literal: {sql[:120]}")
         used = [m.group(0) for src in sources for m in re.finditer(rf"\w+\s*\(\s*{name}\b", src.read_text())]
         # COPY ... FROM STDIN streams its rows as data (never SQL text), like bound parameters.
-        copy_from_stdin = re.fullmatch(r"COPY \w+( \([\w, ]+\))? FROM STDIN( \(FORMAT binary\))?", sql.strip()) is not None
-        allowed = r"(withQueryStatement|prepareStatement|copyIn)\b" if copy_from_stdin else r"(withQueryStatement|prepareStatement)\b"
+        copy_from_stdin = (
+            re.fullmatch(r"COPY \w+( \([\w, ]+\))? FROM STDIN( \(FORMAT binary\))?", sql.strip()) is not None
+        )
+        allowed = (
+            r"(withQueryStatement|prepareStatement|copyIn)\b"
+            if copy_from_stdin
+            else r"(withQueryStatement|prepareStatement)\b"
+        )
         assert used and all(re.match(allowed, u) for u in used), (name, used)
     assert not problems, "\n".join(problems)

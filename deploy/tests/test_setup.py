@@ -2,6 +2,7 @@
 nothing), and the producers' venv, repaired when a run left it half-made. (Installing with apt-get as root is not
 run here: the packages are on this machine and others use them. README: The two commands, says how it was proved
 on a fresh Debian.)"""
+
 import os
 import shutil
 import subprocess
@@ -47,32 +48,49 @@ def bare_python(tmp_path: Path) -> str:
 def test_up_as_a_user_who_cannot_install_starts_nothing_and_prints_the_apt_get_line(tmp_path):
     # Missing here: java, prometheus, the exporter and Alertmanager (hidden from PATH), confluent_kafka (the
     # producers' Python is one without it and there is no venv yet).
-    base = REPO / "deploy" / "target" / f"setup-nobody-{tmp_path.name}"   # a place nobody can reach
+    base = REPO / "deploy" / "target" / f"setup-nobody-{tmp_path.name}"  # a place nobody can reach
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
     home = base / "state"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("JAVA_HOME", "TICKSTREAM_PYTHON")}
-    env.update(PATH=path_without(base, HIDDEN), TICKSTREAM_PYTHON=bare_python(base),
-               TICKSTREAM_PRODUCERS_VENV=str(base / "no-venv-yet"))
+    env.update(
+        PATH=path_without(base, HIDDEN),
+        TICKSTREAM_PYTHON=bare_python(base),
+        TICKSTREAM_PRODUCERS_VENV=str(base / "no-venv-yet"),
+    )
     for d in (base, home):
         d.chmod(0o777)
-    result = subprocess.run(["runuser", "-u", "nobody", "--", sys.executable, str(TOOL), "--state-dir", str(home), "up"],
-                            env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["runuser", "-u", "nobody", "--", sys.executable, str(TOOL), "--state-dir", str(home), "up"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     jdk = prerequisites.packages([prerequisites.NEEDS[0]])[0]
-    expected = ("apt-get update && apt-get install -y --no-install-recommends "
-                + " ".join(sorted([jdk, "prometheus", "prometheus-alertmanager", "prometheus-postgres-exporter",
-                                   "python3-confluent-kafka"])))
+    expected = "apt-get update && apt-get install -y --no-install-recommends " + " ".join(
+        sorted(
+            [jdk, "prometheus", "prometheus-alertmanager", "prometheus-postgres-exporter", "python3-confluent-kafka"]
+        )
+    )
     if shutil.which("sudo", path=env["PATH"]):
         expected = expected.replace("apt-get", "sudo apt-get")
     lines = result.stderr.splitlines()
     assert any(line.strip() == expected for line in lines), result.stderr
-    assert any(line.strip().endswith(
-        "systemctl disable --now prometheus prometheus-alertmanager prometheus-postgres-exporter") for line in lines), \
-        result.stderr
-    for what in ("a JDK 17+", "Prometheus", "the PostgreSQL exporter", "Alertmanager", "confluent_kafka",
-                 "nothing was started"):
+    assert any(
+        line.strip().endswith("systemctl disable --now prometheus prometheus-alertmanager prometheus-postgres-exporter")
+        for line in lines
+    ), result.stderr
+    for what in (
+        "a JDK 17+",
+        "Prometheus",
+        "the PostgreSQL exporter",
+        "Alertmanager",
+        "confluent_kafka",
+        "nothing was started",
+    ):
         assert what in result.stderr
     # It stopped before anything: no ports chosen, no component, no log, no data, no venv; nothing runs from here.
     assert sorted(p.name for p in home.iterdir()) == [], list(home.iterdir())
@@ -82,8 +100,18 @@ def test_up_as_a_user_who_cannot_install_starts_nothing_and_prints_the_apt_get_l
 
 
 def test_up_with_nothing_missing_installs_nothing():
-    everything = ["postgres", "kafka", "flink", "job", "pg-exporter", "alert-log", "alertmanager", "prometheus",
-                  "notifier", "producers"]
+    everything = [
+        "postgres",
+        "kafka",
+        "flink",
+        "job",
+        "pg-exporter",
+        "alert-log",
+        "alertmanager",
+        "prometheus",
+        "notifier",
+        "producers",
+    ]
     if prerequisites.missing(everything):
         pytest.skip(f"this machine lacks {[n.package for n in prerequisites.missing(everything)]}")
     assert prerequisites.missing(everything) == []
@@ -91,8 +119,13 @@ def test_up_with_nothing_missing_installs_nothing():
 
 
 def ensure_venv(venv: Path, **env) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ENSURE_VENV), "--venv", str(venv)], capture_output=True, text=True,
-                          timeout=600, env={**os.environ, **env})
+    return subprocess.run(
+        [sys.executable, str(ENSURE_VENV), "--venv", str(venv)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **env},
+    )
 
 
 def ready(venv: Path) -> bool:
@@ -117,8 +150,11 @@ def test_an_interrupted_install_and_a_broken_interpreter_are_repaired(tmp_path):
     venv = tmp_path / "venv"
     assert ensure_venv(venv).returncode == 0
     # The install interrupted: the package gone, the stamp still there.
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "uninstall", "-y", "-q", "tickstream-producers"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "uninstall", "-y", "-q", "tickstream-producers"],
+        check=True,
+        capture_output=True,
+    )
     assert not ready(venv)
     result = ensure_venv(venv)
     assert result.returncode == 0 and ready(venv), result.stdout + result.stderr

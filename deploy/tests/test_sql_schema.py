@@ -3,6 +3,7 @@ fresh database and re-applies without error, keeps the unique keys of docs/contr
 the job's role and refuses it any DDL, lets Grafana only read, and candles_1h gives hourly candles of candles_1m.
 The TimescaleDB statements are also checked statically against the TimescaleDB 2.x API, so a plain-PostgreSQL run
 (CI) still catches a misspelt argument."""
+
 import re
 import sys
 from pathlib import Path
@@ -58,32 +59,45 @@ def test_applies_twice_and_reapplies_on_the_stack_database(postgres_stack, fresh
         assert not said_plain, "the TimescaleDB branch also said TimescaleDB is not installed"
     else:
         assert said_plain, "the plain-PostgreSQL branch did not say so"
-    admin = superuser(postgres_stack)            # the stack's database: `up` applied it once already
+    admin = superuser(postgres_stack)  # the stack's database: `up` applied it once already
     for f in SQL_FILES:
         admin.run(file=f)
-    tables = {r["relname"]: r["relkind"] for r in db.rows(
-        "SELECT relname, relkind FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'v', 'm')")}
+    tables = {
+        r["relname"]: r["relkind"]
+        for r in db.rows(
+            "SELECT relname, relkind FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'v', 'm')"
+        )
+    }
     assert tables == {"ticks": "r", "candles_1m": "r", "anomalies": "r", "candles_1h": "v"}
 
 
 def test_unique_keys_of_the_contract_hold_the_time_column(fresh):
     db, _ = fresh
-    keys = {r["table"]: r["columns"] for r in db.rows(
-        "SELECT i.indrelid::regclass AS table, string_agg(a.attname, ',' ORDER BY k.n) AS columns"
-        "  FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
-        "  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
-        " WHERE i.indisunique AND i.indrelid IN ('ticks'::regclass, 'candles_1m'::regclass, 'anomalies'::regclass)"
-        " GROUP BY i.indexrelid, i.indrelid")}
+    keys = {
+        r["table"]: r["columns"]
+        for r in db.rows(
+            "SELECT i.indrelid::regclass AS table, string_agg(a.attname, ',' ORDER BY k.n) AS columns"
+            "  FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
+            "  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+            " WHERE i.indisunique AND i.indrelid IN ('ticks'::regclass, 'candles_1m'::regclass, 'anomalies'::regclass)"
+            " GROUP BY i.indexrelid, i.indrelid"
+        )
+    }
     # The job's ON CONFLICT targets and docs/contracts.md; every one holds the hypertable's time column.
-    assert keys == {"ticks": "exchange,symbol,trade_id,time", "candles_1m": "exchange,symbol,bucket",
-                    "anomalies": "id,time"}
+    assert keys == {
+        "ticks": "exchange,symbol,trade_id,time",
+        "candles_1m": "exchange,symbol,bucket",
+        "anomalies": "id,time",
+    }
     indexes = {r["indexname"] for r in db.rows("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")}
     assert {"ticks_instrument_time_idx", "anomalies_time_idx"} <= indexes
     # Each index of ticks costs every tick row an insert: on a hypertable, whose chunks a time range selects by
     # their bounds, ticks has no index on time alone (TimescaleDB's default one or ours).
-    tick_indexes = {r["indexdef"].split(" USING ")[1] for r in db.rows(
-        "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'ticks'")}
-    by_time = {"btree (\"time\" DESC)", "btree (\"time\")"} & tick_indexes
+    tick_indexes = {
+        r["indexdef"].split(" USING ")[1]
+        for r in db.rows("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'ticks'")
+    }
+    by_time = {'btree ("time" DESC)', 'btree ("time")'} & tick_indexes
     assert (not by_time) if timescaledb(db) else by_time, tick_indexes
 
 
@@ -98,7 +112,10 @@ def java_constants(file: str, *names: str) -> dict[str, str]:
 
 def job_statements() -> dict[str, str]:
     """UPSERT_CANDLE, INSERT_ANOMALY as the job sends them (string constants of CandleTable and AnomalyTable)."""
-    return {**java_constants("CandleTable.java", "UPSERT_CANDLE"), **java_constants("AnomalyTable.java", "INSERT_ANOMALY")}
+    return {
+        **java_constants("CandleTable.java", "UPSERT_CANDLE"),
+        **java_constants("AnomalyTable.java", "INSERT_ANOMALY"),
+    }
 
 
 def tick_copy_statements() -> dict[str, str]:
@@ -106,12 +123,32 @@ def tick_copy_statements() -> dict[str, str]:
     return java_constants("TickTable.java", "COPY_TICKS", "CREATE_STAGING", "COPY_STAGING", "INSERT_FROM_STAGING")
 
 
-SAMPLE = {"time": "2026-01-01T10:00:05Z", "bucket": "2026-01-01T10:00:00Z", "exchange": "schematest",
-          "symbol": "BTC-USDT", "trade_id": "42", "price": "100.5", "size": "0.25", "side": "buy",
-          "recv_time": "2026-01-01T10:00:05.1Z", "open": "100", "high": "101", "low": "99", "close": "100.5",
-          "volume": "1.5", "trades": "3", "id": "schema-test-anomaly", "type": "PRICE_SPIKE", "ref_price": "99",
-          "change_pct": "1.5", "zscore": None, "window_ms": "60000", "detected_at": "2026-01-01T10:00:05.2Z",
-          "details": None, "incident_id": "schema-test-anomaly"}
+SAMPLE = {
+    "time": "2026-01-01T10:00:05Z",
+    "bucket": "2026-01-01T10:00:00Z",
+    "exchange": "schematest",
+    "symbol": "BTC-USDT",
+    "trade_id": "42",
+    "price": "100.5",
+    "size": "0.25",
+    "side": "buy",
+    "recv_time": "2026-01-01T10:00:05.1Z",
+    "open": "100",
+    "high": "101",
+    "low": "99",
+    "close": "100.5",
+    "volume": "1.5",
+    "trades": "3",
+    "id": "schema-test-anomaly",
+    "type": "PRICE_SPIKE",
+    "ref_price": "99",
+    "change_pct": "1.5",
+    "zscore": None,
+    "window_ms": "60000",
+    "detected_at": "2026-01-01T10:00:05.2Z",
+    "details": None,
+    "incident_id": "schema-test-anomaly",
+}
 
 
 def bind(db: Database, sql: str, values: dict) -> None:
@@ -130,7 +167,7 @@ def bind(db: Database, sql: str, values: dict) -> None:
 
 
 def run_job_statement(db: Database, sql: str) -> None:
-    for _ in range(2):   # twice: idempotent
+    for _ in range(2):  # twice: idempotent
         bind(db, sql, SAMPLE)
 
 
@@ -147,18 +184,29 @@ def test_job_role_writes_rows_and_nothing_else(fresh):
     assert ticks["COPY_TICKS"] == f"COPY ticks {columns} FROM STDIN (FORMAT binary)"
     assert ticks["COPY_STAGING"] == f"COPY tick_rows {columns} FROM STDIN (FORMAT binary)"
     row = "('2026-01-01 10:00:05+00', 'schematest', 'BTC-USDT', '42', 100.5, 0.25, 'buy', '2026-01-01 10:00:05.1+00')"
-    writer.run(f"INSERT INTO ticks {columns} VALUES ('2026-01-01 10:00:04+00', 'schematest', 'BTC-USDT', '41', 100.5,"
-               " 0.25, 'buy', '2026-01-01 10:00:04.1+00')")
+    writer.run(
+        f"INSERT INTO ticks {columns} VALUES ('2026-01-01 10:00:04+00', 'schematest', 'BTC-USDT', '41', 100.5,"
+        " 0.25, 'buy', '2026-01-01 10:00:04.1+00')"
+    )
     for _ in range(2):
-        writer.run(f"{ticks['CREATE_STAGING']}; INSERT INTO tick_rows {columns} VALUES {row};"
-                   f" {ticks['INSERT_FROM_STAGING']}")
+        writer.run(
+            f"{ticks['CREATE_STAGING']}; INSERT INTO tick_rows {columns} VALUES {row}; {ticks['INSERT_FROM_STAGING']}"
+        )
     assert writer.value("SELECT count(*) FROM ticks WHERE exchange = 'schematest'") == "2"
     assert writer.value("SELECT count(*) FROM anomalies WHERE exchange = 'schematest'") == "1"
     writer.run("UPDATE candles_1m SET trades = trades WHERE exchange = 'schematest'")
-    for ddl in ("CREATE TABLE intruder (x int)", "CREATE SCHEMA intruder", "CREATE VIEW intruder AS SELECT 1",
-                "ALTER TABLE ticks ADD COLUMN intruder int", "DROP TABLE anomalies", drop_candles_1h(db),
-                "CREATE INDEX intruder ON ticks (price)", "TRUNCATE candles_1m",
-                "DELETE FROM ticks WHERE exchange = 'schematest'", "ALTER TABLE ticks OWNER TO tickstream"):
+    for ddl in (
+        "CREATE TABLE intruder (x int)",
+        "CREATE SCHEMA intruder",
+        "CREATE VIEW intruder AS SELECT 1",
+        "ALTER TABLE ticks ADD COLUMN intruder int",
+        "DROP TABLE anomalies",
+        drop_candles_1h(db),
+        "CREATE INDEX intruder ON ticks (price)",
+        "TRUNCATE candles_1m",
+        "DELETE FROM ticks WHERE exchange = 'schematest'",
+        "ALTER TABLE ticks OWNER TO tickstream",
+    ):
         denied(writer, ddl)
 
 
@@ -167,27 +215,44 @@ def test_grafana_role_only_reads(fresh):
     reader = grafana(db)
     for relation in ("ticks", "candles_1m", "anomalies", "candles_1h"):
         reader.run(f"SELECT * FROM {relation} LIMIT 1")
-    for sql in ("INSERT INTO anomalies (time, id, exchange, symbol, type, price, detected_at)"
-                " VALUES (now(), 'x', 'x', 'x', 'x', 1, now())",
-                "UPDATE candles_1m SET trades = 0", "DELETE FROM ticks", "TRUNCATE ticks",
-                "CREATE TABLE intruder (x int)", drop_candles_1h(db)):
+    for sql in (
+        "INSERT INTO anomalies (time, id, exchange, symbol, type, price, detected_at)"
+        " VALUES (now(), 'x', 'x', 'x', 'x', 1, now())",
+        "UPDATE candles_1m SET trades = 0",
+        "DELETE FROM ticks",
+        "TRUNCATE ticks",
+        "CREATE TABLE intruder (x int)",
+        drop_candles_1h(db),
+    ):
         denied(reader, sql)
 
 
 def test_candles_1h_rolls_up_complete_hours_of_candles_1m(fresh):
     db, _ = fresh
     writer = job(db)
-    rows = [("10:00", 100, 102, 99, 101, 1.5, 3), ("10:01", 101, 105, 100, 104, 2.0, 4),
-            ("10:59", 104, 104, 98, 99, 0.5, 1), ("11:00", 99, 100, 97, 98, 1.0, 2)]
-    values = ", ".join(f"('2026-01-02T{t}:00Z', 'schematest', 'ETH-USDT', {o}, {h}, {lo}, {c}, {v}, {n})"
-                       for t, o, h, lo, c, v, n in rows)
-    writer.run(f"INSERT INTO candles_1m (bucket, exchange, symbol, open, high, low, close, volume, trades) VALUES {values}"
-               " ON CONFLICT (exchange, symbol, bucket) DO NOTHING")
-    hourly = grafana(db).rows("SELECT to_char(bucket AT TIME ZONE 'UTC', 'HH24:MI') AS hour, open, high, low, close,"
-                              " volume, trades FROM candles_1h WHERE exchange = 'schematest' AND symbol = 'ETH-USDT'"
-                              " ORDER BY bucket")
-    assert [tuple(r.values()) for r in hourly] == [("10:00", "100", "105", "98", "99", "4.0", "8"),
-                                                  ("11:00", "99", "100", "97", "98", "1.0", "2")]
+    rows = [
+        ("10:00", 100, 102, 99, 101, 1.5, 3),
+        ("10:01", 101, 105, 100, 104, 2.0, 4),
+        ("10:59", 104, 104, 98, 99, 0.5, 1),
+        ("11:00", 99, 100, 97, 98, 1.0, 2),
+    ]
+    values = ", ".join(
+        f"('2026-01-02T{t}:00Z', 'schematest', 'ETH-USDT', {o}, {h}, {lo}, {c}, {v}, {n})"
+        for t, o, h, lo, c, v, n in rows
+    )
+    writer.run(
+        f"INSERT INTO candles_1m (bucket, exchange, symbol, open, high, low, close, volume, trades) VALUES {values}"
+        " ON CONFLICT (exchange, symbol, bucket) DO NOTHING"
+    )
+    hourly = grafana(db).rows(
+        "SELECT to_char(bucket AT TIME ZONE 'UTC', 'HH24:MI') AS hour, open, high, low, close,"
+        " volume, trades FROM candles_1h WHERE exchange = 'schematest' AND symbol = 'ETH-USDT'"
+        " ORDER BY bucket"
+    )
+    assert [tuple(r.values()) for r in hourly] == [
+        ("10:00", "100", "105", "98", "99", "4.0", "8"),
+        ("11:00", "99", "100", "97", "98", "1.0", "2"),
+    ]
 
 
 # ---- TimescaleDB statements, checked against the TimescaleDB 2.x API (the extension is not installed here) ----
@@ -195,25 +260,59 @@ def test_candles_1h_rolls_up_complete_hours_of_candles_1m(fresh):
 # Argument names of the functions used, from the TimescaleDB 2.x API reference (create_hypertable in its
 # classic form, valid in every 2.x release; the policy functions as documented since 2.0).
 TIMESCALE_API = {
-    "create_hypertable": ["relation", "time_column_name", "partitioning_column", "number_partitions",
-                          "chunk_time_interval", "create_default_indexes", "if_not_exists", "partitioning_func",
-                          "associated_schema_name", "associated_table_prefix", "migrate_data", "time_partitioning_func"],
+    "create_hypertable": [
+        "relation",
+        "time_column_name",
+        "partitioning_column",
+        "number_partitions",
+        "chunk_time_interval",
+        "create_default_indexes",
+        "if_not_exists",
+        "partitioning_func",
+        "associated_schema_name",
+        "associated_table_prefix",
+        "migrate_data",
+        "time_partitioning_func",
+    ],
     "set_chunk_time_interval": ["hypertable", "chunk_time_interval", "dimension_name"],
-    "add_compression_policy": ["hypertable", "compress_after", "if_not_exists", "schedule_interval", "initial_start",
-                               "timezone", "compress_created_before"],
+    "add_compression_policy": [
+        "hypertable",
+        "compress_after",
+        "if_not_exists",
+        "schedule_interval",
+        "initial_start",
+        "timezone",
+        "compress_created_before",
+    ],
     "remove_compression_policy": ["hypertable", "if_exists"],
-    "add_retention_policy": ["relation", "drop_after", "schedule_interval", "initial_start", "timezone",
-                             "if_not_exists", "drop_created_before"],
+    "add_retention_policy": [
+        "relation",
+        "drop_after",
+        "schedule_interval",
+        "initial_start",
+        "timezone",
+        "if_not_exists",
+        "drop_created_before",
+    ],
     "remove_retention_policy": ["relation", "if_exists"],
-    "add_continuous_aggregate_policy": ["continuous_aggregate", "start_offset", "end_offset", "schedule_interval",
-                                        "if_not_exists", "initial_start", "timezone"],
+    "add_continuous_aggregate_policy": [
+        "continuous_aggregate",
+        "start_offset",
+        "end_offset",
+        "schedule_interval",
+        "if_not_exists",
+        "initial_start",
+        "timezone",
+    ],
     "remove_continuous_aggregate_policy": ["continuous_aggregate", "if_not_exists", "if_exists"],
     "refresh_continuous_aggregate": ["continuous_aggregate", "window_start", "window_end"],
 }
-REQUIRED = {"create_hypertable": {"if_not_exists", "chunk_time_interval", "migrate_data"},
-            "add_compression_policy": {"compress_after", "if_not_exists"},
-            "add_retention_policy": {"drop_after", "if_not_exists"},
-            "add_continuous_aggregate_policy": {"start_offset", "end_offset", "schedule_interval", "if_not_exists"}}
+REQUIRED = {
+    "create_hypertable": {"if_not_exists", "chunk_time_interval", "migrate_data"},
+    "add_compression_policy": {"compress_after", "if_not_exists"},
+    "add_retention_policy": {"drop_after", "if_not_exists"},
+    "add_continuous_aggregate_policy": {"start_offset", "end_offset", "schedule_interval", "if_not_exists"},
+}
 
 
 def calls(text: str, function: str) -> list[list[str]]:
@@ -258,7 +357,7 @@ def test_timescale_statements_use_the_documented_api():
             named = {a.split("=>")[0].strip(): a.split("=>")[1].strip() for a in args if "=>" in a}
             positional = [a for a in args if "=>" not in a]
             assert set(named) <= set(names), f"{function}: unknown arguments {set(named) - set(names)}"
-            assert not set(named) & set(names[:len(positional)]), f"{function}: an argument given twice"
+            assert not set(named) & set(names[: len(positional)]), f"{function}: an argument given twice"
             assert REQUIRED.get(function, set()) <= set(named), f"{function}({args}) lacks {REQUIRED[function]}"
             seen.setdefault(function, []).append((positional, named))
     hypertables = {p[0].strip("'"): p[1].strip("'") for p, _ in seen["create_hypertable"]}
@@ -275,22 +374,36 @@ def test_timescale_statements_use_the_documented_api():
     for kind in ("compression", "retention"):
         assert {m for m in re.findall(rf"tickstream_policy\('(\w+)', '{kind}'", text)} == set(hypertables)
     # Compression defaults stay well past the late-data horizon (2 min allowed lateness, replays).
-    defaults = {name: value for value, name in
-                re.findall(r"'(\d+ \w+)'\)\s+AS (\w+_compress)\b", branches["030_timescale.sql"])}
+    defaults = {
+        name: value for value, name in re.findall(r"'(\d+ \w+)'\)\s+AS (\w+_compress)\b", branches["030_timescale.sql"])
+    }
     assert set(defaults) == {"ticks_compress", "candles_compress", "anomalies_compress"}
     assert all(interval(v) >= 86400 for v in defaults.values()), defaults
     # The continuous aggregate: time_bucket of an hour over candles_1m, refreshed up to one bucket back.
-    cagg = re.search(r"CREATE MATERIALIZED VIEW IF NOT EXISTS candles_1h\s+WITH \(timescaledb\.continuous[^)]*\) AS"
-                     r"(.*?)WITH NO DATA;", branches["050_candles_1h.sql"], re.S)
+    cagg = re.search(
+        r"CREATE MATERIALIZED VIEW IF NOT EXISTS candles_1h\s+WITH \(timescaledb\.continuous[^)]*\) AS"
+        r"(.*?)WITH NO DATA;",
+        branches["050_candles_1h.sql"],
+        re.S,
+    )
     assert cagg and "time_bucket(INTERVAL '1 hour', bucket)" in cagg.group(1) and "FROM candles_1m" in cagg.group(1)
-    for aggregate in ("first(open, bucket)", "max(high)", "min(low)", "last(close, bucket)", "sum(volume)", "sum(trades)"):
+    for aggregate in (
+        "first(open, bucket)",
+        "max(high)",
+        "min(low)",
+        "last(close, bucket)",
+        "sum(volume)",
+        "sum(trades)",
+    ):
         assert aggregate in cagg.group(1)
-    (_, policy), = seen["add_continuous_aggregate_policy"]
+    ((_, policy),) = seen["add_continuous_aggregate_policy"]
     assert interval(policy["end_offset"].replace("INTERVAL", "")) >= 3600
     # Its window reaches back as far as candles_1m keeps rows (late candles of any retained hour get refreshed).
     assert policy["start_offset"] == "wanted"
-    assert re.search(r"current_setting\('tickstream\.candles_retention', true\), ''\), '730 days'\) AS candles_retention",
-                     branches["050_candles_1h.sql"])
+    assert re.search(
+        r"current_setting\('tickstream\.candles_retention', true\), ''\), '730 days'\) AS candles_retention",
+        branches["050_candles_1h.sql"],
+    )
     assert "tickstream_refresh_policy(:'candles_retention')" in branches["050_candles_1h.sql"]
 
 
@@ -304,8 +417,10 @@ def test_a_failed_password_statement_never_shows_the_password(postgres_stack):
     admin = postgres.admin(Stack(postgres_stack.home))
     password = "s3cret-'quoted-" + "x" * 90  # longer than the 80 characters of the statement a message shows
     with pytest.raises(StackError) as failed:
-        admin.psql(f"ALTER ROLE no_such_role_here WITH LOGIN PASSWORD '{password.replace(chr(39), chr(39) * 2)}' BOGUS",
-                   secret=password)
+        admin.psql(
+            f"ALTER ROLE no_such_role_here WITH LOGIN PASSWORD '{password.replace(chr(39), chr(39) * 2)}' BOGUS",
+            secret=password,
+        )
     message = str(failed.value)
     assert "psql failed" in message and "BOGUS" in message, message  # the server's own message is still there
     assert "s3cret" not in message and "xxxx" not in message, message

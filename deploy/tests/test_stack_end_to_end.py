@@ -1,6 +1,7 @@
 """The README's first command, end to end: the whole pipeline on free ports, ticks to rows and anomalies,
 the job's metrics in Prometheus, an idempotent second `up`, `flink list`, an upgrade by savepoint without
 losing or duplicating a tick, and a `down` that stops everything it started."""
+
 import json
 import socket
 import subprocess
@@ -50,36 +51,68 @@ def test_whole_pipeline_up_upgrade_down(stack_cli: StackCli):
 
         status = stack_cli.status()
         states = {c["component"]: c["state"] for c in status["components"]}
-        for component in ("postgres", "kafka", "flink-jobmanager", "flink-taskmanager", "job", "producers",
-                          "prometheus", "pg-exporter", "alertmanager", "notifier", "alert-log"):
+        for component in (
+            "postgres",
+            "kafka",
+            "flink-jobmanager",
+            "flink-taskmanager",
+            "job",
+            "producers",
+            "prometheus",
+            "pg-exporter",
+            "alertmanager",
+            "notifier",
+            "alert-log",
+        ):
             assert states[component] == "running", (component, states)
         pids = {c["component"]: c["pid"] for c in status["components"]}
 
         # Ticks become rows, and anomalies (the synthetic feed injects them) arrive.
-        wait_for("ticks and anomalies in the database",
-                 lambda: (d := stack_cli.status()["data"]) and d["ticks"] > 1000 and d["anomalies"] > 0, timeout=240)
+        wait_for(
+            "ticks and anomalies in the database",
+            lambda: (d := stack_cli.status()["data"]) and d["ticks"] > 1000 and d["anomalies"] > 0,
+            timeout=240,
+        )
 
         # The injected anomalies reach people: job -> anomalies topic -> notifier -> Alertmanager -> the alert log.
         notifications = stack_cli.home / "alerts" / "notifications.jsonl"
-        wait_for("an anomaly notification at the alert log", lambda: notifications.exists() and any(
-            a["labels"].get("alertname") == "TickStreamAnomaly" and a["labels"].get("venue") == "synthetic"
-            for line in notifications.read_text().splitlines() for a in json.loads(line)["payload"]["alerts"]),
-            timeout=120)
+        wait_for(
+            "an anomaly notification at the alert log",
+            lambda: (
+                notifications.exists()
+                and any(
+                    a["labels"].get("alertname") == "TickStreamAnomaly" and a["labels"].get("venue") == "synthetic"
+                    for line in notifications.read_text().splitlines()
+                    for a in json.loads(line)["payload"]["alerts"]
+                )
+            ),
+            timeout=120,
+        )
 
         # The job's own metrics reach Prometheus through Flink's PrometheusReporter.
-        wait_for("the job's records_in in Prometheus",
-                 lambda: prometheus_value(stack_cli, "flink_taskmanager_job_task_operator_tickstream_records_in") > 0,
-                 timeout=120)
-        wait_for("the producers' message counter in Prometheus",
-                 lambda: prometheus_value(stack_cli, "tickstream_producer_messages_total") > 0, timeout=60)
+        wait_for(
+            "the job's records_in in Prometheus",
+            lambda: prometheus_value(stack_cli, "flink_taskmanager_job_task_operator_tickstream_records_in") > 0,
+            timeout=120,
+        )
+        wait_for(
+            "the producers' message counter in Prometheus",
+            lambda: prometheus_value(stack_cli, "tickstream_producer_messages_total") > 0,
+            timeout=60,
+        )
 
         # A second `up` reuses everything.
         again = stack_cli.run("up")
         assert "already running" in again.stdout
         assert {c["component"]: c["pid"] for c in stack_cli.status()["components"]} == pids
 
-        listing = subprocess.run([str(REPO / "deploy" / "bin" / "flink"), "list"], capture_output=True, text=True,
-                                 env={"TICKSTREAM_HOME": str(stack_cli.home), "PATH": "/usr/bin:/bin"}, timeout=120)
+        listing = subprocess.run(
+            [str(REPO / "deploy" / "bin" / "flink"), "list"],
+            capture_output=True,
+            text=True,
+            env={"TICKSTREAM_HOME": str(stack_cli.home), "PATH": "/usr/bin:/bin"},
+            timeout=120,
+        )
         assert ": tickstream (RUNNING)" in listing.stdout, listing.stdout + listing.stderr
 
         # Upgrade: stop with a savepoint, run the jar from it.
@@ -102,8 +135,16 @@ def test_whole_pipeline_up_upgrade_down(stack_cli: StackCli):
         down = stack_cli.run("down", check=False)
     assert down.returncode == 0, down.stdout + down.stderr
     assert "stopped with savepoint" in down.stdout
-    for name in ("kafka", "postgres", "flink_rest", "prometheus", "postgres_exporter", "alertmanager",
-                 "notifier_metrics", "alert_log"):
+    for name in (
+        "kafka",
+        "postgres",
+        "flink_rest",
+        "prometheus",
+        "postgres_exporter",
+        "alertmanager",
+        "notifier_metrics",
+        "alert_log",
+    ):
         assert not port_open(stack_cli.port(name)), name
 
 

@@ -3,6 +3,7 @@ deploy/fixture-savepoint under job/src/test/resources/savepoints/0.1) restores i
 parallelism 4 with its state intact, and the job rescales 2 -> 4 -> 1 while a counted stream flows with exact books
 and the alerts of an unscaled run of the same stream.
 """
+
 import itertools
 import json
 import os
@@ -21,8 +22,11 @@ REREAD = "REREAD-USD"  # the padding of the ticks topic: records the restored jo
 
 @pytest.fixture(scope="module")
 def stack():
-    env = dict(os.environ, TICKSTREAM_JDBC_PASSWORD=f"tsjob-{secrets.token_urlsafe(16)}",
-               TICKSTREAM_JOB_ARGS="--delivery exactly-once --checkpoint-interval '2 s'")
+    env = dict(
+        os.environ,
+        TICKSTREAM_JDBC_PASSWORD=f"tsjob-{secrets.token_urlsafe(16)}",
+        TICKSTREAM_JOB_ARGS="--delivery exactly-once --checkpoint-interval '2 s'",
+    )
     stack = FaultStack(REPO / "deploy" / "target" / f"upgrade-{uuid.uuid4().hex[:8]}", env)
     try:
         stack.run("up", "--free-ports", "--only", "postgres,kafka,flink", "--taskmanagers", "2")
@@ -67,9 +71,23 @@ def test_release_0_1_savepoint_restores_into_this_release_at_parallelism_4(stack
     for partition, end in fixture["ticks_end_offsets"].items():
         for i in range(end):
             ts = t0 + 60_000 + i
-            padding.append((int(partition), f"synthetic:{REREAD}", {
-                "v": 1, "exchange": "synthetic", "symbol": REREAD, "trade_id": f"{partition}-{i}", "price": "1.0",
-                "size": "1", "side": "buy", "ts": ts, "recv_ts": ts}))
+            padding.append(
+                (
+                    int(partition),
+                    f"synthetic:{REREAD}",
+                    {
+                        "v": 1,
+                        "exchange": "synthetic",
+                        "symbol": REREAD,
+                        "trade_id": f"{partition}-{i}",
+                        "price": "1.0",
+                        "size": "1",
+                        "side": "buy",
+                        "ts": ts,
+                        "recv_ts": ts,
+                    },
+                )
+            )
     _send(producer, padding)
 
     stack.run("up", "--only", "job", "--savepoint", str(FIXTURE / "savepoint"), "--parallelism", "4")
@@ -90,30 +108,78 @@ def test_release_0_1_savepoint_restores_into_this_release_at_parallelism_4(stack
             ts = t0 + i * step
             seq = first + i
             burst = exchange == "binance" and 10 * rate <= i - seconds * rate < 10 * rate + 5
-            tick = {"v": 1, "exchange": exchange, "symbol": symbol,
-                    "trade_id": str(seq) if exchange != "synthetic" else f"t-{seq}",
-                    "price": "91000.00" if symbol != "FIXTURE-USD" else "100.00",
-                    "size": "25.000000" if burst else "0.010000", "side": "buy", "ts": ts, "recv_ts": ts + 20}
+            tick = {
+                "v": 1,
+                "exchange": exchange,
+                "symbol": symbol,
+                "trade_id": str(seq) if exchange != "synthetic" else f"t-{seq}",
+                "price": "91000.00" if symbol != "FIXTURE-USD" else "100.00",
+                "size": "25.000000" if burst else "0.010000",
+                "side": "buy",
+                "ts": ts,
+                "recv_ts": ts + 20,
+            }
             after.append((partition, instrument, tick))
             sent_after.add((exchange, symbol, tick["trade_id"]))
     binance = fixture["partition_of"]["binance:BTC-USDT"]
     skipped = fixture["skipped_seq"]["binance:BTC-USDT"]
     late_ts = t0 + (skipped - first) * step
-    after.append((binance, "binance:BTC-USDT", {"v": 1, "exchange": "binance", "symbol": "BTC-USDT",
-                                                 "trade_id": str(skipped), "price": "91000.00", "size": "0.010000",
-                                                 "side": "sell", "ts": late_ts, "recv_ts": late_ts + 20}))
+    after.append(
+        (
+            binance,
+            "binance:BTC-USDT",
+            {
+                "v": 1,
+                "exchange": "binance",
+                "symbol": "BTC-USDT",
+                "trade_id": str(skipped),
+                "price": "91000.00",
+                "size": "0.010000",
+                "side": "sell",
+                "ts": late_ts,
+                "recv_ts": late_ts + 20,
+            },
+        )
+    )
     last = fixture["last_trade"]["binance:BTC-USDT"]
-    after.append((binance, "binance:BTC-USDT", {"v": 1, "exchange": "binance", "symbol": "BTC-USDT",
-                                                 "trade_id": last["trade_id"], "price": last["price"],
-                                                 "size": "0.010000", "side": "buy", "ts": last["ts"],
-                                                 "recv_ts": last["ts"] + 20}))
+    after.append(
+        (
+            binance,
+            "binance:BTC-USDT",
+            {
+                "v": 1,
+                "exchange": "binance",
+                "symbol": "BTC-USDT",
+                "trade_id": last["trade_id"],
+                "price": last["price"],
+                "size": "0.010000",
+                "side": "buy",
+                "ts": last["ts"],
+                "recv_ts": last["ts"] + 20,
+            },
+        )
+    )
     sent_after |= {("binance", "BTC-USDT", str(skipped)), ("binance", "BTC-USDT", last["trade_id"])}
     # Event time past the second minute and its allowed lateness on every partition with data, so its candles close.
     for partition in sorted(set(fixture["partition_of"].values())):
         ts = t0 + 300_000
-        after.append((partition, f"synthetic:CLOSE{partition}-USD", {
-            "v": 1, "exchange": "synthetic", "symbol": f"CLOSE{partition}-USD", "trade_id": "1", "price": "1.0",
-            "size": "1", "side": "buy", "ts": ts, "recv_ts": ts}))
+        after.append(
+            (
+                partition,
+                f"synthetic:CLOSE{partition}-USD",
+                {
+                    "v": 1,
+                    "exchange": "synthetic",
+                    "symbol": f"CLOSE{partition}-USD",
+                    "trade_id": "1",
+                    "price": "1.0",
+                    "size": "1",
+                    "side": "buy",
+                    "ts": ts,
+                    "recv_ts": ts,
+                },
+            )
+        )
     # In trade-time order across partitions, 5 s of trade time at a time, the next only once every partition's trades
     # were read (stored): every partition is idle after the restore, and one read ahead of the others (its subtask's
     # consumer started first) would carry event time past their open candles before their trades were read, since
@@ -125,30 +191,61 @@ def test_release_0_1_savepoint_restores_into_this_release_at_parallelism_4(stack
         records = list(records)
         _send(producer, records)
         sent |= {(t["exchange"], t["symbol"], t["trade_id"]) for _, _, t in records} & sent_after
-        wait_for(f"the trades sent after the restore, {len(sent)} so far, in the ticks table", lambda: _count(
-            stack, f"SELECT count(*) FROM ticks WHERE symbol IN {symbols}") >= len(sent), timeout=120, interval=0.5)
+        wait_for(
+            f"the trades sent after the restore, {len(sent)} so far, in the ticks table",
+            lambda: _count(stack, f"SELECT count(*) FROM ticks WHERE symbol IN {symbols}") >= len(sent),
+            timeout=120,
+            interval=0.5,
+        )
 
-    wait_for("the trades sent after the restore in the ticks table",
-             lambda: _count(stack, f"SELECT count(*) FROM ticks WHERE symbol IN {symbols}") >= len(sent_after),
-             timeout=120, interval=1)
+    wait_for(
+        "the trades sent after the restore in the ticks table",
+        lambda: _count(stack, f"SELECT count(*) FROM ticks WHERE symbol IN {symbols}") >= len(sent_after),
+        timeout=120,
+        interval=1,
+    )
     minute2 = (t0 + 60_000) // 1000
-    wait_for("the second minute's candles", lambda: _count(
-        stack, f"SELECT count(*) FROM candles_1m WHERE bucket = to_timestamp({minute2})") == 4, timeout=120, interval=1)
-    wait_for("the volume burst's alert", lambda: _count(
-        stack, "SELECT count(*) FROM anomalies WHERE type = 'VOLUME_SPIKE' AND symbol = 'BTC-USDT'") >= 1,
-        timeout=60, interval=1)
+    wait_for(
+        "the second minute's candles",
+        lambda: _count(stack, f"SELECT count(*) FROM candles_1m WHERE bucket = to_timestamp({minute2})") == 4,
+        timeout=120,
+        interval=1,
+    )
+    wait_for(
+        "the volume burst's alert",
+        lambda: (
+            _count(stack, "SELECT count(*) FROM anomalies WHERE type = 'VOLUME_SPIKE' AND symbol = 'BTC-USDT'") >= 1
+        ),
+        timeout=60,
+        interval=1,
+    )
 
-    stored = {(r["exchange"], r["symbol"], r["trade_id"]) for r in rows(
-        stack, f"SELECT exchange, symbol, trade_id FROM ticks WHERE symbol IN {symbols}")}
+    stored = {
+        (r["exchange"], r["symbol"], r["trade_id"])
+        for r in rows(stack, f"SELECT exchange, symbol, trade_id FROM ticks WHERE symbol IN {symbols}")
+    }
     reread = _count(stack, f"SELECT count(*) FROM ticks WHERE symbol = '{REREAD}'")
-    candles = {(r["exchange"], int(r["bucket"])): int(r["trades"]) for r in rows(
-        stack, f"SELECT exchange, extract(epoch FROM bucket)::bigint AS bucket, trades FROM candles_1m"
-               f" WHERE symbol IN {symbols}")}
+    candles = {
+        (r["exchange"], int(r["bucket"])): int(r["trades"])
+        for r in rows(
+            stack,
+            f"SELECT exchange, extract(epoch FROM bucket)::bigint AS bucket, trades FROM candles_1m"
+            f" WHERE symbol IN {symbols}",
+        )
+    }
     job_now = running_job(stack)
     exceptions = _exceptions(stack, job_now["jid"])
-    record_result(stack, {"fault": "upgrade from release 0.1", "parallelism": 4, "rows_after_restore": len(stored),
-                          "reread_rows": reread, "candles": {f"{k[0]}@{k[1]}": v for k, v in candles.items()},
-                          "exceptions": exceptions})
+    record_result(
+        stack,
+        {
+            "fault": "upgrade from release 0.1",
+            "parallelism": 4,
+            "rows_after_restore": len(stored),
+            "reread_rows": reread,
+            "candles": {f"{k[0]}@{k[1]}": v for k, v in candles.items()},
+            "exceptions": exceptions,
+        },
+    )
     # The restored Kafka source resumed at the savepoint's offsets: nothing before them was read again.
     assert reread == 0
     assert stored == sent_after
@@ -163,10 +260,23 @@ def test_release_0_1_savepoint_restores_into_this_release_at_parallelism_4(stack
 
 def _comparable(stack, prefix: str) -> list[tuple]:
     """The alerts of a run, without its symbol prefix and the wall-clock fields."""
-    return sorted((r["exchange"], r["symbol"].removeprefix(prefix), r["type"], r["trade_id"], r["ts"], r["price"],
-                   r["ref_price"], r["change_pct"]) for r in rows(
-        stack, f"SELECT exchange, symbol, type, trade_id, (extract(epoch FROM time) * 1000)::bigint AS ts, price,"
-               f" ref_price, change_pct FROM anomalies WHERE symbol LIKE '{prefix}%'"))
+    return sorted(
+        (
+            r["exchange"],
+            r["symbol"].removeprefix(prefix),
+            r["type"],
+            r["trade_id"],
+            r["ts"],
+            r["price"],
+            r["ref_price"],
+            r["change_pct"],
+        )
+        for r in rows(
+            stack,
+            f"SELECT exchange, symbol, type, trade_id, (extract(epoch FROM time) * 1000)::bigint AS ts, price,"
+            f" ref_price, change_pct FROM anomalies WHERE symbol LIKE '{prefix}%'",
+        )
+    )
 
 
 def test_rescale_2_to_4_to_1_while_a_counted_stream_flows(stack):
@@ -178,10 +288,24 @@ def test_rescale_2_to_4_to_1_while_a_counted_stream_flows(stack):
     _job(stack)
     # A minute's start, three minutes back: after each run a trade on every partition at its end closes its candles.
     start_ts = (int(time.time() * 1000) - 180_000) // 60_000 * 60_000
-    close = [(p, f"synthetic:CLOSE{p}-USD", {"v": 1, "exchange": "synthetic", "symbol": f"CLOSE{p}-USD",
-                                              "trade_id": "1", "price": "1.0", "size": "1", "side": "buy",
-                                              "ts": start_ts + 150_000, "recv_ts": start_ts + 150_000})
-             for p in range(5)]
+    close = [
+        (
+            p,
+            f"synthetic:CLOSE{p}-USD",
+            {
+                "v": 1,
+                "exchange": "synthetic",
+                "symbol": f"CLOSE{p}-USD",
+                "trade_id": "1",
+                "price": "1.0",
+                "size": "1",
+                "side": "buy",
+                "ts": start_ts + 150_000,
+                "recv_ts": start_ts + 150_000,
+            },
+        )
+        for p in range(5)
+    ]
     args = ["--seed", "777", "--start-ts", str(start_ts), "--rate", "2000", "--count", "70000", "--pace"]
 
     # The same stream twice on symbols of their own: unscaled, then rescaled while it flows.
@@ -207,11 +331,29 @@ def test_rescale_2_to_4_to_1_while_a_counted_stream_flows(stack):
     _send(_producer(stack), [(p, k, {**t, "trade_id": "2"}) for p, k, t in close])
     report = books.check(rescaled)
     unscaled_alerts, rescaled_alerts = _comparable(stack, steady.prefix), _comparable(stack, rescaled.prefix)
-    record_result(stack, {"fault": "rescale 2 -> 4 -> 1", "scaled": scaled,
-                          **{k: report[k] for k in ("ticks_in_kafka", "distinct_ticks", "rows", "duplicates", "lost",
-                                                    "extra", "candle_minutes_closed", "candle_disagreements",
-                                                    "anomalies_in_table")},
-                          "alerts_unscaled": len(unscaled_alerts), "alerts_rescaled": len(rescaled_alerts)})
+    record_result(
+        stack,
+        {
+            "fault": "rescale 2 -> 4 -> 1",
+            "scaled": scaled,
+            **{
+                k: report[k]
+                for k in (
+                    "ticks_in_kafka",
+                    "distinct_ticks",
+                    "rows",
+                    "duplicates",
+                    "lost",
+                    "extra",
+                    "candle_minutes_closed",
+                    "candle_disagreements",
+                    "anomalies_in_table",
+                )
+            },
+            "alerts_unscaled": len(unscaled_alerts),
+            "alerts_rescaled": len(rescaled_alerts),
+        },
+    )
     assert_books(report)
     assert report["candle_minutes_closed"] > 0
     assert unscaled_alerts and rescaled_alerts == unscaled_alerts

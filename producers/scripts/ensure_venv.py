@@ -9,6 +9,7 @@ A half-made venv is repaired, not reused broken: one whose install failed or was
 one that cannot run, does not see the system's packages, or cannot import confluent_kafka while the base Python
 can (made before python3-confluent-kafka was installed, or over another Python) is made again from scratch, and so
 is one in which the install fails. Stdlib only; run with any Python 3."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,10 @@ from pathlib import Path
 PRODUCERS = Path(__file__).resolve().parent.parent
 DEFAULT_VENV = PRODUCERS / ".venv"
 STAMP_NAME = ".tickstream-installed"
-CHECK = ("import tickstream_producers, websockets, prometheus_client, confluent_kafka, pytest, pytest_asyncio, "
-         "pytest_timeout, yaml, jsonschema, hypothesis")
+CHECK = (
+    "import tickstream_producers, websockets, prometheus_client, confluent_kafka, pytest, pytest_asyncio, "
+    "pytest_timeout, yaml, jsonschema, hypothesis"
+)
 
 
 def say(msg: str) -> None:
@@ -56,8 +59,12 @@ def works(python: str | Path, code: str) -> bool:
 
 def up_to_date(venv: Path) -> bool:
     stamp = venv / STAMP_NAME
-    return (python_of(venv).exists() and stamp.exists() and stamp.read_text().strip() == fingerprint()
-            and works(python_of(venv), CHECK))
+    return (
+        python_of(venv).exists()
+        and stamp.exists()
+        and stamp.read_text().strip() == fingerprint()
+        and works(python_of(venv), CHECK)
+    )
 
 
 def candidates() -> list[str]:
@@ -113,23 +120,40 @@ def make(venv: Path, base: str) -> None:
 
 def install(venv: Path) -> subprocess.CompletedProcess:
     say("pip install -e .[test]")
-    return subprocess.run([str(python_of(venv)), "-m", "pip", "install", "--disable-pip-version-check", "-q",
-                           "--retries", os.environ.get("PIP_RETRIES", "1"), "-e", ".[test]"],
-                          cwd=PRODUCERS, capture_output=True, text=True)
+    return subprocess.run(
+        [
+            str(python_of(venv)),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "-q",
+            "--retries",
+            os.environ.get("PIP_RETRIES", "1"),
+            "-e",
+            ".[test]",
+        ],
+        cwd=PRODUCERS,
+        capture_output=True,
+        text=True,
+    )
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--venv", type=Path, default=None, help="the venv (default $TICKSTREAM_PRODUCERS_VENV or "
-                                                                "producers/.venv)")
+    parser.add_argument(
+        "--venv", type=Path, default=None, help="the venv (default $TICKSTREAM_PRODUCERS_VENV or producers/.venv)"
+    )
     venv = (parser.parse_args(argv).venv or venv_dir()).absolute()
     if up_to_date(venv):
         say(f"{venv} is up to date")
         return 0
     base = base_python()
     if not base:
-        sys.exit("ensure_venv: no Python 3.11+ with the venv module found (Debian: apt-get install python3-venv; "
-                 "or set TICKSTREAM_PYTHON)")
+        sys.exit(
+            "ensure_venv: no Python 3.11+ with the venv module found (Debian: apt-get install python3-venv; "
+            "or set TICKSTREAM_PYTHON)"
+        )
     remade = why_remake(venv, base)
     if remade:
         say(f"making {venv} over {base} (--system-site-packages): {remade}")
@@ -140,7 +164,9 @@ def main(argv: list[str]) -> int:
         make(venv, base)
         result = install(venv)
     if result.returncode != 0:
-        sys.exit(f"ensure_venv: pip install -e .[test] failed in {venv}:\n{result.stdout[-2000:]}{result.stderr[-3000:]}")
+        sys.exit(
+            f"ensure_venv: pip install -e .[test] failed in {venv}:\n{result.stdout[-2000:]}{result.stderr[-3000:]}"
+        )
     if not works(python_of(venv), CHECK):
         sys.exit("ensure_venv: installed, but the packages still do not import: " + CHECK)
     (venv / STAMP_NAME).write_text(fingerprint() + "\n")

@@ -1,4 +1,5 @@
 """Shared fixtures: a real Kafka broker (the repo's stack tool), local venue WebSocket servers, waits."""
+
 from __future__ import annotations
 
 import asyncio
@@ -49,8 +50,12 @@ def kafka_bootstrap():
     if env:
         yield env
         return
-    tool = [sys.executable if Path(sys.executable).exists() else "python3", str(REPO / "deploy" / "tickstream"),
-            "--state-dir", str(STACK_DIR)]
+    tool = [
+        sys.executable if Path(sys.executable).exists() else "python3",
+        str(REPO / "deploy" / "tickstream"),
+        "--state-dir",
+        str(STACK_DIR),
+    ]
     state = STACK_DIR / "stack.json"
     was_running = False
     if state.exists():
@@ -59,11 +64,15 @@ def kafka_bootstrap():
             was_running = True
         except (OSError, KeyError, ValueError):
             was_running = False
-    up = subprocess.run(tool + ["up", "--only", "kafka", "--free-ports"], capture_output=True, text=True, cwd=REPO,
-                        timeout=180)
+    up = subprocess.run(
+        tool + ["up", "--only", "kafka", "--free-ports"], capture_output=True, text=True, cwd=REPO, timeout=180
+    )
     if up.returncode != 0:
-        pytest.fail("could not start the test broker (run `./mvnw -q -pl deploy/runtime/kafka package` first?):\n"
-                    + up.stdout + up.stderr)
+        pytest.fail(
+            "could not start the test broker (run `./mvnw -q -pl deploy/runtime/kafka package` first?):\n"
+            + up.stdout
+            + up.stderr
+        )
     bootstrap = json.loads(state.read_text())["endpoints"]["kafka_bootstrap"]
     yield bootstrap
     if not was_running or os.environ.get("TICKSTREAM_TEST_STACK_DOWN") == "1":
@@ -105,6 +114,7 @@ class FakeVenue:
 
     async def __aenter__(self):
         from websockets.asyncio.server import serve
+
         self.server = await serve(self._handler, "127.0.0.1", 0, ping_interval=None)
         port = self.server.sockets[0].getsockname()[1]
         self.url = f"ws://127.0.0.1:{port}"

@@ -11,6 +11,7 @@ trade_id 1..64 characters 0x21..0x7e; price and size plain positive decimals of 
 buy, sell or unknown; both times from 2009-01-03 and at most the clock skew past ``now``; ``ts`` at most
 --max-trade-ahead past ``recv_ts``; key ``exchange:symbol``. Limits are the job's defaults.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,7 @@ EARLIEST_TRADE_TS = 1230940800000
 MAX_CLOCK_SKEW_MS = 60_000
 MAX_TRADE_AHEAD_MS = 10_000
 MAX_RECORD_BYTES = 65_536
-_LONG_MIN, _LONG_MAX = -(2 ** 63), 2 ** 63 - 1
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _FIELDS = ("v", "exchange", "symbol", "trade_id", "price", "size", "side", "ts", "recv_ts")
 _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
@@ -45,8 +46,14 @@ def _no_constants(name):
     raise _Constant(name)  # Jackson refuses NaN and Infinity by default
 
 
-def job_refusal(key: bytes | None, value: bytes, now: int, exchanges=JOB_EXCHANGES,
-                max_clock_skew_ms: int = MAX_CLOCK_SKEW_MS, max_record_bytes: int = MAX_RECORD_BYTES) -> str | None:
+def job_refusal(
+    key: bytes | None,
+    value: bytes,
+    now: int,
+    exchanges=JOB_EXCHANGES,
+    max_clock_skew_ms: int = MAX_CLOCK_SKEW_MS,
+    max_record_bytes: int = MAX_RECORD_BYTES,
+) -> str | None:
     """Why the job's parser refuses this record, or None when it takes it."""
     if not value:
         return "empty value"
@@ -86,7 +93,7 @@ def job_refusal(key: bytes | None, value: bytes, now: int, exchanges=JOB_EXCHANG
     if not _is_symbol(symbol):
         return "symbol must be BASE-QUOTE"
     trade_id = fields["trade_id"]
-    if not 1 <= len(trade_id) <= 64 or any(not 0x21 <= ord(c) <= 0x7e for c in trade_id):
+    if not 1 <= len(trade_id) <= 64 or any(not 0x21 <= ord(c) <= 0x7E for c in trade_id):
         return "trade_id must be 1 to 64 printable characters"
     for name in ("price", "size"):
         text = fields[name]

@@ -5,6 +5,7 @@ renamed or added; and the text itself truncated or spliced.
 
 A frame is decoded into a tree that keeps what re-encoding must not change: objects as lists of pairs (so a key
 can be duplicated) and numbers as their exact text (Kraken's ``0.00514500`` stays ``0.00514500``)."""
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,19 @@ from hypothesis import strategies as st
 # Examples per generated test; TICKSTREAM_FUZZ_EXAMPLES raises it for a longer hunt (same seed, more cases).
 EXAMPLES = int(os.environ.get("TICKSTREAM_FUZZ_EXAMPLES", "4000"))
 
-GENERATED = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, print_blob=True,
-                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                            HealthCheck.large_base_example, HealthCheck.filter_too_much])
+GENERATED = settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+        HealthCheck.filter_too_much,
+    ],
+)
 
 
 class Obj(list):
@@ -28,6 +39,7 @@ class Obj(list):
 class Raw:
     """JSON text written as it is: a number's exact text, or any fragment (deep nesting, NaN). Not a str
     subclass: Hypothesis would take a drawn str subclass for one of its own string choices when it replays."""
+
     __slots__ = ("text",)
 
     def __init__(self, text):
@@ -55,7 +67,7 @@ def encode(node, ascii_only: bool = True) -> str:
         return json.dumps(node, ensure_ascii=ascii_only)
     if isinstance(node, float):
         return json.dumps(node)  # NaN, Infinity as Python writes them
-    return json.dumps(node)      # int, bool, None
+    return json.dumps(node)  # int, bool, None
 
 
 def slots(node, out=None):
@@ -85,43 +97,166 @@ def _set(container, i, value):
 
 # ---------------------------------------------------------------- values
 _HUGE = ["x" * 100_000, "9" * 5_000, "1" * 41, "1" * 40, "0." + "0" * 37 + "1", "7" * 65, "7" * 64]
-_TIMES = ["2024-11-25T01:20:00.1Z", "2024-13-25T01:20:00Z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z",
-          "2024-11-25T01:20:00.\uff11Z", "1970-01-01T00:00:00Z", "2008-12-31T23:59:59Z", "2200-01-01T00:00:00Z",
-          "2024-11-25T01:20:00+00:00", "2024-11-25 01:20:00Z", "2024-11-25T01:20:00.Z", "2024-11-25T01:20:00.\u00b2Z",
-          "\uff12\uff10\uff12\uff14-11-25T01:20:00Z", "2024-02-30T00:00:00Z", "2024-11-25T25:61:61Z", "Z", ""]
-_TEXTS = ["", " ", "\\", "x\\", "\\N", "\\t", '"', "'", "\x00", "\n", "\r\n", "\t", "\x7f", "\u2028", "\ufeff",
-          "\ud800", "\udfff", "\U0001f600", "BTC-USD", "btc/usd", "XBT/USD", "BTCUSDT", "BTC", "-", "/", "A-B-C",
-          "BTC-USD\n", " BTC-USD", "bTc-uſd", "\u0130-USD", "A" * 20 + "-" + "B" * 20, "A" * 15 + "-" + "B" * 16,
-          "\u0661\u0662\u0663", "\u00b2", "\uff11\uff12\uff13", "0", "00", "0.0", "0.", ".5", "1.", "1..2", "+1", "-1",
-          "1e5", "1E-4", "NaN", "Infinity", "-0", "1_000", " 1", "1 ", "buy", "sell", "BUY", "SELL", "unknown", "Buy",
-          "match", "last_match", "snapshot", "update", "trade", "market_trades", "serverShutdown", "heartbeat",
-          "subscriptions", "error", "{}", "[]", "null", "true"] + _TIMES
-_NUMBERS = ["0", "-0", "1", "-1", "0.0", "1e5", "1E-4", "1.0E-4", "-1E-4", "1e-45", "1e45", "1e999999999",
-            "-1e-999999999", "1e400", "NaN", "Infinity", "-Infinity", "123456789012345678901234567890",
-            "0.00000000", "1.5e+2", "9" * 4400, "1" + "0" * 5000, "1." + "0" * 100 + "1", "9223372036854775807",
-            "9223372036854775808", "-9223372036854775809", "1230940799999", "1230940800000", "4102444800000",
-            "1732497600098", "1732497600098.5", "1.7324976e12"]
+_TIMES = [
+    "2024-11-25T01:20:00.1Z",
+    "2024-13-25T01:20:00Z",
+    "0000-01-01T00:00:00Z",
+    "9999-12-31T23:59:59.999999999Z",
+    "2024-11-25T01:20:00.\uff11Z",
+    "1970-01-01T00:00:00Z",
+    "2008-12-31T23:59:59Z",
+    "2200-01-01T00:00:00Z",
+    "2024-11-25T01:20:00+00:00",
+    "2024-11-25 01:20:00Z",
+    "2024-11-25T01:20:00.Z",
+    "2024-11-25T01:20:00.\u00b2Z",
+    "\uff12\uff10\uff12\uff14-11-25T01:20:00Z",
+    "2024-02-30T00:00:00Z",
+    "2024-11-25T25:61:61Z",
+    "Z",
+    "",
+]
+_TEXTS = [
+    "",
+    " ",
+    "\\",
+    "x\\",
+    "\\N",
+    "\\t",
+    '"',
+    "'",
+    "\x00",
+    "\n",
+    "\r\n",
+    "\t",
+    "\x7f",
+    "\u2028",
+    "\ufeff",
+    "\ud800",
+    "\udfff",
+    "\U0001f600",
+    "BTC-USD",
+    "btc/usd",
+    "XBT/USD",
+    "BTCUSDT",
+    "BTC",
+    "-",
+    "/",
+    "A-B-C",
+    "BTC-USD\n",
+    " BTC-USD",
+    "bTc-uſd",
+    "\u0130-USD",
+    "A" * 20 + "-" + "B" * 20,
+    "A" * 15 + "-" + "B" * 16,
+    "\u0661\u0662\u0663",
+    "\u00b2",
+    "\uff11\uff12\uff13",
+    "0",
+    "00",
+    "0.0",
+    "0.",
+    ".5",
+    "1.",
+    "1..2",
+    "+1",
+    "-1",
+    "1e5",
+    "1E-4",
+    "NaN",
+    "Infinity",
+    "-0",
+    "1_000",
+    " 1",
+    "1 ",
+    "buy",
+    "sell",
+    "BUY",
+    "SELL",
+    "unknown",
+    "Buy",
+    "match",
+    "last_match",
+    "snapshot",
+    "update",
+    "trade",
+    "market_trades",
+    "serverShutdown",
+    "heartbeat",
+    "subscriptions",
+    "error",
+    "{}",
+    "[]",
+    "null",
+    "true",
+] + _TIMES
+_NUMBERS = [
+    "0",
+    "-0",
+    "1",
+    "-1",
+    "0.0",
+    "1e5",
+    "1E-4",
+    "1.0E-4",
+    "-1E-4",
+    "1e-45",
+    "1e45",
+    "1e999999999",
+    "-1e-999999999",
+    "1e400",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "123456789012345678901234567890",
+    "0.00000000",
+    "1.5e+2",
+    "9" * 4400,
+    "1" + "0" * 5000,
+    "1." + "0" * 100 + "1",
+    "9223372036854775807",
+    "9223372036854775808",
+    "-9223372036854775809",
+    "1230940799999",
+    "1230940800000",
+    "4102444800000",
+    "1732497600098",
+    "1732497600098.5",
+    "1.7324976e12",
+]
 
 any_text = st.text(st.characters(exclude_categories=()), max_size=40)  # lone surrogates and controls included
-ascii_text = st.text(st.characters(min_codepoint=0, max_codepoint=0x7f), max_size=70)
+ascii_text = st.text(st.characters(min_codepoint=0, max_codepoint=0x7F), max_size=70)
 
 
 def _nesting(depth: int) -> Raw:
     return Raw("[" * depth + "]" * depth)
 
 
-strings = st.one_of(st.sampled_from(_TEXTS), any_text, ascii_text, st.sampled_from(_HUGE),
-                    st.integers(0, 2 ** 70).map(str))
-numbers = st.one_of(st.sampled_from(_NUMBERS).map(Raw), st.integers(-2 ** 70, 2 ** 70).map(lambda n: Raw(str(n))),
-                    st.floats().map(lambda f: Raw(json.dumps(f))),
-                    st.integers(-10 ** 12, 10 ** 12).map(lambda d: Raw(str(1732497600000 + d))))
-_SHAPES = [lambda a, b: [], lambda a, b: Obj(), lambda a, b: [a], lambda a, b: [a, b], lambda a, b: Obj([("a", a)]),
-           lambda a, b: Obj([(str(b), a), ("x", [a, Obj([("y", b)])])])]
+strings = st.one_of(
+    st.sampled_from(_TEXTS), any_text, ascii_text, st.sampled_from(_HUGE), st.integers(0, 2**70).map(str)
+)
+numbers = st.one_of(
+    st.sampled_from(_NUMBERS).map(Raw),
+    st.integers(-(2**70), 2**70).map(lambda n: Raw(str(n))),
+    st.floats().map(lambda f: Raw(json.dumps(f))),
+    st.integers(-(10**12), 10**12).map(lambda d: Raw(str(1732497600000 + d))),
+)
+_SHAPES = [
+    lambda a, b: [],
+    lambda a, b: Obj(),
+    lambda a, b: [a],
+    lambda a, b: [a, b],
+    lambda a, b: Obj([("a", a)]),
+    lambda a, b: Obj([(str(b), a), ("x", [a, Obj([("y", b)])])]),
+]
 containers = st.tuples(st.sampled_from(_SHAPES), st.one_of(strings, numbers), st.one_of(strings, numbers)).map(
-    lambda t: t[0](t[1], t[2]))
-values = st.one_of(strings, numbers, st.booleans(), st.none(), containers,
-                   st.integers(1, 3000).map(_nesting))                   # deep nesting, past any recursion limit
-index = st.integers(0, 2 ** 16)                                          # taken modulo the number of choices
+    lambda t: t[0](t[1], t[2])
+)
+values = st.one_of(
+    strings, numbers, st.booleans(), st.none(), containers, st.integers(1, 3000).map(_nesting)
+)  # deep nesting, past any recursion limit
+index = st.integers(0, 2**16)  # taken modulo the number of choices
 
 
 def _int_text(text: str) -> bool:
@@ -135,20 +270,37 @@ def _at(t, draw):
 
 
 _NEAR_NUMBER = [
-    lambda t, d: Raw("-" + t), lambda t, d: Raw(t + "0"), lambda t, d: Raw(t + "e3"), lambda t, d: Raw(t + "E-4"),
-    lambda t, d: Raw(t + "e999999999"), lambda t, d: Raw(t * 3), lambda t, d: str(t), lambda t, d: Raw("0"),
-    lambda t, d: Raw(t.split(".")[0] + ".5"), lambda t, d: d(numbers), lambda t, d: d(strings),
-    lambda t, d: Raw(str(int(t) + d(index) - 2 ** 15)) if _int_text(t) else d(numbers),          # close to it
-    lambda t, d: Raw(str(int(t) + (d(index) - 2 ** 15) * 997)) if _int_text(t) else d(numbers),  # further off
+    lambda t, d: Raw("-" + t),
+    lambda t, d: Raw(t + "0"),
+    lambda t, d: Raw(t + "e3"),
+    lambda t, d: Raw(t + "E-4"),
+    lambda t, d: Raw(t + "e999999999"),
+    lambda t, d: Raw(t * 3),
+    lambda t, d: str(t),
+    lambda t, d: Raw("0"),
+    lambda t, d: Raw(t.split(".")[0] + ".5"),
+    lambda t, d: d(numbers),
+    lambda t, d: d(strings),
+    lambda t, d: Raw(str(int(t) + d(index) - 2**15)) if _int_text(t) else d(numbers),  # close to it
+    lambda t, d: Raw(str(int(t) + (d(index) - 2**15) * 997)) if _int_text(t) else d(numbers),  # further off
 ]
 _NEAR_STRING = [
-    lambda t, d: (lambda i: t[:i] + d(strings) + t[i:])(_at(t, d)),                        # something inserted
-    lambda t, d: t[:_at(t, d)] + d(any_text),                                               # a new ending
-    lambda t, d: t.lower(), lambda t, d: t.upper(), lambda t, d: t * 3, lambda t, d: t + "\\",
-    lambda t, d: " " + t, lambda t, d: t + "\n", lambda t, d: "-" + t, lambda t, d: Raw(t) if _int_text(t) else t,
-    lambda t, d: t.replace("-", "/"), lambda t, d: t.replace("Z", "+00:00"), lambda t, d: t[::-1],
-    lambda t, d: d(strings), lambda t, d: d(numbers),
-    lambda t, d: (lambda i: t[:i] + chr(0x660 + i % 10) + t[i + 1:])(_at(t, d)),            # an Arabic-Indic digit
+    lambda t, d: (lambda i: t[:i] + d(strings) + t[i:])(_at(t, d)),  # something inserted
+    lambda t, d: t[: _at(t, d)] + d(any_text),  # a new ending
+    lambda t, d: t.lower(),
+    lambda t, d: t.upper(),
+    lambda t, d: t * 3,
+    lambda t, d: t + "\\",
+    lambda t, d: " " + t,
+    lambda t, d: t + "\n",
+    lambda t, d: "-" + t,
+    lambda t, d: Raw(t) if _int_text(t) else t,
+    lambda t, d: t.replace("-", "/"),
+    lambda t, d: t.replace("Z", "+00:00"),
+    lambda t, d: t[::-1],
+    lambda t, d: d(strings),
+    lambda t, d: d(numbers),
+    lambda t, d: (lambda i: t[:i] + chr(0x660 + i % 10) + t[i + 1 :])(_at(t, d)),  # an Arabic-Indic digit
 ]
 
 
@@ -243,7 +395,7 @@ def recording_lines(draw, frames_by_exchange: dict[str, list[str]]) -> bytes:
     """One line of a recording file: a real frame in a mutated envelope, or bytes that are no line at all."""
     how = draw(index) % 10
     if how == 0:
-        return draw(st.binary(max_size=120)).replace(b"\n", b" ")          # not UTF-8, not JSON
+        return draw(st.binary(max_size=120)).replace(b"\n", b" ")  # not UTF-8, not JSON
     exchange = _EXCHANGES[draw(index) % len(_EXCHANGES)]
     frames = frames_by_exchange.get(exchange) or frames_by_exchange["kraken"]
     raw = mutate_frame(draw, frames) if how < 6 else frames[draw(index) % len(frames)]
@@ -253,4 +405,4 @@ def recording_lines(draw, frames_by_exchange: dict[str, list[str]]) -> bytes:
     line = encode(envelope, ascii_only=how % 2 == 0)
     if how == 9:
         line = mutate_text(draw, line)
-    return line.encode("utf-8", "surrogatepass").replace(b"\n", b"\\n")   # one line: a raw newline would split it
+    return line.encode("utf-8", "surrogatepass").replace(b"\n", b"\\n")  # one line: a raw newline would split it

@@ -5,6 +5,7 @@ would send it (strict UTF-8), with a trade time at most 5 s past its receive tim
 
 Reproduce a failure with the blob Hypothesis prints (@reproduce_failure), or run longer hunts with
 TICKSTREAM_FUZZ_EXAMPLES=100000."""
+
 import time
 
 import pytest
@@ -102,6 +103,7 @@ def test_mutated_recordings_never_stop_a_replay_and_every_line_is_accounted_for(
     from mutations import EXAMPLES, recording_lines
 
     from tickstream_producers.replay import replay
+
     folder = tmp_path_factory.mktemp("recordings")
     by_exchange = {v: frames(v) for v in ("binance", "coinbase", "kraken")}
     totals = {"lines": 0, "frames": 0, "bad_lines": 0, "published": 0}

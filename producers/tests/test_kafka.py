@@ -1,5 +1,6 @@
 """Publishing to the real Kafka broker: keys and values read back exactly; metrics scraped over HTTP;
 the `live` command end to end (local venue server → Kafka, SIGTERM flushes); synthetic load."""
+
 import asyncio
 import json
 import re
@@ -24,6 +25,7 @@ TOPIC = "ticks"
 
 def watermarks(bootstrap):
     from confluent_kafka import Consumer, TopicPartition
+
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4()}", "enable.auto.commit": False})
     try:
         parts = c.list_topics(TOPIC, timeout=10).topics[TOPIC].partitions
@@ -35,6 +37,7 @@ def watermarks(bootstrap):
 def read_from(bootstrap, start, n, timeout=30.0):
     """The n messages after the `start` offsets: [(key, value)] (order kept within a partition)."""
     from confluent_kafka import Consumer, TopicPartition
+
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4()}", "enable.auto.commit": False})
     c.assign([TopicPartition(TOPIC, p, off) for p, off in start.items()])
     out = []
@@ -68,10 +71,13 @@ def test_replayed_recordings_are_published_with_exact_keys_and_values(kafka_boot
         files = [str(RECORDINGS / f"{v}.jsonl") for v in ("binance", "coinbase", "kraken")]
         replay(files, Pipeline(sink, metrics), speed=None)
         assert sink.close(30) == 0
-        expected = [line for v in ("binance", "coinbase", "kraken")
-                    for line in (EXPECTED / f"{v}.ticks.jsonl").read_text().splitlines()]
+        expected = [
+            line
+            for v in ("binance", "coinbase", "kraken")
+            for line in (EXPECTED / f"{v}.ticks.jsonl").read_text().splitlines()
+        ]
         got = read_from(kafka_bootstrap, before, len(expected))
-        want = [(f'{json.loads(v)["exchange"]}:{json.loads(v)["symbol"]}', v) for v in expected]
+        want = [(f"{json.loads(v)['exchange']}:{json.loads(v)['symbol']}", v) for v in expected]
         assert sorted(got) == sorted(want)
         # per instrument (one key → one partition) the order is the trade order
         for key in {k for k, _ in want}:
@@ -91,23 +97,55 @@ def test_replayed_recordings_are_published_with_exact_keys_and_values(kafka_boot
 def test_delivery_failures_are_counted_and_reported_not_dropped_silently():
     metrics = Metrics()
     # nothing listens on port 1: every delivery times out
-    sink = KafkaSink("127.0.0.1:1", TOPIC, metrics, max_retries=0, **{"delivery.timeout.ms": 500,
-                                                                       "socket.connection.setup.timeout.ms": 1000})
+    sink = KafkaSink(
+        "127.0.0.1:1",
+        TOPIC,
+        metrics,
+        max_retries=0,
+        **{"delivery.timeout.ms": 500, "socket.connection.setup.timeout.ms": 1000},
+    )
     from tickstream_producers.ticks import Tick
+
     sink.publish(Tick("binance", "BTC-USDT", "1", "1.0", "1.0", "buy", 1, 2))
     left = sink.close(5)
     assert left == 0 and sink.dropped == 1
-    assert metrics.registry.get_sample_value("tickstream_producer_errors_total",
-                                             {"exchange": "binance", "kind": "delivery"}) == 1
-    assert metrics.registry.get_sample_value("tickstream_producer_errors_total",
-                                             {"exchange": "binance", "kind": "delivery_dropped"}) == 1
+    assert (
+        metrics.registry.get_sample_value(
+            "tickstream_producer_errors_total", {"exchange": "binance", "kind": "delivery"}
+        )
+        == 1
+    )
+    assert (
+        metrics.registry.get_sample_value(
+            "tickstream_producer_errors_total", {"exchange": "binance", "kind": "delivery_dropped"}
+        )
+        == 1
+    )
 
 
 def test_synthetic_load_reaches_the_broker(kafka_bootstrap):
     before = watermarks(kafka_bootstrap)
-    r = subprocess.run([sys.executable, "-m", "tickstream_producers", "synthetic", "--rate", "0", "--count", "20000",
-                        "--bootstrap", kafka_bootstrap, "--no-metrics", "--venues", "synthetic,kraken"],
-                       capture_output=True, text=True, cwd=PRODUCERS, timeout=60)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tickstream_producers",
+            "synthetic",
+            "--rate",
+            "0",
+            "--count",
+            "20000",
+            "--bootstrap",
+            kafka_bootstrap,
+            "--no-metrics",
+            "--venues",
+            "synthetic,kraken",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PRODUCERS,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     assert "undelivered 0" in r.stderr
     after = watermarks(kafka_bootstrap)
@@ -115,23 +153,43 @@ def test_synthetic_load_reaches_the_broker(kafka_bootstrap):
 
 
 async def test_live_command_end_to_end_metrics_and_sigterm_flush(kafka_bootstrap):
-    trades = ('{"channel":"trade","type":"update","data":[%s]}' % ",".join(
+    trades = '{"channel":"trade","type":"update","data":[%s]}' % ",".join(
         '{"symbol":"BTC/USD","side":"sell","price":97000.5,"qty":0.25,"ord_type":"limit","trade_id":%d,'
-        '"timestamp":"2024-11-25T01:20:00.000100Z"}' % t for t in (501, 502, 503)))
+        '"timestamp":"2024-11-25T01:20:00.000100Z"}' % t
+        for t in (501, 502, 503)
+    )
 
     async def script(n, ws, venue):
         await venue.recv(ws, n)
-        await ws.send('{"method":"subscribe","result":{"channel":"trade","snapshot":false,"symbol":"BTC/USD"},'
-                      '"success":true,"time_in":"2024-11-25T01:20:00Z","time_out":"2024-11-25T01:20:00Z"}')
+        await ws.send(
+            '{"method":"subscribe","result":{"channel":"trade","snapshot":false,"symbol":"BTC/USD"},'
+            '"success":true,"time_in":"2024-11-25T01:20:00Z","time_out":"2024-11-25T01:20:00Z"}'
+        )
         await ws.send(trades)
         await ws.wait_closed()
 
     before = watermarks(kafka_bootstrap)
     async with FakeVenue(script) as venue:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tickstream_producers", "live", "--venue", "kraken", "--symbols", "BTC-USD",
-            "--url", f"kraken={venue.url}", "--bootstrap", kafka_bootstrap, "--metrics-port", "0",
-            "--status-every", "0.2", cwd=str(PRODUCERS), stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "tickstream_producers",
+            "live",
+            "--venue",
+            "kraken",
+            "--symbols",
+            "BTC-USD",
+            "--url",
+            f"kraken={venue.url}",
+            "--bootstrap",
+            kafka_bootstrap,
+            "--metrics-port",
+            "0",
+            "--status-every",
+            "0.2",
+            cwd=str(PRODUCERS),
+            stderr=asyncio.subprocess.PIPE,
+        )
         port = None
         while port is None:
             line = (await asyncio.wait_for(proc.stderr.readline(), 20)).decode()
@@ -143,6 +201,7 @@ async def test_live_command_end_to_end_metrics_and_sigterm_flush(kafka_bootstrap
         def delivered():
             text_holder["t"] = scrape(port)
             return sample(text_holder["t"], "tickstream_producer_messages_total", exchange="kraken") == 3
+
         await until(delivered, timeout=20, message="3 messages acked")
         proc.send_signal(signal.SIGTERM)
         err = (await asyncio.wait_for(proc.stderr.read(), 20)).decode()

@@ -2,6 +2,7 @@
 on a free port): offsets committed only once Alertmanager accepted, retries while it is down, repeats merged, junk
 and expired anomalies skipped; the anomaly -> alert mapping on generated input; the alert log receiving what
 Alertmanager sends."""
+
 import json
 import shutil
 import socket
@@ -12,13 +13,20 @@ import urllib.request
 import uuid
 
 import pytest
+from conftest import wait_until
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import wait_until
 from tickstream_producers.alertlog import AlertLog, make_server
-from tickstream_producers.notify import (AlertmanagerClient, AlertOptions, InvalidAnomaly, Notifier, NotifierMetrics,
-                                         parse_anomaly, to_alert)
+from tickstream_producers.notify import (
+    AlertmanagerClient,
+    AlertOptions,
+    InvalidAnomaly,
+    Notifier,
+    NotifierMetrics,
+    parse_anomaly,
+    to_alert,
+)
 
 pytestmark = pytest.mark.timeout(120)
 ALERTMANAGER = shutil.which("prometheus-alertmanager")
@@ -26,9 +34,22 @@ ALERTMANAGER = shutil.which("prometheus-alertmanager")
 
 def anomaly(**over):
     now = int(time.time() * 1000)
-    a = {"v": 1, "id": str(uuid.uuid4()), "exchange": "binance", "symbol": "BTC-USDT", "type": "PRICE_DROP",
-         "ts": now - 50, "price": "67000.5", "ref_price": "70500.0", "change_pct": -4.96, "window_ms": 60000,
-         "zscore": None, "trade_id": "42", "detected_at": now - 20, "details": {"from": "70500.0"}}
+    a = {
+        "v": 1,
+        "id": str(uuid.uuid4()),
+        "exchange": "binance",
+        "symbol": "BTC-USDT",
+        "type": "PRICE_DROP",
+        "ts": now - 50,
+        "price": "67000.5",
+        "ref_price": "70500.0",
+        "change_pct": -4.96,
+        "window_ms": 60000,
+        "zscore": None,
+        "trade_id": "42",
+        "detected_at": now - 20,
+        "details": {"from": "70500.0"},
+    }
     a.update(over)
     return a
 
@@ -36,11 +57,19 @@ def anomaly(**over):
 # ---------------------------------------------------------------------------------------------- mapping
 def test_an_anomaly_becomes_one_alert_with_its_labels_annotations_and_times():
     a = anomaly(exchange="coinbase", symbol="ETH-USDC", ts=1_732_500_000_123, change_pct=-5.5)
-    alert = to_alert(parse_anomaly(json.dumps(a).encode()), AlertOptions(active_for_ms=600_000),
-                     now_ms=1_732_500_001_000)
-    assert alert["labels"] == {"alertname": "TickStreamAnomaly", "type": "PRICE_DROP", "asset": "ETH",
-                               "quote_class": "USD", "venue": "coinbase", "symbol": "ETH-USDC",
-                               "severity": "critical", "anomaly_id": a["id"]}
+    alert = to_alert(
+        parse_anomaly(json.dumps(a).encode()), AlertOptions(active_for_ms=600_000), now_ms=1_732_500_001_000
+    )
+    assert alert["labels"] == {
+        "alertname": "TickStreamAnomaly",
+        "type": "PRICE_DROP",
+        "asset": "ETH",
+        "quote_class": "USD",
+        "venue": "coinbase",
+        "symbol": "ETH-USDC",
+        "severity": "critical",
+        "anomaly_id": a["id"],
+    }
     # Started when posted (Alertmanager's group_wait counts from it), ended --active-for after the trade.
     assert alert["startsAt"] == "2024-11-25T02:00:01.000Z" and alert["endsAt"] == "2024-11-25T02:10:00.123Z"
     assert alert["annotations"]["trade_time"] == "2024-11-25T02:00:00.123Z"
@@ -54,12 +83,18 @@ def test_an_anomaly_becomes_one_alert_with_its_labels_annotations_and_times():
     assert small["labels"]["severity"] == "warning"
 
 
-@pytest.mark.parametrize("value, reason", [
-    (b"not json", "not valid JSON"), (b"[1]", "not a JSON object"), (b'{"v":2}', "unsupported version"),
-    (json.dumps(anomaly(id=None)).encode(), "missing field id"), (json.dumps(anomaly(ts="1")).encode(), "ts must be"),
-    (json.dumps(anomaly(symbol="BTCUSDT")).encode(), "BASE-QUOTE"), (json.dumps(anomaly(change_pct="x")).encode(),
-                                                                    "change_pct must be a number"),
-])
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        (b"not json", "not valid JSON"),
+        (b"[1]", "not a JSON object"),
+        (b'{"v":2}', "unsupported version"),
+        (json.dumps(anomaly(id=None)).encode(), "missing field id"),
+        (json.dumps(anomaly(ts="1")).encode(), "ts must be"),
+        (json.dumps(anomaly(symbol="BTCUSDT")).encode(), "BASE-QUOTE"),
+        (json.dumps(anomaly(change_pct="x")).encode(), "change_pct must be a number"),
+    ],
+)
 def test_records_that_are_not_anomalies_are_refused_with_the_reason(value, reason):
     with pytest.raises(InvalidAnomaly, match=reason):
         parse_anomaly(value)
@@ -69,10 +104,18 @@ text = st.text(min_size=1, max_size=300)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(st.binary(max_size=400), st.dictionaries(st.sampled_from(
-    ["v", "id", "exchange", "symbol", "type", "ts", "price", "change_pct", "window_ms", "zscore", "details"]),
-    st.one_of(st.none(), st.integers(), st.floats(), text, st.lists(st.integers(), max_size=3)), max_size=11)
-    .map(lambda d: json.dumps(d).encode())))
+@given(
+    st.one_of(
+        st.binary(max_size=400),
+        st.dictionaries(
+            st.sampled_from(
+                ["v", "id", "exchange", "symbol", "type", "ts", "price", "change_pct", "window_ms", "zscore", "details"]
+            ),
+            st.one_of(st.none(), st.integers(), st.floats(), text, st.lists(st.integers(), max_size=3)),
+            max_size=11,
+        ).map(lambda d: json.dumps(d).encode()),
+    )
+)
 def test_any_record_is_an_anomaly_or_refused_never_a_crash(value):
     try:
         a = parse_anomaly(value)
@@ -82,11 +125,20 @@ def test_any_record_is_an_anomaly_or_refused_never_a_crash(value):
 
 
 @settings(max_examples=200, deadline=None)
-@given(exchange=text, base=text.filter(lambda s: "-" not in s), quote=text, tid=text, price=text,
-       details=st.one_of(st.none(), st.dictionaries(text, text, max_size=3), text))
+@given(
+    exchange=text,
+    base=text.filter(lambda s: "-" not in s),
+    quote=text,
+    tid=text,
+    price=text,
+    details=st.one_of(st.none(), st.dictionaries(text, text, max_size=3), text),
+)
 def test_alerts_of_any_anomaly_are_bounded_strings_and_deterministic(exchange, base, quote, tid, price, details):
-    a = parse_anomaly(json.dumps(anomaly(exchange=exchange, symbol=f"{base}-{quote}", trade_id=tid, price=price,
-                                         details=details)).encode())
+    a = parse_anomaly(
+        json.dumps(
+            anomaly(exchange=exchange, symbol=f"{base}-{quote}", trade_id=tid, price=price, details=details)
+        ).encode()
+    )
     alert = to_alert(a, AlertOptions(), now_ms=1_800_000_000_000)
     assert alert == to_alert(a, AlertOptions(), now_ms=1_800_000_000_000)
     assert all(isinstance(v, str) and len(v) <= 256 for v in alert["labels"].values())
@@ -128,8 +180,14 @@ receivers:
       - url: http://127.0.0.1:{webhook_port}/anomalies
         send_resolved: false
 """)
-        self.cmd = [ALERTMANAGER, f"--config.file={config}", f"--storage.path={tmp / 'am-data'}",
-                    f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", "--log.level=warn"]
+        self.cmd = [
+            ALERTMANAGER,
+            f"--config.file={config}",
+            f"--storage.path={tmp / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ]
         self.proc = None
 
     def start(self):
@@ -156,6 +214,7 @@ receivers:
 @pytest.fixture
 def topic(kafka_bootstrap):
     from confluent_kafka.admin import AdminClient, NewTopic
+
     name = f"anomalies-notify-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
     admin.create_topics([NewTopic(name, 2, 1)])[name].result(30)
@@ -164,15 +223,21 @@ def topic(kafka_bootstrap):
 
 def produce(bootstrap, topic, *values, partition=None):
     from confluent_kafka import Producer
+
     p = Producer({"bootstrap.servers": bootstrap})
     for v in values:
-        p.produce(topic, v if isinstance(v, bytes) else json.dumps(v).encode(), b"binance:BTC-USDT",
-                  **({} if partition is None else {"partition": partition}))
+        p.produce(
+            topic,
+            v if isinstance(v, bytes) else json.dumps(v).encode(),
+            b"binance:BTC-USDT",
+            **({} if partition is None else {"partition": partition}),
+        )
     assert p.flush(20) == 0
 
 
 def committed(bootstrap, topic, group):
     from confluent_kafka import Consumer, TopicPartition
+
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
     try:
         return sum(max(0, tp.offset) for tp in c.committed([TopicPartition(topic, p) for p in range(2)], timeout=10))
@@ -183,15 +248,32 @@ def committed(bootstrap, topic, group):
 class Running:
     """A Notifier on its own consumer, in a thread (as `notify` runs it)."""
 
-    def __init__(self, bootstrap, topic, group, am_url, opts=AlertOptions()):
+    def __init__(self, bootstrap, topic, group, am_url, opts=None):
         from confluent_kafka import Consumer
+
+        opts = opts or AlertOptions()
+
         self.metrics = NotifierMetrics()
         self.stop_event = threading.Event()
-        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
-                                  "auto.offset.reset": "earliest", "isolation.level": "read_committed",
-                                  "fetch.wait.max.ms": 50})
-        self.notifier = Notifier(self.consumer, topic, AlertmanagerClient(am_url, timeout=2), self.metrics, opts,
-                                 self.stop_event, backoff=(0.05, 0.2))
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": group,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "fetch.wait.max.ms": 50,
+            }
+        )
+        self.notifier = Notifier(
+            self.consumer,
+            topic,
+            AlertmanagerClient(am_url, timeout=2),
+            self.metrics,
+            opts,
+            self.stop_event,
+            backoff=(0.05, 0.2),
+        )
         self.thread = threading.Thread(target=self.notifier.run, daemon=True)
         self.thread.start()
 
@@ -205,8 +287,7 @@ class Running:
 
 
 @pytest.mark.skipif(not ALERTMANAGER, reason="prometheus-alertmanager is not installed")
-def test_offsets_are_committed_only_once_alertmanager_accepted_and_repeats_are_merged(kafka_bootstrap, topic,
-                                                                                     tmp_path):
+def test_offsets_are_committed_only_once_alertmanager_accepted_and_repeats_are_merged(kafka_bootstrap, topic, tmp_path):
     group = f"notify-{uuid.uuid4().hex[:8]}"
     log_path = tmp_path / "notifications.jsonl"
     alert_log = AlertLog(log_path, echo=None)
@@ -241,9 +322,12 @@ def test_offsets_are_committed_only_once_alertmanager_accepted_and_repeats_are_m
         assert len(am.alerts(ids)) == 2
         wait_until(lambda: log_path.exists() and log_path.read_text().strip(), 10, "a notification")
         time.sleep(2.5)  # two group intervals: a repeat would have been notified by now
-        notified = [a["labels"]["anomaly_id"] for line in log_path.read_text().splitlines()
-                    for a in json.loads(line)["payload"]["alerts"]]
-        assert sorted(notified) == sorted(ids), notified   # both venues, once, in one group
+        notified = [
+            a["labels"]["anomaly_id"]
+            for line in log_path.read_text().splitlines()
+            for a in json.loads(line)["payload"]["alerts"]
+        ]
+        assert sorted(notified) == sorted(ids), notified  # both venues, once, in one group
         assert len(log_path.read_text().splitlines()) == 1
     finally:
         second.stop()
@@ -261,12 +345,21 @@ def test_a_partition_taken_over_while_alertmanager_is_down_loses_nothing(kafka_b
     drops = [anomaly(exchange=v, symbol=f"BTC-USD{v[0].upper()}") for v in ("binance", "coinbase")]
     kept, leaving = (Running(kafka_bootstrap, topic, group, am.url) for _ in range(2))
     try:
-        wait_until(lambda: len(kept.consumer.assignment()) == 1 and len(leaving.consumer.assignment()) == 1, 60,
-                   "one partition each")
+        wait_until(
+            lambda: len(kept.consumer.assignment()) == 1 and len(leaving.consumer.assignment()) == 1,
+            60,
+            "one partition each",
+        )
         produce(kafka_bootstrap, topic, drops[0], partition=0)
         produce(kafka_bootstrap, topic, drops[1], partition=1)
-        wait_until(lambda: kept.value("tickstream_notifier_failed_total") >= 1
-                   and leaving.value("tickstream_notifier_failed_total") >= 1, 60, "both notifiers retrying")
+        wait_until(
+            lambda: (
+                kept.value("tickstream_notifier_failed_total") >= 1
+                and leaving.value("tickstream_notifier_failed_total") >= 1
+            ),
+            60,
+            "both notifiers retrying",
+        )
         leaving.stop()
         # The rebalance gives the kept notifier both partitions while it still retries; give it a few polls.
         wait_until(lambda: len(kept.consumer.assignment()) == 2, 30, "both partitions on the kept notifier")

@@ -1,4 +1,5 @@
 """`replay --stdout` follows the recording format (docs/contracts.md#recordings): the tick lines each shipped recording yields, line by line."""
+
 import subprocess
 import sys
 
@@ -11,8 +12,13 @@ from tickstream_producers.replay import replay
 
 
 def run_cli(*args, timeout=60):
-    return subprocess.run([sys.executable, "-m", "tickstream_producers", *args], capture_output=True, text=True,
-                          cwd=PRODUCERS, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "tickstream_producers", *args],
+        capture_output=True,
+        text=True,
+        cwd=PRODUCERS,
+        timeout=timeout,
+    )
 
 
 @pytest.mark.parametrize("venue", ["binance", "coinbase", "kraken"])
@@ -32,15 +38,19 @@ def test_replay_of_several_files_merges_by_arrival_time():
     r = run_cli("replay", "--max-speed", "--stdout", *files)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    expected = sum(len((EXPECTED / f"{v}.ticks.jsonl").read_text().splitlines()) for v in ("binance", "coinbase", "kraken"))
+    expected = sum(
+        len((EXPECTED / f"{v}.ticks.jsonl").read_text().splitlines()) for v in ("binance", "coinbase", "kraken")
+    )
     assert len(lines) == expected
     import json
+
     recv = [json.loads(line)["recv_ts"] for line in lines]
     assert recv == sorted(recv)
 
 
 def test_replay_at_recorded_speed_takes_the_recorded_time():
     import time
+
     sink, metrics = ListSink(), Metrics()
     t0 = time.monotonic()
     replay([str(RECORDINGS / "binance.jsonl")], Pipeline(sink, metrics), speed=2.0)
@@ -54,14 +64,18 @@ def test_replay_counts_parse_errors_and_gaps_and_duplicates():
     stats = replay([str(RECORDINGS / "binance.jsonl")], Pipeline(sink, metrics), speed=None)
     assert stats["parse_errors"] == 1 and stats["duplicates"] == 1
     assert metrics.gaps["binance"] == 1
-    assert metrics.registry.get_sample_value("tickstream_producer_errors_total",
-                                             {"exchange": "binance", "kind": "parse"}) == 1
+    assert (
+        metrics.registry.get_sample_value("tickstream_producer_errors_total", {"exchange": "binance", "kind": "parse"})
+        == 1
+    )
 
 
 def test_bad_recording_lines_are_reported(tmp_path):
     f = tmp_path / "r.jsonl"
-    f.write_text('not json\n{"exchange":"binance","recv_ts":1732497600010,"raw":"{\\"result\\":null,\\"id\\":1}"}\n'
-                 '{"exchange":"bitstamp","recv_ts":1732497600020,"raw":"{}"}\n')
+    f.write_text(
+        'not json\n{"exchange":"binance","recv_ts":1732497600010,"raw":"{\\"result\\":null,\\"id\\":1}"}\n'
+        '{"exchange":"bitstamp","recv_ts":1732497600020,"raw":"{}"}\n'
+    )
     r = run_cli("replay", "--max-speed", "--stdout", str(f))
     assert r.returncode == 0 and r.stdout == ""
     assert "1 bad recording lines" in r.stderr and "1 unreadable frames" in r.stderr
@@ -70,25 +84,29 @@ def test_bad_recording_lines_are_reported(tmp_path):
 GOOD = (RECORDINGS / "binance.jsonl").read_bytes()
 
 
-@pytest.mark.parametrize("line", [
-    b'{"exchange":"binance","recv_ts":1e400,"raw":"{}"}',            # int(inf) was an OverflowError: replay died
-    b'{"exchange":"binance","recv_ts":NaN,"raw":"{}"}',
-    b'{"exchange":"binance","recv_ts":"1732497600010","raw":"{}"}',
-    b'{"exchange":"binance","recv_ts":true,"raw":"{}"}',
-    b'{"exchange":"binance","recv_ts":1,"raw":"{}"}',                # before 2009
-    b'{"exchange":"binance","recv_ts":99999999999999999999,"raw":"{}"}',   # far in the future: would be paced to
-    b'{"exchange":"binance","recv_ts":1732497600010,"raw":"\xff\xfe not UTF-8"}',
-    b'\xff\xfe\x00 not UTF-8 at all',                                 # was a UnicodeDecodeError: replay died
-    b"[" * 100_000 + b"]" * 100_000,                                   # was a RecursionError: replay died
-    b'{"exchange":["binance"],"recv_ts":1732497600010,"raw":"{}"}',
-], ids=["infinite", "NaN", "string", "bool", "before-2009", "future", "bad-utf8-inside", "bad-utf8", "deep", "list"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"exchange":"binance","recv_ts":1e400,"raw":"{}"}',  # int(inf) was an OverflowError: replay died
+        b'{"exchange":"binance","recv_ts":NaN,"raw":"{}"}',
+        b'{"exchange":"binance","recv_ts":"1732497600010","raw":"{}"}',
+        b'{"exchange":"binance","recv_ts":true,"raw":"{}"}',
+        b'{"exchange":"binance","recv_ts":1,"raw":"{}"}',  # before 2009
+        b'{"exchange":"binance","recv_ts":99999999999999999999,"raw":"{}"}',  # far in the future: would be paced to
+        b'{"exchange":"binance","recv_ts":1732497600010,"raw":"\xff\xfe not UTF-8"}',
+        b"\xff\xfe\x00 not UTF-8 at all",  # was a UnicodeDecodeError: replay died
+        b"[" * 100_000 + b"]" * 100_000,  # was a RecursionError: replay died
+        b'{"exchange":["binance"],"recv_ts":1732497600010,"raw":"{}"}',
+    ],
+    ids=["infinite", "NaN", "string", "bool", "before-2009", "future", "bad-utf8-inside", "bad-utf8", "deep", "list"],
+)
 def test_a_malformed_recording_line_is_one_bad_line_and_the_replay_goes_on(tmp_path, line):
     f = tmp_path / "r.jsonl"
     f.write_bytes(GOOD + line + b"\n" + GOOD)
     sink, metrics = ListSink(), Metrics()
     stats = replay([str(f)], Pipeline(sink, metrics), speed=None)
     assert stats["bad_lines"] == 1
-    assert len(sink.ticks) == 8                                         # the good lines: as without the bad one
+    assert len(sink.ticks) == 8  # the good lines: as without the bad one
 
 
 @pytest.mark.timeout(20)
@@ -98,6 +116,7 @@ def test_a_long_pause_in_a_recording_is_replayed_as_at_most_a_minute(tmp_path):
     import json
 
     from tickstream_producers.replay import MAX_PAUSE_MS
+
     old = json.dumps({"exchange": "binance", "recv_ts": 1262304000000, "raw": '{"result":null,"id":1}'})
     f = tmp_path / "r.jsonl"
     f.write_bytes(old.encode() + b"\n" + GOOD)
@@ -121,14 +140,22 @@ def test_usage_errors_say_what_to_fix():
     assert r.returncode == 2 and "--max-speed" in r.stderr
 
 
-@pytest.mark.parametrize("flag,value,says", [
-    ("--stale-after", "0", "more than 0 seconds"), ("--silent-after", "0", "more than 0 seconds"),
-    ("--backoff-min", "0", "more than 0 seconds"), ("--backoff-max", "0", "more than 0 seconds"),
-    ("--max-connection-age", "0", "or `off` for no planned rollover"), ("--stale-after", "nan", "not a finite number"),
-    ("--duration", "0", "omit it to run until stopped"), ("--stale-after", "-1", "must not be negative"),
-])
+@pytest.mark.parametrize(
+    "flag,value,says",
+    [
+        ("--stale-after", "0", "more than 0 seconds"),
+        ("--silent-after", "0", "more than 0 seconds"),
+        ("--backoff-min", "0", "more than 0 seconds"),
+        ("--backoff-max", "0", "more than 0 seconds"),
+        ("--max-connection-age", "0", "or `off` for no planned rollover"),
+        ("--stale-after", "nan", "not a finite number"),
+        ("--duration", "0", "omit it to run until stopped"),
+        ("--stale-after", "-1", "must not be negative"),
+    ],
+)
 def test_feed_flags_that_would_loop_or_silently_switch_something_off_stop_at_start_up(flag, value, says, capsys):
     from tickstream_producers.cli import main
+
     for command in (["live", "--stdout"], ["record", "--out", "/dev/null"]):
         with pytest.raises(SystemExit) as exit:
             main([command[0], "--venue", "kraken", flag, value, *command[1:]])
@@ -138,6 +165,7 @@ def test_feed_flags_that_would_loop_or_silently_switch_something_off_stop_at_sta
 
 def test_backoff_max_below_backoff_min_and_rollover_off(capsys):
     from tickstream_producers.cli import build_parser, main
+
     with pytest.raises(SystemExit) as exit:
         main(["live", "--venue", "kraken", "--stdout", "--backoff-min", "5", "--backoff-max", "1"])
     assert exit.value.code == 2

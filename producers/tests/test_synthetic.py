@@ -1,4 +1,5 @@
 """The synthetic generator: reproducible by seed, realistic shape, labelled anomalies."""
+
 import json
 import subprocess
 import sys
@@ -9,8 +10,13 @@ from conftest import PRODUCERS
 
 
 def synth(*args):
-    r = subprocess.run([sys.executable, "-m", "tickstream_producers", "synthetic", "--stdout", *args],
-                       capture_output=True, text=True, cwd=PRODUCERS, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "tickstream_producers", "synthetic", "--stdout", *args],
+        capture_output=True,
+        text=True,
+        cwd=PRODUCERS,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     return r.stdout
 
@@ -23,8 +29,20 @@ def test_same_seed_same_output_and_different_seed_differs():
 
 
 def test_ticks_are_valid_v1_with_consecutive_ids_per_instrument():
-    out = synth("--rate", "0", "--count", "20000", "--seed", "1", "--start-ts", "1732500000000",
-                "--venues", "synthetic,coinbase", "--symbols", "BTC-USD,ETH-USD,SOL-USD")
+    out = synth(
+        "--rate",
+        "0",
+        "--count",
+        "20000",
+        "--seed",
+        "1",
+        "--start-ts",
+        "1732500000000",
+        "--venues",
+        "synthetic,coinbase",
+        "--symbols",
+        "BTC-USD,ETH-USD,SOL-USD",
+    )
     last = {}
     per = defaultdict(int)
     for line in out.splitlines():
@@ -43,9 +61,24 @@ def test_ticks_are_valid_v1_with_consecutive_ids_per_instrument():
 
 def test_injected_anomalies_are_labelled_and_visible_in_prices(tmp_path):
     labels = tmp_path / "labels.jsonl"
-    out = synth("--rate", "2000", "--count", "120000", "--seed", "3", "--start-ts", "1732500000000",
-                "--symbols", "BTC-USDT,ETH-USDT", "--inject", "spike,drop,volume", "--inject-every", "10",
-                "--labels", str(labels))
+    out = synth(
+        "--rate",
+        "2000",
+        "--count",
+        "120000",
+        "--seed",
+        "3",
+        "--start-ts",
+        "1732500000000",
+        "--symbols",
+        "BTC-USDT,ETH-USDT",
+        "--inject",
+        "spike,drop,volume",
+        "--inject-every",
+        "10",
+        "--labels",
+        str(labels),
+    )
     rows = [json.loads(line) for line in labels.read_text().splitlines()]
     assert len(rows) >= 3 and {r["type"] for r in rows} == {"PRICE_SPIKE", "PRICE_DROP", "VOLUME_SPIKE"}
     ticks = defaultdict(list)
@@ -73,16 +106,45 @@ def test_injected_anomalies_are_labelled_and_visible_in_prices(tmp_path):
 
 def test_first_anomaly_waits_for_inject_after(tmp_path):
     labels = tmp_path / "labels.jsonl"
-    synth("--rate", "100", "--count", "20000", "--seed", "3", "--start-ts", "1732500000000",
-          "--symbols", "BTC-USDT", "--inject", "spike,volume", "--inject-every", "20", "--inject-after", "90",
-          "--labels", str(labels))
+    synth(
+        "--rate",
+        "100",
+        "--count",
+        "20000",
+        "--seed",
+        "3",
+        "--start-ts",
+        "1732500000000",
+        "--symbols",
+        "BTC-USDT",
+        "--inject",
+        "spike,volume",
+        "--inject-every",
+        "20",
+        "--inject-after",
+        "90",
+        "--labels",
+        str(labels),
+    )
     starts = [json.loads(line)["start_ts"] for line in labels.read_text().splitlines()]
     assert starts[:3] == [1732500090000, 1732500110000, 1732500130000]
 
 
 def test_one_asset_on_several_venues_trades_at_one_price_within_basis_points():
-    out = synth("--rate", "200", "--count", "40000", "--seed", "5", "--start-ts", "1732500000000",
-                "--venues", "binance,coinbase", "--symbols", "BTC-USDT,ETH-USD")
+    out = synth(
+        "--rate",
+        "200",
+        "--count",
+        "40000",
+        "--seed",
+        "5",
+        "--start-ts",
+        "1732500000000",
+        "--venues",
+        "binance,coinbase",
+        "--symbols",
+        "BTC-USDT,ETH-USD",
+    )
     last = {}
     worst = 0.0
     for line in out.splitlines():
@@ -97,9 +159,28 @@ def test_one_asset_on_several_venues_trades_at_one_price_within_basis_points():
 
 def test_injected_divergence_moves_one_venue_only_and_is_labelled(tmp_path):
     labels = tmp_path / "labels.jsonl"
-    out = synth("--rate", "200", "--count", "60000", "--seed", "9", "--start-ts", "1732500000000",
-                "--venues", "binance,coinbase", "--symbols", "BTC-USDT", "--inject", "divergence",
-                "--inject-every", "60", "--magnitude", "divergence=0.008", "--labels", str(labels))
+    out = synth(
+        "--rate",
+        "200",
+        "--count",
+        "60000",
+        "--seed",
+        "9",
+        "--start-ts",
+        "1732500000000",
+        "--venues",
+        "binance,coinbase",
+        "--symbols",
+        "BTC-USDT",
+        "--inject",
+        "divergence",
+        "--inject-every",
+        "60",
+        "--magnitude",
+        "divergence=0.008",
+        "--labels",
+        str(labels),
+    )
     rows = [json.loads(line) for line in labels.read_text().splitlines()]
     assert len(rows) >= 3 and {r["type"] for r in rows} == {"CROSS_VENUE_DIVERGENCE"}
     ticks = [json.loads(line) for line in out.splitlines()]
@@ -114,17 +195,54 @@ def test_injected_divergence_moves_one_venue_only_and_is_labelled(tmp_path):
 
 def test_magnitude_sets_the_injected_move_and_the_volume_multiple(tmp_path):
     labels = tmp_path / "labels.jsonl"
-    synth("--rate", "200", "--count", "20000", "--seed", "3", "--start-ts", "1732500000000",
-          "--symbols", "BTC-USDT", "--inject", "spike,volume", "--inject-every", "20",
-          "--magnitude", "spike=0.012,volume=12", "--labels", str(labels))
+    synth(
+        "--rate",
+        "200",
+        "--count",
+        "20000",
+        "--seed",
+        "3",
+        "--start-ts",
+        "1732500000000",
+        "--symbols",
+        "BTC-USDT",
+        "--inject",
+        "spike,volume",
+        "--inject-every",
+        "20",
+        "--magnitude",
+        "spike=0.012,volume=12",
+        "--labels",
+        str(labels),
+    )
     rows = [json.loads(line) for line in labels.read_text().splitlines()]
     assert {(r["type"], r["magnitude"]) for r in rows} == {("PRICE_SPIKE", 0.012), ("VOLUME_SPIKE", 12.0)}
 
 
 def test_divergence_without_a_shared_asset_and_bad_magnitudes_are_usage_errors():
-    for args in (["--inject", "divergence", "--symbols", "BTC-USDT"], ["--magnitude", "spike=x"],
-                 ["--magnitude", "wobble=1"], ["--magnitude", "spike=-1"], ["--magnitude", "spike=nan"]):
-        r = subprocess.run([sys.executable, "-m", "tickstream_producers", "synthetic", "--stdout", "--count", "10",
-                            "--start-ts", "1732500000000", *args], capture_output=True, text=True, cwd=PRODUCERS,
-                           timeout=60)
+    for args in (
+        ["--inject", "divergence", "--symbols", "BTC-USDT"],
+        ["--magnitude", "spike=x"],
+        ["--magnitude", "wobble=1"],
+        ["--magnitude", "spike=-1"],
+        ["--magnitude", "spike=nan"],
+    ):
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tickstream_producers",
+                "synthetic",
+                "--stdout",
+                "--count",
+                "10",
+                "--start-ts",
+                "1732500000000",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=PRODUCERS,
+            timeout=60,
+        )
         assert r.returncode == 2, (args, r.stderr)

@@ -1,5 +1,6 @@
 """venues/registry.py is the one list of venues: what is derived from it, and the lists that cannot be derived from
 it (the job's --exchanges default, the producers' copy of it in ticks.py) agree with it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,7 +19,8 @@ def test_the_job_accepts_every_registered_exchange_and_synthetic_and_the_produce
     assert job_default_exchanges() == expected, (
         "JobParameter.EXCHANGES' default (job/src/main/java/io/tickstream/config/JobParameter.java) must list every "
         "exchange of producers/src/tickstream_producers/venues/registry.py and synthetic, or a new venue's ticks go "
-        "to the job's dead-letter topic")
+        "to the job's dead-letter topic"
+    )
     assert ticks.EXCHANGES == expected
 
 
@@ -42,7 +44,11 @@ def test_recordings_are_read_by_their_exchanges_primary_venue():
         registry.reader_for_exchange("synthetic")
     # gap detection follows the primary venue: Coinbase Advanced Trade ids are not promised consecutive
     assert [registry.sequential_ids(e) for e in ("binance", "coinbase", "kraken", "synthetic")] == [
-        True, False, True, False]
+        True,
+        False,
+        True,
+        False,
+    ]
 
 
 def test_the_cli_synthetic_load_and_the_stack_derive_their_venue_lists_from_the_registry():
@@ -50,6 +56,8 @@ def test_the_cli_synthetic_load_and_the_stack_derive_their_venue_lists_from_the_
     assert synthetic.EXCHANGES == ("synthetic", "binance", "coinbase", "kraken")
     assert cli._exchanges("synthetic,kraken") == ["synthetic", "kraken"]
     assert replay.sequential_ids is registry.sequential_ids
-    assert registry.stack_hosts() == {"binance": ("stream.binance.com", 9443),
-                                      "coinbase": ("advanced-trade-ws.coinbase.com", 443),
-                                      "kraken": ("ws.kraken.com", 443)}
+    assert registry.stack_hosts() == {
+        "binance": ("stream.binance.com", 9443),
+        "coinbase": ("advanced-trade-ws.coinbase.com", 443),
+        "kraken": ("ws.kraken.com", 443),
+    }

@@ -5,6 +5,7 @@ arrived (``received_at``, epoch ms) and the path it was posted to, and summed up
 receiver the stack's Alertmanager sends to by default, so alerts are visible with no chat or pager set up; tests and
 the benchmark read the same file (its arrival times are the delivery times).
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,10 @@ def summary(payload: dict) -> str:
     alerts = payload.get("alerts") or []
     names = sorted({str(a.get("labels", {}).get("alertname", "?")) for a in alerts if isinstance(a, dict)})
     group = payload.get("groupLabels") or {}
-    return (f"{payload.get('status', '?')} {','.join(names)} {len(alerts)} alert(s) "
-            f"group {json.dumps(group, separators=(',', ':'), ensure_ascii=False)[:300]}")
+    return (
+        f"{payload.get('status', '?')} {','.join(names)} {len(alerts)} alert(s) "
+        f"group {json.dumps(group, separators=(',', ':'), ensure_ascii=False)[:300]}"
+    )
 
 
 class AlertLog:

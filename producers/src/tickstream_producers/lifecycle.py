@@ -6,6 +6,7 @@ A venue that accepts connections and drops them at once must not be hammered: th
 minimum only after a connection delivered live trades (a snapshot of past trades does not count) or lived
 ``healthy_after`` seconds, and every venue has a bound on connection attempts per window (``connect_limit`` per
 ``connect_window``, shared by the clients of one FeedOptions), besides a venue's own documented limit."""
+
 from __future__ import annotations
 
 import asyncio
@@ -48,20 +49,20 @@ class ConnectLimiter:
 
 @dataclass
 class FeedOptions:
-    url: str | None = None                 # endpoint override (tests, proxies)
-    stale_after: float | None = None       # override the venue's watchdog limit
+    url: str | None = None  # endpoint override (tests, proxies)
+    stale_after: float | None = None  # override the venue's watchdog limit
     silent_after: float | None = None
     max_connection_age: float | None = None  # override the venue's rollover age; math.inf: no rollover
     backoff_min: float = 0.5
     backoff_max: float = 30.0
-    healthy_after: float = 60.0            # a connection that lived this long resets the backoff, trades or not
-    connect_limit: int = 12                # at most this many connection attempts ...
-    connect_window: float = 60.0           # ... in any window of this many seconds, per venue
+    healthy_after: float = 60.0  # a connection that lived this long resets the backoff, trades or not
+    connect_limit: int = 12  # at most this many connection attempts ...
+    connect_window: float = 60.0  # ... in any window of this many seconds, per venue
     open_timeout: float = 10.0
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 60.0
-    rollover_wait: float = 10.0            # how long the old connection overlaps the new one at most
-    keepalive_every: float | None = None   # override the venue's application ping interval
+    rollover_wait: float = 10.0  # how long the old connection overlaps the new one at most
+    keepalive_every: float | None = None  # override the venue's application ping interval
     limiter: ConnectLimiter | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -98,7 +99,7 @@ class _Connection:
         self.opened = now
         self.last_frame = now
         self.last_trade = now
-        self.trades = 0          # live trade frames (snapshots not counted)
+        self.trades = 0  # live trade frames (snapshots not counted)
         self.frames = 0
         self.shutdown_announced = False
         self.first_data = asyncio.Event()
@@ -108,8 +109,15 @@ class _Connection:
 class FeedClient:
     """One WebSocket connection's worth of symbols on one venue, kept alive until ``stop`` is set."""
 
-    def __init__(self, spec: VenueSpec, symbols: list[str], on_frame: FrameHandler, metrics: Metrics,
-                 options: FeedOptions | None = None, stop: asyncio.Event | None = None):
+    def __init__(
+        self,
+        spec: VenueSpec,
+        symbols: list[str],
+        on_frame: FrameHandler,
+        metrics: Metrics,
+        options: FeedOptions | None = None,
+        stop: asyncio.Event | None = None,
+    ):
         if len(symbols) > spec.max_symbols:
             raise ValueError(f"{spec.name}: {len(symbols)} symbols on one connection, limit {spec.max_symbols}")
         self.spec = spec
@@ -124,13 +132,13 @@ class FeedClient:
         self.silent_after = o.silent_after if o.silent_after is not None else spec.silent_after
         self.max_age = o.max_connection_age if o.max_connection_age is not None else spec.max_connection_age
         self._stale_limit = self.stale_after
-        self.connections = 0     # opened so far
+        self.connections = 0  # opened so far
         self.reconnects = 0
         self.last_reason = ""
         self.backoff_attempt = 0  # exponent of the next reconnect delay; 0 after a healthy connection
         self.losses: deque[tuple[str, bool, float]] = deque(maxlen=64)  # (reason, healthy, delay) of recent losses
         self._ping_id = 0
-        self.connected = asyncio.Event()   # set while a connection is subscribed (tests wait on it)
+        self.connected = asyncio.Event()  # set while a connection is subscribed (tests wait on it)
         metrics.exchange(spec.exchange)
         if spec.connect_limit and spec.name not in _limiters:
             _limiters[spec.name] = ConnectLimiter(*spec.connect_limit)
@@ -146,16 +154,27 @@ class FeedClient:
                 for limiter in limiters:
                     limiter.record(now)
                 return True
-            log.warning("%s: connection attempt limit reached (%s); next attempt in %.1fs", self.spec.name,
-                        ", ".join(f"{lim.limit} per {lim.per:g}s" for lim in limiters if lim.wait_time(now) > 0), wait)
+            log.warning(
+                "%s: connection attempt limit reached (%s); next attempt in %.1fs",
+                self.spec.name,
+                ", ".join(f"{lim.limit} per {lim.per:g}s" for lim in limiters if lim.wait_time(now) > 0),
+                wait,
+            )
             await self._wait_stop(wait)
         return False
 
     async def _open(self, reconnect: bool) -> _Connection:
         url = self.spec.connect_url(self.base_url, self.symbols)
-        ws = await connect(url, open_timeout=self.options.open_timeout, ping_interval=self.options.ping_interval,
-                           ping_timeout=self.options.ping_timeout, close_timeout=2, max_size=2 ** 24,
-                           max_queue=4096, compression=None)
+        ws = await connect(
+            url,
+            open_timeout=self.options.open_timeout,
+            ping_interval=self.options.ping_interval,
+            ping_timeout=self.options.ping_timeout,
+            close_timeout=2,
+            max_size=2**24,
+            max_queue=4096,
+            compression=None,
+        )
         self.connections += 1
         conn = _Connection(ws, self.connections)
         try:
@@ -167,8 +186,9 @@ class FeedClient:
             await ws.close()
             raise
         conn.task = asyncio.create_task(self._pump(conn), name=f"{self.spec.name}-conn{conn.number}")
-        log.info("%s: connection %d open to %s (%d symbols)", self.spec.name, conn.number, _redact(url),
-                 len(self.symbols))
+        log.info(
+            "%s: connection %d open to %s (%d symbols)", self.spec.name, conn.number, _redact(url), len(self.symbols)
+        )
         return conn
 
     async def _pump(self, conn: _Connection) -> None:
@@ -228,8 +248,11 @@ class FeedClient:
                 if conn.task.done():
                     exc = conn.task.exception() if not conn.task.cancelled() else None
                     code = getattr(conn.ws, "close_code", None)
-                    return (f"closed by server ({code})" if exc is None or isinstance(exc, ConnectionClosed)
-                            else f"connection failed: {exc!r}"), conn
+                    return (
+                        f"closed by server ({code})"
+                        if exc is None or isinstance(exc, ConnectionClosed)
+                        else f"connection failed: {exc!r}"
+                    ), conn
                 now = time.monotonic()
                 if now - conn.last_frame > self.silent_after:
                     return f"silent for {now - conn.last_frame:.1f}s", conn
@@ -305,8 +328,14 @@ class FeedClient:
             self.backoff_attempt = 0 if healthy else self.backoff_attempt + 1
             delay = backoff_delay(self.backoff_attempt, self.options.backoff_min, self.options.backoff_max)
             self.losses.append((reason, healthy, delay))
-            log.warning("%s: connection %d lost (%s%s); reconnecting in %.2fs", self.spec.name, conn.number,
-                        reason, "" if healthy else ", no live trade", delay)
+            log.warning(
+                "%s: connection %d lost (%s%s); reconnecting in %.2fs",
+                self.spec.name,
+                conn.number,
+                reason,
+                "" if healthy else ", no live trade",
+                delay,
+            )
             reconnect = True
             await self._wait_stop(delay)
 
@@ -322,10 +351,12 @@ def _redact(url: str) -> str:
     base, _, query = url.partition("?")
     if not query:
         return url
-    safe = [p if not p.lower().startswith(("jwt", "token", "key", "secret", "signature")) else p.split("=")[0] + "=***"
-            for p in query.split("&")]
+    safe = [
+        p if not p.lower().startswith(("jwt", "token", "key", "secret", "signature")) else p.split("=")[0] + "=***"
+        for p in query.split("&")
+    ]
     return base + "?" + "&".join(safe)
 
 
 def chunk(symbols: list[str], size: int) -> list[list[str]]:
-    return [symbols[i:i + size] for i in range(0, len(symbols), size)]
+    return [symbols[i : i + size] for i in range(0, len(symbols), size)]

@@ -1,4 +1,5 @@
 """Producer metrics (names: docs/contracts.md), their HTTP endpoint, and the one-line status on stderr."""
+
 from __future__ import annotations
 
 import logging
@@ -22,18 +23,37 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None):
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self._messages = Counter("tickstream_producer_messages_total", "Ticks delivered (acked by Kafka, or written)",
-                                 ["exchange"], registry=r)
-        self._errors = Counter("tickstream_producer_errors_total", "Errors by kind (parse, bad_trade, delivery, connect, venue...)",
-                               ["exchange", "kind"], registry=r)
-        self._reconnects = Counter("tickstream_producer_reconnects_total", "Connections lost and re-opened",
-                                   ["exchange"], registry=r)
-        self._latency = Histogram("tickstream_producer_latency_seconds", "Venue trade time to Kafka ack",
-                                  ["exchange"], buckets=LATENCY_BUCKETS, registry=r)
-        self._age = Gauge("tickstream_producer_last_message_age_seconds", "Seconds since the last trade was received",
-                          ["exchange"], registry=r)
-        self._gaps = Counter("tickstream_producer_gaps_total", "Trade-id gaps detected (sequential venues)",
-                             ["exchange"], registry=r)
+        self._messages = Counter(
+            "tickstream_producer_messages_total",
+            "Ticks delivered (acked by Kafka, or written)",
+            ["exchange"],
+            registry=r,
+        )
+        self._errors = Counter(
+            "tickstream_producer_errors_total",
+            "Errors by kind (parse, bad_trade, delivery, connect, venue...)",
+            ["exchange", "kind"],
+            registry=r,
+        )
+        self._reconnects = Counter(
+            "tickstream_producer_reconnects_total", "Connections lost and re-opened", ["exchange"], registry=r
+        )
+        self._latency = Histogram(
+            "tickstream_producer_latency_seconds",
+            "Venue trade time to Kafka ack",
+            ["exchange"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self._age = Gauge(
+            "tickstream_producer_last_message_age_seconds",
+            "Seconds since the last trade was received",
+            ["exchange"],
+            registry=r,
+        )
+        self._gaps = Counter(
+            "tickstream_producer_gaps_total", "Trade-id gaps detected (sequential venues)", ["exchange"], registry=r
+        )
         # plain counts for the status line
         self.messages: dict[str, int] = defaultdict(int)
         self.errors: dict[str, int] = defaultdict(int)
@@ -132,8 +152,10 @@ class StatusLine:
             rate = (n - self._last_counts.get(ex, 0)) / dt
             self._last_counts[ex] = n
             age = m.age(ex)
-            parts.append(f"{ex} {rate:,.0f}/s total {n} err {m.errors.get(ex, 0)} reconn {m.reconnects.get(ex, 0)}"
-                         f" gaps {m.gaps.get(ex, 0)} age {'-' if age != age else f'{age:.1f}s'}")
+            parts.append(
+                f"{ex} {rate:,.0f}/s total {n} err {m.errors.get(ex, 0)} reconn {m.reconnects.get(ex, 0)}"
+                f" gaps {m.gaps.get(ex, 0)} age {'-' if age != age else f'{age:.1f}s'}"
+            )
         if parts:
             print("status | " + " | ".join(parts), file=self.stream, flush=True)
         self._last_time = now

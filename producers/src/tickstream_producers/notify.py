@@ -15,6 +15,7 @@ so a crash or a restart loses nothing and at most repeats the last batch, which 
 isolation.level=read_committed, so with the job's ``--delivery exactly-once`` only committed alerts are sent (in
 at-least-once mode nothing is transactional and this costs nothing).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,7 +74,7 @@ def _iso(ms: int) -> str:
 
 def _text(value, limit: int = MAX_ANNOTATION) -> str:
     s = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return s if len(s) <= limit else s[:limit - 1] + "…"
+    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def _field(a: dict, name: str, kind, required: bool = True):
@@ -114,8 +115,13 @@ def parse_anomaly(value: bytes) -> dict:
 
 
 def dashboard_link(a: dict, opts: AlertOptions) -> str:
-    query = urllib.parse.urlencode({"var-symbol": f"{a['exchange']}:{a['symbol']}",
-                                    "from": a["ts"] - opts.dashboard_span_ms, "to": a["ts"] + opts.dashboard_span_ms})
+    query = urllib.parse.urlencode(
+        {
+            "var-symbol": f"{a['exchange']}:{a['symbol']}",
+            "from": a["ts"] - opts.dashboard_span_ms,
+            "to": a["ts"] + opts.dashboard_span_ms,
+        }
+    )
     return f"{opts.dashboard_url.rstrip('/')}/d/tickstream-market/tickstream-market?{query}"
 
 
@@ -141,23 +147,41 @@ def _summary(a: dict) -> str:
 def to_alert(a: dict, opts: AlertOptions, now_ms: int | None = None) -> dict:
     """The Alertmanager API v2 alert of one anomaly (postableAlert), posted at now_ms (default: now)."""
     base, _, quote = a["symbol"].partition("-")
-    labels = {"alertname": ALERTNAME, "type": a["type"], "asset": base, "quote_class": opts.quote_classes.get(quote, quote),
-              "venue": a["exchange"], "symbol": a["symbol"], "severity": severity(a, opts), "anomaly_id": a["id"]}
+    labels = {
+        "alertname": ALERTNAME,
+        "type": a["type"],
+        "asset": base,
+        "quote_class": opts.quote_classes.get(quote, quote),
+        "venue": a["exchange"],
+        "symbol": a["symbol"],
+        "severity": severity(a, opts),
+        "anomaly_id": a["id"],
+    }
     link = dashboard_link(a, opts)
     # A link cut short would lead nowhere: an instrument name too long for one (never a real venue's) has none.
     link = link if len(link) <= MAX_ANNOTATION else ""
     annotations = {"summary": _summary(a), "price": _text(a["price"], 64), "trade_time": _iso(a["ts"])}
     if link:
         annotations["dashboard"] = link
-    for key, name in (("ref_price", "ref_price"), ("change_pct", "change_pct"), ("window_ms", "window_ms"),
-                      ("zscore", "zscore"), ("trade_id", "trade_id"), ("details", "details")):
+    for key, name in (
+        ("ref_price", "ref_price"),
+        ("change_pct", "change_pct"),
+        ("window_ms", "window_ms"),
+        ("zscore", "zscore"),
+        ("trade_id", "trade_id"),
+        ("details", "details"),
+    ):
         if a.get(key) is not None:
             annotations[name] = _text(a[key])
     if isinstance(a.get("detected_at"), int):
         annotations["detected_at"] = _iso(a["detected_at"])
-    return {"labels": {k: _text(v, 256) for k, v in labels.items()}, "annotations": annotations,
-            "startsAt": _iso(time.time() * 1000 if now_ms is None else now_ms),
-            "endsAt": _iso(a["ts"] + opts.active_for_ms), **({"generatorURL": link} if link else {})}
+    return {
+        "labels": {k: _text(v, 256) for k, v in labels.items()},
+        "annotations": annotations,
+        "startsAt": _iso(time.time() * 1000 if now_ms is None else now_ms),
+        "endsAt": _iso(a["ts"] + opts.active_for_ms),
+        **({"generatorURL": link} if link else {}),
+    }
 
 
 # ---------------------------------------------------------------------------------------------- Alertmanager
@@ -204,21 +228,28 @@ class AlertmanagerClient:
 class NotifierMetrics:
     def __init__(self, registry: CollectorRegistry | None = None):
         r = self.registry = registry or CollectorRegistry()
-        self.sent = Counter("tickstream_notifier_sent_total", "Anomalies accepted by Alertmanager", ["type"],
-                            registry=r)
-        self.failed = Counter("tickstream_notifier_failed_total", "Posts to Alertmanager that failed (retried)",
-                              registry=r)
-        self.duplicates = Counter("tickstream_notifier_duplicates_total",
-                                  "Anomalies seen again (same id) and not posted again", registry=r)
-        self.expired = Counter("tickstream_notifier_expired_total",
-                               "Anomalies older than --active-for when read: not posted", registry=r)
-        self.invalid = Counter("tickstream_notifier_invalid_total", "Records that are not anomaly JSON v1",
-                               registry=r)
-        self.latency = Histogram("tickstream_notifier_latency_seconds",
-                                 "Trade time of the anomaly to Alertmanager's acceptance", buckets=LATENCY_BUCKETS,
-                                 registry=r)
-        self.last_success = Gauge("tickstream_notifier_last_success_timestamp_seconds",
-                                  "When Alertmanager last accepted a batch", registry=r)
+        self.sent = Counter(
+            "tickstream_notifier_sent_total", "Anomalies accepted by Alertmanager", ["type"], registry=r
+        )
+        self.failed = Counter(
+            "tickstream_notifier_failed_total", "Posts to Alertmanager that failed (retried)", registry=r
+        )
+        self.duplicates = Counter(
+            "tickstream_notifier_duplicates_total", "Anomalies seen again (same id) and not posted again", registry=r
+        )
+        self.expired = Counter(
+            "tickstream_notifier_expired_total", "Anomalies older than --active-for when read: not posted", registry=r
+        )
+        self.invalid = Counter("tickstream_notifier_invalid_total", "Records that are not anomaly JSON v1", registry=r)
+        self.latency = Histogram(
+            "tickstream_notifier_latency_seconds",
+            "Trade time of the anomaly to Alertmanager's acceptance",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.last_success = Gauge(
+            "tickstream_notifier_last_success_timestamp_seconds", "When Alertmanager last accepted a batch", registry=r
+        )
         self.server = None
 
     def serve(self, host: str, port: int) -> int:
@@ -251,9 +282,17 @@ class RecentIds:
 
 
 class Notifier:
-    def __init__(self, consumer, topic: str, client: AlertmanagerClient, metrics: NotifierMetrics,
-                 opts: AlertOptions, stop: threading.Event, batch: int = 500,
-                 backoff: tuple[float, float] = (0.1, 5.0)):
+    def __init__(
+        self,
+        consumer,
+        topic: str,
+        client: AlertmanagerClient,
+        metrics: NotifierMetrics,
+        opts: AlertOptions,
+        stop: threading.Event,
+        batch: int = 500,
+        backoff: tuple[float, float] = (0.1, 5.0),
+    ):
         self.consumer, self.topic, self.client, self.metrics, self.opts = consumer, topic, client, metrics, opts
         self.stop, self.batch, self.backoff = stop, batch, backoff
         self.recent = RecentIds()
@@ -300,8 +339,7 @@ class Notifier:
                     return True
                 except AlertmanagerError as e:
                     self.metrics.failed.inc()
-                    log.warning("Alertmanager did not take %d alert(s) (%s); retrying in %.1f s", len(alerts), e,
-                                delay)
+                    log.warning("Alertmanager did not take %d alert(s) (%s); retrying in %.1f s", len(alerts), e, delay)
                 if not paused:
                     self.consumer.pause(self.consumer.assignment())
                     paused = True
@@ -322,6 +360,7 @@ class Notifier:
         if msg is None or msg.error() or (msg.topic(), msg.partition()) in held:
             return
         from confluent_kafka import TopicPartition
+
         held.add((msg.topic(), msg.partition()))
         part = TopicPartition(msg.topic(), msg.partition(), msg.offset())
         self.consumer.seek(part)
@@ -329,6 +368,7 @@ class Notifier:
 
     def _commit(self, messages) -> None:
         from confluent_kafka import KafkaException, TopicPartition
+
         last = {}
         for msg in messages:
             if not msg.error():
@@ -336,8 +376,9 @@ class Notifier:
         if not last:
             return
         try:
-            self.consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()],
-                                 asynchronous=False)
+            self.consumer.commit(
+                offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()], asynchronous=False
+            )
         except KafkaException as e:
             # E.g. a rebalance took the partition: its next owner re-reads the batch; Alertmanager merges repeats.
             log.warning("offset commit failed (%s): the batch may be read again, and is then merged", e)
@@ -373,8 +414,8 @@ def _duration_ms(text: str) -> int:
     units = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
     t = text.strip().lower()
     for unit in ("ms", "s", "m", "h"):
-        if t.endswith(unit) and t[:-len(unit)].strip().replace(".", "", 1).isdigit():
-            value = float(t[:-len(unit)]) * units[unit]
+        if t.endswith(unit) and t[: -len(unit)].strip().replace(".", "", 1).isdigit():
+            value = float(t[: -len(unit)]) * units[unit]
             if value > 0:
                 return int(value)
     raise argparse.ArgumentTypeError(f"{text!r}: write a positive duration such as 500ms, 30s, 10m or 1h")
@@ -389,26 +430,50 @@ def _quote_classes(text: str) -> dict:
 
 def add_parser(sub) -> None:
     sp = sub.add_parser("notify", help="post every anomaly of the Kafka topic to Alertmanager (one alert per anomaly)")
-    sp.add_argument("--bootstrap", default=None, help="Kafka bootstrap servers (default: $TICKSTREAM_KAFKA_BOOTSTRAP "
-                                                      "or 127.0.0.1:9092)")
+    sp.add_argument(
+        "--bootstrap",
+        default=None,
+        help="Kafka bootstrap servers (default: $TICKSTREAM_KAFKA_BOOTSTRAP or 127.0.0.1:9092)",
+    )
     sp.add_argument("--topic", default="anomalies", help="anomalies topic (default: %(default)s)")
-    sp.add_argument("--group-id", default="tickstream-notifier",
-                    help="Kafka consumer group; offsets are committed once Alertmanager accepted (default: %(default)s)")
-    sp.add_argument("--instance-id", default=None,
-                    help="static group membership (group.instance.id), unique per notifier of the group: a restarted "
-                         "notifier takes its partitions back at once instead of waiting for its old session to time out")
+    sp.add_argument(
+        "--group-id",
+        default="tickstream-notifier",
+        help="Kafka consumer group; offsets are committed once Alertmanager accepted (default: %(default)s)",
+    )
+    sp.add_argument(
+        "--instance-id",
+        default=None,
+        help="static group membership (group.instance.id), unique per notifier of the group: a restarted "
+        "notifier takes its partitions back at once instead of waiting for its old session to time out",
+    )
     sp.add_argument("--alertmanager", default="http://127.0.0.1:9093", help="Alertmanager URL (default: %(default)s)")
-    sp.add_argument("--active-for", type=_duration_ms, default=10 * 60_000,
-                    help="an anomaly's alert is active from its trade time for this long (endsAt); older anomalies "
-                         "are not posted (default: 10m)")
-    sp.add_argument("--quote-classes", type=_quote_classes, default=parse_quote_classes(DEFAULT_QUOTE_CLASSES),
-                    help="quote currencies priced as one, QUOTE:CLASS (the job's --divergence-quote-classes; "
-                         "default: %s)" % DEFAULT_QUOTE_CLASSES)
-    sp.add_argument("--critical-pct", type=float, default=5.0,
-                    help="price moves and divergences of at least this %% are severity=critical, the rest warning "
-                         "(default: %(default)s)")
-    sp.add_argument("--dashboard-url", default="http://127.0.0.1:3000",
-                    help="Grafana's base URL, for the link to the market dashboard (default: %(default)s)")
+    sp.add_argument(
+        "--active-for",
+        type=_duration_ms,
+        default=10 * 60_000,
+        help="an anomaly's alert is active from its trade time for this long (endsAt); older anomalies "
+        "are not posted (default: 10m)",
+    )
+    sp.add_argument(
+        "--quote-classes",
+        type=_quote_classes,
+        default=parse_quote_classes(DEFAULT_QUOTE_CLASSES),
+        help="quote currencies priced as one, QUOTE:CLASS (the job's --divergence-quote-classes; "
+        "default: %s)" % DEFAULT_QUOTE_CLASSES,
+    )
+    sp.add_argument(
+        "--critical-pct",
+        type=float,
+        default=5.0,
+        help="price moves and divergences of at least this %% are severity=critical, the rest warning "
+        "(default: %(default)s)",
+    )
+    sp.add_argument(
+        "--dashboard-url",
+        default="http://127.0.0.1:3000",
+        help="Grafana's base URL, for the link to the market dashboard (default: %(default)s)",
+    )
     sp.add_argument("--metrics-host", default="127.0.0.1")
     sp.add_argument("--metrics-port", type=int, default=9096, help="Prometheus /metrics port (default: %(default)s)")
     sp.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -416,7 +481,9 @@ def add_parser(sub) -> None:
 
 def cmd_notify(args, parser) -> int:
     import os
+
     from confluent_kafka import Consumer
+
     try:
         client = AlertmanagerClient(args.alertmanager)
     except ValueError as e:
@@ -428,20 +495,36 @@ def cmd_notify(args, parser) -> int:
     try:
         port = metrics.serve(args.metrics_host, args.metrics_port)
     except OSError as e:
-        parser.error(f"cannot serve metrics on {args.metrics_host}:{args.metrics_port} ({e}); pick another --metrics-port")
-    config = {"bootstrap.servers": bootstrap, "group.id": args.group_id, "enable.auto.commit": False,
-              "auto.offset.reset": "earliest", "isolation.level": "read_committed", "fetch.wait.max.ms": 50,
-              "enable.partition.eof": False}
+        parser.error(
+            f"cannot serve metrics on {args.metrics_host}:{args.metrics_port} ({e}); pick another --metrics-port"
+        )
+    config = {
+        "bootstrap.servers": bootstrap,
+        "group.id": args.group_id,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "isolation.level": "read_committed",
+        "fetch.wait.max.ms": 50,
+        "enable.partition.eof": False,
+    }
     if args.instance_id:
         config["group.instance.id"] = args.instance_id
     consumer = Consumer(config)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    opts = AlertOptions(active_for_ms=args.active_for, quote_classes=args.quote_classes,
-                        critical_pct=args.critical_pct, dashboard_url=args.dashboard_url)
-    print(f"notify: {args.topic} on {bootstrap} -> {args.alertmanager}; metrics on "
-          f"http://{args.metrics_host}:{port}/metrics", file=sys.stderr, flush=True)
+    opts = AlertOptions(
+        active_for_ms=args.active_for,
+        quote_classes=args.quote_classes,
+        critical_pct=args.critical_pct,
+        dashboard_url=args.dashboard_url,
+    )
+    print(
+        f"notify: {args.topic} on {bootstrap} -> {args.alertmanager}; metrics on "
+        f"http://{args.metrics_host}:{port}/metrics",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         Notifier(consumer, args.topic, client, metrics, opts, stop).run()
     finally:

@@ -1,6 +1,7 @@
 """From a venue frame to published ticks, shared by live feeds and replay: parse, account for bad frames, drop
 (and count) trades the job would refuse, drop duplicates and already-seen snapshot trades, detect trade-id gaps,
 publish."""
+
 from __future__ import annotations
 
 import logging
@@ -22,7 +23,7 @@ class _Instrument:
     def __init__(self):
         self.seen: set[str] = set()
         self.order: deque[tuple[str, int]] = deque()
-        self.horizon_ts = -1          # trades at or before this time have left the window: treated as seen
+        self.horizon_ts = -1  # trades at or before this time have left the window: treated as seen
         self.last_id: int | None = None
 
 
@@ -89,8 +90,9 @@ class TradeFilter:
         now = time.monotonic()
         if now - self._last_gap_log >= 10:
             more = f" (+{self._gaps_unlogged} more gaps since the last report)" if self._gaps_unlogged else ""
-            log.warning("%s %s: %d trade(s) missing between ids %d and %d%s",
-                        self.exchange, symbol, n - last - 1, last, n, more)
+            log.warning(
+                "%s %s: %d trade(s) missing between ids %d and %d%s", self.exchange, symbol, n - last - 1, last, n, more
+            )
             self._last_gap_log = now
             self._gaps_unlogged = 0
         else:
@@ -118,8 +120,13 @@ class Pipeline:
         self.metrics.error(exchange, "parse")
         if (exchange, err.kind) not in self._logged_kinds:
             self._logged_kinds.add((exchange, err.kind))
-            log.warning("unreadable %s frame (%s, counted; logged once per kind): %s; sample: %r",
-                        exchange, err.kind, err, err.sample)
+            log.warning(
+                "unreadable %s frame (%s, counted; logged once per kind): %s; sample: %r",
+                exchange,
+                err.kind,
+                err,
+                err.sample,
+            )
 
     def venue_error(self, exchange: str, message: str) -> None:
         self.metrics.error(exchange, "venue")
@@ -133,8 +140,12 @@ class Pipeline:
         self.metrics.error(exchange, "bad_trade")
         if (exchange, "bad_trade:" + field) not in self._logged_kinds:
             self._logged_kinds.add((exchange, "bad_trade:" + field))
-            log.warning("%s trade dropped: its %s breaks the tick contract (counted; logged once per field): %.300r",
-                        exchange, field, tick)
+            log.warning(
+                "%s trade dropped: its %s breaks the tick contract (counted; logged once per field): %.300r",
+                exchange,
+                field,
+                tick,
+            )
 
     def _contract_ticks(self, exchange: str, ticks: list[Tick]) -> list[Tick]:
         """The ticks the job will take; the others are counted and dropped here rather than dead-lettered there."""
@@ -153,8 +164,9 @@ class Pipeline:
                 self.bad_trade(exchange, tick, field)
         return good
 
-    def process(self, read: Callable[[str, int], Frame], exchange: str, sequential: bool,
-                text: str, recv_ts: int) -> Frame | None:
+    def process(
+        self, read: Callable[[str, int], Frame], exchange: str, sequential: bool, text: str, recv_ts: int
+    ) -> Frame | None:
         """Publishes a frame's trades; returns the frame with the trades that passed the contract check, or None
         when it could not be read. Never raises for what the frame holds."""
         try:

@@ -1,6 +1,7 @@
 """Replays recordings (docs/contracts.md#recordings) through the live parsers and trade filter. Whatever a recording
 holds, the replay goes on: a line that is not a recording line (not UTF-8, not JSON, fields missing or of the
 wrong type, a receive time before 2009 or in the future) is counted and skipped, never paced to."""
+
 from __future__ import annotations
 
 import heapq

@@ -1,5 +1,6 @@
 """Where ticks go: Kafka (the ``ticks`` topic) or stdout. One small interface so that ``replay --stdout`` and
 live publishing share every line up to the last step."""
+
 from __future__ import annotations
 
 import logging
@@ -53,7 +54,7 @@ class StdoutSink:
 def kafka_config(bootstrap: str, **overrides) -> dict:
     conf = {
         "bootstrap.servers": bootstrap,
-        "enable.idempotence": True,       # retries never duplicate or reorder
+        "enable.idempotence": True,  # retries never duplicate or reorder
         "acks": "all",
         "compression.type": "lz4",
         "linger.ms": 10,
@@ -73,8 +74,15 @@ class KafkaSink:
     histogram (venue trade time → ack); failed → errors{kind="delivery"} and produced again, up to
     ``max_retries`` times, after which it is counted as errors{kind="delivery_dropped"} and logged."""
 
-    def __init__(self, bootstrap: str, topic: str = "ticks", metrics: Metrics | None = None,
-                 latency_every: int = 1, max_retries: int = 5, **overrides):
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str = "ticks",
+        metrics: Metrics | None = None,
+        latency_every: int = 1,
+        max_retries: int = 5,
+        **overrides,
+    ):
         from confluent_kafka import Producer  # imported here so --stdout works without librdkafka
 
         self.topic = topic
@@ -159,7 +167,7 @@ class KafkaSink:
         """The venue of a message key (`exchange:symbol`), looked up once per key."""
         exchange = self._exchange_of_key.get(key)
         if exchange is None:
-            exchange = self._exchange_of_key[key] = key[:key.find(b":")].decode() if b":" in key else "unknown"
+            exchange = self._exchange_of_key[key] = key[: key.find(b":")].decode() if b":" in key else "unknown"
         return exchange
 
     def _count_acked(self) -> None:

@@ -9,6 +9,7 @@ venue); an injected divergence moves one venue away from the others for a while.
 
 Fast by construction: each instrument's JSON prefix and key are built once, a message is one f-string, the
 producer is called in a tight loop with a poll per batch, and nothing is logged per message."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,12 @@ from dataclasses import dataclass, field
 from .venues import registry
 
 EXCHANGES = (registry.SYNTHETIC, *registry.EXCHANGES)  # the exchange ids synthetic ticks may carry
-ANOMALY_TYPES = {"spike": "PRICE_SPIKE", "drop": "PRICE_DROP", "volume": "VOLUME_SPIKE",
-                 "divergence": "CROSS_VENUE_DIVERGENCE"}
+ANOMALY_TYPES = {
+    "spike": "PRICE_SPIKE",
+    "drop": "PRICE_DROP",
+    "volume": "VOLUME_SPIKE",
+    "divergence": "CROSS_VENUE_DIVERGENCE",
+}
 # default magnitudes: relative price move (spike, drop), traded-volume multiple (volume), relative price gap
 # of one venue against the others (divergence)
 DEFAULT_MAGNITUDE = {"PRICE_SPIKE": 0.05, "PRICE_DROP": 0.05, "VOLUME_SPIKE": 20.0, "CROSS_VENUE_DIVERGENCE": 0.01}
@@ -30,10 +35,18 @@ BASIS_PHI, BASIS_STEP = 0.98, 0.00003  # venue basis: AR(1), stationary std dev 
 
 # symbol: (start price, price decimals, typical size, size decimals)
 KNOWN = {
-    "BTC-USDT": (67000.0, 2, 0.02, 5), "ETH-USDT": (3500.0, 2, 0.3, 4), "SOL-USDT": (150.0, 2, 5.0, 3),
-    "BNB-USDT": (600.0, 2, 1.0, 3), "XRP-USDT": (0.6, 4, 800.0, 1), "DOGE-USDT": (0.15, 5, 3000.0, 0),
-    "ADA-USDT": (0.45, 4, 1200.0, 1), "AVAX-USDT": (35.0, 2, 15.0, 2), "LINK-USDT": (15.0, 3, 30.0, 2),
-    "LTC-USDT": (80.0, 2, 3.0, 3), "BTC-USD": (67000.0, 2, 0.02, 8), "ETH-USD": (3500.0, 2, 0.3, 8),
+    "BTC-USDT": (67000.0, 2, 0.02, 5),
+    "ETH-USDT": (3500.0, 2, 0.3, 4),
+    "SOL-USDT": (150.0, 2, 5.0, 3),
+    "BNB-USDT": (600.0, 2, 1.0, 3),
+    "XRP-USDT": (0.6, 4, 800.0, 1),
+    "DOGE-USDT": (0.15, 5, 3000.0, 0),
+    "ADA-USDT": (0.45, 4, 1200.0, 1),
+    "AVAX-USDT": (35.0, 2, 15.0, 2),
+    "LINK-USDT": (15.0, 3, 30.0, 2),
+    "LTC-USDT": (80.0, 2, 3.0, 3),
+    "BTC-USD": (67000.0, 2, 0.02, 8),
+    "ETH-USD": (3500.0, 2, 0.3, 8),
     "SOL-USD": (150.0, 2, 5.0, 6),
 }
 DEFAULT_SYMBOLS = "BTC-USDT,ETH-USDT,SOL-USDT,BNB-USDT,XRP-USDT,DOGE-USDT,ADA-USDT,AVAX-USDT,LINK-USDT,LTC-USDT"
@@ -42,6 +55,7 @@ DEFAULT_SYMBOLS = "BTC-USDT,ETH-USDT,SOL-USDT,BNB-USDT,XRP-USDT,DOGE-USDT,ADA-US
 @dataclass(eq=False)
 class Asset:
     """One base asset in one quote class (BTC in USD, USDT, USDC): the price every venue trades around."""
+
     name: str
     price: float
     sigma2: float
@@ -71,16 +85,16 @@ class Instrument:
     key: bytes = b""
     prefix: str = ""
     asset: Asset | None = None
-    basis: float = 0.0        # log deviation of this venue from the asset's price (assets on several venues)
-    shift: float = 0.0        # injected divergence: log offset of this venue ...
-    shift_until: int = 0      # ... until this ts
-    volume_until: int = 0     # ts until which sizes are boosted
+    basis: float = 0.0  # log deviation of this venue from the asset's price (assets on several venues)
+    shift: float = 0.0  # injected divergence: log offset of this venue ...
+    shift_until: int = 0  # ... until this ts
+    volume_until: int = 0  # ts until which sizes are boosted
     volume_mult: float = 1.0
     anomalies: list = field(default_factory=list)
 
     def __post_init__(self):
         self.key = f"{self.exchange}:{self.symbol}".encode()
-        self.prefix = ('{"v":1,"exchange":"%s","symbol":"%s","trade_id":"' % (self.exchange, self.symbol))
+        self.prefix = '{"v":1,"exchange":"%s","symbol":"%s","trade_id":"' % (self.exchange, self.symbol)
 
 
 def make_instruments(exchanges: list[str], symbols: list[str], rng: random.Random) -> list[Instrument]:
@@ -96,21 +110,39 @@ def make_instruments(exchanges: list[str], symbols: list[str], rng: random.Rando
             if asset is None:
                 asset = assets[name] = Asset(name, start, vol * vol, vol * vol * 0.05)
             asset.venues += 1
-            out.append(Instrument(
-                exchange=ex, symbol=sym, price=start, price_fmt=f"%.{pdec}f",
-                size_scale=size, size_fmt=f"%.{sdec}f", min_size=10 ** -sdec,
-                next_id=rng.randrange(10**8, 10**9), sigma2=vol * vol, omega=vol * vol * 0.05, asset=asset))
+            out.append(
+                Instrument(
+                    exchange=ex,
+                    symbol=sym,
+                    price=start,
+                    price_fmt=f"%.{pdec}f",
+                    size_scale=size,
+                    size_fmt=f"%.{sdec}f",
+                    min_size=10**-sdec,
+                    next_id=rng.randrange(10**8, 10**9),
+                    sigma2=vol * vol,
+                    omega=vol * vol * 0.05,
+                    asset=asset,
+                )
+            )
     return out
 
 
 class Generator:
     """Deterministic for a given seed (and ``start_ts``, which replaces the wall clock)."""
 
-    ALPHA, BETA = 0.08, 0.87   # GARCH(1,1): omega/(1-alpha-beta) is the long-run variance
+    ALPHA, BETA = 0.08, 0.87  # GARCH(1,1): omega/(1-alpha-beta) is the long-run variance
 
-    def __init__(self, instruments: list[Instrument], seed: int | None = None, inject: list[str] = (),
-                 inject_every_ms: int = 30_000, magnitude: dict | None = None, labels=None,
-                 inject_after_ms: int | None = None):
+    def __init__(
+        self,
+        instruments: list[Instrument],
+        seed: int | None = None,
+        inject: list[str] = (),
+        inject_every_ms: int = 30_000,
+        magnitude: dict | None = None,
+        labels=None,
+        inject_after_ms: int | None = None,
+    ):
         self.rng = random.Random(seed)
         self.instruments = instruments
         self.inject = [ANOMALY_TYPES[k] for k in inject]
@@ -175,12 +207,23 @@ class Generator:
             target = (1 + mag) if kind == "PRICE_SPIKE" else (1 - mag)
             inst.asset.drift = (ts, ts + duration, math.log(target), 0.0)
             labelled = [i for i in self.instruments if i.asset is inst.asset]
-        self.recent = (self.recent + [inst.asset])[-max(1, len(self.assets) // 2):]
+        self.recent = (self.recent + [inst.asset])[-max(1, len(self.assets) // 2) :]
         for inst in labelled:
             self.label_count += 1
             if self.labels is not None:
-                self.labels.write(json.dumps({"exchange": inst.exchange, "symbol": inst.symbol, "type": kind,
-                                              "start_ts": ts, "end_ts": ts + duration, "magnitude": mag}) + "\n")
+                self.labels.write(
+                    json.dumps(
+                        {
+                            "exchange": inst.exchange,
+                            "symbol": inst.symbol,
+                            "type": kind,
+                            "start_ts": ts,
+                            "end_ts": ts + duration,
+                            "magnitude": mag,
+                        }
+                    )
+                    + "\n"
+                )
         if self.labels is not None:
             self.labels.flush()
 
@@ -227,13 +270,27 @@ class Generator:
             side = "buy" if (r > 0) != (rand() < 0.3) else "sell"
             tid = inst.next_id
             inst.next_id = tid + 1
-            append((inst.key, f'{inst.prefix}{tid}","price":"{inst.price_fmt % price}","size":"'
-                              f'{inst.size_fmt % size}","side":"{side}"{tail}'))
+            append(
+                (
+                    inst.key,
+                    f'{inst.prefix}{tid}","price":"{inst.price_fmt % price}","size":"'
+                    f'{inst.size_fmt % size}","side":"{side}"{tail}',
+                )
+            )
         return out
 
 
-def run(sink, generator: Generator, rate: float, count: int | None, duration: float | None,
-        start_ts: int | None = None, stop=None, status=None, pace: bool = False) -> dict:
+def run(
+    sink,
+    generator: Generator,
+    rate: float,
+    count: int | None,
+    duration: float | None,
+    start_ts: int | None = None,
+    stop=None,
+    status=None,
+    pace: bool = False,
+) -> dict:
     """Produce until count/duration/stop. rate 0 = as fast as possible. With ``start_ts`` the clock is
     simulated: timestamps advance at ``rate`` per second of simulated time and nothing waits for the wall
     clock. Returns counts and timings."""
@@ -267,13 +324,13 @@ def run(sink, generator: Generator, rate: float, count: int | None, duration: fl
         msgs = generator.batch(n, ts, recv, sim_rate)
         if raw_produce is not None:
             key, value = msgs[0]  # one message per batch carries its trade time for the latency histogram
-            sink._send(key[:key.index(b":")].decode(), key, value, ts)
+            sink._send(key[: key.index(b":")].decode(), key, value, ts)
             for key, value in msgs[1:]:
                 try:
                     raw_produce(topic, value, key, on_delivery=cb)
                 except BufferError:
                     poll(0.05)
-                    sink._send(key[:key.index(b":")].decode(), key, value, ts)
+                    sink._send(key[: key.index(b":")].decode(), key, value, ts)
             poll(0)
         else:
             for _key, value in msgs:
@@ -295,5 +352,10 @@ def run(sink, generator: Generator, rate: float, count: int | None, duration: fl
     produced_s = time.monotonic() - t0
     left = sink.flush(60.0)
     total_s = time.monotonic() - t0
-    return {"sent": sent, "produce_seconds": produced_s, "total_seconds": total_s, "undelivered": left,
-            "labels": generator.label_count}
+    return {
+        "sent": sent,
+        "produce_seconds": produced_s,
+        "total_seconds": total_s,
+        "undelivered": left,
+        "labels": generator.label_count,
+    }

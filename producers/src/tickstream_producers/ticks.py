@@ -2,6 +2,7 @@
 
 Prices and sizes are carried as the exact decimal strings the venue sent; nothing here turns them into floats.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -17,10 +18,10 @@ SIDES = ("buy", "sell", "unknown")
 # The job's default --exchanges: every venue of venues/registry.py plus "synthetic" (tests/test_venue_registry.py
 # checks the three lists agree; ticks.py cannot import the registry, whose venue modules import it).
 EXCHANGES = frozenset(("binance", "coinbase", "kraken", "synthetic"))
-EARLIEST_TRADE_TS = 1230940800000   # 2009-01-03, the Bitcoin genesis block: no crypto trade is older
-MAX_CLOCK_SKEW_MS = 60_000          # the job's default --max-clock-skew: how far past its clock a time may be
-MAX_TRADE_AHEAD_MS = 5_000          # stricter than the job's --max-trade-ahead (10 s), which dead-letters such a trade
-_LONG_MAX = 2 ** 63 - 1
+EARLIEST_TRADE_TS = 1230940800000  # 2009-01-03, the Bitcoin genesis block: no crypto trade is older
+MAX_CLOCK_SKEW_MS = 60_000  # the job's default --max-clock-skew: how far past its clock a time may be
+MAX_TRADE_AHEAD_MS = 5_000  # stricter than the job's --max-trade-ahead (10 s), which dead-letters such a trade
+_LONG_MAX = 2**63 - 1
 _trade_id = re.compile(r"[\x21-\x7e]{1,64}").fullmatch
 _decimal = re.compile(r"[0-9]+(?:\.[0-9]+)?").fullmatch
 _CONTRACT_SYMBOL = re.compile(r"[A-Z0-9]+-[A-Z0-9]+")
@@ -101,11 +102,45 @@ def _s(value: str) -> str:
 
 
 # Quote currencies, longest first so that "BTCFDUSD" splits as BTC-FDUSD and not BTCF-DUSD.
-KNOWN_QUOTES = tuple(sorted(
-    ("USDT", "USDC", "FDUSD", "TUSD", "BUSD", "DAI", "USD", "EUR", "GBP", "JPY", "TRY", "BRL", "AUD", "CAD",
-     "CHF", "BTC", "ETH", "BNB", "XRP", "DOGE", "SOL", "PLN", "ZAR", "UAH", "MXN", "ARS", "IDR", "RUB", "EURI",
-     "PYUSD", "USD1"),
-    key=len, reverse=True))
+KNOWN_QUOTES = tuple(
+    sorted(
+        (
+            "USDT",
+            "USDC",
+            "FDUSD",
+            "TUSD",
+            "BUSD",
+            "DAI",
+            "USD",
+            "EUR",
+            "GBP",
+            "JPY",
+            "TRY",
+            "BRL",
+            "AUD",
+            "CAD",
+            "CHF",
+            "BTC",
+            "ETH",
+            "BNB",
+            "XRP",
+            "DOGE",
+            "SOL",
+            "PLN",
+            "ZAR",
+            "UAH",
+            "MXN",
+            "ARS",
+            "IDR",
+            "RUB",
+            "EURI",
+            "PYUSD",
+            "USD1",
+        ),
+        key=len,
+        reverse=True,
+    )
+)
 
 # Venue-specific asset codes mapped to the common ones.
 ASSET_ALIASES = {"XBT": "BTC", "XDG": "DOGE", "ZUSD": "USD", "ZEUR": "EUR", "XXBT": "BTC", "XETH": "ETH"}
@@ -135,7 +170,7 @@ def normalize_symbol(raw: str) -> str:
     else:
         for quote in KNOWN_QUOTES:
             if s.endswith(quote) and len(s) > len(quote):
-                out = f"{_asset(s[:-len(quote)])}-{quote}"
+                out = f"{_asset(s[: -len(quote)])}-{quote}"
                 break
         else:
             raise SymbolError(f"cannot split {raw!r} into base and quote (known quotes: {', '.join(KNOWN_QUOTES)})")
@@ -169,8 +204,22 @@ def iso_to_ms(text: str) -> int:
     if base is None:
         if len(head) != 19 or head[4] != "-" or head[10] not in "T ":
             raise ValueError(f"bad time {text!r}")
-        base = calendar.timegm((int(head[0:4]), int(head[5:7]), int(head[8:10]),
-                                int(head[11:13]), int(head[14:16]), int(head[17:19]), 0, 0, 0)) * 1000
+        base = (
+            calendar.timegm(
+                (
+                    int(head[0:4]),
+                    int(head[5:7]),
+                    int(head[8:10]),
+                    int(head[11:13]),
+                    int(head[14:16]),
+                    int(head[17:19]),
+                    0,
+                    0,
+                    0,
+                )
+            )
+            * 1000
+        )
         if len(_ISO_BASE_CACHE) > 4096:
             _ISO_BASE_CACHE.clear()
         _ISO_BASE_CACHE[head] = base

@@ -8,6 +8,7 @@ Every venue module exposes
 - ``SPEC``: the :class:`VenueSpec` the shared lifecycle (``lifecycle.py``) drives, listed in ``registry.py``
   (the one list of venues; docs/adding-a-venue.md).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,12 +18,12 @@ from dataclasses import dataclass, field
 from ..ticks import Tick, normalize_symbol
 
 # Frame kinds
-TRADES = "trades"        # live trades
-SNAPSHOT = "snapshot"    # recent trades sent on subscribe (backfill): published only if not seen before
+TRADES = "trades"  # live trades
+SNAPSHOT = "snapshot"  # recent trades sent on subscribe (backfill): published only if not seen before
 HEARTBEAT = "heartbeat"
-ACK = "ack"              # subscription acks, pongs, status
-SHUTDOWN = "shutdown"    # the venue announces it will close this connection (planned)
-ERROR = "error"          # the venue reports an error (bad subscribe, ...)
+ACK = "ack"  # subscription acks, pongs, status
+SHUTDOWN = "shutdown"  # the venue announces it will close this connection (planned)
+ERROR = "error"  # the venue reports an error (bad subscribe, ...)
 OTHER = "other"
 
 
@@ -69,18 +70,18 @@ NOTHING = Frame(OTHER)
 
 @dataclass(frozen=True)
 class VenueSpec:
-    name: str                      # CLI name (binance, coinbase, coinbase-matches, kraken)
-    exchange: str                  # the tick's exchange id
-    url: str                       # default endpoint
+    name: str  # CLI name (binance, coinbase, coinbase-matches, kraken)
+    exchange: str  # the tick's exchange id
+    url: str  # default endpoint
     default_symbols: tuple[str, ...]  # what `live --venue NAME` subscribes to without --symbols
     read: Callable[[str, int], Frame]
-    connect_url: Callable[[str, list[str]], str]          # (base url, symbols) -> url to open
+    connect_url: Callable[[str, list[str]], str]  # (base url, symbols) -> url to open
     subscribe_messages: Callable[[list[str], bool], list[str]]  # (symbols, is_reconnect) -> messages
-    stale_after: float             # watchdog: seconds without a trade frame before reconnecting
-    silent_after: float            # seconds without any frame at all (heartbeats included)
-    max_symbols: int               # per connection
-    sequential_ids: bool           # trade ids are consecutive integers per instrument (gap detection)
-    max_connection_age: float | None = None   # planned rollover before the venue cuts the connection
+    stale_after: float  # watchdog: seconds without a trade frame before reconnecting
+    silent_after: float  # seconds without any frame at all (heartbeats included)
+    max_symbols: int  # per connection
+    sequential_ids: bool  # trade ids are consecutive integers per instrument (gap detection)
+    max_connection_age: float | None = None  # planned rollover before the venue cuts the connection
     keepalive: Callable[[int], str] | None = None  # application-level ping message
     keepalive_every: float = 30.0
     min_send_interval: float = 0.0  # client messages spacing (Binance: 5 messages/s per connection)

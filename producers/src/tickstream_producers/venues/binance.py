@@ -7,6 +7,7 @@ client message counts against 5 messages/s; a connection lives at most 24 h and 
 may come first. In a trade event ``T`` is the trade time (``E`` is the event time) and ``m`` true means the
 buyer was the maker, so the taker sold.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,16 @@ def read(frame: str, recv_ts: int) -> Frame:
     event = data.get("e")
     if event == "trade":
         try:
-            tick = Tick(EXCHANGE, _symbol(data["s"]), str(data["t"]), data["p"], data["q"],
-                        "sell" if data["m"] else "buy", int(data["T"]), recv_ts)
+            tick = Tick(
+                EXCHANGE,
+                _symbol(data["s"]),
+                str(data["t"]),
+                data["p"],
+                data["q"],
+                "sell" if data["m"] else "buy",
+                int(data["T"]),
+                recv_ts,
+            )
         except (KeyError, TypeError, ValueError, ArithmeticError) as e:  # ArithmeticError: "T": 1e999
             raise ParseError("trade", f"binance: unreadable trade ({e!r})", frame) from None
         if not isinstance(tick.price, str) or not isinstance(tick.size, str):
@@ -78,10 +87,17 @@ def parse(frame: str, recv_ts: int) -> list[Tick]:
 
 
 SPEC = VenueSpec(
-    name="binance", exchange=EXCHANGE, url=URL, default_symbols=("BTC-USDT", "ETH-USDT"), read=read, connect_url=connect_url,
+    name="binance",
+    exchange=EXCHANGE,
+    url=URL,
+    default_symbols=("BTC-USDT", "ETH-USDT"),
+    read=read,
+    connect_url=connect_url,
     subscribe_messages=subscribe_messages,
-    stale_after=60.0, silent_after=90.0,  # server pings every 20 s; trades on busy pairs every few ms
-    max_symbols=MAX_STREAMS, sequential_ids=True,
+    stale_after=60.0,
+    silent_after=90.0,  # server pings every 20 s; trades on busy pairs every few ms
+    max_symbols=MAX_STREAMS,
+    sequential_ids=True,
     max_connection_age=23.5 * 3600,  # Binance cuts at 24 h: roll over before it
     min_send_interval=0.25,
     connect_limit=(300, 300.0),  # 300 connection attempts per 5 minutes per IP

@@ -13,6 +13,7 @@ Side. Coinbase's two feeds differ, and client libraries disagree about Advanced 
   ``side`` (``BUY``/``SELL``) as the "Taker side of the trade", so it is taken as it comes (lower-cased).
   ``ADVANCED_TRADE_SIDE_IS_TAKER`` holds this decision in one place; tests pin it.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,13 +47,22 @@ def connect_url(base: str, symbols: list[str]) -> str:
 def subscribe_messages(symbols: list[str], reconnect: bool) -> list[str]:
     """One message per channel (Advanced Trade accepts one channel per subscribe)."""
     products = [venue_symbol(s) for s in symbols]
-    return [json.dumps({"type": "subscribe", "product_ids": products, "channel": "market_trades"}),
-            json.dumps({"type": "subscribe", "product_ids": products, "channel": "heartbeats"})]
+    return [
+        json.dumps({"type": "subscribe", "product_ids": products, "channel": "market_trades"}),
+        json.dumps({"type": "subscribe", "product_ids": products, "channel": "heartbeats"}),
+    ]
 
 
 def matches_subscribe_messages(symbols: list[str], reconnect: bool) -> list[str]:
-    return [json.dumps({"type": "subscribe", "product_ids": [venue_symbol(s) for s in symbols],
-                        "channels": ["matches", "heartbeat"]})]
+    return [
+        json.dumps(
+            {
+                "type": "subscribe",
+                "product_ids": [venue_symbol(s) for s in symbols],
+                "channels": ["matches", "heartbeat"],
+            }
+        )
+    ]
 
 
 def _sort_key(t: Tick):
@@ -76,9 +86,18 @@ def _advanced(msg: dict, frame: str, recv_ts: int) -> Frame:
                     side = _TAKER[t["side"]]
                     if not ADVANCED_TRADE_SIDE_IS_TAKER:
                         side = _OPPOSITE[side]
-                    ticks.append(Tick(EXCHANGE, _symbol(t["product_id"]), str(t["trade_id"]),
-                                      _decimal(t["price"], frame), _decimal(t["size"], frame), side,
-                                      iso_to_ms(t["time"]), recv_ts))
+                    ticks.append(
+                        Tick(
+                            EXCHANGE,
+                            _symbol(t["product_id"]),
+                            str(t["trade_id"]),
+                            _decimal(t["price"], frame),
+                            _decimal(t["size"], frame),
+                            side,
+                            iso_to_ms(t["time"]),
+                            recv_ts,
+                        )
+                    )
         except ParseError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as e:
@@ -102,10 +121,16 @@ def _exchange_feed(msg: dict, frame: str, recv_ts: int) -> Frame:
     kind = msg["type"]
     if kind in ("match", "last_match"):
         try:
-            tick = Tick(EXCHANGE, _symbol(msg["product_id"]), str(msg["trade_id"]),
-                        _decimal(msg["price"], frame), _decimal(msg["size"], frame),
-                        _OPPOSITE[msg["side"]],  # the feed gives the maker's side
-                        iso_to_ms(msg["time"]), recv_ts)
+            tick = Tick(
+                EXCHANGE,
+                _symbol(msg["product_id"]),
+                str(msg["trade_id"]),
+                _decimal(msg["price"], frame),
+                _decimal(msg["size"], frame),
+                _OPPOSITE[msg["side"]],  # the feed gives the maker's side
+                iso_to_ms(msg["time"]),
+                recv_ts,
+            )
         except ParseError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as e:
@@ -135,16 +160,29 @@ def parse(frame: str, recv_ts: int) -> list[Tick]:
 
 
 SPEC = VenueSpec(
-    name="coinbase", exchange=EXCHANGE, url=URL, default_symbols=("BTC-USD", "ETH-USD"), read=read, connect_url=connect_url,
+    name="coinbase",
+    exchange=EXCHANGE,
+    url=URL,
+    default_symbols=("BTC-USD", "ETH-USD"),
+    read=read,
+    connect_url=connect_url,
     subscribe_messages=subscribe_messages,
-    stale_after=120.0, silent_after=10.0,  # heartbeats every second
-    max_symbols=100, sequential_ids=False,  # market_trades ids are not promised consecutive
+    stale_after=120.0,
+    silent_after=10.0,  # heartbeats every second
+    max_symbols=100,
+    sequential_ids=False,  # market_trades ids are not promised consecutive
 )
 
 MATCHES_SPEC = VenueSpec(
-    name="coinbase-matches", exchange=EXCHANGE, url=EXCHANGE_FEED_URL, default_symbols=("BTC-USD", "ETH-USD"),
-    read=read, connect_url=connect_url,
+    name="coinbase-matches",
+    exchange=EXCHANGE,
+    url=EXCHANGE_FEED_URL,
+    default_symbols=("BTC-USD", "ETH-USD"),
+    read=read,
+    connect_url=connect_url,
     subscribe_messages=matches_subscribe_messages,
-    stale_after=120.0, silent_after=10.0,
-    max_symbols=100, sequential_ids=True,  # Exchange trade_id is consecutive per product
+    stale_after=120.0,
+    silent_after=10.0,
+    max_symbols=100,
+    sequential_ids=True,  # Exchange trade_id is consecutive per product
 )

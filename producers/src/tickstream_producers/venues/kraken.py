@@ -6,6 +6,7 @@ snapshot on the first connection; after a reconnect the snapshot is asked for to
 deduplicated. Heartbeats come about once a second; ``{"method":"ping"}`` is answered with a pong.
 ``trade_id`` is sequential per pair, which makes gaps detectable. ``side`` is the taker's side.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,9 +35,14 @@ def connect_url(base: str, symbols: list[str]) -> str:
 
 
 def subscribe_messages(symbols: list[str], reconnect: bool) -> list[str]:
-    return [json.dumps({"method": "subscribe",
-                        "params": {"channel": "trade", "symbol": [venue_symbol(s) for s in symbols],
-                                   "snapshot": reconnect}})]
+    return [
+        json.dumps(
+            {
+                "method": "subscribe",
+                "params": {"channel": "trade", "symbol": [venue_symbol(s) for s in symbols], "snapshot": reconnect},
+            }
+        )
+    ]
 
 
 def ping_message(req_id: int) -> str:
@@ -66,8 +72,19 @@ def read(frame: str, recv_ts: int) -> Frame:
         if not isinstance(data, list):
             raise ParseError("shape", "kraken: trade without data", frame)
         try:
-            ticks = [Tick(EXCHANGE, _symbol(t["symbol"]), t["trade_id"], _plain(t["price"]), _plain(t["qty"]),
-                          _SIDES[t["side"]], iso_to_ms(t["timestamp"]), recv_ts) for t in data]
+            ticks = [
+                Tick(
+                    EXCHANGE,
+                    _symbol(t["symbol"]),
+                    t["trade_id"],
+                    _plain(t["price"]),
+                    _plain(t["qty"]),
+                    _SIDES[t["side"]],
+                    iso_to_ms(t["timestamp"]),
+                    recv_ts,
+                )
+                for t in data
+            ]
         except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as e:
             raise ParseError("trade", f"kraken: unreadable trade ({e!r})", frame) from None
         for t in ticks:
@@ -95,9 +112,17 @@ def parse(frame: str, recv_ts: int) -> list[Tick]:
 
 
 SPEC = VenueSpec(
-    name="kraken", exchange=EXCHANGE, url=URL, default_symbols=("BTC-USD", "ETH-USD"), read=read, connect_url=connect_url,
+    name="kraken",
+    exchange=EXCHANGE,
+    url=URL,
+    default_symbols=("BTC-USD", "ETH-USD"),
+    read=read,
+    connect_url=connect_url,
     subscribe_messages=subscribe_messages,
-    stale_after=180.0, silent_after=10.0,  # heartbeats about once a second
-    max_symbols=200, sequential_ids=True,
-    keepalive=ping_message, keepalive_every=30.0,
+    stale_after=180.0,
+    silent_after=10.0,  # heartbeats about once a second
+    max_symbols=200,
+    sequential_ids=True,
+    keepalive=ping_message,
+    keepalive_every=30.0,
 )

@@ -7,6 +7,7 @@ recording's exchange (replay.py), the venues synthetic load may be labelled with
 ``deploy/tickstream up`` starts when their hosts answer (deploy/stack/producers.py). The job's ``--exchanges``
 default must hold every exchange here: tests/test_venue_registry.py checks it against JobParameter.java.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,8 +23,8 @@ VENUE_NAMES: tuple[str, ...] = tuple(SPECS)
 PRIMARY: dict[str, VenueSpec] = {}
 for _s in VENUES:
     PRIMARY.setdefault(_s.exchange, _s)
-EXCHANGES: tuple[str, ...] = tuple(PRIMARY)   # tick exchange ids of the live venues
-SYNTHETIC = "synthetic"                        # the exchange id of generated load (no venue behind it)
+EXCHANGES: tuple[str, ...] = tuple(PRIMARY)  # tick exchange ids of the live venues
+SYNTHETIC = "synthetic"  # the exchange id of generated load (no venue behind it)
 
 
 def spec(name: str) -> VenueSpec:
