@@ -183,19 +183,10 @@ def up(stack: Stack) -> None:
     ports = [] if procs.owns(jm.get("pid"), marker) else ["flink_rest", "flink_rpc", "flink_jm_metrics"]
     for name in ports:
         # A process killed a moment ago may hold its listening port for a little while longer.
-        if not procs.wait_until(lambda: procs.port_free(stack.port(name)), 15):
-            raise StackError(
-                f"port {stack.port(name)} ({name}) is taken by {procs.port_holder(stack.port(name))}; "
-                f"stop it, or start the stack with --port {name}=<free port>"
-            )
+        procs.require_free_port(stack.port(name), name, wait=15)
     for role in roles:
         if role not in tms_running:
-            port = _metrics_port(stack, role)
-            if not procs.wait_until(lambda: procs.port_free(port), 15):
-                raise StackError(
-                    f"port {port} ({metrics_port_name(role)}) is taken by {procs.port_holder(port)}; stop "
-                    f"it, or start the stack with --port {metrics_port_name(role)}=<free port>"
-                )
+            procs.require_free_port(_metrics_port(stack, role), metrics_port_name(role), wait=15)
     write_config(stack)
     if not procs.owns(jm.get("pid"), marker):
         pid = _start(
