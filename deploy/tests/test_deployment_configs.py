@@ -199,7 +199,7 @@ def native_job_flags(tmp_path_factory) -> list[str]:
 
 
 def job_parameter_flags() -> set[str]:
-    return set(re.findall(r'^\s+[A-Z_]+\("([a-z0-9-]+)"', JOB_PARAMETERS.read_text(), re.M))
+    return set(re.findall(r'^\s+[A-Z_]+\(\s*"([a-z0-9-]+)"', JOB_PARAMETERS.read_text(), re.M))
 
 
 def flags(args: list[str]) -> list[str]:
