@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import urllib.request
 from pathlib import Path
+from xml.etree import ElementTree
 
 from . import procs
 from .procs import StackError
@@ -19,29 +20,15 @@ from .state import REPO, Stack, classpath, java, runtime_lib
 
 NAME = "flink"
 
-# What Flink's env.java.opts.all holds on JDK 17 (Kryo and the runtime reflect into these).
-JDK_OPENS = [
-    "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
-    "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
-    "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
-    *(
-        f"--add-opens=java.base/{pkg}=ALL-UNNAMED"
-        for pkg in (
-            "java.lang",
-            "java.net",
-            "java.io",
-            "java.nio",
-            "sun.nio.ch",
-            "java.lang.reflect",
-            "java.text",
-            "java.time",
-            "java.util",
-            "java.util.concurrent",
-            "java.util.concurrent.atomic",
-            "java.util.concurrent.locks",
-        )
-    ),
-]
+
+def jdk_opens() -> list[str]:
+    """What Flink's env.java.opts.all holds on JDK 17 (Kryo and the runtime reflect into these): the root pom's
+    `jdk.opens` property, the one list that the Java tests run with too."""
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    opens = ElementTree.parse(REPO / "pom.xml").getroot().find("m:properties/m:jdk.opens", ns)
+    if opens is None or not (opens.text or "").split():
+        raise StackError(f"{REPO / 'pom.xml'} has no jdk.opens property: the JDK flags Flink needs are listed there")
+    return opens.text.split()
 
 
 def conf_dir(stack: Stack) -> Path:
@@ -110,7 +97,7 @@ def _start(stack: Stack, role: str, main_class: str, resource_call: str, metrics
     cmd = [
         java(),
         *jvm,
-        *JDK_OPENS,
+        *jdk_opens(),
         "-XX:+UseG1GC",
         f"-Dlog.file={log}",
         f"-Dlog4j.configurationFile=file:{conf_dir(stack) / 'log4j.properties'}",
@@ -196,19 +183,10 @@ def up(stack: Stack) -> None:
     ports = [] if procs.owns(jm.get("pid"), marker) else ["flink_rest", "flink_rpc", "flink_jm_metrics"]
     for name in ports:
         # A process killed a moment ago may hold its listening port for a little while longer.
-        if not procs.wait_until(lambda: procs.port_free(stack.port(name)), 15):
-            raise StackError(
-                f"port {stack.port(name)} ({name}) is taken by {procs.port_holder(stack.port(name))}; "
-                f"stop it, or start the stack with --port {name}=<free port>"
-            )
+        procs.require_free_port(stack.port(name), name, wait=15)
     for role in roles:
         if role not in tms_running:
-            port = _metrics_port(stack, role)
-            if not procs.wait_until(lambda: procs.port_free(port), 15):
-                raise StackError(
-                    f"port {port} ({metrics_port_name(role)}) is taken by {procs.port_holder(port)}; stop "
-                    f"it, or start the stack with --port {metrics_port_name(role)}=<free port>"
-                )
+            procs.require_free_port(_metrics_port(stack, role), metrics_port_name(role), wait=15)
     write_config(stack)
     if not procs.owns(jm.get("pid"), marker):
         pid = _start(
@@ -292,7 +270,7 @@ def cli(stack: Stack, args: list[str], capture: bool = False, env: dict | None =
         write_config(stack)
     cmd = [
         java(),
-        *JDK_OPENS,
+        *jdk_opens(),
         "-Xmx512m",
         "-XX:TieredStopAtLevel=1",
         f"-Dlog4j.configurationFile=file:{conf_dir(stack) / 'log4j-cli.properties'}",

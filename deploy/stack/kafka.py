@@ -78,11 +78,7 @@ def up(stack: Stack, heap: str = "1g") -> None:
         create_topics(stack)
         return
     for name in ("kafka", "kafka_controller", "kafka_metrics"):
-        if not procs.port_free(stack.port(name)):
-            raise StackError(
-                f"port {stack.port(name)} ({name}) is taken by {procs.port_holder(stack.port(name))}; "
-                f"stop it, or start the stack with --port {name}=<free port>"
-            )
+        procs.require_free_port(stack.port(name), name)
     lib = runtime_lib("kafka")
     props = stack.path("kafka", "server.properties")
     props.write_text(_server_properties(stack))

@@ -107,11 +107,7 @@ class _Service:
                 f"(Debian) and run `deploy/tickstream up` again"
             )
             return
-        if not procs.port_free(port):
-            raise procs.StackError(
-                f"port {port} ({self.port_name}) is taken by {procs.port_holder(port)}; "
-                f"stop it, or start the stack with --port {self.port_name}=<free port>"
-            )
+        procs.require_free_port(port, self.port_name)
         log = stack.log(self.name)
         pid = procs.start_detached(self.command(stack), log, env=self.env(stack), argv0=self.argv0(stack))
         stack.record(self.name, pid=pid, log=str(log), port=port)

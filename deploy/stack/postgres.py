@@ -273,11 +273,7 @@ def _start_private(stack: Stack) -> None:
     if _private_running(stack):
         print(f"  postgres     already running (pid {_postmaster_pid(stack)}) on 127.0.0.1:{port}")
         return
-    if not procs.port_free(port):
-        raise StackError(
-            f"port {port} (postgres) is taken by {procs.port_holder(port)}; stop it, set "
-            f"TICKSTREAM_PG_ADMIN_URL to use it, or start the stack with --port postgres=<free port>"
-        )
+    procs.require_free_port(port, "postgres", or_else=", set TICKSTREAM_PG_ADMIN_URL to use it")
     password_file = stack.path("postgres", "superuser.password")
     if not (data / "PG_VERSION").exists():
         data.mkdir(parents=True, exist_ok=True)

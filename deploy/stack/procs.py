@@ -137,6 +137,18 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def require_free_port(port: int, name: str, wait: float = 0.0, or_else: str = "") -> None:
+    """Stops a component's start with what to do when its port is taken (after up to ``wait`` seconds: a process
+    killed a moment ago may hold its port a little longer). ``name`` is the stack's port name (--port NAME=...);
+    ``or_else`` another way out, said before the --port one."""
+    if port_free(port) or (wait > 0 and wait_until(lambda: port_free(port), wait)):
+        return
+    raise StackError(
+        f"port {port} ({name}) is taken by {port_holder(port)}; stop it{or_else}, "
+        f"or start the stack with --port {name}=<free port>"
+    )
+
+
 def port_holder(port: int) -> str:
     """Best effort: which process listens on port (for the 'port taken' message)."""
     try:

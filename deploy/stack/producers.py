@@ -103,11 +103,7 @@ def up(stack: Stack, synthetic_only: bool = False) -> None:
         print(f"  producers    already running (pid {current['pid']}, {current.get('mode')})")
         return
     port = stack.port("producer_metrics")
-    if not procs.port_free(port):
-        raise StackError(
-            f"port {port} (producer_metrics) is taken by {procs.port_holder(port)}; "
-            f"stop it, or start the stack with --port producer_metrics=<free port>"
-        )
+    procs.require_free_port(port, "producer_metrics")
     python = ensure_venv()
     common = ["--bootstrap", kafka.bootstrap(stack), "--metrics-port", str(port), "--metrics-host", "127.0.0.1"]
     venues = [] if synthetic_only else reachable_venues()

@@ -114,6 +114,16 @@ def shared_stack(config) -> FaultStack:
     return stack
 
 
+def set_background_producer(producer) -> None:
+    """The synthetic producer that runs beside the shared stack's tests: stopped before the stack goes down."""
+    _SHARED["background"] = producer
+
+
+def take_background_producer():
+    """The background producer (None when there is none or it was taken): the caller stops it."""
+    return _SHARED.pop("background", None)
+
+
 def release_shared_stack() -> None:
     stack = _SHARED.pop("stack", None)
     if stack is None:

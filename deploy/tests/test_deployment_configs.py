@@ -60,7 +60,7 @@ TEST_PASSWORD = "not-a-secret: only for rendering"
 JOB_PARAMETERS = REPO / "job" / "src" / "main" / "java" / "io" / "tickstream" / "config" / "JobParameter.java"
 
 # docs/contracts.md "Ports" (names as in deploy/stack/state.py DEFAULT_PORTS; Grafana is not part of the native stack).
-DESIGN_PORTS = {
+CONTRACT_PORTS = {
     "kafka": 9092,
     "postgres": 5432,
     "flink_rest": 8081,
@@ -216,7 +216,7 @@ def native_job_flags(tmp_path_factory) -> list[str]:
 
 
 def job_parameter_flags() -> set[str]:
-    return set(re.findall(r'^\s+[A-Z_]+\("([a-z0-9-]+)"', JOB_PARAMETERS.read_text(), re.M))
+    return set(re.findall(r'^\s+[A-Z_]+\(\s*"([a-z0-9-]+)"', JOB_PARAMETERS.read_text(), re.M))
 
 
 def flags(args: list[str]) -> list[str]:
@@ -1069,7 +1069,7 @@ def check_scrape_interval(
 
 
 def test_native_ports_are_the_design_ports():
-    assert {k: stack_state.DEFAULT_PORTS[k] for k in DESIGN_PORTS} == DESIGN_PORTS
+    assert {k: stack_state.DEFAULT_PORTS[k] for k in CONTRACT_PORTS} == CONTRACT_PORTS
 
 
 def test_compose_publishes_the_native_ports(compose):

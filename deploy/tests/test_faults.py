@@ -32,7 +32,9 @@ from books import (
     record_result,
     rows,
     running_job,
+    set_background_producer,
     shared_stack,
+    take_background_producer,
     value,
 )
 from confluent_kafka import Producer
@@ -50,14 +52,12 @@ def stack(request):
     books = Books(stack)
     background = books.new_run("background", n_symbols=10)
     producer = Synthetic(stack, background, "--rate", "100")
-    from books import _SHARED
-
-    _SHARED["background"] = producer
+    set_background_producer(producer)
     stack.books, stack.background_run, stack.runs = books, background, []
     wait_for("the job running", lambda: (j := running_job(stack)) and j["all_running"], timeout=180)
     yield stack
     producer.stop()
-    _SHARED.pop("background", None)
+    take_background_producer()
 
 
 def _stream_with_fault(stack, name: str, faults: list, duration: int = 45, inject_every: int = 10) -> dict:
@@ -717,7 +717,7 @@ def test_jobmanager_killed_and_job_resubmitted_from_latest_checkpoint(stack):
 def test_background_stream_books_across_all_faults_and_every_runs_candles(stack):
     """The slow stream that ran through every fault above: every tick once, candles agree, alerts once. Then the
     candles of every earlier run, now that the watermark has closed their last minutes."""
-    from books import _SHARED, candle_watermark
+    from books import candle_watermark
 
     books: Books = stack.books
     runs = list(stack.runs)
@@ -739,7 +739,7 @@ def test_background_stream_books_across_all_faults_and_every_runs_candles(stack)
             timeout=150,
             interval=2,
         )
-    producer = _SHARED.pop("background", None)
+    producer = take_background_producer()
     if producer is not None:
         producer.stop()
     run = stack.background_run

@@ -25,7 +25,7 @@ DEFAULT_VENV = PRODUCERS / ".venv"
 STAMP_NAME = ".tickstream-installed"
 CHECK = (
     "import tickstream_producers, websockets, prometheus_client, confluent_kafka, pytest, pytest_asyncio, "
-    "pytest_timeout, yaml, jsonschema, hypothesis"
+    "pytest_timeout, yaml, jsonschema, hypothesis, ruff"
 )
 
 

@@ -23,7 +23,7 @@ JOB_PARAMETERS = Path(__file__).resolve().parents[2] / "job/src/main/java/io/tic
 
 def job_default_exchanges() -> frozenset[str]:
     """The job's --exchanges default, read from its one definition (JobParameter.EXCHANGES)."""
-    m = re.search(r'EXCHANGES\("exchanges",\s*"([^"]*)"', JOB_PARAMETERS.read_text())
+    m = re.search(r'EXCHANGES\(\s*"exchanges",\s*"([^"]*)"', JOB_PARAMETERS.read_text())
     assert m, f"no EXCHANGES default in {JOB_PARAMETERS}"
     return frozenset(v.strip() for v in m.group(1).split(",") if v.strip())
 

@@ -296,12 +296,7 @@ def run(
     clock. Returns counts and timings."""
     batch_n = 1000 if rate <= 0 else max(1, min(1000, int(rate / 100)))
     sim_rate = rate if rate > 0 else 100_000.0
-    produce = getattr(sink, "producer", None)
-    raw_produce = produce.produce if produce is not None else None
-    topic = getattr(sink, "topic", None)
-    cb = getattr(sink, "_acked_cb", None)
-    poll = sink.poll  # the sink's: it also counts acks into the metrics and produces failed messages again
-    write = None if produce is not None else sink.stream.write
+    publish_batch = sink.publish_batch
     metrics = getattr(sink, "metrics", None)
     exchanges = sorted({i.exchange for i in generator.instruments})
     sent = 0
@@ -321,21 +316,7 @@ def run(
             recv = ts + 5
         else:
             ts = recv = int(time.time() * 1000)
-        msgs = generator.batch(n, ts, recv, sim_rate)
-        if raw_produce is not None:
-            key, value = msgs[0]  # one message per batch carries its trade time for the latency histogram
-            sink._send(key[: key.index(b":")].decode(), key, value, ts)
-            for key, value in msgs[1:]:
-                try:
-                    raw_produce(topic, value, key, on_delivery=cb)
-                except BufferError:
-                    poll(0.05)
-                    sink._send(key[: key.index(b":")].decode(), key, value, ts)
-            poll(0)
-        else:
-            for _key, value in msgs:
-                write(value)
-                write("\n")
+        publish_batch(generator.batch(n, ts, recv, sim_rate), ts)
         sent += n
         if metrics is not None:
             for ex in exchanges:

@@ -43,10 +43,6 @@ class Tick:
     def key(self) -> str:
         return f"{self.exchange}:{self.symbol}"
 
-    @property
-    def instrument(self) -> tuple[str, str]:
-        return (self.exchange, self.symbol)
-
     def to_json(self) -> str:
         """Tick JSON v1, fields in the contract's order, no spaces."""
         return (

@@ -10,8 +10,6 @@ buyer was the maker, so the taker sold.
 
 from __future__ import annotations
 
-import json
-
 from ..ticks import Tick
 from . import ACK, ERROR, NOTHING, SHUTDOWN, TRADES, Frame, ParseError, VenueSpec, cached_symbol, load_object
 
@@ -35,11 +33,6 @@ def connect_url(base: str, symbols: list[str]) -> str:
     if len(symbols) > MAX_STREAMS:
         raise ValueError(f"binance allows {MAX_STREAMS} streams per connection, got {len(symbols)}")
     return f"{base.rstrip('/')}/stream?streams={'/'.join(stream_names(symbols))}"
-
-
-def subscribe_message(symbols: list[str], request_id: int) -> str:
-    """The live SUBSCRIBE request (used only to add streams to an open connection; the URL names them)."""
-    return json.dumps({"method": "SUBSCRIBE", "params": stream_names(symbols), "id": request_id})
 
 
 def subscribe_messages(symbols: list[str], reconnect: bool) -> list[str]:
