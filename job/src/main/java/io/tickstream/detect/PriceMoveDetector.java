@@ -3,7 +3,6 @@ package io.tickstream.detect;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
-
 import java.io.Serializable;
 
 /**
@@ -118,12 +117,14 @@ public final class PriceMoveDetector implements Serializable {
             if (state.dropActive && fallPct < settings.rearmPct()) {
                 state.dropActive = false;
             }
-            if (risePct >= settings.thresholdPct() && !state.spikeActive
+            if (risePct >= settings.thresholdPct()
+                    && !state.spikeActive
                     && cooledDown(tick.ts(), state.lastSpikeAlertTs)) {
                 state.spikeActive = true;
                 state.lastSpikeAlertTs = tick.ts();
                 alert = alert(AnomalyType.PRICE_SPIKE, tick, min, risePct, now);
-            } else if (fallPct >= settings.thresholdPct() && !state.dropActive
+            } else if (fallPct >= settings.thresholdPct()
+                    && !state.dropActive
                     && cooledDown(tick.ts(), state.lastDropAlertTs)) {
                 state.dropActive = true;
                 state.lastDropAlertTs = tick.ts();
@@ -144,7 +145,18 @@ public final class PriceMoveDetector implements Serializable {
     private Anomaly alert(AnomalyType type, Tick tick, double reference, double changePct, long now) {
         return new Anomaly(
                 Anomaly.idFor(type, tick.exchange(), tick.symbol(), tick.tradeId(), tick.ts()),
-                tick.exchange(), tick.symbol(), type, tick.ts(), tick.price(), Decimals.toPlainString(reference),
-                Decimals.round(changePct, 4), settings.windowMs(), null, tick.tradeId(), tick.recvTs(), now, null);
+                tick.exchange(),
+                tick.symbol(),
+                type,
+                tick.ts(),
+                tick.price(),
+                Decimals.toPlainString(reference),
+                Decimals.round(changePct, 4),
+                settings.windowMs(),
+                null,
+                tick.tradeId(),
+                tick.recvTs(),
+                now,
+                null);
     }
 }

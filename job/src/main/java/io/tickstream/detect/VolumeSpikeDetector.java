@@ -3,7 +3,6 @@ package io.tickstream.detect;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
-
 import java.io.Serializable;
 import java.util.Arrays;
 
@@ -33,8 +32,16 @@ public final class VolumeSpikeDetector implements Serializable {
      */
     static final double FOLD_CAP = 3;
 
-    public record Settings(long windowMs, long stepMs, double multiplier, long halfLifeMs, double minNotional,
-                           long warmupMs, long cooldownMs, int ignoreLargest) implements Serializable {
+    public record Settings(
+            long windowMs,
+            long stepMs,
+            double multiplier,
+            long halfLifeMs,
+            double minNotional,
+            long warmupMs,
+            long cooldownMs,
+            int ignoreLargest)
+            implements Serializable {
         public int steps() {
             return (int) (windowMs / stepMs);
         }
@@ -46,14 +53,17 @@ public final class VolumeSpikeDetector implements Serializable {
         public long stepStart = Long.MIN_VALUE;
         /** Per step of the window, a ring indexed by step number: volume, traded value, largest sizes. */
         public double[] volume;
+
         public double[] notional;
         /** {@code ignoreLargest} sizes per step, largest first. */
         public double[] largest;
         /** An alert was raised and no window has closed below half the multiple since. */
         public boolean episode;
+
         public long lastAlertTs = Long.MIN_VALUE;
         /** EWMA of the counted volume of the windows closed so far (one per step). */
         public double average;
+
         public long steps;
 
         public State() {}
@@ -84,8 +94,10 @@ public final class VolumeSpikeDetector implements Serializable {
     }
 
     public Anomaly onTick(Tick tick, State state, long now) {
-        if (state.volume == null || state.volume.length != windowSteps
-                || state.largest == null || state.largest.length != windowSteps * keep) {
+        if (state.volume == null
+                || state.volume.length != windowSteps
+                || state.largest == null
+                || state.largest.length != windowSteps * keep) {
             State fresh = newState(); // the window or its largest trades changed since a restore: start over
             state.volume = fresh.volume;
             state.notional = fresh.notional;
@@ -108,7 +120,9 @@ public final class VolumeSpikeDetector implements Serializable {
         keepIfLargest(state.largest, slot * keep, size);
         double counted = countedVolume(state);
 
-        if (!state.episode && state.steps >= warmupSteps && state.average > 0
+        if (!state.episode
+                && state.steps >= warmupSteps
+                && state.average > 0
                 && counted >= settings.multiplier() * state.average
                 && sum(state.notional) >= settings.minNotional()
                 && (state.lastAlertTs == Long.MIN_VALUE || tick.ts() >= state.lastAlertTs + settings.cooldownMs())) {
@@ -122,9 +136,19 @@ public final class VolumeSpikeDetector implements Serializable {
                     + ",\"ratio\":" + Decimals.round(ratio, 3) + "}";
             return new Anomaly(
                     Anomaly.idFor(AnomalyType.VOLUME_SPIKE, tick.exchange(), tick.symbol(), tick.tradeId(), tick.ts()),
-                    tick.exchange(), tick.symbol(), AnomalyType.VOLUME_SPIKE, tick.ts(), tick.price(), null,
-                    Decimals.round((ratio - 1.0) * 100.0, 2), settings.windowMs(), null, tick.tradeId(),
-                    tick.recvTs(), now, details);
+                    tick.exchange(),
+                    tick.symbol(),
+                    AnomalyType.VOLUME_SPIKE,
+                    tick.ts(),
+                    tick.price(),
+                    null,
+                    Decimals.round((ratio - 1.0) * 100.0, 2),
+                    settings.windowMs(),
+                    null,
+                    tick.tradeId(),
+                    tick.recvTs(),
+                    now,
+                    details);
         }
         return null;
     }
@@ -181,8 +205,11 @@ public final class VolumeSpikeDetector implements Serializable {
             if (state.episode && counted < settings.multiplier() / 2 * state.average) {
                 state.episode = false;
             }
-            fold(state, state.steps >= warmupSteps && state.average > 0
-                    ? Math.min(counted, FOLD_CAP * state.average) : counted);
+            fold(
+                    state,
+                    state.steps >= warmupSteps && state.average > 0
+                            ? Math.min(counted, FOLD_CAP * state.average)
+                            : counted);
             state.stepStart += settings.stepMs();
             int slot = slot(state.stepStart);
             state.volume[slot] = 0;

@@ -1,7 +1,6 @@
 package io.tickstream.sink;
 
 import io.tickstream.model.Tick;
-
 import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
 import java.util.Arrays;

@@ -3,7 +3,6 @@ package io.tickstream.eval;
 import io.tickstream.config.JobConfig;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -37,12 +36,25 @@ public final class DetectionEvaluation {
     /** One labelled stream: a name, its seed and what is injected at which magnitudes. */
     public record Scenario(String name, boolean aboveThreshold, boolean calm, long seed, String magnitudes) {
         public List<String> generatorArgs(int minutes) {
-            List<String> a = new ArrayList<>(List.of("--seed", Long.toString(seed), "--start-ts", Long.toString(START_TS),
-                    "--rate", Integer.toString(RATE), "--venues", "binance,coinbase",
-                    "--count", Integer.toString((calm ? 2 : 1) * minutes * 60 * RATE)));
+            List<String> a = new ArrayList<>(List.of(
+                    "--seed",
+                    Long.toString(seed),
+                    "--start-ts",
+                    Long.toString(START_TS),
+                    "--rate",
+                    Integer.toString(RATE),
+                    "--venues",
+                    "binance,coinbase",
+                    "--count",
+                    Integer.toString((calm ? 2 : 1) * minutes * 60 * RATE)));
             if (!calm) {
-                a.addAll(List.of("--inject", "spike,drop,volume,divergence", "--inject-every", "20",
-                        "--inject-after", Integer.toString(WARMUP_SECONDS)));
+                a.addAll(List.of(
+                        "--inject",
+                        "spike,drop,volume,divergence",
+                        "--inject-every",
+                        "20",
+                        "--inject-after",
+                        Integer.toString(WARMUP_SECONDS)));
                 if (!magnitudes.isEmpty()) {
                     a.addAll(List.of("--magnitude", magnitudes));
                 }
@@ -68,21 +80,29 @@ public final class DetectionEvaluation {
     public static final double TARGET_FALSE_PER_INSTRUMENT_HOUR = 1.0;
 
     /** Everything measured on one scenario. */
-    public record Result(Scenario scenario, Evaluation.Stream stream, Evaluation.Score score, boolean identical,
-                         int orderedAlerts, int shuffledAlerts, List<Anomaly> alerts, int volumeBurstsReaching,
-                         int volumeBurstsReachingMissed) {}
+    public record Result(
+            Scenario scenario,
+            Evaluation.Stream stream,
+            Evaluation.Score score,
+            boolean identical,
+            int orderedAlerts,
+            int shuffledAlerts,
+            List<Anomaly> alerts,
+            int volumeBurstsReaching,
+            int volumeBurstsReachingMissed) {}
 
     public static Result evaluate(Scenario s, int minutes, JobConfig config) throws Exception {
         Evaluation.Stream stream = Evaluation.generate(s.name(), s.generatorArgs(minutes));
         List<Anomaly> ordered = Evaluation.run(config, stream.lines());
-        List<Anomaly> shuffled = Evaluation.run(config,
-                Evaluation.shuffledWithin(stream.lines(), config.outOfOrderness.toMillis(), s.seed() * 31));
+        List<Anomaly> shuffled = Evaluation.run(
+                config, Evaluation.shuffledWithin(stream.lines(), config.outOfOrderness.toMillis(), s.seed() * 31));
         boolean identical = Evaluation.comparable(ordered).equals(Evaluation.comparable(shuffled));
         Evaluation.Score score = Evaluation.score(stream, ordered);
         Set<Evaluation.Label> reaching = Evaluation.burstsReachingMultiple(stream, config.volumeSpike);
-        int reachingMissed = (int) score.missedLabels.stream().filter(reaching::contains).count();
-        return new Result(s, stream, score, identical, ordered.size(), shuffled.size(), ordered, reaching.size(),
-                reachingMissed);
+        int reachingMissed =
+                (int) score.missedLabels.stream().filter(reaching::contains).count();
+        return new Result(
+                s, stream, score, identical, ordered.size(), shuffled.size(), ordered, reaching.size(), reachingMissed);
     }
 
     public static void main(String[] args) throws Exception {
@@ -99,16 +119,26 @@ public final class DetectionEvaluation {
             }
         }
         JobConfig config = Evaluation.config(jobArgs.toArray(String[]::new));
-        System.out.printf("TickStream detection evaluation: %d simulated min per injected stream (calm: %d), %d msg/s "
-                        + "over 10 symbols x 2 venues, parallelism %d, job parameters %s%n", minutes, 2 * minutes, RATE,
-                Evaluation.PARALLELISM, jobArgs.isEmpty() ? "(defaults)" : String.join(" ", jobArgs));
+        System.out.printf(
+                "TickStream detection evaluation: %d simulated min per injected stream (calm: %d), %d msg/s "
+                        + "over 10 symbols x 2 venues, parallelism %d, job parameters %s%n",
+                minutes,
+                2 * minutes,
+                RATE,
+                Evaluation.PARALLELISM,
+                jobArgs.isEmpty() ? "(defaults)" : String.join(" ", jobArgs));
         List<Result> results = new ArrayList<>();
         for (Scenario s : SCENARIOS) {
             long t0 = System.nanoTime();
             Result r = evaluate(s, minutes, config);
             results.add(r);
-            System.out.printf("  %-11s %,9d ticks %4d labels %5d alerts (shuffled %d) in %.0f s%n", s.name(),
-                    r.stream().lines().size(), r.stream().labels().size(), r.orderedAlerts(), r.shuffledAlerts(),
+            System.out.printf(
+                    "  %-11s %,9d ticks %4d labels %5d alerts (shuffled %d) in %.0f s%n",
+                    s.name(),
+                    r.stream().lines().size(),
+                    r.stream().labels().size(),
+                    r.orderedAlerts(),
+                    r.shuffledAlerts(),
                     (System.nanoTime() - t0) / 1e9);
             if (explain) {
                 System.out.print(Evaluation.explain(r.stream(), r.alerts()));
@@ -122,7 +152,8 @@ public final class DetectionEvaluation {
     /** The per-stream table and the targets table. */
     public static String report(List<Result> results) {
         StringBuilder out = new StringBuilder();
-        out.append("\n| stream | type | labels | detected | recall | alerts | explained | dup | unmatched | precision | F1 | delay p50 | delay p95 |\n");
+        out.append(
+                "\n| stream | type | labels | detected | recall | alerts | explained | dup | unmatched | precision | F1 | delay p50 | delay p95 |\n");
         out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         Evaluation.Score above = new Evaluation.Score();
         Evaluation.Score calm = new Evaluation.Score();
@@ -137,41 +168,75 @@ public final class DetectionEvaluation {
                 reachingMissed += r.volumeBurstsReachingMissed();
             }
             (r.scenario().calm() ? calm : injected).add(r.score());
-            for (Map.Entry<AnomalyType, Evaluation.TypeScore> e : r.score().byType.entrySet()) {
+            for (Map.Entry<AnomalyType, Evaluation.TypeScore> e :
+                    r.score().byType.entrySet()) {
                 Evaluation.TypeScore t = e.getValue();
                 if (t.labels == 0 && t.alerts == 0) {
                     continue;
                 }
                 out.append(row(r.scenario().name(), e.getKey().name(), t));
             }
-            out.append(String.format(Locale.ROOT, "| %s | false alerts | | | | %d | | | | | | | %.2f per instrument-hour (%.1f instrument-hours) |%n",
-                    r.scenario().name(), r.score().falseAlerts, r.score().falseAlertsPerInstrumentHour(),
+            out.append(String.format(
+                    Locale.ROOT,
+                    "| %s | false alerts | | | | %d | | | | | | | %.2f per instrument-hour (%.1f instrument-hours) |%n",
+                    r.scenario().name(),
+                    r.score().falseAlerts,
+                    r.score().falseAlertsPerInstrumentHour(),
                     r.score().instrumentHours));
         }
         out.append("\n| target | measured | target | |\n| --- | ---: | ---: | --- |\n");
         for (AnomalyType t : Evaluation.LABELLED) {
             Evaluation.TypeScore s = above.type(t);
-            out.append(target("recall " + t + " (above threshold)", s.recall(), ">= " + TARGET_RECALL, s.recall() >= TARGET_RECALL));
-            out.append(target("precision " + t + " (above threshold)", s.precision(), ">= " + TARGET_PRECISION,
+            out.append(target(
+                    "recall " + t + " (above threshold)",
+                    s.recall(),
+                    ">= " + TARGET_RECALL,
+                    s.recall() >= TARGET_RECALL));
+            out.append(target(
+                    "precision " + t + " (above threshold)",
+                    s.precision(),
+                    ">= " + TARGET_PRECISION,
                     s.precision() >= TARGET_PRECISION));
         }
-        out.append(String.format(Locale.ROOT, "| recall VOLUME_SPIKE (above threshold) on the %d of %d bursts whose "
-                        + "counted volume reached the multiple in some window | %s | (info) | |%n", reaching,
+        out.append(String.format(
+                Locale.ROOT,
+                "| recall VOLUME_SPIKE (above threshold) on the %d of %d bursts whose "
+                        + "counted volume reached the multiple in some window | %s | (info) | |%n",
+                reaching,
                 above.type(AnomalyType.VOLUME_SPIKE).labels,
                 fmt(reaching == 0 ? Double.NaN : (double) (reaching - reachingMissed) / reaching)));
-        out.append(target("false alerts per instrument-hour (calm, all types)", calm.falseAlertsPerInstrumentHour(),
-                "<= " + TARGET_FALSE_PER_INSTRUMENT_HOUR, calm.falseAlertsPerInstrumentHour() <= TARGET_FALSE_PER_INSTRUMENT_HOUR));
-        out.append(String.format(Locale.ROOT, "| false alerts per instrument-hour (injected streams, all types) | %.3f | (info) | |%n",
+        out.append(target(
+                "false alerts per instrument-hour (calm, all types)",
+                calm.falseAlertsPerInstrumentHour(),
+                "<= " + TARGET_FALSE_PER_INSTRUMENT_HOUR,
+                calm.falseAlertsPerInstrumentHour() <= TARGET_FALSE_PER_INSTRUMENT_HOUR));
+        out.append(String.format(
+                Locale.ROOT,
+                "| false alerts per instrument-hour (injected streams, all types) | %.3f | (info) | |%n",
                 injected.falseAlertsPerInstrumentHour()));
-        out.append(String.format("| ordered and shuffled alerts identical (every stream) | %s | yes | %s |%n",
+        out.append(String.format(
+                "| ordered and shuffled alerts identical (every stream) | %s | yes | %s |%n",
                 identical ? "yes" : "no", identical ? "ok" : "MISSED"));
         return out.toString();
     }
 
     private static String row(String stream, String type, Evaluation.TypeScore t) {
-        return String.format(Locale.ROOT, "| %s | %s | %d | %d | %s | %d | %d | %d | %d | %s | %s | %s | %s |%n", stream, type,
-                t.labels, t.detected, fmt(t.recall()), t.alerts, t.explained, t.duplicates, t.unmatched, fmt(t.precision()),
-                fmt(t.f1()), ms(t.delayPercentile(0.5)), ms(t.delayPercentile(0.95)));
+        return String.format(
+                Locale.ROOT,
+                "| %s | %s | %d | %d | %s | %d | %d | %d | %d | %s | %s | %s | %s |%n",
+                stream,
+                type,
+                t.labels,
+                t.detected,
+                fmt(t.recall()),
+                t.alerts,
+                t.explained,
+                t.duplicates,
+                t.unmatched,
+                fmt(t.precision()),
+                fmt(t.f1()),
+                ms(t.delayPercentile(0.5)),
+                ms(t.delayPercentile(0.95)));
     }
 
     private static String target(String what, double measured, String target, boolean ok) {

@@ -1,11 +1,10 @@
 package io.tickstream.eval;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.tickstream.config.JobConfig;
 import io.tickstream.model.AnomalyType;
-
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Pins the detection quality of the standard scenario (10 simulated minutes of the producers' synthetic
@@ -31,7 +30,8 @@ class DetectionQualityTest {
         assertQuality(s, AnomalyType.CROSS_VENUE_DIVERGENCE, 1.0, 1.0);
         // measured: no false alert of any type (3.0 instrument-hours)
         assertThat(s.falseAlertList).as("false alerts").isEmpty();
-        assertThat(s.type(AnomalyType.CROSS_VENUE_DIVERGENCE).delayPercentile(0.95)).isLessThanOrEqualTo(7_000);
+        assertThat(s.type(AnomalyType.CROSS_VENUE_DIVERGENCE).delayPercentile(0.95))
+                .isLessThanOrEqualTo(7_000);
     }
 
     private static void assertQuality(Evaluation.Score s, AnomalyType type, double recall, double precision) {

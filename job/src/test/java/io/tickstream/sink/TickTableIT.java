@@ -1,14 +1,10 @@
 package io.tickstream.sink;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
 import io.tickstream.testutils.LocalStack;
-
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.postgresql.PGConnection;
-import org.postgresql.copy.CopyManager;
-
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -17,8 +13,10 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyManager;
 
 /** The ticks table's batch writes on a real PostgreSQL with the project's schema. */
 class TickTableIT {
@@ -40,8 +38,18 @@ class TickTableIT {
     }
 
     private static Tick tick(String symbol, int id, long ts) {
-        return new Tick("kraken", symbol, Integer.toString(id), id, "67123.45000", 67123.45, "0.00012300", 0.000123,
-                id % 2 == 0 ? Side.BUY : Side.SELL, ts, ts + 27);
+        return new Tick(
+                "kraken",
+                symbol,
+                Integer.toString(id),
+                id,
+                "67123.45000",
+                67123.45,
+                "0.00012300",
+                0.000123,
+                id % 2 == 0 ? Side.BUY : Side.SELL,
+                ts,
+                ts + 27);
     }
 
     private static void write(Connection c, List<Tick> ticks) throws SQLException {
@@ -67,7 +75,8 @@ class TickTableIT {
     void rowsKeepEveryValueExactlyWhateverTheSessionTimeZone() throws Exception {
         String symbol = symbol();
         long ts = 1732500000123L; // 2024-11-25 02:00:00.123 UTC
-        try (Connection c = connect(); Statement s = c.createStatement()) {
+        try (Connection c = connect();
+                Statement s = c.createStatement()) {
             s.execute("SET TIME ZONE 'America/New_York'");
             write(c, List.of(tick(symbol, 7, ts), tick(symbol, 8, ts - 86_400_000L - 1)));
             try (ResultSet rs = s.executeQuery("SELECT exchange, trade_id, price::text, size::text, side,"
@@ -75,12 +84,20 @@ class TickTableIT {
                     + " FROM ticks WHERE symbol = '" + symbol + "' ORDER BY trade_id")) {
                 List<String> rows = new ArrayList<>();
                 while (rs.next()) {
-                    rows.add(String.join(" ", rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                            rs.getString(5), rs.getString(6), rs.getString(7)));
+                    rows.add(String.join(
+                            " ",
+                            rs.getString(1),
+                            rs.getString(2),
+                            rs.getString(3),
+                            rs.getString(4),
+                            rs.getString(5),
+                            rs.getString(6),
+                            rs.getString(7)));
                 }
-                assertThat(rows).containsExactly(
-                        "kraken 7 67123.45000 0.00012300 sell 1732500000123 1732500000150",
-                        "kraken 8 67123.45000 0.00012300 buy 1732413600122 1732413600149");
+                assertThat(rows)
+                        .containsExactly(
+                                "kraken 7 67123.45000 0.00012300 sell 1732500000123 1732500000150",
+                                "kraken 8 67123.45000 0.00012300 buy 1732413600122 1732413600149");
             }
         }
     }
@@ -97,12 +114,13 @@ class TickTableIT {
         for (int i = 50; i < 150; i++) { // half of it a replay of the first batch
             replayed.add(tick(symbol, i, ts + i));
         }
-        try (Connection c = connect(); Statement s = c.createStatement()) {
+        try (Connection c = connect();
+                Statement s = c.createStatement()) {
             write(c, first);
             write(c, replayed);
             write(c, replayed);
-            try (ResultSet rs = s.executeQuery("SELECT count(*), count(DISTINCT trade_id) FROM ticks WHERE symbol = '"
-                    + symbol + "'")) {
+            try (ResultSet rs = s.executeQuery(
+                    "SELECT count(*), count(DISTINCT trade_id) FROM ticks WHERE symbol = '" + symbol + "'")) {
                 assertThat(rs.next()).isTrue();
                 assertThat(rs.getLong(1)).isEqualTo(150);
                 assertThat(rs.getLong(2)).isEqualTo(150);

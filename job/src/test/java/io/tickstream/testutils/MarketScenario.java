@@ -3,7 +3,6 @@ package io.tickstream.testutils;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
-
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -22,6 +21,7 @@ import java.util.Random;
 public final class MarketScenario {
     /** The job's default {@code --volume-step} and the steps of its {@code --volume-window} (2 s). */
     private static final long VOLUME_STEP_MS = 500;
+
     private static final int VOLUME_WINDOW_STEPS = 4;
 
     public record Expected(String instrument, AnomalyType type, String tradeId) {}
@@ -33,8 +33,8 @@ public final class MarketScenario {
      * @param symbols one instrument per symbol, exchange {@code synthetic}
      * @param injected how many of them (the first ones) get the spike and the burst
      */
-    public MarketScenario(List<String> symbols, int injected, int tradesPerInstrument, long startTs, long spacingMs,
-                          long seed) {
+    public MarketScenario(
+            List<String> symbols, int injected, int tradesPerInstrument, long startTs, long spacingMs, long seed) {
         Random random = new Random(seed);
         for (int s = 0; s < symbols.size(); s++) {
             String symbol = symbols.get(s);
@@ -54,9 +54,18 @@ public final class MarketScenario {
                 boolean burst = inject && i >= burstAt && i < burstAt + 5;
                 String size = burst ? "10.00000" : "0.00" + (100 + random.nextInt(100)) + "0";
                 long ts = startTs + i * spacingMs + s; // distinct times across instruments
-                Tick t = new Tick("synthetic", symbol, Long.toString(firstId + i), firstId + i,
-                        BigDecimal.valueOf(cents, 2).toPlainString(), cents / 100.0,
-                        size, Double.parseDouble(size), random.nextBoolean() ? Side.BUY : Side.SELL, ts, ts + 7);
+                Tick t = new Tick(
+                        "synthetic",
+                        symbol,
+                        Long.toString(firstId + i),
+                        firstId + i,
+                        BigDecimal.valueOf(cents, 2).toPlainString(),
+                        cents / 100.0,
+                        size,
+                        Double.parseDouble(size),
+                        random.nextBoolean() ? Side.BUY : Side.SELL,
+                        ts,
+                        ts + 7);
                 trades.add(t);
                 if (inject && i == spikeAt) {
                     expected.add(new Expected(t.instrument(), AnomalyType.PRICE_SPIKE, t.tradeId()));
@@ -64,7 +73,9 @@ public final class MarketScenario {
                 }
                 if (burst && !volumeSpikeExpected) {
                     long step = Math.floorDiv(ts, VOLUME_STEP_MS);
-                    long inWindow = burstSteps.stream().filter(b -> b > step - VOLUME_WINDOW_STEPS).count();
+                    long inWindow = burstSteps.stream()
+                            .filter(b -> b > step - VOLUME_WINDOW_STEPS)
+                            .count();
                     if (inWindow >= 2) {
                         expected.add(new Expected(t.instrument(), AnomalyType.VOLUME_SPIKE, t.tradeId()));
                         volumeSpikeExpected = true;
@@ -94,8 +105,8 @@ public final class MarketScenario {
     /** Tick JSON v1 as the producers write it. */
     public static byte[] json(Tick t) {
         return ("{\"v\":1,\"exchange\":\"" + t.exchange() + "\",\"symbol\":\"" + t.symbol() + "\",\"trade_id\":\""
-                + t.tradeId() + "\",\"price\":\"" + t.price() + "\",\"size\":\"" + t.size() + "\",\"side\":\""
-                + t.side().json() + "\",\"ts\":" + t.ts() + ",\"recv_ts\":" + t.recvTs() + "}")
+                        + t.tradeId() + "\",\"price\":\"" + t.price() + "\",\"size\":\"" + t.size() + "\",\"side\":\""
+                        + t.side().json() + "\",\"ts\":" + t.ts() + ",\"recv_ts\":" + t.recvTs() + "}")
                 .getBytes(StandardCharsets.UTF_8);
     }
 
@@ -110,17 +121,61 @@ public final class MarketScenario {
         bad.add(new String[] {"synthetic:BAD-USD", "not json at all", "not valid JSON"});
         bad.add(new String[] {"synthetic:BAD-USD", "{\"v\":1,\"exchange\":\"synth", "not valid JSON"});
         bad.add(new String[] {"synthetic:BAD-USD", "[1,2,3]", "not a JSON object"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok + "\"price\":\"0\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "price must be positive"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok + "\"price\":\"-5\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "price must be positive"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok + "\"price\":\"NaN\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "price must be a decimal string"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok + "\"price\":12.5,\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "field price must be a string"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok + "\"price\":\"1\",\"size\":\"abc\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "size must be a decimal string"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok + "\"price\":\"1\",\"size\":\"1\",\"ts\":1000,\"recv_ts\":" + now + "}", "ts is before 2009"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok + "\"price\":\"1\",\"size\":\"1\",\"ts\":" + (now + 86_400_000L) + ",\"recv_ts\":" + now + "}", "ts is in the future"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok.replace("\"v\":1", "\"v\":2") + "\"price\":\"1\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "unsupported version"});
-        bad.add(new String[] {"nowhere:BAD-USD", "{" + ok.replace("synthetic", "nowhere") + "\"price\":\"1\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "unknown exchange"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok + "\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "missing field price"});
-        bad.add(new String[] {"", "{" + ok + "\"price\":\"1\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "missing key"});
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok + "\"price\":\"0\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}",
+            "price must be positive"
+        });
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok + "\"price\":\"-5\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}",
+            "price must be positive"
+        });
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok + "\"price\":\"NaN\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}",
+            "price must be a decimal string"
+        });
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok + "\"price\":12.5,\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}",
+            "field price must be a string"
+        });
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok + "\"price\":\"1\",\"size\":\"abc\",\"ts\":" + now + ",\"recv_ts\":" + now + "}",
+            "size must be a decimal string"
+        });
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok + "\"price\":\"1\",\"size\":\"1\",\"ts\":1000,\"recv_ts\":" + now + "}",
+            "ts is before 2009"
+        });
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok + "\"price\":\"1\",\"size\":\"1\",\"ts\":" + (now + 86_400_000L) + ",\"recv_ts\":" + now + "}",
+            "ts is in the future"
+        });
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok.replace("\"v\":1", "\"v\":2") + "\"price\":\"1\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":"
+                    + now + "}",
+            "unsupported version"
+        });
+        bad.add(new String[] {
+            "nowhere:BAD-USD",
+            "{" + ok.replace("synthetic", "nowhere") + "\"price\":\"1\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":"
+                    + now + "}",
+            "unknown exchange"
+        });
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok + "\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}",
+            "missing field price"
+        });
+        bad.add(new String[] {
+            "", "{" + ok + "\"price\":\"1\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "missing key"
+        });
         bad.add(new String[] {"synthetic:BAD-USD", "", "empty value"});
         return bad;
     }
