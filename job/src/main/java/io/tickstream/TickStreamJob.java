@@ -23,7 +23,10 @@ import io.tickstream.source.BadRecordSplitter;
 import io.tickstream.source.ParseResult;
 import io.tickstream.source.TickSource;
 import io.tickstream.state.RetiredOperators;
-
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -42,11 +45,6 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.util.OutputTag;
 import org.apache.flink.util.ParameterTool;
-
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 
 /**
  * The TickStream pipeline (contracts: docs/contracts.md): ticks → parse (bad records to the DLQ) → ticks table; per instrument,
@@ -71,8 +69,12 @@ public final class TickStreamJob {
             Sink<BadRecord> deadLetters) {
 
         public static Sinks production(JobConfig config) {
-            return new Sinks(PostgresSinks.ticks(config), PostgresSinks.candles(config), PostgresSinks.anomalies(config),
-                    KafkaSinks.anomalies(config), KafkaSinks.deadLetters(config));
+            return new Sinks(
+                    PostgresSinks.ticks(config),
+                    PostgresSinks.candles(config),
+                    PostgresSinks.anomalies(config),
+                    KafkaSinks.anomalies(config),
+                    KafkaSinks.deadLetters(config));
         }
     }
 
@@ -96,29 +98,41 @@ public final class TickStreamJob {
 
     /** Adds the pipeline to the environment of {@code parsed}, whose records carry trade-time timestamps and watermarks. */
     public void build(DataStream<ParseResult> parsed) {
-        SingleOutputStreamOperator<Tick> ticks = parsed
-                .process(new BadRecordSplitter()).uid(Uids.SPLIT_BAD_RECORDS).name(Uids.SPLIT_BAD_RECORDS);
+        SingleOutputStreamOperator<Tick> ticks = parsed.process(new BadRecordSplitter())
+                .uid(Uids.SPLIT_BAD_RECORDS)
+                .name(Uids.SPLIT_BAD_RECORDS);
         List<DataStream<BadRecord>> deadLetters = new ArrayList<>();
         deadLetters.add(ticks.getSideOutput(BadRecordSplitter.BAD_RECORDS));
 
-        addIfAny(deadLetters, sinks.tickRows().sink(
-                ticks.map(new LatencyMeter()).uid(Uids.LATENCY_METER).name(Uids.LATENCY_METER), Uids.TICKS_DB_SINK));
+        addIfAny(
+                deadLetters,
+                sinks.tickRows()
+                        .sink(
+                                ticks.map(new LatencyMeter())
+                                        .uid(Uids.LATENCY_METER)
+                                        .name(Uids.LATENCY_METER),
+                                Uids.TICKS_DB_SINK));
 
         // Trade order per instrument, each trade once: what makes shuffled input raise the same alerts.
-        SingleOutputStreamOperator<Tick> inTradeOrder = ticks
-                .keyBy(Tick::instrument)
+        SingleOutputStreamOperator<Tick> inTradeOrder = ticks.keyBy(Tick::instrument)
                 .process(new TradeSequencer(config.allowedLateness.plus(config.outOfOrderness), config.stateTtl))
-                .uid(Uids.TRADE_SEQUENCER).name(Uids.TRADE_SEQUENCER);
-        KeyedStream<Tick, String> byInstrument = DataStreamUtils.reinterpretAsKeyedStream(inTradeOrder, Tick::instrument);
+                .uid(Uids.TRADE_SEQUENCER)
+                .name(Uids.TRADE_SEQUENCER);
+        KeyedStream<Tick, String> byInstrument =
+                DataStreamUtils.reinterpretAsKeyedStream(inTradeOrder, Tick::instrument);
 
         SingleOutputStreamOperator<Anomaly> anomalies = byInstrument
-                .process(new AnomalyDetectors(config.priceMove, config.returnZScore, config.volumeSpike, config.stateTtl))
-                .uid(Uids.ANOMALY_DETECTORS).name(Uids.ANOMALY_DETECTORS);
+                .process(new AnomalyDetectors(
+                        config.priceMove, config.returnZScore, config.volumeSpike, config.stateTtl))
+                .uid(Uids.ANOMALY_DETECTORS)
+                .name(Uids.ANOMALY_DETECTORS);
         // One asset across venues: each instrument's last trade per 100 ms, keyed by base asset and quote class.
-        DataStream<Anomaly> divergences = anomalies.getSideOutput(AnomalyDetectors.QUOTES)
+        DataStream<Anomaly> divergences = anomalies
+                .getSideOutput(AnomalyDetectors.QUOTES)
                 .keyBy(CrossVenueDivergenceDetector.assetKey(config.crossVenue))
                 .process(new CrossVenueDivergenceDetector(config.crossVenue, config.stateTtl))
-                .uid(Uids.CROSS_VENUE_DIVERGENCE).name(Uids.CROSS_VENUE_DIVERGENCE);
+                .uid(Uids.CROSS_VENUE_DIVERGENCE)
+                .name(Uids.CROSS_VENUE_DIVERGENCE);
         DataStream<Anomaly> alerts = anomalies.union(divergences);
         // Its own task: a database write that stalls (a commit waiting on a PostgreSQL checkpoint) must not hold
         // the detectors, nor the alerts on their way to the anomalies topic, chained behind it.
@@ -131,20 +145,29 @@ public final class TickStreamJob {
 
         // Candles take every trade once: the detectors' 100 ms parts, and single trades the detectors had to skip
         // as late.
-        DataStream<CandleAccumulator> forCandles = anomalies.getSideOutput(AnomalyDetectors.CANDLE_PARTS)
-                .union(inTradeOrder.getSideOutput(TradeSequencer.LATE)
-                        .map(CandleAggregate::ofTrade).uid(Uids.LATE_TRADE_CANDLES).name(Uids.LATE_TRADE_CANDLES));
-        SingleOutputStreamOperator<Candle> candles = DataStreamUtils
-                .reinterpretAsKeyedStream(forCandles, part -> part.instrument)
+        DataStream<CandleAccumulator> forCandles = anomalies
+                .getSideOutput(AnomalyDetectors.CANDLE_PARTS)
+                .union(inTradeOrder
+                        .getSideOutput(TradeSequencer.LATE)
+                        .map(CandleAggregate::ofTrade)
+                        .uid(Uids.LATE_TRADE_CANDLES)
+                        .name(Uids.LATE_TRADE_CANDLES));
+        SingleOutputStreamOperator<Candle> candles = DataStreamUtils.reinterpretAsKeyedStream(
+                        forCandles, part -> part.instrument)
                 .window(new TradeMinuteWindows())
                 .allowedLateness(config.allowedLateness)
                 .sideOutputLateData(LATE_FOR_CANDLES)
                 .aggregate(new CandleAggregate(), new CandleWindow())
-                .uid(Uids.CANDLES_1M).name(Uids.CANDLES_1M);
+                .uid(Uids.CANDLES_1M)
+                .name(Uids.CANDLES_1M);
         addIfAny(deadLetters, sinks.candleRows().sink(candles, Uids.CANDLES_DB_SINK));
         candles.getSideOutput(LATE_FOR_CANDLES)
-                .process(new LateCandleTrades()).uid(Uids.LATE_CANDLE_TRADES).name(Uids.LATE_CANDLE_TRADES)
-                .sinkTo(new DiscardingSink<>()).uid(Uids.LATE_CANDLE_TRADES_SINK).name(Uids.LATE_CANDLE_TRADES_SINK);
+                .process(new LateCandleTrades())
+                .uid(Uids.LATE_CANDLE_TRADES)
+                .name(Uids.LATE_CANDLE_TRADES)
+                .sinkTo(new DiscardingSink<>())
+                .uid(Uids.LATE_CANDLE_TRADES_SINK)
+                .name(Uids.LATE_CANDLE_TRADES_SINK);
 
         DataStream<BadRecord> allDeadLetters = deadLetters.get(0);
         for (DataStream<BadRecord> more : deadLetters.subList(1, deadLetters.size())) {
@@ -171,7 +194,8 @@ public final class TickStreamJob {
         // Timers on the heap: there are few (one per instrument and minute for the candles, one per gap for the
         // sequencer), and a RocksDB timer queue serializes every registration — once per trade for the windows.
         conf.set(RocksDBOptions.TIMER_SERVICE_FACTORY, EmbeddedRocksDBStateBackend.PriorityQueueStateType.HEAP);
-        conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+        conf.set(
+                CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         conf.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, config.checkpointTimeout);
         conf.set(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS, config.checkpointInterval.dividedBy(2));
@@ -211,8 +235,8 @@ public final class TickStreamJob {
     /** The production job on {@code env}: Kafka in, PostgreSQL and Kafka out. */
     public static void define(StreamExecutionEnvironment env, JobConfig config) {
         configure(env, config);
-        DataStream<ParseResult> parsed = env
-                .fromSource(TickSource.kafka(config), TickSource.watermarks(config), Uids.TICKS_SOURCE)
+        DataStream<ParseResult> parsed = env.fromSource(
+                        TickSource.kafka(config), TickSource.watermarks(config), Uids.TICKS_SOURCE)
                 .uid(Uids.TICKS_SOURCE);
         new TickStreamJob(config, Sinks.production(config)).build(parsed);
     }

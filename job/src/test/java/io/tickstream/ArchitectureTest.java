@@ -9,11 +9,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.net.URISyntaxException;
 import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * The package rules of the job's main code. Packages are by concern; the pipeline is assembled in the root package
@@ -57,7 +56,8 @@ class ArchitectureTest {
                 .that()
                 .resideInAPackage("io.tickstream.state..")
                 .should()
-                .onlyDependOnClassesThat(resideOutsideOfPackage(PROJECT).or(resideInAnyPackage("io.tickstream.state..")))
+                .onlyDependOnClassesThat(
+                        resideOutsideOfPackage(PROJECT).or(resideInAnyPackage("io.tickstream.state..")))
                 .check(main);
     }
 

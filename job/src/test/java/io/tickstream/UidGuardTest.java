@@ -1,13 +1,9 @@
 package io.tickstream;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.tickstream.config.JobConfig;
 import io.tickstream.state.RetiredOperators;
-
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.graph.StreamNode;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
-
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.nio.file.Files;
@@ -18,8 +14,10 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.graph.StreamNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * Savepoints map state to operators by uid: an operator whose uid disappears or changes leaves its state behind, and
@@ -29,14 +27,16 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class UidGuardTest {
     private static final Path RELEASES = Path.of("src/test/resources/uids");
-    private static final Path MIGRATIONS = Path.of(System.getProperty("tickstream.repo", ".."), "docs", "state-migrations.md");
+    private static final Path MIGRATIONS =
+            Path.of(System.getProperty("tickstream.repo", ".."), "docs", "state-migrations.md");
 
     /** The uid of every operator in the production job graph (sinks expand into a writer and a committer). */
     static Set<String> currentUids() throws Exception {
         JobConfig config = JobConfig.parse(new String[0], Map.of(JobConfig.JDBC_PASSWORD_ENV, "unused"));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         TickStreamJob.define(env, config);
-        return env.getStreamGraph(false).getStreamNodes().stream().map(StreamNode::getTransformationUID)
+        return env.getStreamGraph(false).getStreamNodes().stream()
+                .map(StreamNode::getTransformationUID)
                 .collect(Collectors.toCollection(TreeSet::new));
     }
 
@@ -45,14 +45,20 @@ class UidGuardTest {
         Set<String> current = currentUids();
         List<Path> releases;
         try (Stream<Path> files = Files.list(RELEASES)) {
-            releases = files.filter(f -> f.getFileName().toString().startsWith("release-")).sorted().toList();
+            releases = files.filter(f -> f.getFileName().toString().startsWith("release-"))
+                    .sorted()
+                    .toList();
         }
         assertThat(releases).isNotEmpty();
         for (Path release : releases) {
             for (String uid : Files.readAllLines(release)) {
-                assertThat(current).as("uid '%s' of %s: an operator whose uid is gone leaves its state in every savepoint "
-                        + "of that release; keep the uid, or claim it in RetiredOperators and document it in "
-                        + "docs/state-migrations.md", uid, release.getFileName()).contains(uid);
+                assertThat(current)
+                        .as(
+                                "uid '%s' of %s: an operator whose uid is gone leaves its state in every savepoint "
+                                        + "of that release; keep the uid, or claim it in RetiredOperators and document it in "
+                                        + "docs/state-migrations.md",
+                                uid, release.getFileName())
+                        .contains(uid);
             }
         }
     }
@@ -61,7 +67,9 @@ class UidGuardTest {
     void everyRetiredUidIsDocumentedAndEveryUidComesFromUids() throws Exception {
         String migrations = Files.readString(MIGRATIONS);
         for (String uid : RetiredOperators.UIDS) {
-            assertThat(migrations).as("docs/state-migrations.md explains retired uid %s", uid).contains("`" + uid + "`");
+            assertThat(migrations)
+                    .as("docs/state-migrations.md explains retired uid %s", uid)
+                    .contains("`" + uid + "`");
         }
         Set<String> named = new TreeSet<>();
         for (Field f : Uids.class.getDeclaredFields()) {
@@ -72,7 +80,9 @@ class UidGuardTest {
             }
         }
         named.addAll(RetiredOperators.UIDS);
-        assertThat(currentUids()).as("uids in the job graph that are neither in Uids nor retired").isSubsetOf(named);
+        assertThat(currentUids())
+                .as("uids in the job graph that are neither in Uids nor retired")
+                .isSubsetOf(named);
     }
 
     /** Run when cutting a release: {@code -Dtest=UidGuardTest -Dtickstream.write-uids=<release name>}. */

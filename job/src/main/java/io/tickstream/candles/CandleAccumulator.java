@@ -1,9 +1,7 @@
 package io.tickstream.candles;
 
-
-import org.apache.flink.api.common.typeinfo.TypeInfo;
-
 import java.math.BigDecimal;
+import org.apache.flink.api.common.typeinfo.TypeInfo;
 
 /**
  * The running OHLCV of some trades of one instrument — a minute's, or a part of it — kept in state by
@@ -14,6 +12,7 @@ import java.math.BigDecimal;
 public final class CandleAccumulator {
     /** {@code <exchange>:<symbol>}, the key the candles are computed by. */
     public String instrument;
+
     public long openTs = Long.MAX_VALUE;
     public long openSeq;
     public String openId;

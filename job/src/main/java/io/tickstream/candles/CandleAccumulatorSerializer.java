@@ -4,7 +4,11 @@ import io.tickstream.state.SerializerTypeInfo;
 import io.tickstream.state.StateFormats;
 import io.tickstream.state.StateSerializer;
 import io.tickstream.state.VersionedStateSnapshot;
-
+import java.io.IOException;
+import java.lang.reflect.Type;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.util.Map;
 import org.apache.flink.api.common.typeinfo.TypeInfoFactory;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
@@ -12,18 +16,14 @@ import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
-import java.io.IOException;
-import java.lang.reflect.Type;
-import java.math.BigDecimal;
-import java.math.BigInteger;
-import java.util.Map;
-
 /** A running candle, read and written on every trade (the pending 100 ms part) and every part (the minute). */
 public final class CandleAccumulatorSerializer extends StateSerializer<CandleAccumulator> {
     private static final long serialVersionUID = 1L;
 
     /** This state's formats: the current one, those this release reads, those it refuses (docs/state-migrations.md). */
-    public static final StateFormats FORMATS = new StateFormats("candle accumulator", 2,
+    public static final StateFormats FORMATS = new StateFormats(
+            "candle accumulator",
+            2,
             Map.of(2, "release 0.1 (986d34c)"),
             Map.of(1, "a build before release 0.1: strings in modified UTF-8"));
 
@@ -114,5 +114,4 @@ public final class CandleAccumulatorSerializer extends StateSerializer<CandleAcc
             return reading(format);
         }
     }
-
 }

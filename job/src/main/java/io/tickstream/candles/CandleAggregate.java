@@ -1,16 +1,15 @@
 package io.tickstream.candles;
 
 import io.tickstream.model.Tick;
-
-import org.apache.flink.api.common.functions.AggregateFunction;
-
 import java.math.BigDecimal;
+import org.apache.flink.api.common.functions.AggregateFunction;
 
 /**
  * A minute's candle from parts: the trades' 100 ms partial candles (IntervalSampler) and single late trades
  * ({@link #ofTrade}), merged incrementally (one accumulator per key and minute).
  */
-public final class CandleAggregate implements AggregateFunction<CandleAccumulator, CandleAccumulator, CandleAccumulator> {
+public final class CandleAggregate
+        implements AggregateFunction<CandleAccumulator, CandleAccumulator, CandleAccumulator> {
     private static final long serialVersionUID = 1L;
 
     @Override
@@ -71,7 +70,8 @@ public final class CandleAggregate implements AggregateFunction<CandleAccumulato
             a.openId = b.openId;
             a.open = b.open;
         }
-        if (b.close != null && (a.close == null || before(a.closeTs, a.closeSeq, a.closeId, b.closeTs, b.closeSeq, b.closeId))) {
+        if (b.close != null
+                && (a.close == null || before(a.closeTs, a.closeSeq, a.closeId, b.closeTs, b.closeSeq, b.closeId))) {
             a.closeTs = b.closeTs;
             a.closeSeq = b.closeSeq;
             a.closeId = b.closeId;

@@ -1,7 +1,6 @@
 package io.tickstream.candles;
 
 import io.tickstream.model.Candle;
-
 import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.util.Collector;
@@ -15,10 +14,19 @@ public final class CandleWindow extends ProcessWindowFunction<CandleAccumulator,
     private static final long serialVersionUID = 1L;
 
     @Override
-    public void process(String instrument, Context ctx, Iterable<CandleAccumulator> accumulators, Collector<Candle> out) {
+    public void process(
+            String instrument, Context ctx, Iterable<CandleAccumulator> accumulators, Collector<Candle> out) {
         CandleAccumulator acc = accumulators.iterator().next();
         int colon = instrument.indexOf(':');
-        out.collect(new Candle(instrument.substring(0, colon), instrument.substring(colon + 1), ctx.window().getStart(),
-                acc.open, acc.high, acc.low, acc.close, acc.volume, acc.trades));
+        out.collect(new Candle(
+                instrument.substring(0, colon),
+                instrument.substring(colon + 1),
+                ctx.window().getStart(),
+                acc.open,
+                acc.high,
+                acc.low,
+                acc.close,
+                acc.volume,
+                acc.trades));
     }
 }

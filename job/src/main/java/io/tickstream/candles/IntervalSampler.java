@@ -19,6 +19,7 @@ public final class IntervalSampler {
         public long interval = NONE;
         /** The interval's last trade; read back from state without its names (they are the key's). */
         public Tick last;
+
         public CandleAccumulator candle;
 
         public State() {}
@@ -55,8 +56,19 @@ public final class IntervalSampler {
     /** The pending interval's last trade, with the instrument's names. */
     public static Tick quote(State s, String exchange, String symbol, String instrument) {
         Tick t = s.last;
-        return new Tick(exchange, symbol, t.tradeId(), t.tradeSeq(), t.price(), t.priceValue(), t.size(),
-                t.sizeValue(), t.side(), t.ts(), t.recvTs(), instrument);
+        return new Tick(
+                exchange,
+                symbol,
+                t.tradeId(),
+                t.tradeSeq(),
+                t.price(),
+                t.priceValue(),
+                t.size(),
+                t.sizeValue(),
+                t.side(),
+                t.ts(),
+                t.recvTs(),
+                instrument);
     }
 
     /** Nothing pending any more (its quote and candle were sent). */

@@ -1,7 +1,6 @@
 package io.tickstream.candles;
 
 import io.tickstream.metrics.JobMetrics;
-
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.ProcessFunction;

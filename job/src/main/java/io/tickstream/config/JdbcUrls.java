@@ -5,8 +5,7 @@ import java.util.regex.Pattern;
 /** JDBC URLs as they may be shown: a password written into one (a {@code password=} parameter) is masked. */
 public final class JdbcUrls {
     /** {@code password=...} in the query (up to the next {@code &}), in any letter case, and pgjdbc's sslpassword. */
-    private static final Pattern PASSWORD_PARAMETER =
-            Pattern.compile("(?i)((?:^|[?&;])(?:ssl)?password=)[^&;]*");
+    private static final Pattern PASSWORD_PARAMETER = Pattern.compile("(?i)((?:^|[?&;])(?:ssl)?password=)[^&;]*");
     /** {@code user:password@host} in the authority, which some drivers accept. */
     private static final Pattern USER_INFO = Pattern.compile("(//[^/@:]*:)[^/@]*@");
 

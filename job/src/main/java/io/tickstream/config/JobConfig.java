@@ -1,11 +1,11 @@
 package io.tickstream.config;
 
+import static io.tickstream.config.JobParameter.*;
+
 import io.tickstream.detect.CrossVenueDivergence;
-import io.tickstream.detect.CrossVenueDivergenceDetector;
 import io.tickstream.detect.PriceMoveDetector;
 import io.tickstream.detect.ReturnZScoreDetector;
 import io.tickstream.detect.VolumeSpikeDetector;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,8 +19,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-
-import static io.tickstream.config.JobParameter.*;
 
 /**
  * The job's configuration, parsed and validated once at start-up from {@code --name value} arguments
@@ -134,34 +132,47 @@ public final class JobConfig {
         checkpointTimeout = r.duration(CHECKPOINT_TIMEOUT);
         restartMaxDelay = r.duration(RESTART_MAX_DELAY);
 
-        r.check(priceMove.windowMs() % priceMove.resolutionMs() == 0 && priceMove.windowMs() / priceMove.resolutionMs() <= 3600,
+        r.check(
+                priceMove.windowMs() % priceMove.resolutionMs() == 0
+                        && priceMove.windowMs() / priceMove.resolutionMs() <= 3600,
                 "--spike-window must be a multiple of --spike-resolution, with at most 3600 slots");
-        r.check(volumeSpike.windowMs() % volumeSpike.stepMs() == 0
+        r.check(
+                volumeSpike.windowMs() % volumeSpike.stepMs() == 0
                         && volumeSpike.steps() <= VolumeSpikeDetector.MAX_STEPS,
-                "--volume-window must be a multiple of --volume-step, with at most "
-                        + VolumeSpikeDetector.MAX_STEPS + " steps");
-        r.check(priceMove.rearmPct() < priceMove.thresholdPct(),
+                "--volume-window must be a multiple of --volume-step, with at most " + VolumeSpikeDetector.MAX_STEPS
+                        + " steps");
+        r.check(
+                priceMove.rearmPct() < priceMove.thresholdPct(),
                 "--spike-rearm-pct must be below --spike-threshold-pct (it is the hysteresis band)");
         if (delivery == Delivery.EXACTLY_ONCE) {
-            r.check(kafkaTransactionTimeout.compareTo(Duration.ofMinutes(15)) <= 0,
+            r.check(
+                    kafkaTransactionTimeout.compareTo(Duration.ofMinutes(15)) <= 0,
                     "--kafka-transaction-timeout must not exceed the broker's transaction.max.timeout.ms "
                             + "(15 min by default)");
-            r.check(kafkaTransactionTimeout.compareTo(checkpointInterval.plus(checkpointTimeout)) > 0,
+            r.check(
+                    kafkaTransactionTimeout.compareTo(checkpointInterval.plus(checkpointTimeout)) > 0,
                     "--kafka-transaction-timeout must exceed --checkpoint-interval plus --checkpoint-timeout, or "
                             + "transactions expire before their checkpoint commits them");
         }
-        r.check(crossVenue.rearmPct() < crossVenue.thresholdPct(),
+        r.check(
+                crossVenue.rearmPct() < crossVenue.thresholdPct(),
                 "--divergence-rearm-pct must be below --divergence-threshold-pct (it is the hysteresis band)");
         // A trade accepted that far ahead moves its partition's event time as far (less the out-of-orderness bound):
         // every trade after it is that late, and must still reach its 1-minute candle.
         Duration lateAfterFutureTrade = allowedLateness.plus(outOfOrderness);
-        r.check(maxClockSkew.compareTo(lateAfterFutureTrade) <= 0, "--max-clock-skew (" + maxClockSkew.toMillis()
-                + " ms) must not exceed --allowed-lateness plus --out-of-orderness (" + lateAfterFutureTrade.toMillis()
-                + " ms): a trade stamped that far in the future moves event time as far, and the trades after it would "
-                + "miss their 1-minute candles; lower the first or raise the others");
-        r.check(maxTradeAhead.compareTo(lateAfterFutureTrade) <= 0, "--max-trade-ahead (" + maxTradeAhead.toMillis()
-                + " ms) must not exceed --allowed-lateness plus --out-of-orderness (" + lateAfterFutureTrade.toMillis()
-                + " ms), for the same reason as --max-clock-skew");
+        r.check(
+                maxClockSkew.compareTo(lateAfterFutureTrade) <= 0,
+                "--max-clock-skew (" + maxClockSkew.toMillis()
+                        + " ms) must not exceed --allowed-lateness plus --out-of-orderness ("
+                        + lateAfterFutureTrade.toMillis()
+                        + " ms): a trade stamped that far in the future moves event time as far, and the trades after it would "
+                        + "miss their 1-minute candles; lower the first or raise the others");
+        r.check(
+                maxTradeAhead.compareTo(lateAfterFutureTrade) <= 0,
+                "--max-trade-ahead (" + maxTradeAhead.toMillis()
+                        + " ms) must not exceed --allowed-lateness plus --out-of-orderness ("
+                        + lateAfterFutureTrade.toMillis()
+                        + " ms), for the same reason as --max-clock-skew");
         if (JdbcUrls.holdsPassword(jdbcUrl)) {
             r.errors.add("--jdbc-url " + JdbcUrls.redacted(jdbcUrl) + " holds a password: remove it from the URL and "
                     + "set " + JDBC_PASSWORD_ENV + " or pass --jdbc-password-file (a URL is shown in the web UI)");
@@ -169,8 +180,9 @@ public final class JobConfig {
         r.check(!exchanges.isEmpty(), "--exchanges must name at least one venue");
         for (String venue : exchanges) {
             // Venue ids become keys, metric labels and COPY text: plain ASCII leaves nothing to escape.
-            r.check(venue.matches("[a-z0-9][a-z0-9_-]{0,31}"), "--exchanges: venue id '" + venue
-                    + "' must be 1 to 32 lower-case letters, digits, '_' or '-'");
+            r.check(
+                    venue.matches("[a-z0-9][a-z0-9_-]{0,31}"),
+                    "--exchanges: venue id '" + venue + "' must be 1 to 32 lower-case letters, digits, '_' or '-'");
         }
     }
 
@@ -245,8 +257,10 @@ public final class JobConfig {
                 }
                 JobParameter p = byFlag.get(name);
                 if (p == null) {
-                    errors.add("unknown parameter --" + name + (name.contains("password") && !name.endsWith("file")
-                            ? " (passwords come from " + JDBC_PASSWORD_ENV + " or --jdbc-password-file)" : ""));
+                    errors.add("unknown parameter --" + name
+                            + (name.contains("password") && !name.endsWith("file")
+                                    ? " (passwords come from " + JDBC_PASSWORD_ENV + " or --jdbc-password-file)"
+                                    : ""));
                 } else {
                     values.put(p, value.strip());
                 }
@@ -281,11 +295,13 @@ public final class JobConfig {
             for (String item : list(p)) {
                 String[] parts = item.split(":");
                 if (parts.length != 2 || parts[0].isBlank() || parts[1].isBlank()) {
-                    errors.add("--" + p.flag() + " must be QUOTE:CLASS pairs such as 'USDT:USD,USDC:USD', got '"
-                            + item + "'");
+                    errors.add("--" + p.flag() + " must be QUOTE:CLASS pairs such as 'USDT:USD,USDC:USD', got '" + item
+                            + "'");
                     continue;
                 }
-                out.put(parts[0].strip().toUpperCase(java.util.Locale.ROOT), parts[1].strip().toUpperCase(java.util.Locale.ROOT));
+                out.put(
+                        parts[0].strip().toUpperCase(java.util.Locale.ROOT),
+                        parts[1].strip().toUpperCase(java.util.Locale.ROOT));
             }
             return out;
         }

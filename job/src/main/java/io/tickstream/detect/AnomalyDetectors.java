@@ -7,7 +7,9 @@ import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
 import io.tickstream.state.StateTtl;
-
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -16,10 +18,6 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
-
-import java.time.Duration;
-import java.util.EnumMap;
-import java.util.Map;
 
 /**
  * Drives the per-instrument detectors over ticks in trade order (as {@link TradeSequencer} releases them), and
@@ -48,8 +46,11 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
     private transient ValueState<InstrumentDetectorState> detectorState;
     private transient Map<AnomalyType, Counter> anomalies;
 
-    public AnomalyDetectors(PriceMoveDetector.Settings priceMove, ReturnZScoreDetector.Settings returnZScore,
-                            VolumeSpikeDetector.Settings volumeSpike, Duration stateTtl) {
+    public AnomalyDetectors(
+            PriceMoveDetector.Settings priceMove,
+            ReturnZScoreDetector.Settings returnZScore,
+            VolumeSpikeDetector.Settings volumeSpike,
+            Duration stateTtl) {
         this.priceMove = new PriceMoveDetector(priceMove);
         this.returnZScore = new ReturnZScoreDetector(returnZScore);
         this.volumeSpike = new VolumeSpikeDetector(volumeSpike);
@@ -59,8 +60,9 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
 
     @Override
     public void open(OpenContext openContext) {
-        detectorState = getRuntimeContext().getState(StateTtl.expireAfter(
-                new ValueStateDescriptor<>("detectors", InstrumentDetectorStateSerializer.INSTANCE), stateTtl));
+        detectorState = getRuntimeContext()
+                .getState(StateTtl.expireAfter(
+                        new ValueStateDescriptor<>("detectors", InstrumentDetectorStateSerializer.INSTANCE), stateTtl));
         anomalies = new EnumMap<>(AnomalyType.class);
         for (AnomalyType type : AnomalyType.values()) {
             anomalies.put(type, JobMetrics.anomalies(getRuntimeContext().getMetricGroup(), type.name()));
@@ -101,14 +103,15 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
         if (state != null && IntervalSampler.dueAt(timestamp, state.sample)) {
             String instrument = ctx.getCurrentKey();
             int colon = instrument.indexOf(':');
-            emitInterval(state.sample, instrument.substring(0, colon), instrument.substring(colon + 1), instrument, ctx);
+            emitInterval(
+                    state.sample, instrument.substring(0, colon), instrument.substring(colon + 1), instrument, ctx);
             IntervalSampler.clear(state.sample);
             detectorState.update(state);
         }
     }
 
-    private static void emitInterval(IntervalSampler.State sample, String exchange, String symbol, String instrument,
-                                     Context ctx) {
+    private static void emitInterval(
+            IntervalSampler.State sample, String exchange, String symbol, String instrument, Context ctx) {
         ctx.output(QUOTES, IntervalSampler.quote(sample, exchange, symbol, instrument));
         ctx.output(CANDLE_PARTS, sample.candle);
     }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
-
 import java.io.Serializable;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -33,8 +32,13 @@ public final class CrossVenueDivergence implements Serializable {
     /**
      * @param quoteClasses quote currency to its class (USDT → USD); a quote not listed is its own class
      */
-    public record Settings(double thresholdPct, double rearmPct, long minDurationMs, long stalenessMs,
-                           Map<String, String> quoteClasses) implements Serializable {
+    public record Settings(
+            double thresholdPct,
+            double rearmPct,
+            long minDurationMs,
+            long stalenessMs,
+            Map<String, String> quoteClasses)
+            implements Serializable {
         public Settings {
             quoteClasses = new LinkedHashMap<>(quoteClasses);
         }
@@ -101,9 +105,11 @@ public final class CrossVenueDivergence implements Serializable {
             s.episode = false;
             return null;
         }
-        if (!s.alerted && divergencePct >= settings.thresholdPct()
+        if (!s.alerted
+                && divergencePct >= settings.thresholdPct()
                 && tick.ts() - s.since >= settings.minDurationMs()
-                && s.tradeTs[hi] >= s.since && s.tradeTs[lo] >= s.since) {
+                && s.tradeTs[hi] >= s.since
+                && s.tradeTs[lo] >= s.since) {
             s.alerted = true;
             return alert(tick, s, me, hi, lo, divergencePct, now);
         }
@@ -137,10 +143,21 @@ public final class CrossVenueDivergence implements Serializable {
                 + ",\"divergence_pct\":" + Decimals.round(divergencePct, 4) + ",\"venues\":" + s.prices.length
                 + ",\"since\":" + s.since + "}";
         AnomalyType type = AnomalyType.CROSS_VENUE_DIVERGENCE;
-        return new Anomaly(Anomaly.idFor(type, s.exchanges[outlier], s.symbols[outlier], tradeId, tick.ts()),
-                s.exchanges[outlier], s.symbols[outlier], type, tick.ts(), s.priceTexts[outlier], referenceText,
-                Decimals.round((s.prices[outlier] / reference - 1.0) * 100.0, 4), tick.ts() - s.since, null, tradeId,
-                tick.recvTs(), now, details);
+        return new Anomaly(
+                Anomaly.idFor(type, s.exchanges[outlier], s.symbols[outlier], tradeId, tick.ts()),
+                s.exchanges[outlier],
+                s.symbols[outlier],
+                type,
+                tick.ts(),
+                s.priceTexts[outlier],
+                referenceText,
+                Decimals.round((s.prices[outlier] / reference - 1.0) * 100.0, 4),
+                tick.ts() - s.since,
+                null,
+                tradeId,
+                tick.recvTs(),
+                now,
+                details);
     }
 
     private static double[] pricesWithout(DivergenceQuotes s, int skip) {

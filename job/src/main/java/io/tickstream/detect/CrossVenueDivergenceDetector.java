@@ -5,7 +5,12 @@ import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
 import io.tickstream.state.StateTtl;
-
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
@@ -17,13 +22,6 @@ import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
-
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * CROSS_VENUE_DIVERGENCE as the job runs it ({@link CrossVenueDivergence} is the logic): keyed by asset
@@ -59,7 +57,9 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
                 return bySymbol;
             }
         }
-        return a.tradeSeq() != b.tradeSeq() ? Long.compare(a.tradeSeq(), b.tradeSeq()) : a.tradeId().compareTo(b.tradeId());
+        return a.tradeSeq() != b.tradeSeq()
+                ? Long.compare(a.tradeSeq(), b.tradeSeq())
+                : a.tradeId().compareTo(b.tradeId());
     };
 
     private final CrossVenueDivergence logic;
@@ -70,6 +70,7 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
     private transient MapState<Long, Tick> pending;
     /** How many trades wait for each timer. */
     private transient MapState<Long, Integer> pendingCount;
+
     private transient Counter alerts;
 
     public CrossVenueDivergenceDetector(CrossVenueDivergence.Settings settings, Duration stateTtl) {
@@ -90,6 +91,7 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
         private static final long serialVersionUID = 1L;
         /** More symbols than any venue lists; past it the cache starts over rather than grow without bound. */
         private static final int MAX_CACHED = 10_000;
+
         private final CrossVenueDivergence.Settings settings;
         private transient Map<String, String> assets;
 
@@ -113,12 +115,18 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
 
     @Override
     public void open(OpenContext openContext) {
-        quotes = getRuntimeContext().getState(StateTtl.expireAfter(
-                new ValueStateDescriptor<>("divergence-quotes", DivergenceQuotesSerializer.INSTANCE), stateTtl));
-        pending = getRuntimeContext().getMapState(StateTtl.expireAfter(new MapStateDescriptor<>(
-                "divergence-pending-trades", Types.LONG, TypeInformation.of(Tick.class)), stateTtl));
-        pendingCount = getRuntimeContext().getMapState(StateTtl.expireAfter(new MapStateDescriptor<>(
-                "divergence-pending-counts", Types.LONG, Types.INT), stateTtl));
+        quotes = getRuntimeContext()
+                .getState(StateTtl.expireAfter(
+                        new ValueStateDescriptor<>("divergence-quotes", DivergenceQuotesSerializer.INSTANCE),
+                        stateTtl));
+        pending = getRuntimeContext()
+                .getMapState(StateTtl.expireAfter(
+                        new MapStateDescriptor<>(
+                                "divergence-pending-trades", Types.LONG, TypeInformation.of(Tick.class)),
+                        stateTtl));
+        pendingCount = getRuntimeContext()
+                .getMapState(StateTtl.expireAfter(
+                        new MapStateDescriptor<>("divergence-pending-counts", Types.LONG, Types.INT), stateTtl));
         alerts = JobMetrics.anomalies(getRuntimeContext().getMetricGroup(), AnomalyType.CROSS_VENUE_DIVERGENCE.name());
     }
 

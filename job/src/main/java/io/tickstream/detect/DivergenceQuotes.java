@@ -12,6 +12,7 @@ public final class DivergenceQuotes {
     public long[] tradeTs = new long[0];
     /** Each venue's last trade id; null where a state restored from format v2 has not seen the venue trade since. */
     public String[] tradeIds = new String[0];
+
     public boolean episode;
     public long since;
     public boolean alerted;

@@ -3,21 +3,21 @@ package io.tickstream.detect;
 import io.tickstream.state.StateFormats;
 import io.tickstream.state.StateSerializer;
 import io.tickstream.state.VersionedStateSnapshot;
-
+import java.io.IOException;
+import java.util.Map;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
-
-import java.io.IOException;
-import java.util.Map;
 
 /** The cross-venue detector's last trades per asset ({@link DivergenceQuotes}), read and written on every batch of trades. */
 public final class DivergenceQuotesSerializer extends StateSerializer<DivergenceQuotes> {
     private static final long serialVersionUID = 1L;
 
     /** This state's formats: the current one, those this release reads, those it refuses (docs/state-migrations.md). */
-    public static final StateFormats FORMATS = new StateFormats("cross-venue quotes", 3,
+    public static final StateFormats FORMATS = new StateFormats(
+            "cross-venue quotes",
+            3,
             Map.of(3, "release 0.2: each venue's last trade id", 2, "release 0.1 (986d34c)"),
             Map.of(1, "a build before release 0.1: strings in modified UTF-8"));
 
@@ -85,5 +85,4 @@ public final class DivergenceQuotesSerializer extends StateSerializer<Divergence
             return reading(format);
         }
     }
-
 }

@@ -14,6 +14,7 @@ public final class InstrumentDetectorState {
     public IntervalSampler.State sample;
     /** The instrument's open incident: the id its alerts share, and the trade time of its last alert. */
     public String incidentId;
+
     public long incidentLastTs = Long.MIN_VALUE;
 
     public InstrumentDetectorState() {}

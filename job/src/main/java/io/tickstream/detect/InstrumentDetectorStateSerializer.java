@@ -6,14 +6,12 @@ import io.tickstream.model.TickSerializer;
 import io.tickstream.state.StateFormats;
 import io.tickstream.state.StateSerializer;
 import io.tickstream.state.VersionedStateSnapshot;
-
+import java.io.IOException;
+import java.util.Map;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
-
-import java.io.IOException;
-import java.util.Map;
 
 /**
  * The detectors' per-instrument state, read and written in RocksDB on every trade (Flink's POJO serializer was a
@@ -25,12 +23,19 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
     private static final long serialVersionUID = 1L;
 
     /** This state's formats: the current one, those this release reads, those it refuses (docs/state-migrations.md). */
-    public static final StateFormats FORMATS = new StateFormats("detector", 4,
+    public static final StateFormats FORMATS = new StateFormats(
+            "detector",
+            4,
             Map.of(4, "release 0.2", 3, "release 0.1 (986d34c)"),
-            Map.of(2, "a build before release 0.1: fixed volume buckets", 1, "a build before release 0.1: no pending 100 ms sample"));
+            Map.of(
+                    2,
+                    "a build before release 0.1: fixed volume buckets",
+                    1,
+                    "a build before release 0.1: no pending 100 ms sample"));
 
     /** Reads and writes the current format. */
-    public static final InstrumentDetectorStateSerializer INSTANCE = new InstrumentDetectorStateSerializer(FORMATS.current());
+    public static final InstrumentDetectorStateSerializer INSTANCE =
+            new InstrumentDetectorStateSerializer(FORMATS.current());
 
     private InstrumentDetectorStateSerializer(int readFormat) {
         super(readFormat);
@@ -184,5 +189,4 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
             return reading(format);
         }
     }
-
 }

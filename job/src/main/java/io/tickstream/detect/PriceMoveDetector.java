@@ -3,7 +3,6 @@ package io.tickstream.detect;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
-
 import java.io.Serializable;
 
 /**
@@ -135,7 +134,8 @@ public final class PriceMoveDetector implements Serializable {
             if (state.dropActive && fallPct < settings.rearmPct()) {
                 state.dropActive = false;
             }
-            if (risePct >= settings.thresholdPct() && !state.spikeActive
+            if (risePct >= settings.thresholdPct()
+                    && !state.spikeActive
                     && cooledDown(tick.ts(), state.lastSpikeAlertTs)
                     && !(state.episode < 0 && price <= state.episodeReference)) {
                 state.spikeActive = true;
@@ -143,7 +143,8 @@ public final class PriceMoveDetector implements Serializable {
                 state.episode = 1;
                 state.episodeReference = min;
                 alert = alert(AnomalyType.PRICE_SPIKE, tick, min, risePct, now);
-            } else if (fallPct >= settings.thresholdPct() && !state.dropActive
+            } else if (fallPct >= settings.thresholdPct()
+                    && !state.dropActive
                     && cooledDown(tick.ts(), state.lastDropAlertTs)
                     && !(state.episode > 0 && price >= state.episodeReference)) {
                 state.dropActive = true;
@@ -167,7 +168,18 @@ public final class PriceMoveDetector implements Serializable {
     private Anomaly alert(AnomalyType type, Tick tick, double reference, double changePct, long now) {
         return new Anomaly(
                 Anomaly.idFor(type, tick.exchange(), tick.symbol(), tick.tradeId(), tick.ts()),
-                tick.exchange(), tick.symbol(), type, tick.ts(), tick.price(), Decimals.toPlainString(reference),
-                Decimals.round(changePct, 4), settings.windowMs(), null, tick.tradeId(), tick.recvTs(), now, null);
+                tick.exchange(),
+                tick.symbol(),
+                type,
+                tick.ts(),
+                tick.price(),
+                Decimals.toPlainString(reference),
+                Decimals.round(changePct, 4),
+                settings.windowMs(),
+                null,
+                tick.tradeId(),
+                tick.recvTs(),
+                now,
+                null);
     }
 }

@@ -3,7 +3,6 @@ package io.tickstream.detect;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
-
 import java.io.Serializable;
 
 /**
@@ -15,8 +14,9 @@ import java.io.Serializable;
 public final class ReturnZScoreDetector implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    public record Settings(double threshold, double halfLifeTrades, int warmupReturns, double minStddev,
-                           long cooldownMs) implements Serializable {}
+    public record Settings(
+            double threshold, double halfLifeTrades, int warmupReturns, double minStddev, long cooldownMs)
+            implements Serializable {}
 
     /** Per-instrument state (written by InstrumentDetectorStateSerializer). */
     public static final class State {
@@ -51,13 +51,29 @@ public final class ReturnZScoreDetector implements Serializable {
                 double stddev = Math.max(Math.sqrt(state.variance), settings.minStddev());
                 double z = (r - state.mean) / stddev;
                 if (Math.abs(z) >= settings.threshold()
-                        && (state.lastAlertTs == Long.MIN_VALUE || tick.ts() - state.lastAlertTs >= settings.cooldownMs())) {
+                        && (state.lastAlertTs == Long.MIN_VALUE
+                                || tick.ts() - state.lastAlertTs >= settings.cooldownMs())) {
                     state.lastAlertTs = tick.ts();
                     alert = new Anomaly(
-                            Anomaly.idFor(AnomalyType.RETURN_ZSCORE, tick.exchange(), tick.symbol(), tick.tradeId(), tick.ts()),
-                            tick.exchange(), tick.symbol(), AnomalyType.RETURN_ZSCORE, tick.ts(), tick.price(),
-                            state.lastPriceText, Decimals.round((price / state.lastPrice - 1.0) * 100.0, 4), null,
-                            Decimals.round(z, 3), tick.tradeId(), tick.recvTs(), now, null);
+                            Anomaly.idFor(
+                                    AnomalyType.RETURN_ZSCORE,
+                                    tick.exchange(),
+                                    tick.symbol(),
+                                    tick.tradeId(),
+                                    tick.ts()),
+                            tick.exchange(),
+                            tick.symbol(),
+                            AnomalyType.RETURN_ZSCORE,
+                            tick.ts(),
+                            tick.price(),
+                            state.lastPriceText,
+                            Decimals.round((price / state.lastPrice - 1.0) * 100.0, 4),
+                            null,
+                            Decimals.round(z, 3),
+                            tick.tradeId(),
+                            tick.recvTs(),
+                            now,
+                            null);
                 }
             }
             double diff = r - state.mean;

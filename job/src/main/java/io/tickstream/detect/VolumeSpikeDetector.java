@@ -3,7 +3,6 @@ package io.tickstream.detect;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
-
 import java.io.Serializable;
 
 /**
@@ -34,8 +33,16 @@ public final class VolumeSpikeDetector implements Serializable {
      */
     static final double FOLD_CAP = 3;
 
-    public record Settings(long windowMs, long stepMs, double multiplier, long halfLifeMs, double minNotional,
-                           long warmupMs, long cooldownMs, double tradeCap) implements Serializable {
+    public record Settings(
+            long windowMs,
+            long stepMs,
+            double multiplier,
+            long halfLifeMs,
+            double minNotional,
+            long warmupMs,
+            long cooldownMs,
+            double tradeCap)
+            implements Serializable {
         public int steps() {
             return (int) (windowMs / stepMs);
         }
@@ -47,15 +54,18 @@ public final class VolumeSpikeDetector implements Serializable {
         public long stepStart = Long.MIN_VALUE;
         /** Per step of the window, a ring indexed by step number: volume, counted volume (trades capped), value. */
         public double[] volume;
+
         public double[] counted;
         public double[] notional;
         /** Running estimate of the log of the median trade size; -infinity before the first trade. */
         public double logMedianSize = Double.NEGATIVE_INFINITY;
         /** An alert was raised and no window has closed below half the multiple since. */
         public boolean episode;
+
         public long lastAlertTs = Long.MIN_VALUE;
         /** EWMA of the counted volume of the windows closed so far (one per step). */
         public double average;
+
         public long steps;
 
         public State() {}
@@ -90,7 +100,9 @@ public final class VolumeSpikeDetector implements Serializable {
     }
 
     public Anomaly onTick(Tick tick, State state, long now) {
-        if (state.volume == null || state.volume.length != windowSteps || state.counted == null
+        if (state.volume == null
+                || state.volume.length != windowSteps
+                || state.counted == null
                 || state.counted.length != windowSteps) {
             State fresh = newState(); // the window changed since a restore: start over
             state.volume = fresh.volume;
@@ -114,7 +126,9 @@ public final class VolumeSpikeDetector implements Serializable {
         state.notional[slot] += size * tick.priceValue();
         double counted = sum(state.counted);
 
-        if (!state.episode && state.steps >= warmupSteps && state.average > 0
+        if (!state.episode
+                && state.steps >= warmupSteps
+                && state.average > 0
                 && counted >= settings.multiplier() * state.average
                 && sum(state.notional) >= settings.minNotional()
                 && (state.lastAlertTs == Long.MIN_VALUE || tick.ts() >= state.lastAlertTs + settings.cooldownMs())) {
@@ -129,9 +143,19 @@ public final class VolumeSpikeDetector implements Serializable {
                     + ",\"ratio\":" + Decimals.round(ratio, 3) + "}";
             return new Anomaly(
                     Anomaly.idFor(AnomalyType.VOLUME_SPIKE, tick.exchange(), tick.symbol(), tick.tradeId(), tick.ts()),
-                    tick.exchange(), tick.symbol(), AnomalyType.VOLUME_SPIKE, tick.ts(), tick.price(), null,
-                    Decimals.round((ratio - 1.0) * 100.0, 2), settings.windowMs(), null, tick.tradeId(),
-                    tick.recvTs(), now, details);
+                    tick.exchange(),
+                    tick.symbol(),
+                    AnomalyType.VOLUME_SPIKE,
+                    tick.ts(),
+                    tick.price(),
+                    null,
+                    Decimals.round((ratio - 1.0) * 100.0, 2),
+                    settings.windowMs(),
+                    null,
+                    tick.tradeId(),
+                    tick.recvTs(),
+                    now,
+                    details);
         }
         return null;
     }
@@ -153,8 +177,8 @@ public final class VolumeSpikeDetector implements Serializable {
             state.logMedianSize = logSize;
         }
         double counted = Math.min(size, Math.exp(state.logMedianSize + logTradeCap));
-        state.logMedianSize += logSize > state.logMedianSize ? MEDIAN_STEP
-                : logSize < state.logMedianSize ? -MEDIAN_STEP : 0;
+        state.logMedianSize +=
+                logSize > state.logMedianSize ? MEDIAN_STEP : logSize < state.logMedianSize ? -MEDIAN_STEP : 0;
         return counted;
     }
 
@@ -178,8 +202,11 @@ public final class VolumeSpikeDetector implements Serializable {
             if (state.episode && counted < settings.multiplier() / 2 * state.average) {
                 state.episode = false;
             }
-            fold(state, state.steps >= warmupSteps && state.average > 0
-                    ? Math.min(counted, FOLD_CAP * state.average) : counted);
+            fold(
+                    state,
+                    state.steps >= warmupSteps && state.average > 0
+                            ? Math.min(counted, FOLD_CAP * state.average)
+                            : counted);
             state.stepStart += settings.stepMs();
             int slot = slot(state.stepStart);
             state.volume[slot] = 0;

@@ -1,7 +1,6 @@
 package io.tickstream.metrics;
 
 import io.tickstream.model.Tick;
-
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.metrics.Histogram;

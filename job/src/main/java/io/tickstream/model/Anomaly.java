@@ -34,17 +34,57 @@ public record Anomaly(
         String incidentId) {
 
     /** An alert not (yet) correlated with others. */
-    public Anomaly(String id, String exchange, String symbol, AnomalyType type, long ts, String price, String refPrice,
-                   Double changePct, Long windowMs, Double zscore, String tradeId, long recvTs, long detectedAt,
-                   String details) {
-        this(id, exchange, symbol, type, ts, price, refPrice, changePct, windowMs, zscore, tradeId, recvTs, detectedAt,
-                details, null);
+    public Anomaly(
+            String id,
+            String exchange,
+            String symbol,
+            AnomalyType type,
+            long ts,
+            String price,
+            String refPrice,
+            Double changePct,
+            Long windowMs,
+            Double zscore,
+            String tradeId,
+            long recvTs,
+            long detectedAt,
+            String details) {
+        this(
+                id,
+                exchange,
+                symbol,
+                type,
+                ts,
+                price,
+                refPrice,
+                changePct,
+                windowMs,
+                zscore,
+                tradeId,
+                recvTs,
+                detectedAt,
+                details,
+                null);
     }
 
     /** This alert in the given incident. */
     public Anomaly withIncident(String incident) {
-        return new Anomaly(id, exchange, symbol, type, ts, price, refPrice, changePct, windowMs, zscore, tradeId, recvTs,
-                detectedAt, details, incident);
+        return new Anomaly(
+                id,
+                exchange,
+                symbol,
+                type,
+                ts,
+                price,
+                refPrice,
+                changePct,
+                windowMs,
+                zscore,
+                tradeId,
+                recvTs,
+                detectedAt,
+                details,
+                incident);
     }
 
     /** The incident this alert belongs to: its own id when it was not correlated with an earlier alert. */

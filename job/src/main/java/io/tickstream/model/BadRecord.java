@@ -12,12 +12,19 @@ package io.tickstream.model;
  * @param timestamp its Kafka or trade timestamp, or -1 when unknown
  */
 public record BadRecord(
-        byte[] key, byte[] value, String reason, String stage, String topic, int partition, long offset, long timestamp) {
+        byte[] key,
+        byte[] value,
+        String reason,
+        String stage,
+        String topic,
+        int partition,
+        long offset,
+        long timestamp) {
     public static final String PARSE = "parse";
 
     /** A record of the ticks topic that is not a valid tick. */
-    public static BadRecord unparsable(byte[] key, byte[] value, String reason, String topic, int partition, long offset,
-                                       long timestamp) {
+    public static BadRecord unparsable(
+            byte[] key, byte[] value, String reason, String topic, int partition, long offset, long timestamp) {
         return new BadRecord(key, value, reason, PARSE, topic, partition, offset, timestamp);
     }
 

@@ -56,8 +56,9 @@ public final class InstrumentNames {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Bytes other && Arrays.equals(bytes, offset, offset + length,
-                    other.bytes, other.offset, other.offset + other.length);
+            return o instanceof Bytes other
+                    && Arrays.equals(
+                            bytes, offset, offset + length, other.bytes, other.offset, other.offset + other.length);
         }
 
         @Override

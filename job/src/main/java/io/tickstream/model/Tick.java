@@ -1,6 +1,5 @@
 package io.tickstream.model;
 
-
 import org.apache.flink.api.common.typeinfo.TypeInfo;
 
 /**
@@ -33,9 +32,30 @@ public record Tick(
     public static final long NO_SEQUENCE = -1L;
 
     /** A tick whose instrument key is built from its exchange and symbol. */
-    public Tick(String exchange, String symbol, String tradeId, long tradeSeq, String price, double priceValue,
-            String size, double sizeValue, Side side, long ts, long recvTs) {
-        this(exchange, symbol, tradeId, tradeSeq, price, priceValue, size, sizeValue, side, ts, recvTs,
+    public Tick(
+            String exchange,
+            String symbol,
+            String tradeId,
+            long tradeSeq,
+            String price,
+            double priceValue,
+            String size,
+            double sizeValue,
+            Side side,
+            long ts,
+            long recvTs) {
+        this(
+                exchange,
+                symbol,
+                tradeId,
+                tradeSeq,
+                price,
+                priceValue,
+                size,
+                sizeValue,
+                side,
+                ts,
+                recvTs,
                 exchange + ':' + symbol);
     }
 

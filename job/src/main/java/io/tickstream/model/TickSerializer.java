@@ -1,20 +1,16 @@
 package io.tickstream.model;
 
-import io.tickstream.state.StateSerializer;
-
-
 import io.tickstream.state.StateFormats;
+import io.tickstream.state.StateSerializer;
 import io.tickstream.state.VersionedStateSnapshot;
-
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.util.Map;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
-
-import java.io.DataInputStream;
-import java.io.IOException;
-import java.util.Map;
 
 /**
  * Ticks between operators and in held-trade state. Every tick crosses the network once (key by instrument), and the
@@ -84,10 +80,21 @@ public final class TickSerializer extends TypeSerializer<Tick> {
     }
 
     /** Reads what {@link #writeTrade} wrote, with these names (null where the reader adds them later). */
-    public static Tick readTrade(DataInputView in, String exchange, String symbol, String instrument) throws IOException {
-        return new Tick(exchange, symbol, StateSerializer.readString(in), in.readLong(),
-                StateSerializer.readString(in), in.readDouble(), StateSerializer.readString(in), in.readDouble(),
-                SIDES[in.readByte()], in.readLong(), in.readLong(), instrument);
+    public static Tick readTrade(DataInputView in, String exchange, String symbol, String instrument)
+            throws IOException {
+        return new Tick(
+                exchange,
+                symbol,
+                StateSerializer.readString(in),
+                in.readLong(),
+                StateSerializer.readString(in),
+                in.readDouble(),
+                StateSerializer.readString(in),
+                in.readDouble(),
+                SIDES[in.readByte()],
+                in.readLong(),
+                in.readLong(),
+                instrument);
     }
 
     @Override
@@ -112,8 +119,8 @@ public final class TickSerializer extends TypeSerializer<Tick> {
         InstrumentNames.Names n = names.get(instrumentBytes, 2, length);
         if (n == null) {
             String instrument = DataInputStream.readUTF(new DataInputDeserializer(instrumentBytes, 0, length + 2));
-            n = new InstrumentNames.Names(instrument.substring(0, exchangeLength),
-                    instrument.substring(exchangeLength + 1), instrument);
+            n = new InstrumentNames.Names(
+                    instrument.substring(0, exchangeLength), instrument.substring(exchangeLength + 1), instrument);
             names.put(instrumentBytes, 2, length, n);
         }
         return n;
@@ -145,10 +152,15 @@ public final class TickSerializer extends TypeSerializer<Tick> {
     }
 
     /** The formats of ticks held in state (the sequencer's and the cross-venue detector's held trades). */
-    public static final StateFormats FORMATS = new StateFormats("tick", 3,
+    public static final StateFormats FORMATS = new StateFormats(
+            "tick",
+            3,
             Map.of(3, "release 0.1 (986d34c)"),
-            Map.of(2, "a build before release 0.1: strings in modified UTF-8",
-                    1, "a build before release 0.1: exchange and symbol written apart"));
+            Map.of(
+                    2,
+                    "a build before release 0.1: strings in modified UTF-8",
+                    1,
+                    "a build before release 0.1: exchange and symbol written apart"));
 
     /** What a savepoint records of this serializer: the format of its data (see {@link #FORMATS}). */
     public static final class Snapshot extends VersionedStateSnapshot<Tick> {

@@ -1,13 +1,10 @@
 package io.tickstream.model;
 
 import io.tickstream.state.SerializerTypeInfo;
-
-
-import org.apache.flink.api.common.typeinfo.TypeInfoFactory;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
-
 import java.lang.reflect.Type;
 import java.util.Map;
+import org.apache.flink.api.common.typeinfo.TypeInfoFactory;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 
 /** Flink's type information for {@link Tick}: use {@link TickSerializer} wherever a tick is serialized. */
 public final class TickTypeInfo extends SerializerTypeInfo<Tick> {

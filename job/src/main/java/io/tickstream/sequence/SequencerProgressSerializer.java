@@ -3,23 +3,20 @@ package io.tickstream.sequence;
 import io.tickstream.state.StateFormats;
 import io.tickstream.state.StateSerializer;
 import io.tickstream.state.VersionedStateSnapshot;
-
+import java.io.IOException;
+import java.util.Map;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
-
-import java.io.IOException;
-import java.util.Map;
 
 /** The trade sequencer's progress per instrument, read and written on every trade. */
 public final class SequencerProgressSerializer extends StateSerializer<TradeSequencer.Progress> {
     private static final long serialVersionUID = 1L;
 
     /** This state's formats: the current one, those this release reads, those it refuses (docs/state-migrations.md). */
-    public static final StateFormats FORMATS = new StateFormats("trade sequencer progress", 1,
-            Map.of(1, "release 0.1 (986d34c)"),
-            Map.of());
+    public static final StateFormats FORMATS =
+            new StateFormats("trade sequencer progress", 1, Map.of(1, "release 0.1 (986d34c)"), Map.of());
 
     /** Reads and writes the current format. */
     public static final SequencerProgressSerializer INSTANCE = new SequencerProgressSerializer(FORMATS.current());
@@ -77,5 +74,4 @@ public final class SequencerProgressSerializer extends StateSerializer<TradeSequ
             return reading(format);
         }
     }
-
 }

@@ -3,7 +3,11 @@ package io.tickstream.sequence;
 import io.tickstream.metrics.JobMetrics;
 import io.tickstream.model.Tick;
 import io.tickstream.state.StateTtl;
-
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
@@ -15,12 +19,6 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
-
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.List;
-import java.util.Map;
 
 /**
  * Puts each instrument's trades in trade order, once, before the detectors and the candles see them.
@@ -59,6 +57,7 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
         public int held;
         /** Given-up gaps [start, end] of sequence numbers and the watermark when they were given up. */
         public long[] gapStart = new long[0];
+
         public long[] gapEnd = new long[0];
         public long[] gapWatermark = new long[0];
 
@@ -84,19 +83,27 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
         this.gapMemoryMs = gapMemory.toMillis();
         this.stateTtl = stateTtl;
         this.unsequencedDedupTtl = gapMemory.plus(gapMemory).compareTo(Duration.ofMinutes(1)) < 0
-                ? Duration.ofMinutes(1) : gapMemory.plus(gapMemory);
+                ? Duration.ofMinutes(1)
+                : gapMemory.plus(gapMemory);
     }
 
     @Override
     public void open(OpenContext openContext) {
-        progressState = getRuntimeContext().getState(StateTtl.expireAfter(
-                new ValueStateDescriptor<>("sequencer-progress", SequencerProgressSerializer.INSTANCE), stateTtl));
-        heldBySeq = getRuntimeContext().getMapState(StateTtl.expireAfter(
-                new MapStateDescriptor<>("held-by-seq", Types.LONG, TypeInformation.of(Tick.class)), stateTtl));
-        heldUnsequenced = getRuntimeContext().getMapState(StateTtl.expireAfter(
-                new MapStateDescriptor<>("held-unsequenced", Types.STRING, TypeInformation.of(Tick.class)), stateTtl));
-        releasedUnsequenced = getRuntimeContext().getMapState(StateTtl.expireAfter(
-                new MapStateDescriptor<>("released-unsequenced", Types.STRING, Types.BOOLEAN), unsequencedDedupTtl));
+        progressState = getRuntimeContext()
+                .getState(StateTtl.expireAfter(
+                        new ValueStateDescriptor<>("sequencer-progress", SequencerProgressSerializer.INSTANCE),
+                        stateTtl));
+        heldBySeq = getRuntimeContext()
+                .getMapState(StateTtl.expireAfter(
+                        new MapStateDescriptor<>("held-by-seq", Types.LONG, TypeInformation.of(Tick.class)), stateTtl));
+        heldUnsequenced = getRuntimeContext()
+                .getMapState(StateTtl.expireAfter(
+                        new MapStateDescriptor<>("held-unsequenced", Types.STRING, TypeInformation.of(Tick.class)),
+                        stateTtl));
+        releasedUnsequenced = getRuntimeContext()
+                .getMapState(StateTtl.expireAfter(
+                        new MapStateDescriptor<>("released-unsequenced", Types.STRING, Types.BOOLEAN),
+                        unsequencedDedupTtl));
         late = JobMetrics.counter(getRuntimeContext().getMetricGroup(), JobMetrics.LATE_RECORDS);
         duplicates = JobMetrics.counter(getRuntimeContext().getMetricGroup(), JobMetrics.DUPLICATE_RECORDS);
     }
@@ -116,8 +123,7 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
         progressState.update(p);
     }
 
-    private void onSequenced(Tick tick, Progress p, long watermark, Context ctx, Collector<Tick> out)
-            throws Exception {
+    private void onSequenced(Tick tick, Progress p, long watermark, Context ctx, Collector<Tick> out) throws Exception {
         long seq = tick.tradeSeq();
         if (p.nextSeq >= 0 && seq < p.nextSeq) {
             if (takeFromGap(p, seq, watermark)) {

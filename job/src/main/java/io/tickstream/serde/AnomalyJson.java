@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import io.tickstream.model.Anomaly;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 

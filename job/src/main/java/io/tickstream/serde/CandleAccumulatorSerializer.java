@@ -12,14 +12,20 @@ public final class CandleAccumulatorSerializer {
     /** Format v2 (release 0.1). */
     public static final class SnapshotV2 extends LegacyStateSnapshot<io.tickstream.candles.CandleAccumulator> {
         public SnapshotV2() {
-            super(io.tickstream.candles.CandleAccumulatorSerializer.FORMATS, 2, io.tickstream.candles.CandleAccumulatorSerializer::reading);
+            super(
+                    io.tickstream.candles.CandleAccumulatorSerializer.FORMATS,
+                    2,
+                    io.tickstream.candles.CandleAccumulatorSerializer::reading);
         }
     }
 
     /** Format v1 (a build before release 0.1): refused. */
     public static final class Snapshot extends LegacyStateSnapshot<io.tickstream.candles.CandleAccumulator> {
         public Snapshot() {
-            super(io.tickstream.candles.CandleAccumulatorSerializer.FORMATS, 1, io.tickstream.candles.CandleAccumulatorSerializer::reading);
+            super(
+                    io.tickstream.candles.CandleAccumulatorSerializer.FORMATS,
+                    1,
+                    io.tickstream.candles.CandleAccumulatorSerializer::reading);
         }
     }
 }

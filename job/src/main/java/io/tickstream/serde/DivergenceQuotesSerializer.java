@@ -12,14 +12,20 @@ public final class DivergenceQuotesSerializer {
     /** Format v2 (release 0.1). */
     public static final class SnapshotV2 extends LegacyStateSnapshot<io.tickstream.detect.DivergenceQuotes> {
         public SnapshotV2() {
-            super(io.tickstream.detect.DivergenceQuotesSerializer.FORMATS, 2, io.tickstream.detect.DivergenceQuotesSerializer::reading);
+            super(
+                    io.tickstream.detect.DivergenceQuotesSerializer.FORMATS,
+                    2,
+                    io.tickstream.detect.DivergenceQuotesSerializer::reading);
         }
     }
 
     /** Format v1 (a build before release 0.1): refused. */
     public static final class Snapshot extends LegacyStateSnapshot<io.tickstream.detect.DivergenceQuotes> {
         public Snapshot() {
-            super(io.tickstream.detect.DivergenceQuotesSerializer.FORMATS, 1, io.tickstream.detect.DivergenceQuotesSerializer::reading);
+            super(
+                    io.tickstream.detect.DivergenceQuotesSerializer.FORMATS,
+                    1,
+                    io.tickstream.detect.DivergenceQuotesSerializer::reading);
         }
     }
 }

@@ -12,7 +12,10 @@ public final class SequencerProgressSerializer {
     /** Format v1 (release 0.1). */
     public static final class Snapshot extends LegacyStateSnapshot<io.tickstream.sequence.TradeSequencer.Progress> {
         public Snapshot() {
-            super(io.tickstream.sequence.SequencerProgressSerializer.FORMATS, 1, io.tickstream.sequence.SequencerProgressSerializer::reading);
+            super(
+                    io.tickstream.sequence.SequencerProgressSerializer.FORMATS,
+                    1,
+                    io.tickstream.sequence.SequencerProgressSerializer::reading);
         }
     }
 }

@@ -2,11 +2,9 @@ package io.tickstream.sink;
 
 import io.tickstream.model.Anomaly;
 import io.tickstream.serde.AnomalyJson;
-
+import java.nio.charset.StandardCharsets;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.kafka.clients.producer.ProducerRecord;
-
-import java.nio.charset.StandardCharsets;
 
 /** Anomalies to the anomalies topic: key {@code <exchange>:<symbol>}, value anomaly JSON v1, timestamp the trade time. */
 public final class AnomalySerializer implements KafkaRecordSerializationSchema<Anomaly> {
@@ -20,7 +18,11 @@ public final class AnomalySerializer implements KafkaRecordSerializationSchema<A
 
     @Override
     public ProducerRecord<byte[], byte[]> serialize(Anomaly anomaly, KafkaSinkContext context, Long timestamp) {
-        return new ProducerRecord<>(topic, null, anomaly.ts(),
-                anomaly.instrument().getBytes(StandardCharsets.UTF_8), AnomalyJson.toBytes(anomaly));
+        return new ProducerRecord<>(
+                topic,
+                null,
+                anomaly.ts(),
+                anomaly.instrument().getBytes(StandardCharsets.UTF_8),
+                AnomalyJson.toBytes(anomaly));
     }
 }

@@ -3,7 +3,6 @@ package io.tickstream.sink;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.BadRecord;
 import io.tickstream.serde.AnomalyJson;
-
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -16,9 +15,10 @@ import java.util.List;
 public final class AnomalyTable implements TableWriter<Anomaly> {
     private static final long serialVersionUID = 1L;
 
-    public static final String INSERT_ANOMALY = "INSERT INTO anomalies (time, id, exchange, symbol, type, price, ref_price,"
-            + " change_pct, zscore, window_ms, trade_id, detected_at, details, incident_id)"
-            + " VALUES (?, ?, ?, ?, ?, ?::numeric, ?::numeric, ?, ?, ?, ?, ?, ?::jsonb, ?) ON CONFLICT DO NOTHING";
+    public static final String INSERT_ANOMALY =
+            "INSERT INTO anomalies (time, id, exchange, symbol, type, price, ref_price,"
+                    + " change_pct, zscore, window_ms, trade_id, detected_at, details, incident_id)"
+                    + " VALUES (?, ?, ?, ?, ?, ?::numeric, ?::numeric, ?, ?, ?, ?, ?, ?::jsonb, ?) ON CONFLICT DO NOTHING";
 
     private transient PreparedStatement insert;
 
@@ -73,8 +73,8 @@ public final class AnomalyTable implements TableWriter<Anomaly> {
 
     @Override
     public BadRecord deadLetter(Anomaly a, String reason, String stage) {
-        return BadRecord.refused(stage, a.instrument().getBytes(StandardCharsets.UTF_8), AnomalyJson.toBytes(a), reason,
-                a.ts());
+        return BadRecord.refused(
+                stage, a.instrument().getBytes(StandardCharsets.UTF_8), AnomalyJson.toBytes(a), reason, a.ts());
     }
 
     @Override

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import io.tickstream.model.BadRecord;
 import io.tickstream.model.Candle;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -27,9 +26,9 @@ public final class CandleTable implements TableWriter<Candle> {
 
     public static final String UPSERT_CANDLE =
             "INSERT INTO candles_1m (bucket, exchange, symbol, open, high, low, close, volume, trades)"
-            + " VALUES (?, ?, ?, ?::numeric, ?::numeric, ?::numeric, ?::numeric, ?, ?)"
-            + " ON CONFLICT (exchange, symbol, bucket) DO UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high,"
-            + " low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume, trades = EXCLUDED.trades";
+                    + " VALUES (?, ?, ?, ?::numeric, ?::numeric, ?::numeric, ?::numeric, ?, ?)"
+                    + " ON CONFLICT (exchange, symbol, bucket) DO UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high,"
+                    + " low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume, trades = EXCLUDED.trades";
 
     private transient PreparedStatement upsert;
 
@@ -83,8 +82,12 @@ public final class CandleTable implements TableWriter<Candle> {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return BadRecord.refused(stage, (c.exchange() + ':' + c.symbol()).getBytes(StandardCharsets.UTF_8),
-                buffer.toByteArray(), reason, c.bucket());
+        return BadRecord.refused(
+                stage,
+                (c.exchange() + ':' + c.symbol()).getBytes(StandardCharsets.UTF_8),
+                buffer.toByteArray(),
+                reason,
+                c.bucket());
     }
 
     @Override

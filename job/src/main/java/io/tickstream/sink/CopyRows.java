@@ -1,7 +1,6 @@
 package io.tickstream.sink;
 
 import io.tickstream.model.Tick;
-
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -20,11 +19,14 @@ import java.util.Arrays;
  */
 public final class CopyRows {
     /** PGCOPY\n\377\r\n\0, then 32-bit flags (no OIDs) and header extension length, both 0. */
-    private static final byte[] HEADER = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', (byte) 0xff, '\r', '\n', 0, 0, 0, 0, 0,
-        0, 0, 0, 0};
+    private static final byte[] HEADER = {
+        'P', 'G', 'C', 'O', 'P', 'Y', '\n', (byte) 0xff, '\r', '\n', 0, 0, 0, 0, 0, 0, 0, 0, 0
+    };
+
     private static final int COLUMNS = 8;
     /** 2000-01-01T00:00:00Z, PostgreSQL's timestamp epoch, in Unix epoch ms. */
     private static final long POSTGRES_EPOCH_MS = 946_684_800_000L;
+
     private static final int NUMERIC_POS = 0x0000;
     private static final int NUMERIC_NEG = 0x4000;
     /**

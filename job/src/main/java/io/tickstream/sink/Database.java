@@ -1,7 +1,6 @@
 package io.tickstream.sink;
 
 import io.tickstream.config.JdbcUrls;
-
 import java.io.Serializable;
 import java.sql.Connection;
 import java.sql.DriverManager;

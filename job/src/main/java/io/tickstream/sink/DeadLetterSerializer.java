@@ -1,13 +1,11 @@
 package io.tickstream.sink;
 
 import io.tickstream.model.BadRecord;
-
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 /**
  * Bad records to the dead-letter topic, byte for byte as they came (key, value, timestamp), with headers {@code error}

@@ -3,7 +3,6 @@ package io.tickstream.sink;
 import io.tickstream.config.JobConfig;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.BadRecord;
-
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;

@@ -5,7 +5,6 @@ import io.tickstream.model.Anomaly;
 import io.tickstream.model.BadRecord;
 import io.tickstream.model.Candle;
 import io.tickstream.model.Tick;
-
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 
 /**
@@ -32,14 +31,15 @@ public final class PostgresSinks {
     }
 
     private static TableSinkOperator.Settings batched(JobConfig config) {
-        return new TableSinkOperator.Settings(config.jdbcBatchSize, config.jdbcBatchInterval.toMillis(),
-                config.jdbcMaxRetries);
+        return new TableSinkOperator.Settings(
+                config.jdbcBatchSize, config.jdbcBatchInterval.toMillis(), config.jdbcMaxRetries);
     }
 
     private static <T> RowSink<T> table(TableWriter<T> writer, JobConfig config, TableSinkOperator.Settings settings) {
         Database database = database(config);
-        return (rows, uid) -> rows
-                .transform(uid, TypeInformation.of(BadRecord.class),
+        return (rows, uid) -> rows.transform(
+                        uid,
+                        TypeInformation.of(BadRecord.class),
                         new TableSinkOperator.Factory<T>(writer, database, settings))
                 .uid(uid);
     }

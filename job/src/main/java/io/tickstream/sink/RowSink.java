@@ -1,10 +1,8 @@
 package io.tickstream.sink;
 
 import io.tickstream.model.BadRecord;
-
-import org.apache.flink.streaming.api.datastream.DataStream;
-
 import java.io.Serializable;
+import org.apache.flink.streaming.api.datastream.DataStream;
 
 /** Where one kind of row goes: adds its writer to the graph and gives back the rows it refused, for the dead letters. */
 @FunctionalInterface

@@ -2,7 +2,16 @@ package io.tickstream.sink;
 
 import io.tickstream.metrics.JobMetrics;
 import io.tickstream.model.BadRecord;
-
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.operators.MailboxExecutor;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
@@ -14,17 +23,6 @@ import org.apache.flink.streaming.api.operators.StreamOperatorParameters;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.io.IOException;
-import java.io.InterruptedIOException;
-import java.sql.Connection;
-import java.sql.SQLException;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Writes a stream of rows into one table in batches, and passes on, as dead letters, the rows the database refused for
@@ -63,8 +61,11 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
     // Used by the io thread only (and by close, once it has stopped).
     private transient Connection connection;
 
-    private TableSinkOperator(StreamOperatorParameters<BadRecord> parameters, TableWriter<T> writer, Database database,
-                              Settings settings) {
+    private TableSinkOperator(
+            StreamOperatorParameters<BadRecord> parameters,
+            TableWriter<T> writer,
+            Database database,
+            Settings settings) {
         super(parameters);
         this.writer = writer;
         this.database = database;
@@ -107,8 +108,8 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
 
     private void scheduleFlush() {
         long interval = Math.max(settings.batchIntervalMs(), 1);
-        getProcessingTimeService().registerTimer(getProcessingTimeService().getCurrentProcessingTime() + interval,
-                ts -> {
+        getProcessingTimeService()
+                .registerTimer(getProcessingTimeService().getCurrentProcessingTime() + interval, ts -> {
                     if (!filling.rows.isEmpty() && inFlight == null && !sending) {
                         send();
                     }
@@ -166,8 +167,10 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
                 try {
                     mailbox.execute(() -> written(batch), "%s: batch written", stage);
                 } catch (RejectedExecutionException e) {
-                    LOG.debug("{}: the task is closing; a batch's outcome is dropped (it is written again after a "
-                            + "restart)", stage);
+                    LOG.debug(
+                            "{}: the task is closing; a batch's outcome is dropped (it is written again after a "
+                                    + "restart)",
+                            stage);
                 }
             });
         } finally {
@@ -179,8 +182,10 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
     private void written(Batch<T> batch) throws Exception {
         inFlight = null;
         if (batch.error != null) {
-            throw new IOException(stage + ": writing " + batch.rows.size() + " rows to " + writer.table()
-                    + " failed after " + settings.maxRetries() + " retries", batch.error);
+            throw new IOException(
+                    stage + ": writing " + batch.rows.size() + " rows to " + writer.table() + " failed after "
+                            + settings.maxRetries() + " retries",
+                    batch.error);
         }
         for (BadRecord refused : batch.refused) {
             refusedRows.inc();
@@ -188,7 +193,8 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
         }
         batch.clear();
         spare = batch;
-        if (!sending && !filling.rows.isEmpty()
+        if (!sending
+                && !filling.rows.isEmpty()
                 && (settings.batchIntervalMs() == 0 || filling.rows.size() >= settings.batchSize())) {
             send();
         }
@@ -211,8 +217,13 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
                 if (attempt >= settings.maxRetries()) {
                     throw new IOException(writer.table() + ": writing " + batch.rows.size() + " rows failed", e);
                 }
-                LOG.warn("{}: writing {} rows failed (attempt {} of {}), retrying on a new connection", stage,
-                        batch.rows.size(), attempt + 1, settings.maxRetries() + 1, e);
+                LOG.warn(
+                        "{}: writing {} rows failed (attempt {} of {}), retrying on a new connection",
+                        stage,
+                        batch.rows.size(),
+                        attempt + 1,
+                        settings.maxRetries() + 1,
+                        e);
                 try {
                     Thread.sleep(1000L * (attempt + 1));
                 } catch (InterruptedException ie) {
@@ -228,8 +239,9 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
      * single rows, which become dead letters in {@code refused}. A refused batch of n rows with one bad row costs about
      * 2·log2(n) writes. Errors that are not about the rows' content are thrown (the caller retries).
      */
-    static <T> void writeIsolatingRefused(TableWriter<T> writer, Connection connection, List<T> rows,
-                                          List<BadRecord> refused, String stage) throws SQLException {
+    static <T> void writeIsolatingRefused(
+            TableWriter<T> writer, Connection connection, List<T> rows, List<BadRecord> refused, String stage)
+            throws SQLException {
         try {
             writer.write(connection, rows);
         } catch (SQLException e) {
@@ -297,7 +309,8 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
 
         @Override
         @SuppressWarnings("unchecked")
-        public <O extends StreamOperator<BadRecord>> O createStreamOperator(StreamOperatorParameters<BadRecord> parameters) {
+        public <O extends StreamOperator<BadRecord>> O createStreamOperator(
+                StreamOperatorParameters<BadRecord> parameters) {
             return (O) new TableSinkOperator<>(parameters, writer, database, settings);
         }
 

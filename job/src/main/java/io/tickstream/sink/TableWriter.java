@@ -1,7 +1,6 @@
 package io.tickstream.sink;
 
 import io.tickstream.model.BadRecord;
-
 import java.io.Serializable;
 import java.sql.Connection;
 import java.sql.SQLException;

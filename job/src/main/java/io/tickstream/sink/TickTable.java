@@ -3,16 +3,14 @@ package io.tickstream.sink;
 import io.tickstream.model.BadRecord;
 import io.tickstream.model.Tick;
 import io.tickstream.serde.TickJson;
-
-import org.postgresql.PGConnection;
-import org.postgresql.copy.CopyIn;
-import org.postgresql.copy.CopyManager;
-
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.List;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
+import org.postgresql.copy.CopyManager;
 
 /**
  * The ticks table: each batch is one binary COPY straight into the table ({@link CopyRows}), the database's cheapest
@@ -33,8 +31,8 @@ public final class TickTable implements TableWriter<Tick> {
             "COPY tick_rows (time, exchange, symbol, trade_id, price, size, side, recv_time) FROM STDIN (FORMAT binary)";
     public static final String INSERT_FROM_STAGING =
             "INSERT INTO ticks (time, exchange, symbol, trade_id, price, size, side, recv_time)"
-            + " SELECT time, exchange, symbol, trade_id, price, size, side, recv_time FROM tick_rows"
-            + " ON CONFLICT DO NOTHING";
+                    + " SELECT time, exchange, symbol, trade_id, price, size, side, recv_time FROM tick_rows"
+                    + " ON CONFLICT DO NOTHING";
 
     private transient CopyRows rows;
     private transient CopyManager copy;
@@ -72,7 +70,8 @@ public final class TickTable implements TableWriter<Tick> {
      * the staging table with {@code insertFromStaging} ({@link #INSERT_FROM_STAGING}), which skips the rows present.
      * Public so the ingest benchmark writes exactly as the job does.
      */
-    public static void write(Connection connection, CopyManager copy, PreparedStatement insertFromStaging, CopyRows rows)
+    public static void write(
+            Connection connection, CopyManager copy, PreparedStatement insertFromStaging, CopyRows rows)
             throws SQLException {
         if (!copy(connection, copy.copyIn(COPY_TICKS), rows)) {
             copy(connection, copy.copyIn(COPY_STAGING), rows);
@@ -104,8 +103,8 @@ public final class TickTable implements TableWriter<Tick> {
 
     @Override
     public BadRecord deadLetter(Tick tick, String reason, String stage) {
-        return BadRecord.refused(stage, tick.instrument().getBytes(StandardCharsets.UTF_8), TickJson.toBytes(tick),
-                reason, tick.ts());
+        return BadRecord.refused(
+                stage, tick.instrument().getBytes(StandardCharsets.UTF_8), TickJson.toBytes(tick), reason, tick.ts());
     }
 
     @Override

@@ -3,7 +3,6 @@ package io.tickstream.source;
 import io.tickstream.metrics.JobMetrics;
 import io.tickstream.model.BadRecord;
 import io.tickstream.model.Tick;
-
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;

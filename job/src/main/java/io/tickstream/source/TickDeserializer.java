@@ -1,7 +1,6 @@
 package io.tickstream.source;
 
 import io.tickstream.model.BadRecord;
-
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.util.Collector;
@@ -26,13 +25,25 @@ public final class TickDeserializer implements KafkaRecordDeserializationSchema<
         try {
             out.collect(ParseResult.ofTick(parser.parse(record.key(), record.value(), System.currentTimeMillis())));
         } catch (BadTickException e) {
-            out.collect(ParseResult.ofBad(BadRecord.unparsable(record.key(), record.value(), e.getMessage(),
-                    record.topic(), record.partition(), record.offset(), record.timestamp())));
+            out.collect(ParseResult.ofBad(BadRecord.unparsable(
+                    record.key(),
+                    record.value(),
+                    e.getMessage(),
+                    record.topic(),
+                    record.partition(),
+                    record.offset(),
+                    record.timestamp())));
         } catch (RuntimeException e) {
             // The parser throws only BadTickException (the generated records prove it); should a library it uses
             // throw anything else for some input, that input still must not fail the job.
-            out.collect(ParseResult.ofBad(BadRecord.unparsable(record.key(), record.value(), "unreadable: " + e,
-                    record.topic(), record.partition(), record.offset(), record.timestamp())));
+            out.collect(ParseResult.ofBad(BadRecord.unparsable(
+                    record.key(),
+                    record.value(),
+                    "unreadable: " + e,
+                    record.topic(),
+                    record.partition(),
+                    record.offset(),
+                    record.timestamp())));
         }
     }
 

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.core.JsonToken;
 import io.tickstream.model.InstrumentNames;
 import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
-
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.HashSet;
@@ -119,11 +118,13 @@ public final class TickParser implements Serializable {
                     break;
                 case "exchange":
                     exchange = known != null && textEquals(p, valueToken, known.exchange())
-                            ? known.exchange() : text(p, valueToken, field);
+                            ? known.exchange()
+                            : text(p, valueToken, field);
                     break;
                 case "symbol":
                     symbol = known != null && textEquals(p, valueToken, known.symbol())
-                            ? known.symbol() : text(p, valueToken, field);
+                            ? known.symbol()
+                            : text(p, valueToken, field);
                     break;
                 case "trade_id":
                     tradeId = text(p, valueToken, field);
@@ -183,29 +184,60 @@ public final class TickParser implements Serializable {
         if (ts - recvTs > maxTradeAheadMs) {
             // A trade stamped in the future (a venue's clock, a bad producer) would move its instrument's windows and
             // its partition's event time by as much: every trade after it would look late.
-            throw new BadTickException("ts is " + (ts - recvTs) + " ms after recv_ts, more than the "
-                    + maxTradeAheadMs + " ms a trade may be ahead of its receipt (--max-trade-ahead)");
+            throw new BadTickException("ts is " + (ts - recvTs) + " ms after recv_ts, more than the " + maxTradeAheadMs
+                    + " ms a trade may be ahead of its receipt (--max-trade-ahead)");
         }
         return knownNames
-                ? new Tick(exchange, symbol, tradeId, sequenceOf(tradeId), price, priceValue, size, sizeValue, side,
-                        ts, recvTs, known.instrument())
-                : new Tick(exchange, symbol, tradeId, sequenceOf(tradeId), price, priceValue, size, sizeValue, side,
-                        ts, recvTs);
+                ? new Tick(
+                        exchange,
+                        symbol,
+                        tradeId,
+                        sequenceOf(tradeId),
+                        price,
+                        priceValue,
+                        size,
+                        sizeValue,
+                        side,
+                        ts,
+                        recvTs,
+                        known.instrument())
+                : new Tick(
+                        exchange,
+                        symbol,
+                        tradeId,
+                        sequenceOf(tradeId),
+                        price,
+                        priceValue,
+                        size,
+                        sizeValue,
+                        side,
+                        ts,
+                        recvTs);
     }
 
     /** A bit per field of tick JSON v1, to find duplicates; none for fields added later within v1. */
     private static int fieldBit(String field) {
         switch (field) {
-            case "v": return 1;
-            case "exchange": return 1 << 1;
-            case "symbol": return 1 << 2;
-            case "trade_id": return 1 << 3;
-            case "price": return 1 << 4;
-            case "size": return 1 << 5;
-            case "side": return 1 << 6;
-            case "ts": return 1 << 7;
-            case "recv_ts": return 1 << 8;
-            default: return 0;
+            case "v":
+                return 1;
+            case "exchange":
+                return 1 << 1;
+            case "symbol":
+                return 1 << 2;
+            case "trade_id":
+                return 1 << 3;
+            case "price":
+                return 1 << 4;
+            case "size":
+                return 1 << 5;
+            case "side":
+                return 1 << 6;
+            case "ts":
+                return 1 << 7;
+            case "recv_ts":
+                return 1 << 8;
+            default:
+                return 0;
         }
     }
 

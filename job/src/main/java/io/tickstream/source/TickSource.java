@@ -1,7 +1,7 @@
 package io.tickstream.source;
 
 import io.tickstream.config.JobConfig;
-
+import java.time.Duration;
 import org.apache.flink.api.common.eventtime.BoundedOutOfOrdernessWatermarks;
 import org.apache.flink.api.common.eventtime.WatermarkGenerator;
 import org.apache.flink.api.common.eventtime.WatermarkOutput;
@@ -10,8 +10,6 @@ import org.apache.flink.api.common.eventtime.WatermarksWithIdleness;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
-
-import java.time.Duration;
 
 /** The ticks topic as a Flink source, and the event-time rules every input of the pipeline uses. */
 public final class TickSource {
@@ -32,7 +30,10 @@ public final class TickSource {
     }
 
     public static TickParser parser(JobConfig config) {
-        return new TickParser(config.exchanges, config.maxClockSkew.toMillis(), config.maxTradeAhead.toMillis(),
+        return new TickParser(
+                config.exchanges,
+                config.maxClockSkew.toMillis(),
+                config.maxTradeAhead.toMillis(),
                 config.maxRecordBytes);
     }
 

@@ -1,13 +1,12 @@
 package io.tickstream.state;
 
+import java.io.IOException;
+import java.util.function.IntFunction;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
-
-import java.io.IOException;
-import java.util.function.IntFunction;
 
 /**
  * A snapshot class that savepoints of release 0.1 (and the builds before it) name: those releases recorded a state's

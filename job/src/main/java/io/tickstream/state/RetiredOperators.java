@@ -1,12 +1,11 @@
 package io.tickstream.state;
 
+import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
-
-import java.util.List;
 
 /**
  * Operators of earlier releases that are gone, but whose state their savepoints still hold. Flink refuses to restore a
@@ -20,9 +19,8 @@ public final class RetiredOperators {
      * keep the uids candles-db-sink and anomalies-db-sink); the connector's committer operators held an empty list
      * (at-least-once writes commit nothing later).
      */
-    public static final List<String> UIDS = List.of(
-            "Sink Committer: candles-db-sink",
-            "Sink Committer: anomalies-db-sink");
+    public static final List<String> UIDS =
+            List.of("Sink Committer: candles-db-sink", "Sink Committer: anomalies-db-sink");
 
     private RetiredOperators() {}
 

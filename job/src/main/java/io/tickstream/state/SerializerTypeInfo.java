@@ -61,7 +61,9 @@ public class SerializerTypeInfo<T> extends TypeInformation<T> {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof SerializerTypeInfo<?> other && other.canEqual(this) && type == other.type
+        return o instanceof SerializerTypeInfo<?> other
+                && other.canEqual(this)
+                && type == other.type
                 && serializer.getClass() == other.serializer.getClass();
     }
 

@@ -1,9 +1,8 @@
 package io.tickstream.state;
 
-import org.apache.flink.runtime.execution.SuppressRestartsException;
-
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
 
 /**
  * The formats of one kind of state: the one this release writes, the earlier ones it reads (each migrated to the
@@ -29,9 +28,12 @@ public record StateFormats(String state, int current, Map<Integer, String> reada
      * would read the same savepoint again), saying what to do.
      */
     public SuppressRestartsException refusal(int format) {
-        return refusal(refused.containsKey(format) ? "format v" + format + " (" + refused.get(format) + ")"
-                : format > current ? "format v" + format + ", written by a newer TickStream release"
-                : "format v" + format + ", which no release of TickStream wrote");
+        return refusal(
+                refused.containsKey(format)
+                        ? "format v" + format + " (" + refused.get(format) + ")"
+                        : format > current
+                                ? "format v" + format + ", written by a newer TickStream release"
+                                : "format v" + format + ", which no release of TickStream wrote");
     }
 
     /** The refusal of {@code what} (a format, or a snapshot layout) this release cannot read. */
@@ -44,15 +46,20 @@ public record StateFormats(String state, int current, Map<Integer, String> reada
 
     /** A savepoint holding a serializer of another kind where this state is: refused the same way. */
     public SuppressRestartsException refusalOf(Object otherSnapshot) {
-        return new SuppressRestartsException(new StateFormatException("The savepoint or checkpoint holds " + otherSnapshot
+        return new SuppressRestartsException(new StateFormatException("The savepoint or checkpoint holds "
+                + otherSnapshot
                 + " where this release keeps " + state + " state (" + describeReadable() + "). Start the job without "
                 + "restoring state, or run the release that wrote it. See docs/state-migrations.md."));
     }
 
     private String describeReadable() {
         StringBuilder out = new StringBuilder();
-        readable.forEach((format, release) -> out.append(out.length() == 0 ? "" : ", ").append('v').append(format)
-                .append(" (").append(release).append(')'));
+        readable.forEach((format, release) -> out.append(out.length() == 0 ? "" : ", ")
+                .append('v')
+                .append(format)
+                .append(" (")
+                .append(release)
+                .append(')'));
         return out.toString();
     }
 

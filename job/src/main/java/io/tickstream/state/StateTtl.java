@@ -1,9 +1,8 @@
 package io.tickstream.state;
 
+import java.time.Duration;
 import org.apache.flink.api.common.state.StateDescriptor;
 import org.apache.flink.api.common.state.StateTtlConfig;
-
-import java.time.Duration;
 
 /** Per-instrument state expires when an instrument stays silent, so state stays bounded in time too. */
 public final class StateTtl {

@@ -1,12 +1,11 @@
 package io.tickstream.state;
 
+import java.io.IOException;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
-
-import java.io.IOException;
 
 /**
  * What a savepoint records of one of the job's state serializers: the format its data was written in. On restore,
@@ -70,7 +69,8 @@ public abstract class VersionedStateSnapshot<T> implements TypeSerializerSnapsho
         int oldFormat;
         if (old instanceof VersionedStateSnapshot<T> versioned && old.getClass() == getClass()) {
             oldFormat = versioned.format;
-        } else if (old instanceof LegacyStateSnapshot<T> legacy && legacy.formats().state().equals(formats().state())) {
+        } else if (old instanceof LegacyStateSnapshot<T> legacy
+                && legacy.formats().state().equals(formats().state())) {
             oldFormat = legacy.format();
         } else {
             throw formats().refusalOf(old);

@@ -6,14 +6,12 @@ import io.tickstream.model.Tick;
 import io.tickstream.sink.CopyRows;
 import io.tickstream.sink.PostgresSinks;
 import io.tickstream.sink.TickTable;
-
-import org.postgresql.PGConnection;
-import org.postgresql.copy.CopyManager;
-
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.Timestamp;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyManager;
 
 /**
  * The database's own ceiling for tick rows on this machine: along the job's tick sink path (one COPY into the
@@ -25,8 +23,9 @@ import java.sql.Timestamp;
  * <p>Arguments: jdbc-url rows symbol-prefix; password from TICKSTREAM_JDBC_PASSWORD.
  */
 public final class PostgresIngestCeiling {
-    static final String INSERT_TICK = "INSERT INTO ticks (time, exchange, symbol, trade_id, price, size, side, recv_time)"
-            + " VALUES (?, ?, ?, ?, ?::numeric, ?::numeric, ?, ?) ON CONFLICT DO NOTHING";
+    static final String INSERT_TICK =
+            "INSERT INTO ticks (time, exchange, symbol, trade_id, price, size, side, recv_time)"
+                    + " VALUES (?, ?, ?, ?, ?::numeric, ?::numeric, ?, ?) ON CONFLICT DO NOTHING";
 
     /** Binds a tick to {@link #INSERT_TICK}: the statement-per-row path the job's tick sink used before COPY. */
     static void bind(PreparedStatement ps, Tick t) throws java.sql.SQLException {
@@ -47,8 +46,8 @@ public final class PostgresIngestCeiling {
         JobConfig config = JobConfig.parse(new String[] {"--jdbc-url", jdbcUrl}, System.getenv());
         long now = System.currentTimeMillis();
 
-        try (Connection c = DriverManager.getConnection(PostgresSinks.url(config) + "&reWriteBatchedInserts=true", config.jdbcUser,
-                config.jdbcPassword)) {
+        try (Connection c = DriverManager.getConnection(
+                PostgresSinks.url(config) + "&reWriteBatchedInserts=true", config.jdbcUser, config.jdbcPassword)) {
             c.setAutoCommit(true);
             long start = System.nanoTime();
             try (PreparedStatement ps = c.prepareStatement(INSERT_TICK)) {
@@ -107,15 +106,25 @@ public final class PostgresIngestCeiling {
 
     private static Tick tick(String symbolBase, int i, long now) {
         String price = "50000." + (10 + i % 90);
-        return new Tick("synthetic", symbolBase + "-USD", Integer.toString(i), i, price, 50000.5, "0.00125", 0.00125,
-                i % 2 == 0 ? Side.BUY : Side.SELL, now - 60_000L + i % 60_000, now);
+        return new Tick(
+                "synthetic",
+                symbolBase + "-USD",
+                Integer.toString(i),
+                i,
+                price,
+                50000.5,
+                "0.00125",
+                0.00125,
+                i % 2 == 0 ? Side.BUY : Side.SELL,
+                now - 60_000L + i % 60_000,
+                now);
     }
 
     private static void report(String method, int rows, long nanos) {
-        System.out.println(String.format("{\"method\":\"%s\",\"rows\":%d,\"seconds\":%.3f,\"rows_per_s\":%.0f}",
+        System.out.println(String.format(
+                "{\"method\":\"%s\",\"rows\":%d,\"seconds\":%.3f,\"rows_per_s\":%.0f}",
                 method, rows, nanos / 1e9, rows / (nanos / 1e9)));
     }
 
     private PostgresIngestCeiling() {}
-
 }

@@ -1,18 +1,16 @@
 package io.tickstream.candles;
 
+import static io.tickstream.testutils.TestTicks.T0;
+import static io.tickstream.testutils.TestTicks.tick;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.tickstream.model.Tick;
-
-import org.junit.jupiter.api.Test;
-
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
-
-import static io.tickstream.testutils.TestTicks.T0;
-import static io.tickstream.testutils.TestTicks.tick;
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 class CandleAggregateTest {
     private final CandleAggregate agg = new CandleAggregate();
@@ -27,8 +25,13 @@ class CandleAggregateTest {
 
     /** What a candle shows, for comparing accumulators. */
     private static List<Object> view(CandleAccumulator a) {
-        return List.of(String.valueOf(a.open), String.valueOf(a.high), String.valueOf(a.low), String.valueOf(a.close),
-                a.volume, a.trades);
+        return List.of(
+                String.valueOf(a.open),
+                String.valueOf(a.high),
+                String.valueOf(a.low),
+                String.valueOf(a.close),
+                a.volume,
+                a.trades);
     }
 
     private static Tick seq(long seq, long offsetMs, String price, String size) {
@@ -42,10 +45,10 @@ class CandleAggregateTest {
     /** Five trades whose trade order is 9, 10, 11, 12, 13: two pairs share a millisecond. */
     private static List<Tick> minute() {
         return List.of(
-                seq(9, 1_000, "100.50", "0.1"),   // open: earliest time, then lower sequence number than 10
+                seq(9, 1_000, "100.50", "0.1"), // open: earliest time, then lower sequence number than 10
                 seq(10, 1_000, "100.40", "0.2"),
                 seq(11, 30_000, "101.25", "1.00120"), // high
-                seq(12, 59_000, "99.10", "3"),        // low
+                seq(12, 59_000, "99.10", "3"), // low
                 seq(13, 59_000, "100.00", "0.00001")); // close: same time as 12, later number
     }
 
@@ -69,7 +72,8 @@ class CandleAggregateTest {
         permutations(new ArrayList<>(minute()), 0, orders);
         assertThat(orders).hasSize(120);
         for (List<Tick> order : orders) {
-            assertThat(view(fold(order))).as("arrival order %s", order.stream().map(Tick::tradeId).toList())
+            assertThat(view(fold(order)))
+                    .as("arrival order %s", order.stream().map(Tick::tradeId).toList())
                     .isEqualTo(expected);
         }
     }
@@ -92,8 +96,8 @@ class CandleAggregateTest {
 
     @Test
     void tradesWithoutSequenceAtTheSameTimeAreOrderedById() {
-        List<Tick> ticks = new ArrayList<>(List.of(
-                uuid("b2", 500, "10", "1"), uuid("a1", 500, "11", "1"), uuid("c3", 500, "12", "1")));
+        List<Tick> ticks = new ArrayList<>(
+                List.of(uuid("b2", 500, "10", "1"), uuid("a1", 500, "11", "1"), uuid("c3", 500, "12", "1")));
         for (int i = 0; i < 6; i++) {
             Collections.rotate(ticks, 1);
             if (i == 3) {
@@ -125,8 +129,8 @@ class CandleAggregateTest {
 
     @Test
     void highAndLowKeepTheTradesOwnTexts() {
-        CandleAccumulator c = fold(List.of(seq(1, 0, "67100.10", "1"), seq(2, 1, "67200.00", "1"),
-                seq(3, 2, "67000.5000", "1")));
+        CandleAccumulator c =
+                fold(List.of(seq(1, 0, "67100.10", "1"), seq(2, 1, "67200.00", "1"), seq(3, 2, "67000.5000", "1")));
         assertThat(c.high).isEqualTo("67200.00");
         assertThat(c.low).isEqualTo("67000.5000");
     }
@@ -144,8 +148,12 @@ class CandleAggregateTest {
             CandleAccumulator leftCopy = fold(shuffled.subList(0, cut));
             CandleAccumulator rightCopy = fold(shuffled.subList(cut, shuffled.size()));
 
-            assertThat(view(agg.merge(left, right))).as("left+right, cut %d", cut).isEqualTo(expected);
-            assertThat(view(agg.merge(rightCopy, leftCopy))).as("right+left, cut %d", cut).isEqualTo(expected);
+            assertThat(view(agg.merge(left, right)))
+                    .as("left+right, cut %d", cut)
+                    .isEqualTo(expected);
+            assertThat(view(agg.merge(rightCopy, leftCopy)))
+                    .as("right+left, cut %d", cut)
+                    .isEqualTo(expected);
         }
     }
 

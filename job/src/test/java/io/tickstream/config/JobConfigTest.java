@@ -1,15 +1,10 @@
 package io.tickstream.config;
 
+import static io.tickstream.config.JobConfig.JDBC_PASSWORD_ENV;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
+
 import io.tickstream.config.JobConfig.Delivery;
-
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,11 +16,13 @@ import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
-import static io.tickstream.config.JobConfig.JDBC_PASSWORD_ENV;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.params.provider.Arguments.arguments;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class JobConfigTest {
     private static final String PASSWORD = "pw-Zq83!xK";
@@ -105,15 +102,24 @@ class JobConfigTest {
                 arguments(JobParameter.DLQ_TOPIC, "d2", f(c -> c.dlqTopic), "d2"),
                 arguments(JobParameter.GROUP_ID, "g2", f(c -> c.groupId), "g2"),
                 arguments(JobParameter.DELIVERY, "exactly-once", f(c -> c.delivery), Delivery.EXACTLY_ONCE),
-                arguments(JobParameter.KAFKA_TRANSACTION_TIMEOUT, "12 min", f(c -> c.kafkaTransactionTimeout),
+                arguments(
+                        JobParameter.KAFKA_TRANSACTION_TIMEOUT,
+                        "12 min",
+                        f(c -> c.kafkaTransactionTimeout),
                         Duration.ofMinutes(12)),
-                arguments(JobParameter.JDBC_URL, "jdbc:postgresql://db:5433/x", f(c -> c.jdbcUrl),
+                arguments(
+                        JobParameter.JDBC_URL,
+                        "jdbc:postgresql://db:5433/x",
+                        f(c -> c.jdbcUrl),
                         "jdbc:postgresql://db:5433/x"),
                 arguments(JobParameter.JDBC_USER, "writer", f(c -> c.jdbcUser), "writer"),
                 arguments(JobParameter.JDBC_BATCH_SIZE, "17", f(c -> c.jdbcBatchSize), 17),
                 arguments(JobParameter.JDBC_BATCH_INTERVAL, "1 s", f(c -> c.jdbcBatchInterval), Duration.ofSeconds(1)),
                 arguments(JobParameter.JDBC_MAX_RETRIES, "0", f(c -> c.jdbcMaxRetries), 0),
-                arguments(JobParameter.EXCHANGES, " kraken , binance,,", f(c -> List.copyOf(c.exchanges)),
+                arguments(
+                        JobParameter.EXCHANGES,
+                        " kraken , binance,,",
+                        f(c -> List.copyOf(c.exchanges)),
                         List.of("kraken", "binance")),
                 arguments(JobParameter.MAX_CLOCK_SKEW, "30 s", f(c -> c.maxClockSkew), Duration.ofSeconds(30)),
                 arguments(JobParameter.MAX_TRADE_AHEAD, "0 s", f(c -> c.maxTradeAhead), Duration.ZERO),
@@ -143,10 +149,14 @@ class JobConfigTest {
                 arguments(JobParameter.DIVERGENCE_REARM_PCT, "0.1", f(c -> c.crossVenue.rearmPct()), 0.1),
                 arguments(JobParameter.DIVERGENCE_MIN_DURATION, "0 s", f(c -> c.crossVenue.minDurationMs()), 0L),
                 arguments(JobParameter.DIVERGENCE_STALENESS, "1 min", f(c -> c.crossVenue.stalenessMs()), 60_000L),
-                arguments(JobParameter.DIVERGENCE_QUOTE_CLASSES, "usdt:usd, EUR:EUROS", f(c -> c.crossVenue.quoteClasses()),
+                arguments(
+                        JobParameter.DIVERGENCE_QUOTE_CLASSES,
+                        "usdt:usd, EUR:EUROS",
+                        f(c -> c.crossVenue.quoteClasses()),
                         Map.of("USDT", "USD", "EUR", "EUROS")),
                 arguments(JobParameter.STATE_TTL, "1 d", f(c -> c.stateTtl), Duration.ofDays(1)),
-                arguments(JobParameter.CHECKPOINT_INTERVAL, "1 min", f(c -> c.checkpointInterval), Duration.ofMinutes(1)),
+                arguments(
+                        JobParameter.CHECKPOINT_INTERVAL, "1 min", f(c -> c.checkpointInterval), Duration.ofMinutes(1)),
                 arguments(JobParameter.CHECKPOINT_TIMEOUT, "2 min", f(c -> c.checkpointTimeout), Duration.ofMinutes(2)),
                 arguments(JobParameter.RESTART_MAX_DELAY, "5 min", f(c -> c.restartMaxDelay), Duration.ofMinutes(5)));
     }
@@ -157,8 +167,8 @@ class JobConfigTest {
 
     @ParameterizedTest(name = "--{0} {1}")
     @MethodSource("overrides")
-    void everyParameterCanBeOverriddenAsNameValue(JobParameter p, String value, Function<JobConfig, Object> getter,
-                                                  Object expected) throws Exception {
+    void everyParameterCanBeOverriddenAsNameValue(
+            JobParameter p, String value, Function<JobConfig, Object> getter, Object expected) throws Exception {
         assertThat(value).isNotEqualTo(p.defaultValue());
         JobConfig c = parse("--" + p.flag(), value);
         assertThat(getter.apply(c)).isEqualTo(expected);
@@ -167,57 +177,77 @@ class JobConfigTest {
 
     @ParameterizedTest(name = "--{0}={1}")
     @MethodSource("overrides")
-    void everyParameterCanBeOverriddenAsNameEqualsValue(JobParameter p, String value,
-                                                        Function<JobConfig, Object> getter, Object expected)
-            throws Exception {
+    void everyParameterCanBeOverriddenAsNameEqualsValue(
+            JobParameter p, String value, Function<JobConfig, Object> getter, Object expected) throws Exception {
         assertThat(getter.apply(parse("--" + p.flag() + "=" + value))).isEqualTo(expected);
     }
 
     @Test
     void overrideTableCoversEveryParameter() {
-        Set<JobParameter> covered = overrides().map(a -> (JobParameter) a.get()[0]).collect(Collectors.toSet());
+        Set<JobParameter> covered =
+                overrides().map(a -> (JobParameter) a.get()[0]).collect(Collectors.toSet());
         covered.add(JobParameter.JDBC_PASSWORD_FILE); // its own tests below
         assertThat(covered).containsExactlyInAnyOrderElementsOf(EnumSet.allOf(JobParameter.class));
     }
 
     @Test
     void equalsFormKeepsEqualsSignsInTheValueAndMayBeEmptyWhereAllowed() throws Exception {
-        JobConfig c = parse("--jdbc-url=jdbc:postgresql://db/x?ssl=true&a=b", "--allowed-lateness=0 ms",
-                "--max-clock-skew=2 s", "--max-trade-ahead=0 ms");
+        JobConfig c = parse(
+                "--jdbc-url=jdbc:postgresql://db/x?ssl=true&a=b",
+                "--allowed-lateness=0 ms",
+                "--max-clock-skew=2 s",
+                "--max-trade-ahead=0 ms");
         assertThat(c.jdbcUrl).isEqualTo("jdbc:postgresql://db/x?ssl=true&a=b");
         assertThat(c.allowedLateness).isZero();
     }
 
     @Test
     void aClockSkewOrTradeAheadBeyondWhatTheCandlesWaitForIsRefused() {
-        assertThat(problems("--max-clock-skew", "10 min")).singleElement().asString()
-                .startsWith("--max-clock-skew (600000 ms) must not exceed --allowed-lateness plus --out-of-orderness (122000 ms)");
+        assertThat(problems("--max-clock-skew", "10 min"))
+                .singleElement()
+                .asString()
+                .startsWith(
+                        "--max-clock-skew (600000 ms) must not exceed --allowed-lateness plus --out-of-orderness (122000 ms)");
         assertThat(problems("--allowed-lateness", "0 s", "--max-clock-skew", "2 s", "--max-trade-ahead", "3 s"))
-                .singleElement().asString().startsWith("--max-trade-ahead (3000 ms) must not exceed");
+                .singleElement()
+                .asString()
+                .startsWith("--max-trade-ahead (3000 ms) must not exceed");
     }
 
     @Test
     void aPasswordInTheJdbcUrlIsRefusedWithoutShowingIt() {
         List<String> problems = problems("--jdbc-url", "jdbc:postgresql://db/x?user=u&password=s3cret&ssl=true");
-        assertThat(problems).singleElement().asString()
+        assertThat(problems)
+                .singleElement()
+                .asString()
                 .contains("jdbc:postgresql://db/x?user=u&password=***&ssl=true", "TICKSTREAM_JDBC_PASSWORD")
                 .doesNotContain("s3cret");
     }
 
     @Test
     void jdbcUrlsAreShownWithoutTheirPasswords() {
-        assertThat(JdbcUrls.redacted("jdbc:postgresql://h/db?PassWord=a&b=c")).isEqualTo("jdbc:postgresql://h/db?PassWord=***&b=c");
+        assertThat(JdbcUrls.redacted("jdbc:postgresql://h/db?PassWord=a&b=c"))
+                .isEqualTo("jdbc:postgresql://h/db?PassWord=***&b=c");
         assertThat(JdbcUrls.redacted("jdbc:postgresql://h/db?sslpassword=k;password=p"))
                 .isEqualTo("jdbc:postgresql://h/db?sslpassword=***;password=***");
-        assertThat(JdbcUrls.redacted("jdbc:postgresql://u:p@h:5432/db")).isEqualTo("jdbc:postgresql://u:***@h:5432/db"); // secret-scan: sample
+        assertThat(JdbcUrls.redacted("jdbc:postgresql://u:p@h:5432/db"))
+                .isEqualTo("jdbc:postgresql://u:***@h:5432/db"); // secret-scan: sample
         assertThat(JdbcUrls.redacted("jdbc:postgresql://h/db?user=u")).isEqualTo("jdbc:postgresql://h/db?user=u");
         assertThat(JdbcUrls.holdsPassword("jdbc:postgresql://h/db?user=u")).isFalse();
     }
 
     @Test
     void severalParametersTogether() throws Exception {
-        JobConfig c = parse("--delivery", "exactly-once", "--checkpoint-interval=30 s", "--group-id", "g",
-                "--spike-threshold-pct", "2", "--spike-rearm-pct", "1.5");
+        JobConfig c = parse(
+                "--delivery",
+                "exactly-once",
+                "--checkpoint-interval=30 s",
+                "--group-id",
+                "g",
+                "--spike-threshold-pct",
+                "2",
+                "--spike-rearm-pct",
+                "1.5");
         assertThat(c.delivery).isEqualTo(Delivery.EXACTLY_ONCE);
         assertThat(c.checkpointInterval).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.groupId).isEqualTo("g");
@@ -257,13 +287,17 @@ class JobConfigTest {
     @ParameterizedTest(name = "--{0} \"{1}\"")
     @MethodSource
     void badDurationIsAnError(String flag, String value) {
-        assertThat(problems("--" + flag, value)).contains("--" + flag
-                + " must be a duration such as '500 ms', '2 s', '10 min' or '6 h', got '" + value + "'");
+        assertThat(problems("--" + flag, value))
+                .contains("--" + flag + " must be a duration such as '500 ms', '2 s', '10 min' or '6 h', got '" + value
+                        + "'");
     }
 
     static Stream<Arguments> badDurationIsAnError() {
-        return Stream.of(arguments("state-ttl", "forever"), arguments("state-ttl", "6 hours and a bit"),
-                arguments("out-of-orderness", "2 parsecs"), arguments("allowed-lateness", "-5 s"),
+        return Stream.of(
+                arguments("state-ttl", "forever"),
+                arguments("state-ttl", "6 hours and a bit"),
+                arguments("out-of-orderness", "2 parsecs"),
+                arguments("allowed-lateness", "-5 s"),
                 arguments("checkpoint-interval", "1.5 s"));
     }
 
@@ -275,8 +309,8 @@ class JobConfigTest {
 
     @Test
     void emptyDurationIsAnError() {
-        assertThat(problems("--state-ttl=")).containsExactly(
-                "--state-ttl must be a duration such as '500 ms', '2 s', '10 min' or '6 h', got ''");
+        assertThat(problems("--state-ttl="))
+                .containsExactly("--state-ttl must be a duration such as '500 ms', '2 s', '10 min' or '6 h', got ''");
     }
 
     @ParameterizedTest(name = "--{0} {1}")
@@ -289,12 +323,18 @@ class JobConfigTest {
         return Stream.of(
                 arguments("jdbc-batch-size", "lots", "--jdbc-batch-size must be a whole number, got 'lots'"),
                 arguments("jdbc-batch-size", "1.5", "--jdbc-batch-size must be a whole number, got '1.5'"),
-                arguments("jdbc-batch-size", "99999999999", "--jdbc-batch-size must be a whole number, got '99999999999'"),
+                arguments(
+                        "jdbc-batch-size",
+                        "99999999999",
+                        "--jdbc-batch-size must be a whole number, got '99999999999'"),
                 arguments("jdbc-batch-size", "0", "--jdbc-batch-size must be positive"),
                 arguments("max-record-bytes", "0", "--max-record-bytes must be positive"),
                 arguments("zscore-threshold", "high", "--zscore-threshold must be a number, got 'high'"),
                 arguments("zscore-threshold", "NaN", "--zscore-threshold must be a non-negative number, got 'NaN'"),
-                arguments("zscore-threshold", "Infinity", "--zscore-threshold must be a non-negative number, got 'Infinity'"),
+                arguments(
+                        "zscore-threshold",
+                        "Infinity",
+                        "--zscore-threshold must be a non-negative number, got 'Infinity'"),
                 arguments("zscore-threshold", "0", "--zscore-threshold must be positive"),
                 arguments("volume-multiplier", "0.0", "--volume-multiplier must be positive"));
     }
@@ -310,12 +350,14 @@ class JobConfigTest {
                 arguments("jdbc-max-retries", "-1", "--jdbc-max-retries must not be negative, got -1"),
                 arguments("zscore-warmup", "-100", "--zscore-warmup must not be negative, got -100"),
                 arguments("volume-min-notional", "-1", "--volume-min-notional must be a non-negative number, got '-1'"),
-                arguments("zscore-min-stddev", "-0.1", "--zscore-min-stddev must be a non-negative number, got '-0.1'"));
+                arguments(
+                        "zscore-min-stddev", "-0.1", "--zscore-min-stddev must be a non-negative number, got '-0.1'"));
     }
 
     @Test
     void negativeValueOfAPositiveWholeNumberIsReportedOnce() {
-        assertThat(problems("--jdbc-batch-size", "-5")).containsExactly("--jdbc-batch-size must not be negative, got -5");
+        assertThat(problems("--jdbc-batch-size", "-5"))
+                .containsExactly("--jdbc-batch-size must not be negative, got -5");
     }
 
     @Test
@@ -333,15 +375,19 @@ class JobConfigTest {
     @Test
     void noExchangeOrABadVenueIdIsAnError() {
         assertThat(problems("--exchanges", ", ,")).containsExactly("--exchanges must name at least one venue");
-        assertThat(problems("--exchanges", "binance,Coin\tbase")).containsExactly(
-                "--exchanges: venue id 'Coin\tbase' must be 1 to 32 lower-case letters, digits, '_' or '-'");
+        assertThat(problems("--exchanges", "binance,Coin\tbase"))
+                .containsExactly(
+                        "--exchanges: venue id 'Coin\tbase' must be 1 to 32 lower-case letters, digits, '_' or '-'");
     }
 
     @Test
     void missingPasswordIsAnErrorNamingTheEnvironmentVariable() {
-        assertThat(problems(Map.of())).containsExactly(
-                "no database password: set TICKSTREAM_JDBC_PASSWORD or pass --jdbc-password-file");
-        assertThat(problems(Map.of(JDBC_PASSWORD_ENV, ""))).singleElement().asString().contains(JDBC_PASSWORD_ENV);
+        assertThat(problems(Map.of()))
+                .containsExactly("no database password: set TICKSTREAM_JDBC_PASSWORD or pass --jdbc-password-file");
+        assertThat(problems(Map.of(JDBC_PASSWORD_ENV, "")))
+                .singleElement()
+                .asString()
+                .contains(JDBC_PASSWORD_ENV);
         assertThat(problems(Map.of("OTHER", "x"))).singleElement().asString().contains(JDBC_PASSWORD_ENV);
     }
 
@@ -362,22 +408,35 @@ class JobConfigTest {
     void unreadablePasswordFileIsAnErrorNamingTheFile(@TempDir Path dir) {
         Path missing = dir.resolve("nope");
         assertThat(problems(ENV, "--jdbc-password-file", missing.toString()))
-                .singleElement().asString()
+                .singleElement()
+                .asString()
                 .startsWith("--jdbc-password-file " + missing + " cannot be read: ");
     }
 
     @Test
     void everyProblemIsReportedAtOnce() {
-        List<String> problems = problems(Map.of(), "--bogus", "1", "--state-ttl", "soon", "--jdbc-max-retries", "-3",
-                "--delivery", "maybe", "--zscore-threshold", "x", "--group-id");
-        assertThat(problems).containsExactlyInAnyOrder(
-                "unknown parameter --bogus",
-                "--group-id needs a value",
-                "no database password: set TICKSTREAM_JDBC_PASSWORD or pass --jdbc-password-file",
-                "--state-ttl must be a duration such as '500 ms', '2 s', '10 min' or '6 h', got 'soon'",
-                "--jdbc-max-retries must not be negative, got -3",
-                "--delivery must be at-least-once or exactly-once, got 'maybe'",
-                "--zscore-threshold must be a number, got 'x'");
+        List<String> problems = problems(
+                Map.of(),
+                "--bogus",
+                "1",
+                "--state-ttl",
+                "soon",
+                "--jdbc-max-retries",
+                "-3",
+                "--delivery",
+                "maybe",
+                "--zscore-threshold",
+                "x",
+                "--group-id");
+        assertThat(problems)
+                .containsExactlyInAnyOrder(
+                        "unknown parameter --bogus",
+                        "--group-id needs a value",
+                        "no database password: set TICKSTREAM_JDBC_PASSWORD or pass --jdbc-password-file",
+                        "--state-ttl must be a duration such as '500 ms', '2 s', '10 min' or '6 h', got 'soon'",
+                        "--jdbc-max-retries must not be negative, got -3",
+                        "--delivery must be at-least-once or exactly-once, got 'maybe'",
+                        "--zscore-threshold must be a number, got 'x'");
     }
 
     @Test
@@ -386,10 +445,11 @@ class JobConfigTest {
             JobConfig.parse(new String[] {"--bogus", "1"}, Map.of());
             throw new AssertionError("accepted");
         } catch (ConfigException e) {
-            assertThat(e.getMessage()).isEqualTo("invalid job parameters:\n"
-                    + "  - unknown parameter --bogus\n"
-                    + "  - no database password: set TICKSTREAM_JDBC_PASSWORD or pass --jdbc-password-file\n"
-                    + "Run with --help for every parameter and its default.");
+            assertThat(e.getMessage())
+                    .isEqualTo("invalid job parameters:\n"
+                            + "  - unknown parameter --bogus\n"
+                            + "  - no database password: set TICKSTREAM_JDBC_PASSWORD or pass --jdbc-password-file\n"
+                            + "Run with --help for every parameter and its default.");
         }
     }
 
@@ -408,8 +468,15 @@ class JobConfigTest {
 
     @Test
     void exactlyOnceTransactionTimeoutMustExceedCheckpointIntervalPlusTimeout() {
-        assertThat(problems("--delivery", "exactly-once", "--kafka-transaction-timeout", "5 min",
-                "--checkpoint-interval", "10 s", "--checkpoint-timeout", "290 s"))
+        assertThat(problems(
+                        "--delivery",
+                        "exactly-once",
+                        "--kafka-transaction-timeout",
+                        "5 min",
+                        "--checkpoint-interval",
+                        "10 s",
+                        "--checkpoint-timeout",
+                        "290 s"))
                 .containsExactly("--kafka-transaction-timeout must exceed --checkpoint-interval plus "
                         + "--checkpoint-timeout, or transactions expire before their checkpoint commits them");
     }
@@ -421,22 +488,24 @@ class JobConfigTest {
 
     @Test
     void rearmLevelMustBeBelowTheThreshold() {
-        assertThat(problems("--spike-rearm-pct", "1.0")).containsExactly(
-                "--spike-rearm-pct must be below --spike-threshold-pct (it is the hysteresis band)");
+        assertThat(problems("--spike-rearm-pct", "1.0"))
+                .containsExactly("--spike-rearm-pct must be below --spike-threshold-pct (it is the hysteresis band)");
     }
 
     @Test
     void divergenceRearmLevelMustBeBelowItsThresholdAndQuoteClassesArePairs() {
-        assertThat(problems("--divergence-rearm-pct", "0.5")).containsExactly(
-                "--divergence-rearm-pct must be below --divergence-threshold-pct (it is the hysteresis band)");
-        assertThat(problems("--divergence-quote-classes", "USDT:USD,USDC")).containsExactly(
-                "--divergence-quote-classes must be QUOTE:CLASS pairs such as 'USDT:USD,USDC:USD', got 'USDC'");
+        assertThat(problems("--divergence-rearm-pct", "0.5"))
+                .containsExactly(
+                        "--divergence-rearm-pct must be below --divergence-threshold-pct (it is the hysteresis band)");
+        assertThat(problems("--divergence-quote-classes", "USDT:USD,USDC"))
+                .containsExactly(
+                        "--divergence-quote-classes must be QUOTE:CLASS pairs such as 'USDT:USD,USDC:USD', got 'USDC'");
     }
 
     @ParameterizedTest(name = "--{0} {1}, --{2} {3}")
     @MethodSource
-    void windowsMustBeAMultipleOfTheirStepWithABoundedNumberOfSteps(String window, String windowValue, String step,
-                                                                     String stepValue, String problem) {
+    void windowsMustBeAMultipleOfTheirStepWithABoundedNumberOfSteps(
+            String window, String windowValue, String step, String stepValue, String problem) {
         assertThat(problems("--" + window, windowValue, "--" + step, stepValue)).containsExactly(problem);
     }
 
@@ -454,15 +523,20 @@ class JobConfigTest {
 
     @Test
     void exactly3600SpikeSlotsAreAccepted() throws Exception {
-        assertThat(parse("--spike-window", "1 h", "--spike-resolution", "1 s").priceMove.windowMs()).isEqualTo(3_600_000);
+        assertThat(parse("--spike-window", "1 h", "--spike-resolution", "1 s")
+                        .priceMove
+                        .windowMs())
+                .isEqualTo(3_600_000);
     }
 
     @Test
     void displayMapHasEveryParameterButNeverThePassword(@TempDir Path dir) throws Exception {
         JobConfig fromEnv = parse();
         Map<String, String> shown = fromEnv.toDisplayMap();
-        assertThat(shown.keySet()).containsExactly(
-                Arrays.stream(JobParameter.values()).map(JobParameter::flag).toArray(String[]::new));
+        assertThat(shown.keySet())
+                .containsExactly(Arrays.stream(JobParameter.values())
+                        .map(JobParameter::flag)
+                        .toArray(String[]::new));
         assertThat(shown.values()).noneMatch(v -> v != null && v.contains(PASSWORD));
         assertThat(shown.keySet()).noneMatch(k -> k.contains(PASSWORD));
         assertThat(fromEnv.toString()).doesNotContain(PASSWORD);
@@ -487,9 +561,12 @@ class JobConfigTest {
     @EnumSource(JobParameter.class)
     void usageListsEveryParameterWithItsDefault(JobParameter p) {
         String usage = JobParameter.usage();
-        String line = usage.lines().filter(l -> l.trim().startsWith("--" + p.flag() + " ")).findFirst()
+        String line = usage.lines()
+                .filter(l -> l.trim().startsWith("--" + p.flag() + " "))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no line for --" + p.flag() + " in\n" + usage));
-        assertThat(line).contains(p.help())
+        assertThat(line)
+                .contains(p.help())
                 .endsWith("(default: " + (p.defaultValue().isEmpty() ? "none" : p.defaultValue()) + ")");
     }
 
@@ -505,7 +582,8 @@ class JobConfigTest {
 
     @Test
     void flagsAreUniqueAndLowerCaseWithDashes() {
-        List<String> flags = Arrays.stream(JobParameter.values()).map(JobParameter::flag).toList();
+        List<String> flags =
+                Arrays.stream(JobParameter.values()).map(JobParameter::flag).toList();
         assertThat(flags).doesNotHaveDuplicates().allMatch(s -> s.matches("[a-z][a-z0-9-]*"));
     }
 }

@@ -1,25 +1,23 @@
 package io.tickstream.detect;
 
+import static io.tickstream.testutils.TestTicks.T0;
+import static io.tickstream.testutils.TestTicks.tick;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.tickstream.candles.CandleAccumulator;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
 import io.tickstream.testutils.DetectorSettings;
-import io.tickstream.testutils.Harnesses.CapturedMetrics;
 import io.tickstream.testutils.Harnesses;
-
+import io.tickstream.testutils.Harnesses.CapturedMetrics;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-
-import static io.tickstream.testutils.TestTicks.T0;
-import static io.tickstream.testutils.TestTicks.tick;
-import static org.assertj.core.api.Assertions.assertThat;
 
 /** The detectors as the job runs them: a keyed process function in Flink's operator test harness. */
 class AnomalyDetectorsTest {
@@ -29,6 +27,7 @@ class AnomalyDetectorsTest {
      * straight off the sizes fed.
      */
     static final PriceMoveDetector.Settings PRICE = DetectorSettings.PRICE;
+
     static final ReturnZScoreDetector.Settings ZSCORE = DetectorSettings.ZSCORE;
     static final VolumeSpikeDetector.Settings VOLUME = DetectorSettings.VOLUME;
     static final Duration TTL = DetectorSettings.TTL;
@@ -55,8 +54,9 @@ class AnomalyDetectorsTest {
     }
 
     /** Feeds a BTC-USDT trade of size 1 at T0 + offset; returns the alerts it raised. */
-    private List<Anomaly> feed(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h, long offsetMs,
-                               String price) throws Exception {
+    private List<Anomaly> feed(
+            KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h, long offsetMs, String price)
+            throws Exception {
         return feed(h, tick(seq++, T0 + offsetMs, price));
     }
 
@@ -102,8 +102,9 @@ class AnomalyDetectorsTest {
             assertThat(a.zscore()).isNull();
             assertThat(a.tradeId()).isEqualTo(spike.tradeId());
             assertThat(a.recvTs()).isEqualTo(spike.recvTs());
-            assertThat(a.id()).isEqualTo(Anomaly.idFor(AnomalyType.PRICE_SPIKE, "binance", "BTC-USDT",
-                    spike.tradeId(), spike.ts()));
+            assertThat(a.id())
+                    .isEqualTo(
+                            Anomaly.idFor(AnomalyType.PRICE_SPIKE, "binance", "BTC-USDT", spike.tradeId(), spike.ts()));
         });
         assertThat(metrics.count("anomalies{PRICE_SPIKE}")).isEqualTo(1);
         assertThat(metrics.count("anomalies{PRICE_DROP}")).isZero();
@@ -181,8 +182,10 @@ class AnomalyDetectorsTest {
         }
         // back within the re-arm band (0.4 % under the maximum), then after the cooldown down again: a second drop
         assertThat(feed(h, 31_000, "99.6")).isEmpty();
-        assertThat(feed(h, 40_000, "98.9")).singleElement()
-                .extracting(Anomaly::type).isEqualTo(AnomalyType.PRICE_DROP);
+        assertThat(feed(h, 40_000, "98.9"))
+                .singleElement()
+                .extracting(Anomaly::type)
+                .isEqualTo(AnomalyType.PRICE_DROP);
         assertThat(metrics.count("anomalies{PRICE_DROP}")).isEqualTo(2);
         assertThat(metrics.count("anomalies{PRICE_SPIKE}")).isZero();
     }
@@ -257,8 +260,9 @@ class AnomalyDetectorsTest {
             assertThat(a.changePct()).isEqualTo(0.5);
             assertThat(a.windowMs()).isNull();
             assertThat(a.tradeId()).isEqualTo(jump.tradeId());
-            assertThat(a.id()).isEqualTo(Anomaly.idFor(AnomalyType.RETURN_ZSCORE, "binance", "BTC-USDT",
-                    jump.tradeId(), jump.ts()));
+            assertThat(a.id())
+                    .isEqualTo(
+                            Anomaly.idFor(AnomalyType.RETURN_ZSCORE, "binance", "BTC-USDT", jump.tradeId(), jump.ts()));
         });
         assertThat(metrics.count("anomalies{RETURN_ZSCORE}")).isEqualTo(1);
     }
@@ -267,7 +271,8 @@ class AnomalyDetectorsTest {
     void returnZScoreNegativeForAHugeFall() throws Exception {
         var h = harness();
         long t = quietReturns(h, 150);
-        assertThat(ofType(feed(h, t, "99.5"), AnomalyType.RETURN_ZSCORE)).singleElement()
+        assertThat(ofType(feed(h, t, "99.5"), AnomalyType.RETURN_ZSCORE))
+                .singleElement()
                 .satisfies(a -> assertThat(a.zscore()).isLessThan(-8.0));
     }
 
@@ -302,8 +307,9 @@ class AnomalyDetectorsTest {
     // ---- VOLUME_SPIKE ----------------------------------------------------------------------------------------
 
     /** One trade of size 1 per second from T0 for {@code buckets} 10-second buckets. */
-    private long steadyVolume(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h, int buckets,
-                              String price) throws Exception {
+    private long steadyVolume(
+            KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h, int buckets, String price)
+            throws Exception {
         long t = 0;
         for (; t < buckets * 10_000L; t += 1000) {
             assertThat(feed(h, tick(seq++, T0 + t, price, "1"))).isEmpty();
@@ -328,8 +334,11 @@ class AnomalyDetectorsTest {
             assertThat(a.refPrice()).isNull();
             assertThat(a.windowMs()).isEqualTo(10_000L);
             assertThat(a.changePct()).isEqualTo(1000.0); // 11x the average is +1000 %
-            assertThat(a.details()).contains("\"window_start\":" + (T0 + t)).contains("\"window_volume\":110.0")
-                    .contains("\"average_volume\":10.0").contains("\"ratio\":11.0");
+            assertThat(a.details())
+                    .contains("\"window_start\":" + (T0 + t))
+                    .contains("\"window_volume\":110.0")
+                    .contains("\"average_volume\":10.0")
+                    .contains("\"ratio\":11.0");
         });
         // once per episode
         assertThat(feed(h, tick(seq++, T0 + t + 2000, "100", "100"))).isEmpty();
@@ -344,8 +353,10 @@ class AnomalyDetectorsTest {
         // the next bucket is empty (that ends the episode), the one after is 20x: still within the 30 s cooldown
         assertThat(feed(h, tick(seq++, T0 + t + 20_000, "100", "200"))).isEmpty();
         // 40 s after the first alert, past an empty bucket: a new burst alerts again
-        assertThat(feed(h, tick(seq++, T0 + t + 40_000, "100", "400"))).singleElement()
-                .extracting(Anomaly::type).isEqualTo(AnomalyType.VOLUME_SPIKE);
+        assertThat(feed(h, tick(seq++, T0 + t + 40_000, "100", "400")))
+                .singleElement()
+                .extracting(Anomaly::type)
+                .isEqualTo(AnomalyType.VOLUME_SPIKE);
     }
 
     @Test
@@ -364,7 +375,9 @@ class AnomalyDetectorsTest {
         Tick burst = tick(seq++, T0 + t + 3000, "100", "10");
         assertThat(feed(h, burst)).singleElement().satisfies(a -> {
             assertThat(a.ts()).isEqualTo(burst.ts());
-            assertThat(a.details()).contains("\"window_volume\":640.0").contains("\"counted_volume\":100.20100334")
+            assertThat(a.details())
+                    .contains("\"window_volume\":640.0")
+                    .contains("\"counted_volume\":100.20100334")
                     .contains("\"average_volume\":10.0");
         });
     }
@@ -380,8 +393,9 @@ class AnomalyDetectorsTest {
         }
         // mean (1 + 6 x 10) / 7 = 8.71; an EWMA started at 1 would be 2.16 and call 60 a 28x spike
         assertThat(feed(h, tick(seq++, T0 + t, "100", "60"))).isEmpty();
-        assertThat(feed(h, tick(seq++, T0 + t + 1000, "100", "40"))).singleElement().satisfies(a -> assertThat(
-                a.details()).contains("\"average_volume\":8.71428571"));
+        assertThat(feed(h, tick(seq++, T0 + t + 1000, "100", "40")))
+                .singleElement()
+                .satisfies(a -> assertThat(a.details()).contains("\"average_volume\":8.71428571"));
     }
 
     /** The job's default shape: a 2 s window sliding by 500 ms, a trade counting at most 50 median trades. */
@@ -414,8 +428,10 @@ class AnomalyDetectorsTest {
             assertThat(a.ts()).isEqualTo(tenth.ts());
             assertThat(a.windowMs()).isEqualTo(2_000L);
             // steps t-1500 ... t: 6 trades of 1 and 10 of 8, all counted whole
-            assertThat(a.details()).contains("\"window_start\":" + (T0 + t - 1500))
-                    .contains("\"window_volume\":86.0").contains("\"counted_volume\":86.0");
+            assertThat(a.details())
+                    .contains("\"window_start\":" + (T0 + t - 1500))
+                    .contains("\"window_volume\":86.0")
+                    .contains("\"counted_volume\":86.0");
         });
     }
 
@@ -426,9 +442,12 @@ class AnomalyDetectorsTest {
         // two block trades in different steps of one window count 50 median trades each (the second 50.5: the
         // median estimate rose by 1 % on the first): 4 + 100.5, a burst at this cap with 8 trades a window
         assertThat(feed(h, tick(seq++, T0 + t, "200", "500"))).isEmpty(); // 6 + 50 = 56
-        assertThat(feed(h, tick(seq++, T0 + t + 600, "200", "400"))).singleElement().satisfies(a -> assertThat(
-                a.details()).contains("\"window_volume\":904.0").contains("\"counted_volume\":104.50250835")
-                .contains("\"median_trade_size\":1.02020134"));
+        assertThat(feed(h, tick(seq++, T0 + t + 600, "200", "400")))
+                .singleElement()
+                .satisfies(a -> assertThat(a.details())
+                        .contains("\"window_volume\":904.0")
+                        .contains("\"counted_volume\":104.50250835")
+                        .contains("\"median_trade_size\":1.02020134"));
     }
 
     @Test
@@ -452,8 +471,11 @@ class AnomalyDetectorsTest {
         assertThat(feed(h, tick(seq++, T0 + t, "100", "90"))).isEmpty(); // 9x: no alert
         // The 90 window counts into the average as 3 x 10 = 30 only: (8 x 10 + 30) / 9 = 12.2, so 130 is 10.6x.
         // Uncapped it would count 90, (8 x 10 + 90) / 9 = 18.9, and 130 would be 6.9x.
-        assertThat(feed(h, tick(seq++, T0 + t + 10_000, "100", "130"))).singleElement().satisfies(a -> assertThat(
-                a.details()).contains("\"counted_volume\":130.0").contains("\"average_volume\":12.22222222"));
+        assertThat(feed(h, tick(seq++, T0 + t + 10_000, "100", "130")))
+                .singleElement()
+                .satisfies(a -> assertThat(a.details())
+                        .contains("\"counted_volume\":130.0")
+                        .contains("\"average_volume\":12.22222222"));
     }
 
     @Test
@@ -474,8 +496,10 @@ class AnomalyDetectorsTest {
     void volumeSpikeRightAfterWarmup() throws Exception {
         var h = harness();
         long t = steadyVolume(h, 6, "100");
-        assertThat(feed(h, tick(seq++, T0 + t, "100", "500"))).singleElement()
-                .extracting(Anomaly::type).isEqualTo(AnomalyType.VOLUME_SPIKE);
+        assertThat(feed(h, tick(seq++, T0 + t, "100", "500")))
+                .singleElement()
+                .extracting(Anomaly::type)
+                .isEqualTo(AnomalyType.VOLUME_SPIKE);
     }
 
     // ---- determinism, keys, state expiry ---------------------------------------------------------------------
@@ -504,8 +528,22 @@ class AnomalyDetectorsTest {
     }
 
     private static Anomaly withoutWallClock(Anomaly a) {
-        return new Anomaly(a.id(), a.exchange(), a.symbol(), a.type(), a.ts(), a.price(), a.refPrice(), a.changePct(),
-                a.windowMs(), a.zscore(), a.tradeId(), a.recvTs(), 0L, a.details(), a.incidentId());
+        return new Anomaly(
+                a.id(),
+                a.exchange(),
+                a.symbol(),
+                a.type(),
+                a.ts(),
+                a.price(),
+                a.refPrice(),
+                a.changePct(),
+                a.windowMs(),
+                a.zscore(),
+                a.tradeId(),
+                a.recvTs(),
+                0L,
+                a.details(),
+                a.incidentId());
     }
 
     private List<Anomaly> run(List<Tick> ticks) throws Exception {
@@ -513,7 +551,9 @@ class AnomalyDetectorsTest {
         for (Tick t : ticks) {
             feed(h, t);
         }
-        return h.extractOutputValues().stream().map(AnomalyDetectorsTest::withoutWallClock).toList();
+        return h.extractOutputValues().stream()
+                .map(AnomalyDetectorsTest::withoutWallClock)
+                .toList();
     }
 
     @Test
@@ -521,14 +561,22 @@ class AnomalyDetectorsTest {
         List<Anomaly> first = run(everyKindOfAlert());
         List<Anomaly> second = run(everyKindOfAlert());
 
-        assertThat(first).extracting(Anomaly::type).containsExactly(AnomalyType.RETURN_ZSCORE,
-                AnomalyType.PRICE_SPIKE, AnomalyType.VOLUME_SPIKE, AnomalyType.PRICE_DROP);
+        assertThat(first)
+                .extracting(Anomaly::type)
+                .containsExactly(
+                        AnomalyType.RETURN_ZSCORE,
+                        AnomalyType.PRICE_SPIKE,
+                        AnomalyType.VOLUME_SPIKE,
+                        AnomalyType.PRICE_DROP);
         // each less than the price window after the one before: one incident, named after its first alert
-        assertThat(first).extracting(Anomaly::incidentId).containsOnly(first.get(0).id());
+        assertThat(first)
+                .extracting(Anomaly::incidentId)
+                .containsOnly(first.get(0).id());
         assertThat(second).isEqualTo(first);
         assertThat(first).extracting(Anomaly::id).doesNotHaveDuplicates();
-        assertThat(first).allSatisfy(a -> assertThat(a.id())
-                .isEqualTo(Anomaly.idFor(a.type(), a.exchange(), a.symbol(), a.tradeId(), a.ts())));
+        assertThat(first)
+                .allSatisfy(a -> assertThat(a.id())
+                        .isEqualTo(Anomaly.idFor(a.type(), a.exchange(), a.symbol(), a.tradeId(), a.ts())));
     }
 
     @Test
@@ -540,20 +588,29 @@ class AnomalyDetectorsTest {
         List<Tick> btc = everyKindOfAlert();
         for (int i = 0; i < btc.size(); i++) {
             if (i < 30) {
-                mixed.add(tick("kraken", "ETH-EUR", Integer.toString(900 + i), btc.get(i).ts(), i % 2 == 0 ? "3000" : "2000",
+                mixed.add(tick(
+                        "kraken",
+                        "ETH-EUR",
+                        Integer.toString(900 + i),
+                        btc.get(i).ts(),
+                        i % 2 == 0 ? "3000" : "2000",
                         "500"));
             }
             mixed.add(btc.get(i));
         }
         List<Anomaly> together = run(mixed);
 
-        List<Anomaly> btcAlerts = together.stream().filter(a -> a.symbol().equals("BTC-USDT")).toList();
+        List<Anomaly> btcAlerts =
+                together.stream().filter(a -> a.symbol().equals("BTC-USDT")).toList();
         assertThat(btcAlerts).isEqualTo(alone);
         // and ETH's own wild swings were judged against ETH only (its swings back up to 3000 are the first drop's
         // retracement: they never cross the level the drop started from, so they are that episode, not spikes)
-        assertThat(together).filteredOn(a -> a.symbol().equals("ETH-EUR"))
+        assertThat(together)
+                .filteredOn(a -> a.symbol().equals("ETH-EUR"))
                 .allMatch(a -> a.exchange().equals("kraken"))
-                .extracting(Anomaly::type).contains(AnomalyType.PRICE_DROP).doesNotContain(AnomalyType.PRICE_SPIKE);
+                .extracting(Anomaly::type)
+                .contains(AnomalyType.PRICE_DROP)
+                .doesNotContain(AnomalyType.PRICE_SPIKE);
     }
 
     @Test
@@ -586,20 +643,27 @@ class AnomalyDetectorsTest {
         h.setStateTtlProcessingTime(TTL.toMillis() / 2);
         assertThat(feed(h, 10_000, "100")).isEmpty();
         h.setStateTtlProcessingTime(TTL.toMillis() + TTL.toMillis() / 4); // > TTL since the start, < TTL since the last
-        assertThat(feed(h, 11_000, "101")).singleElement()
-                .extracting(Anomaly::type).isEqualTo(AnomalyType.PRICE_SPIKE);
+        assertThat(feed(h, 11_000, "101"))
+                .singleElement()
+                .extracting(Anomaly::type)
+                .isEqualTo(AnomalyType.PRICE_SPIKE);
     }
 
     // ---- quotes for the cross-venue detector ------------------------------------------------------------------
 
     private static List<Tick> quotes(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h) {
         var quotes = h.getSideOutput(AnomalyDetectors.QUOTES);
-        return quotes == null ? List.of() : quotes.stream().map(StreamRecord::getValue).toList();
+        return quotes == null
+                ? List.of()
+                : quotes.stream().map(StreamRecord::getValue).toList();
     }
 
-    private static List<CandleAccumulator> candleParts(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h) {
+    private static List<CandleAccumulator> candleParts(
+            KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h) {
         var parts = h.getSideOutput(AnomalyDetectors.CANDLE_PARTS);
-        return parts == null ? List.of() : parts.stream().map(StreamRecord::getValue).toList();
+        return parts == null
+                ? List.of()
+                : parts.stream().map(StreamRecord::getValue).toList();
     }
 
     @Test

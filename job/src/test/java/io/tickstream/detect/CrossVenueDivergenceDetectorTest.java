@@ -1,11 +1,20 @@
 package io.tickstream.detect;
 
+import static io.tickstream.testutils.TestTicks.T0;
+import static io.tickstream.testutils.TestTicks.tick;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
-import io.tickstream.testutils.Harnesses.CapturedMetrics;
 import io.tickstream.testutils.Harnesses;
-
+import io.tickstream.testutils.Harnesses.CapturedMetrics;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
@@ -13,22 +22,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.List;
-import java.util.Map;
-import java.util.Random;
-
-import static io.tickstream.testutils.TestTicks.T0;
-import static io.tickstream.testutils.TestTicks.tick;
-import static org.assertj.core.api.Assertions.assertThat;
-
 /** CROSS_VENUE_DIVERGENCE as the job runs it: keyed by asset in Flink's operator test harness, watermark-driven. */
 class CrossVenueDivergenceDetectorTest {
     /** The job's defaults (JobParameter). */
-    static final CrossVenueDivergence.Settings DEFAULTS = new CrossVenueDivergence.Settings(
-            0.5, 0.25, 5_000, 10_000, Map.of("USDT", "USD", "USDC", "USD"));
+    static final CrossVenueDivergence.Settings DEFAULTS =
+            new CrossVenueDivergence.Settings(0.5, 0.25, 5_000, 10_000, Map.of("USDT", "USD", "USDC", "USD"));
+
     static final long BOUND_MS = 2_000;
 
     private final List<KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly>> open = new ArrayList<>();
@@ -43,8 +42,10 @@ class CrossVenueDivergenceDetectorTest {
     }
 
     private KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> harness() throws Exception {
-        var h = Harnesses.keyed(new CrossVenueDivergenceDetector(DEFAULTS, Duration.ofHours(6)),
-                CrossVenueDivergenceDetector.assetKey(DEFAULTS), metrics);
+        var h = Harnesses.keyed(
+                new CrossVenueDivergenceDetector(DEFAULTS, Duration.ofHours(6)),
+                CrossVenueDivergenceDetector.assetKey(DEFAULTS),
+                metrics);
         open.add(h);
         return h;
     }
@@ -96,19 +97,23 @@ class CrossVenueDivergenceDetectorTest {
 
     @Test
     void aGapHeldShorterThanTheMinimumDurationRaisesNothing() throws Exception {
-        List<Anomaly> alerts = run(harness(), concat(
-                market(0, 10_000, "67000", "67010"),
-                market(10_000, 14_000, "67000", "67500"),   // 0.75 % for 4 s
-                market(14_000, 30_000, "67000", "67005")));
+        List<Anomaly> alerts = run(
+                harness(),
+                concat(
+                        market(0, 10_000, "67000", "67010"),
+                        market(10_000, 14_000, "67000", "67500"), // 0.75 % for 4 s
+                        market(14_000, 30_000, "67000", "67005")));
         assertThat(alerts).isEmpty();
     }
 
     @Test
     void aGapHeldLongerRaisesOneAlertWithBothVenuesAndPrices() throws Exception {
-        List<Anomaly> alerts = run(harness(), concat(
-                market(0, 10_000, "67000", "67010"),
-                market(10_000, 25_000, "67000", "67500"),   // 0.75 % for 15 s
-                market(25_000, 40_000, "67000", "67005")));
+        List<Anomaly> alerts = run(
+                harness(),
+                concat(
+                        market(0, 10_000, "67000", "67010"),
+                        market(10_000, 25_000, "67000", "67500"), // 0.75 % for 15 s
+                        market(25_000, 40_000, "67000", "67005")));
 
         assertThat(alerts).hasSize(1);
         Anomaly alert = alerts.get(0);
@@ -120,11 +125,13 @@ class CrossVenueDivergenceDetectorTest {
         assertThat(alert.refPrice()).isEqualTo("67000");
         assertThat(alert.changePct()).isEqualTo(0.7463);
         assertThat(alert.windowMs()).isEqualTo(5_000L);
-        assertThat(alert.id()).isEqualTo(Anomaly.idFor(AnomalyType.CROSS_VENUE_DIVERGENCE, "coinbase", "BTC-USD",
-                alert.tradeId(), alert.ts()));
-        assertThat(alert.details()).isEqualTo("{\"asset\":\"BTC-USD\",\"venue_a\":\"coinbase\",\"symbol_a\":\"BTC-USD\","
-                + "\"price_a\":\"67500\",\"venue_b\":\"binance\",\"symbol_b\":\"BTC-USDT\",\"price_b\":\"67000\","
-                + "\"divergence_pct\":0.7463,\"venues\":2,\"since\":" + (T0 + 10_250) + "}");
+        assertThat(alert.id())
+                .isEqualTo(Anomaly.idFor(
+                        AnomalyType.CROSS_VENUE_DIVERGENCE, "coinbase", "BTC-USD", alert.tradeId(), alert.ts()));
+        assertThat(alert.details())
+                .isEqualTo("{\"asset\":\"BTC-USD\",\"venue_a\":\"coinbase\",\"symbol_a\":\"BTC-USD\","
+                        + "\"price_a\":\"67500\",\"venue_b\":\"binance\",\"symbol_b\":\"BTC-USDT\",\"price_b\":\"67000\","
+                        + "\"divergence_pct\":0.7463,\"venues\":2,\"since\":" + (T0 + 10_250) + "}");
         assertThat(metrics.count("anomalies{CROSS_VENUE_DIVERGENCE}")).isEqualTo(1);
     }
 
@@ -141,8 +148,8 @@ class CrossVenueDivergenceDetectorTest {
      */
     @ParameterizedTest(name = "binance {0}, coinbase {1}, kraken {2}")
     @CsvSource({"67670, 67000, 67300, 67150, 0.7744", "67670, 67000, 67100, 67050, 0.9247"})
-    void withThreeVenuesTheAlertNamesTheVenueOutOfLineWithTheOthers(String binance, String coinbase, String kraken,
-                                                                     String median, double changePct) throws Exception {
+    void withThreeVenuesTheAlertNamesTheVenueOutOfLineWithTheOthers(
+            String binance, String coinbase, String kraken, String median, double changePct) throws Exception {
         List<Tick> trades = new ArrayList<>();
         for (long t = 0; t < 20_000; t += 500) {
             boolean diverged = t >= 5_000;
@@ -158,18 +165,21 @@ class CrossVenueDivergenceDetectorTest {
             assertThat(alert.refPrice()).isEqualTo(median);
             assertThat(alert.changePct()).isEqualTo(changePct);
             assertThat(alert.tradeId()).as("binance's last trade").isNotNull();
-            assertThat(alert.id()).isEqualTo(Anomaly.idFor(AnomalyType.CROSS_VENUE_DIVERGENCE, "binance", "BTC-USDT",
-                    alert.tradeId(), alert.ts()));
+            assertThat(alert.id())
+                    .isEqualTo(Anomaly.idFor(
+                            AnomalyType.CROSS_VENUE_DIVERGENCE, "binance", "BTC-USDT", alert.tradeId(), alert.ts()));
             assertThat(alert.details()).contains("\"venues\":3", "\"venue_a\":\"binance\"", "\"venue_b\":\"coinbase\"");
         });
     }
 
     @Test
     void aSilentVenueIsLeftOutAndRaisesNothing() throws Exception {
-        List<Anomaly> alerts = run(harness(), concat(
-                market(0, 10_000, "67000", "67010"),
-                market(10_000, 60_000, "68000", null),      // coinbase silent while binance moves 1.5 %
-                market(60_000, 80_000, "68000", "68010")));   // coinbase back, at the market
+        List<Anomaly> alerts = run(
+                harness(),
+                concat(
+                        market(0, 10_000, "67000", "67010"),
+                        market(10_000, 60_000, "68000", null), // coinbase silent while binance moves 1.5 %
+                        market(60_000, 80_000, "68000", "68010"))); // coinbase back, at the market
         assertThat(alerts).isEmpty();
     }
 
@@ -190,29 +200,37 @@ class CrossVenueDivergenceDetectorTest {
 
     @Test
     void afterRecoveryASecondEpisodeRaisesASecondAlertAndWigglesAboveTheRearmLevelDoNot() throws Exception {
-        List<Anomaly> alerts = run(harness(), concat(
-                market(0, 10_000, "67000", "67010"),
-                market(10_000, 20_000, "67000", "67500"),   // episode 1: 0.75 %
-                market(20_000, 25_000, "67000", "67250"),   // 0.37 %: above the re-arm level, same episode
-                market(25_000, 35_000, "67000", "67600"),   // still episode 1
-                market(35_000, 45_000, "67000", "67020"),   // recovered (0.03 %)
-                market(45_000, 60_000, "67400", "67000"))); // episode 2, the other way round
+        List<Anomaly> alerts = run(
+                harness(),
+                concat(
+                        market(0, 10_000, "67000", "67010"),
+                        market(10_000, 20_000, "67000", "67500"), // episode 1: 0.75 %
+                        market(20_000, 25_000, "67000", "67250"), // 0.37 %: above the re-arm level, same episode
+                        market(25_000, 35_000, "67000", "67600"), // still episode 1
+                        market(35_000, 45_000, "67000", "67020"), // recovered (0.03 %)
+                        market(45_000, 60_000, "67400", "67000"))); // episode 2, the other way round
         assertThat(alerts).extracting(Anomaly::ts).containsExactly(T0 + 15_250, T0 + 50_000);
-        assertThat(alerts.get(1).details()).contains("\"venue_a\":\"binance\"", "\"price_a\":\"67400\"",
-                "\"venue_b\":\"coinbase\"", "\"price_b\":\"67000\"");
+        assertThat(alerts.get(1).details())
+                .contains(
+                        "\"venue_a\":\"binance\"",
+                        "\"price_a\":\"67400\"",
+                        "\"venue_b\":\"coinbase\"",
+                        "\"price_b\":\"67000\"");
     }
 
     @Test
     void quotesOfOneClassAreOneAssetAndOtherQuotesAreNot() throws Exception {
         var h = harness();
-        List<Tick> trades = concat(market(0, 20_000, "67000", null),
-                List.of(tick("kraken", "BTC-EUR", "1", T0 + 100, "62000", "0.1")));
+        List<Tick> trades = concat(
+                market(0, 20_000, "67000", null), List.of(tick("kraken", "BTC-EUR", "1", T0 + 100, "62000", "0.1")));
         for (long t = 0; t < 20_000; t += 500) {
             trades.add(tick("kraken", "BTC-EUR", Long.toString(2 + t), T0 + t + 300, "62000", "0.1"));
         }
         trades.sort(Comparator.comparingLong(Tick::ts));
         assertThat(run(h, trades)).isEmpty(); // EUR is its own class: 8 % apart yet no divergence
-        assertThat(DEFAULTS.assetOf("BTC-USDT")).isEqualTo(DEFAULTS.assetOf("BTC-USDC")).isEqualTo("BTC-USD");
+        assertThat(DEFAULTS.assetOf("BTC-USDT"))
+                .isEqualTo(DEFAULTS.assetOf("BTC-USDC"))
+                .isEqualTo("BTC-USD");
         assertThat(DEFAULTS.assetOf("BTC-EUR")).isEqualTo("BTC-EUR");
     }
 
@@ -237,7 +255,8 @@ class CrossVenueDivergenceDetectorTest {
         assertThat(arrivals).isNotEqualTo(ordered);
 
         List<String> inOrder = run(harness(), ordered).stream().map(Anomaly::id).toList();
-        List<String> outOfOrder = run(harness(), arrivals).stream().map(Anomaly::id).toList();
+        List<String> outOfOrder =
+                run(harness(), arrivals).stream().map(Anomaly::id).toList();
         assertThat(inOrder).hasSize(2);
         assertThat(outOfOrder).isEqualTo(inOrder);
     }

@@ -1,8 +1,8 @@
 package io.tickstream.detect;
 
-import org.junit.jupiter.api.Test;
-
 import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
 
 class DecimalsTest {
     /** PEPE, SHIB and BONK trade more than 9.22e10 units in minutes: rounding through a long saturated there. */

@@ -1,24 +1,18 @@
 package io.tickstream.detect;
 
-import io.tickstream.candles.IntervalSampler;
-import io.tickstream.model.Side;
-import io.tickstream.model.Tick;
-import io.tickstream.testutils.StateSamples;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tickstream.candles.IntervalSampler;
+import io.tickstream.testutils.StateSamples;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.util.Arrays;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
 
-import java.lang.reflect.Field;
-import java.lang.reflect.Modifier;
-import java.util.Arrays;
-
-import static org.assertj.core.api.Assertions.assertThat;
-
 class InstrumentDetectorStateSerializerTest {
     private static final InstrumentDetectorStateSerializer SERIALIZER = InstrumentDetectorStateSerializer.INSTANCE;
-
-
 
     @Test
     void roundTripKeepsEveryFieldExactly() throws Exception {
@@ -53,6 +47,9 @@ class InstrumentDetectorStateSerializerTest {
     }
 
     private static long instanceFields(Class<?> type) {
-        return Arrays.stream(type.getDeclaredFields()).map(Field::getModifiers).filter(m -> !Modifier.isStatic(m)).count();
+        return Arrays.stream(type.getDeclaredFields())
+                .map(Field::getModifiers)
+                .filter(m -> !Modifier.isStatic(m))
+                .count();
     }
 }

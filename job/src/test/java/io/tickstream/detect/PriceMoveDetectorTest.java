@@ -1,18 +1,16 @@
 package io.tickstream.detect;
 
-import io.tickstream.model.Anomaly;
-import io.tickstream.model.AnomalyType;
-import io.tickstream.testutils.DetectorSettings;
-
-import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
-
 import static io.tickstream.testutils.TestTicks.T0;
 import static io.tickstream.testutils.TestTicks.tick;
 import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tickstream.model.Anomaly;
+import io.tickstream.model.AnomalyType;
+import io.tickstream.testutils.DetectorSettings;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.junit.jupiter.api.Test;
 
 /** The price detector on its own (a pure class fed trades and {@code now}): a move and its pullback are one episode. */
 class PriceMoveDetectorTest {
@@ -44,15 +42,22 @@ class PriceMoveDetectorTest {
         });
         // the pullback to 101.5 falls 1.46 % from the peak, more than the threshold: the same event, no PRICE_DROP
         assertThat(path(103, 101.5, 30_000, 20_000)).isEmpty();
-        assertThat(state.inEpisode()).as("the window still holds the peak and the pullback").isTrue();
+        assertThat(state.inEpisode())
+                .as("the window still holds the peak and the pullback")
+                .isTrue();
         assertThat(path(101.5, 101.5, 0, 65_000)).isEmpty();
-        assertThat(state.inEpisode()).as("the market settled: the episode is over").isFalse();
+        assertThat(state.inEpisode())
+                .as("the market settled: the episode is over")
+                .isFalse();
     }
 
     @Test
     void aDropRetracingSeventyPercentIsOneAlertAndSoIsAnyLaterPullbackOfTheSameEpisode() {
         path(100, 100, 1_000, 60_000);
-        assertThat(path(100, 96, 3_000, 8_000)).singleElement().extracting(Anomaly::type).isEqualTo(AnomalyType.PRICE_DROP);
+        assertThat(path(100, 96, 3_000, 8_000))
+                .singleElement()
+                .extracting(Anomaly::type)
+                .isEqualTo(AnomalyType.PRICE_DROP);
         assertThat(path(96, 98.8, 25_000, 5_000)).isEmpty(); // +2.9 % from the low, still below where it started
         assertThat(path(98.8, 97.5, 5_000, 5_000)).isEmpty(); // and down again: the same drop's window
     }
@@ -60,7 +65,10 @@ class PriceMoveDetectorTest {
     @Test
     void aReversalThroughTheLevelTheMoveStartedFromIsAMoveOfItsOwn() {
         path(100, 100, 1_000, 60_000);
-        assertThat(path(100, 103, 3_000, 5_000)).singleElement().extracting(Anomaly::type).isEqualTo(AnomalyType.PRICE_SPIKE);
+        assertThat(path(100, 103, 3_000, 5_000))
+                .singleElement()
+                .extracting(Anomaly::type)
+                .isEqualTo(AnomalyType.PRICE_SPIKE);
         // back below 100 (where the spike started) and on to 98.5: a dump after the pump, alerted
         List<Anomaly> dump = path(103, 98.5, 10_000, 5_000);
         assertThat(dump).singleElement().satisfies(a -> {
@@ -74,7 +82,9 @@ class PriceMoveDetectorTest {
         path(100, 100, 1_000, 60_000);
         assertThat(path(100, 102, 2_000, 5_000)).hasSize(1);
         assertThat(path(102, 100.5, 3_000, 2_000)).isEmpty(); // 1.47 % down from the peak, above the start
-        assertThat(path(100.5, 99.8, 1_000, 1_000)).singleElement().extracting(Anomaly::type)
+        assertThat(path(100.5, 99.8, 1_000, 1_000))
+                .singleElement()
+                .extracting(Anomaly::type)
                 .isEqualTo(AnomalyType.PRICE_DROP); // through the start: a drop of its own
     }
 
@@ -84,7 +94,9 @@ class PriceMoveDetectorTest {
         assertThat(path(100, 102, 2_000, 5_000)).hasSize(1);
         assertThat(path(102, 102, 0, 65_000)).isEmpty(); // a minute at the new level: settled
         assertThat(state.inEpisode()).isFalse();
-        assertThat(path(102, 100.5, 3_000, 2_000)).singleElement().extracting(Anomaly::type)
+        assertThat(path(102, 100.5, 3_000, 2_000))
+                .singleElement()
+                .extracting(Anomaly::type)
                 .isEqualTo(AnomalyType.PRICE_DROP);
     }
 
@@ -94,7 +106,9 @@ class PriceMoveDetectorTest {
         assertThat(path(100, 97, 2_000, 5_000)).hasSize(1);
         assertThat(path(97, 97.5, 5_000, 65_000)).isEmpty(); // settles within 1 % of the low
         assertThat(state.inEpisode()).isFalse();
-        assertThat(path(97.5, 99, 3_000, 2_000)).singleElement().extracting(Anomaly::type)
+        assertThat(path(97.5, 99, 3_000, 2_000))
+                .singleElement()
+                .extracting(Anomaly::type)
                 .isEqualTo(AnomalyType.PRICE_SPIKE); // +1.5 %, below the drop's start (100): alerted all the same
     }
 }

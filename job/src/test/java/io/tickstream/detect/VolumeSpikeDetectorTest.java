@@ -1,16 +1,14 @@
 package io.tickstream.detect;
 
-import io.tickstream.model.Anomaly;
-
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
-import java.util.Locale;
-import java.util.Random;
-
 import static io.tickstream.testutils.TestTicks.T0;
 import static io.tickstream.testutils.TestTicks.tick;
 import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tickstream.model.Anomaly;
+import java.util.Locale;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * VOLUME_SPIKE on its own (a pure class fed trades and {@code now}) at the job's default settings, on heavy-tailed
@@ -32,7 +30,8 @@ class VolumeSpikeDetectorTest {
         long step = 1000 / rate;
         for (long end = t + seconds * 1000L; t < end; t += step) {
             double size = Math.pow(1 - random.nextDouble(), -1 / 1.6) * sizeFactor;
-            Anomaly a = detector.onTick(tick(seq++, T0 + t, "100", String.format(Locale.ROOT, "%.4f", size)), state, 0L);
+            Anomaly a =
+                    detector.onTick(tick(seq++, T0 + t, "100", String.format(Locale.ROOT, "%.4f", size)), state, 0L);
             alerts += a == null ? 0 : 1;
         }
         return alerts;
@@ -68,8 +67,11 @@ class VolumeSpikeDetectorTest {
         Random random = new Random(seed);
         trade(random, 600, 10, 1);
         double median = Math.exp(state.logMedianSize);
-        assertThat(median).as("the running median of Pareto(1.6) sizes: 2^(1/1.6)").isBetween(1.3, 1.8);
-        assertThat(detector.onTick(tick(seq++, T0 + t, "100", "100000"), state, 0L)).isNull();
+        assertThat(median)
+                .as("the running median of Pareto(1.6) sizes: 2^(1/1.6)")
+                .isBetween(1.3, 1.8);
+        assertThat(detector.onTick(tick(seq++, T0 + t, "100", "100000"), state, 0L))
+                .isNull();
         t += 100;
         assertThat(trade(random, 60, 10, 1)).isZero();
     }

@@ -3,7 +3,6 @@ package io.tickstream.eval;
 import io.tickstream.config.JobConfig;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -44,25 +43,39 @@ public final class DetectionEvaluation {
     }
 
     /** One labelled stream: a name, its family, its seed and what is injected at which magnitudes. */
-    public record Scenario(String name, Family family, boolean aboveThreshold, boolean calm, long seed,
-                           String magnitudes) {
+    public record Scenario(
+            String name, Family family, boolean aboveThreshold, boolean calm, long seed, String magnitudes) {
         public Scenario(String name, boolean aboveThreshold, boolean calm, long seed, String magnitudes) {
             this(name, Family.SYNTHETIC, aboveThreshold, calm, seed, magnitudes);
         }
 
         Evaluation.Stream stream(int minutes) throws Exception {
-            return family == Family.SYNTHETIC ? Evaluation.generate(name, generatorArgs(minutes))
-                    : Evaluation.microstructure(name, seed, START_TS, (calm ? 2 : 1) * minutes, calm,
-                            WARMUP_SECONDS * 1000L);
+            return family == Family.SYNTHETIC
+                    ? Evaluation.generate(name, generatorArgs(minutes))
+                    : Evaluation.microstructure(
+                            name, seed, START_TS, (calm ? 2 : 1) * minutes, calm, WARMUP_SECONDS * 1000L);
         }
 
         public List<String> generatorArgs(int minutes) {
-            List<String> a = new ArrayList<>(List.of("--seed", Long.toString(seed), "--start-ts", Long.toString(START_TS),
-                    "--rate", Integer.toString(RATE), "--venues", "binance,coinbase",
-                    "--count", Integer.toString((calm ? 2 : 1) * minutes * 60 * RATE)));
+            List<String> a = new ArrayList<>(List.of(
+                    "--seed",
+                    Long.toString(seed),
+                    "--start-ts",
+                    Long.toString(START_TS),
+                    "--rate",
+                    Integer.toString(RATE),
+                    "--venues",
+                    "binance,coinbase",
+                    "--count",
+                    Integer.toString((calm ? 2 : 1) * minutes * 60 * RATE)));
             if (!calm) {
-                a.addAll(List.of("--inject", "spike,drop,volume,divergence", "--inject-every", "20",
-                        "--inject-after", Integer.toString(WARMUP_SECONDS)));
+                a.addAll(List.of(
+                        "--inject",
+                        "spike,drop,volume,divergence",
+                        "--inject-every",
+                        "20",
+                        "--inject-after",
+                        Integer.toString(WARMUP_SECONDS)));
                 if (!magnitudes.isEmpty()) {
                     a.addAll(List.of("--magnitude", magnitudes));
                 }
@@ -94,21 +107,29 @@ public final class DetectionEvaluation {
             Map.of(Family.SYNTHETIC, 1.0, Family.MICROSTRUCTURE, 0.2);
 
     /** Everything measured on one scenario. */
-    public record Result(Scenario scenario, Evaluation.Stream stream, Evaluation.Score score, boolean identical,
-                         int orderedAlerts, int shuffledAlerts, List<Anomaly> alerts, int volumeBurstsReaching,
-                         int volumeBurstsReachingMissed) {}
+    public record Result(
+            Scenario scenario,
+            Evaluation.Stream stream,
+            Evaluation.Score score,
+            boolean identical,
+            int orderedAlerts,
+            int shuffledAlerts,
+            List<Anomaly> alerts,
+            int volumeBurstsReaching,
+            int volumeBurstsReachingMissed) {}
 
     public static Result evaluate(Scenario s, int minutes, JobConfig config) throws Exception {
         Evaluation.Stream stream = s.stream(minutes);
         List<Anomaly> ordered = Evaluation.run(config, stream.lines());
-        List<Anomaly> shuffled = Evaluation.run(config,
-                Evaluation.shuffledWithin(stream.lines(), config.outOfOrderness.toMillis(), s.seed() * 31));
+        List<Anomaly> shuffled = Evaluation.run(
+                config, Evaluation.shuffledWithin(stream.lines(), config.outOfOrderness.toMillis(), s.seed() * 31));
         boolean identical = Evaluation.comparable(ordered).equals(Evaluation.comparable(shuffled));
         Evaluation.Score score = Evaluation.score(stream, ordered);
         Set<Evaluation.Label> reaching = Evaluation.burstsReachingMultiple(stream, config.volumeSpike);
-        int reachingMissed = (int) score.missedLabels.stream().filter(reaching::contains).count();
-        return new Result(s, stream, score, identical, ordered.size(), shuffled.size(), ordered, reaching.size(),
-                reachingMissed);
+        int reachingMissed =
+                (int) score.missedLabels.stream().filter(reaching::contains).count();
+        return new Result(
+                s, stream, score, identical, ordered.size(), shuffled.size(), ordered, reaching.size(), reachingMissed);
     }
 
     public static void main(String[] args) throws Exception {
@@ -128,10 +149,15 @@ public final class DetectionEvaluation {
             }
         }
         JobConfig config = Evaluation.config(jobArgs.toArray(String[]::new));
-        System.out.printf("TickStream detection evaluation: %d simulated min per injected stream (calm: %d); synthetic: "
+        System.out.printf(
+                "TickStream detection evaluation: %d simulated min per injected stream (calm: %d); synthetic: "
                         + "%d msg/s over 10 symbols x 2 venues; microstructure: %d symbols, ~10 trades/s each; "
-                        + "parallelism %d, job parameters %s%n", minutes, 2 * minutes, RATE,
-                MicrostructureGenerator.VENUES.size(), Evaluation.PARALLELISM,
+                        + "parallelism %d, job parameters %s%n",
+                minutes,
+                2 * minutes,
+                RATE,
+                MicrostructureGenerator.VENUES.size(),
+                Evaluation.PARALLELISM,
                 jobArgs.isEmpty() ? "(defaults)" : String.join(" ", jobArgs));
         List<Result> results = new ArrayList<>();
         for (Scenario s : SCENARIOS) {
@@ -141,8 +167,13 @@ public final class DetectionEvaluation {
             long t0 = System.nanoTime();
             Result r = evaluate(s, minutes, config);
             results.add(r);
-            System.out.printf("  %-12s %,9d ticks %4d labels %5d alerts (shuffled %d) in %.0f s%n", s.name(),
-                    r.stream().lines().size(), r.stream().labels().size(), r.orderedAlerts(), r.shuffledAlerts(),
+            System.out.printf(
+                    "  %-12s %,9d ticks %4d labels %5d alerts (shuffled %d) in %.0f s%n",
+                    s.name(),
+                    r.stream().lines().size(),
+                    r.stream().labels().size(),
+                    r.orderedAlerts(),
+                    r.shuffledAlerts(),
                     (System.nanoTime() - t0) / 1e9);
             if (explain) {
                 System.out.print(Evaluation.explain(r.stream(), r.alerts()));
@@ -156,26 +187,38 @@ public final class DetectionEvaluation {
     /** The per-stream table and, per family, the targets table. */
     public static String report(List<Result> results) {
         StringBuilder out = new StringBuilder();
-        out.append("\n| stream | type | labels | detected | recall | alerts | explained | dup | unmatched | precision | F1 | delay p50 | delay p95 |\n");
+        out.append(
+                "\n| stream | type | labels | detected | recall | alerts | explained | dup | unmatched | precision | F1 | delay p50 | delay p95 |\n");
         out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for (Result r : results) {
-            for (Map.Entry<AnomalyType, Evaluation.TypeScore> e : r.score().byType.entrySet()) {
+            for (Map.Entry<AnomalyType, Evaluation.TypeScore> e :
+                    r.score().byType.entrySet()) {
                 Evaluation.TypeScore t = e.getValue();
                 if (t.labels == 0 && t.alerts == 0) {
                     continue;
                 }
                 out.append(row(r.scenario().name(), e.getKey().name(), t));
             }
-            out.append(String.format(Locale.ROOT, "| %s | false alerts | | | | %d | | | | | | | %.2f per instrument-hour (%.1f instrument-hours) |%n",
-                    r.scenario().name(), r.score().falseAlerts, r.score().falseAlertsPerInstrumentHour(),
+            out.append(String.format(
+                    Locale.ROOT,
+                    "| %s | false alerts | | | | %d | | | | | | | %.2f per instrument-hour (%.1f instrument-hours) |%n",
+                    r.scenario().name(),
+                    r.score().falseAlerts,
+                    r.score().falseAlertsPerInstrumentHour(),
                     r.score().instrumentHours));
             if (r.score().nearMisses > 0) {
-                out.append(String.format(Locale.ROOT, "| %s | near misses alerted | %d | | | %d | | | | | | | |%n",
-                        r.scenario().name(), r.score().nearMisses, r.score().nearMissAlerts.size()));
+                out.append(String.format(
+                        Locale.ROOT,
+                        "| %s | near misses alerted | %d | | | %d | | | | | | | |%n",
+                        r.scenario().name(),
+                        r.score().nearMisses,
+                        r.score().nearMissAlerts.size()));
             }
         }
         for (Family family : Family.values()) {
-            List<Result> of = results.stream().filter(r -> r.scenario().family() == family).toList();
+            List<Result> of = results.stream()
+                    .filter(r -> r.scenario().family() == family)
+                    .toList();
             if (!of.isEmpty()) {
                 out.append(targets(family, of));
             }
@@ -199,47 +242,83 @@ public final class DetectionEvaluation {
             }
             (r.scenario().calm() ? calm : injected).add(r.score());
         }
-        out.append("\n| target (" + family.name().toLowerCase(Locale.ROOT) + " streams) | measured | target | |\n| --- | ---: | ---: | --- |\n");
+        out.append("\n| target (" + family.name().toLowerCase(Locale.ROOT)
+                + " streams) | measured | target | |\n| --- | ---: | ---: | --- |\n");
         for (AnomalyType t : Evaluation.LABELLED) {
             Evaluation.TypeScore s = above.type(t);
             if (s.labels == 0 && s.alerts == 0) {
                 continue;
             }
-            out.append(target("recall " + t + " (above threshold)", s.recall(), ">= " + TARGET_RECALL, s.recall() >= TARGET_RECALL));
-            out.append(target("precision " + t + " (above threshold)", s.precision(), ">= " + TARGET_PRECISION,
+            out.append(target(
+                    "recall " + t + " (above threshold)",
+                    s.recall(),
+                    ">= " + TARGET_RECALL,
+                    s.recall() >= TARGET_RECALL));
+            out.append(target(
+                    "precision " + t + " (above threshold)",
+                    s.precision(),
+                    ">= " + TARGET_PRECISION,
                     s.precision() >= TARGET_PRECISION));
         }
         if (family == Family.SYNTHETIC) {
-            out.append(String.format(Locale.ROOT, "| recall VOLUME_SPIKE (above threshold) on the %d of %d bursts whose "
-                            + "counted volume reached the multiple in some window | %s | (info) | |%n", reaching,
+            out.append(String.format(
+                    Locale.ROOT,
+                    "| recall VOLUME_SPIKE (above threshold) on the %d of %d bursts whose "
+                            + "counted volume reached the multiple in some window | %s | (info) | |%n",
+                    reaching,
                     above.type(AnomalyType.VOLUME_SPIKE).labels,
                     fmt(reaching == 0 ? Double.NaN : (double) (reaching - reachingMissed) / reaching)));
         }
         if (calm.instrumentHours > 0) {
             double limit = TARGET_FALSE_PER_INSTRUMENT_HOUR.get(family);
-            out.append(target("false alerts per instrument-hour (calm, all types)", calm.falseAlertsPerInstrumentHour(),
-                    "<= " + limit, calm.falseAlertsPerInstrumentHour() <= limit));
+            out.append(target(
+                    "false alerts per instrument-hour (calm, all types)",
+                    calm.falseAlertsPerInstrumentHour(),
+                    "<= " + limit,
+                    calm.falseAlertsPerInstrumentHour() <= limit));
         }
         if (injected.instrumentHours > 0) {
-            out.append(String.format(Locale.ROOT, "| false alerts per instrument-hour (injected streams, all types) | %.3f | (info) | |%n",
+            out.append(String.format(
+                    Locale.ROOT,
+                    "| false alerts per instrument-hour (injected streams, all types) | %.3f | (info) | |%n",
                     injected.falseAlertsPerInstrumentHour()));
         }
         Evaluation.TypeScore z = injected.type(AnomalyType.RETURN_ZSCORE);
-        out.append(String.format(Locale.ROOT, "| RETURN_ZSCORE alerts inside a labelled event (repeat its alert) | %d | (info) | |%n",
+        out.append(String.format(
+                Locale.ROOT,
+                "| RETURN_ZSCORE alerts inside a labelled event (repeat its alert) | %d | (info) | |%n",
                 z.explained));
         if (injected.nearMisses > 0) {
-            out.append(String.format(Locale.ROOT, "| near misses alerted (of %d) | %d | 0 | %s |%n", injected.nearMisses,
-                    injected.nearMissAlerts.size(), injected.nearMissAlerts.isEmpty() ? "ok" : "MISSED"));
+            out.append(String.format(
+                    Locale.ROOT,
+                    "| near misses alerted (of %d) | %d | 0 | %s |%n",
+                    injected.nearMisses,
+                    injected.nearMissAlerts.size(),
+                    injected.nearMissAlerts.isEmpty() ? "ok" : "MISSED"));
         }
-        out.append(String.format("| ordered and shuffled alerts identical (every stream) | %s | yes | %s |%n",
+        out.append(String.format(
+                "| ordered and shuffled alerts identical (every stream) | %s | yes | %s |%n",
                 identical ? "yes" : "no", identical ? "ok" : "MISSED"));
         return out.toString();
     }
 
     private static String row(String stream, String type, Evaluation.TypeScore t) {
-        return String.format(Locale.ROOT, "| %s | %s | %d | %d | %s | %d | %d | %d | %d | %s | %s | %s | %s |%n", stream, type,
-                t.labels, t.detected, fmt(t.recall()), t.alerts, t.explained, t.duplicates, t.unmatched, fmt(t.precision()),
-                fmt(t.f1()), ms(t.delayPercentile(0.5)), ms(t.delayPercentile(0.95)));
+        return String.format(
+                Locale.ROOT,
+                "| %s | %s | %d | %d | %s | %d | %d | %d | %d | %s | %s | %s | %s |%n",
+                stream,
+                type,
+                t.labels,
+                t.detected,
+                fmt(t.recall()),
+                t.alerts,
+                t.explained,
+                t.duplicates,
+                t.unmatched,
+                fmt(t.precision()),
+                fmt(t.f1()),
+                ms(t.delayPercentile(0.5)),
+                ms(t.delayPercentile(0.95)));
     }
 
     private static String target(String what, double measured, String target, boolean ok) {

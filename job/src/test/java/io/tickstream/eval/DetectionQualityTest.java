@@ -1,11 +1,10 @@
 package io.tickstream.eval;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.tickstream.config.JobConfig;
 import io.tickstream.model.AnomalyType;
-
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Pins the detection quality of the standard scenario (10 simulated minutes of the producers' synthetic
@@ -31,7 +30,8 @@ class DetectionQualityTest {
         assertQuality(s, AnomalyType.CROSS_VENUE_DIVERGENCE, 1.0, 1.0);
         // measured: no false alert of any type (3.0 instrument-hours)
         assertThat(s.falseAlertList).as("false alerts").isEmpty();
-        assertThat(s.type(AnomalyType.CROSS_VENUE_DIVERGENCE).delayPercentile(0.95)).isLessThanOrEqualTo(7_000);
+        assertThat(s.type(AnomalyType.CROSS_VENUE_DIVERGENCE).delayPercentile(0.95))
+                .isLessThanOrEqualTo(7_000);
     }
 
     /**
@@ -50,15 +50,20 @@ class DetectionQualityTest {
         assertThat(r.identical()).as("ordered and shuffled alerts identical").isTrue();
         assertThat(r.stream().scoredLabels()).hasSizeGreaterThanOrEqualTo(10);
         assertThat(s.nearMisses).isGreaterThanOrEqualTo(2);
-        for (AnomalyType type : new AnomalyType[] {AnomalyType.PRICE_SPIKE, AnomalyType.PRICE_DROP, AnomalyType.VOLUME_SPIKE}) {
+        for (AnomalyType type :
+                new AnomalyType[] {AnomalyType.PRICE_SPIKE, AnomalyType.PRICE_DROP, AnomalyType.VOLUME_SPIKE}) {
             assertThat(s.type(type).labels).as("labels of %s", type).isPositive();
             assertQuality(s, type, DetectionEvaluation.TARGET_RECALL, DetectionEvaluation.TARGET_PRECISION);
         }
-        assertThat(s.nearMissAlerts).as("alerts on near misses (0.6 %% moves, 4x volume)").isEmpty();
+        assertThat(s.nearMissAlerts)
+                .as("alerts on near misses (0.6 %% moves, 4x volume)")
+                .isEmpty();
         assertThat(s.falseAlertList).as("false alerts").isEmpty();
 
         DetectionEvaluation.Result calm = DetectionEvaluation.evaluate(scenario("micro-calm-a"), 10, defaults);
-        assertThat(calm.identical()).as("ordered and shuffled alerts identical (calm)").isTrue();
+        assertThat(calm.identical())
+                .as("ordered and shuffled alerts identical (calm)")
+                .isTrue();
         assertThat(calm.score().instrumentHours).isGreaterThan(1.8);
         assertThat(calm.score().falseAlertsPerInstrumentHour())
                 .isLessThanOrEqualTo(DetectionEvaluation.TARGET_FALSE_PER_INSTRUMENT_HOUR.get(
@@ -66,7 +71,10 @@ class DetectionQualityTest {
     }
 
     private static DetectionEvaluation.Scenario scenario(String name) {
-        return DetectionEvaluation.SCENARIOS.stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow();
+        return DetectionEvaluation.SCENARIOS.stream()
+                .filter(s -> s.name().equals(name))
+                .findFirst()
+                .orElseThrow();
     }
 
     private static void assertQuality(Evaluation.Score s, AnomalyType type, double recall, double precision) {

@@ -16,15 +16,6 @@ import io.tickstream.source.ParseResult;
 import io.tickstream.source.TickParser;
 import io.tickstream.source.TickSource;
 import io.tickstream.testutils.CollectingSink;
-
-import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
-import org.apache.flink.connector.datagen.source.DataGeneratorSource;
-import org.apache.flink.connector.datagen.source.GeneratorFunction;
-import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.streaming.api.datastream.DataStream;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -44,6 +35,13 @@ import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
+import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.connector.datagen.source.GeneratorFunction;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
  * Detection quality on labelled streams: the producers' synthetic generator (fixed seed and simulated clock)
@@ -55,8 +53,12 @@ public final class Evaluation {
     /** An alert matches a label of its instrument and kind raised from the label's start to its end plus this. */
     public static final long TOLERANCE_MS = 5_000;
     /** The anomaly kinds the generator injects and labels. */
-    public static final List<AnomalyType> LABELLED = List.of(AnomalyType.PRICE_SPIKE, AnomalyType.PRICE_DROP,
-            AnomalyType.VOLUME_SPIKE, AnomalyType.CROSS_VENUE_DIVERGENCE);
+    public static final List<AnomalyType> LABELLED = List.of(
+            AnomalyType.PRICE_SPIKE,
+            AnomalyType.PRICE_DROP,
+            AnomalyType.VOLUME_SPIKE,
+            AnomalyType.CROSS_VENUE_DIVERGENCE);
+
     static final int PARALLELISM = 2;
     static final long UNSCORED_TAIL_MS = 60_000;
     /**
@@ -66,6 +68,7 @@ public final class Evaluation {
     static final long DIVERGENCE_MOVES_PRICE_FOR_MS = 60_000;
     /** An alert on a near miss's instrument from its start until this long after its end is one it raised. */
     static final long NEAR_MISS_AFTER_MS = 60_000;
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Evaluation() {}
@@ -77,8 +80,14 @@ public final class Evaluation {
     }
 
     /** A generated stream: tick JSON lines in the producer's order, its labels, and its extent. */
-    public record Stream(String name, List<String> lines, List<Label> labels, List<Label> nearMisses,
-                         Set<String> instruments, long firstTs, long lastTs) {
+    public record Stream(
+            String name,
+            List<String> lines,
+            List<Label> labels,
+            List<Label> nearMisses,
+            Set<String> instruments,
+            long firstTs,
+            long lastTs) {
         /**
          * The end of the scored part: the stream stops mid-anomaly, so the labels starting in its last minute
          * (no more than the price window plus the longest anomaly) are not scored, nor alerts there that no scored
@@ -101,7 +110,9 @@ public final class Evaluation {
 
     /** The repository root (holding producers/), searched upward from the working directory. */
     static Path repo() {
-        Path dir = Path.of(System.getProperty("tickstream.repo", ".")).toAbsolutePath().normalize();
+        Path dir = Path.of(System.getProperty("tickstream.repo", "."))
+                .toAbsolutePath()
+                .normalize();
         for (Path d = dir; d != null; d = d.getParent()) {
             if (Files.isDirectory(d.resolve("producers/src/tickstream_producers"))) {
                 return d;
@@ -123,8 +134,10 @@ public final class Evaluation {
             if (args.contains("--inject")) {
                 cmd.addAll(List.of("--labels", labelsFile.toString()));
             }
-            ProcessBuilder pb = new ProcessBuilder(cmd).directory(repo.resolve("producers").toFile())
-                    .redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.PIPE);
+            ProcessBuilder pb = new ProcessBuilder(cmd)
+                    .directory(repo.resolve("producers").toFile())
+                    .redirectOutput(out.toFile())
+                    .redirectError(ProcessBuilder.Redirect.PIPE);
             pb.environment().put("PYTHONPATH", repo.resolve("producers/src").toString());
             Process p = pb.start();
             String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -136,16 +149,21 @@ public final class Evaluation {
             for (String l : Files.readAllLines(labelsFile, StandardCharsets.UTF_8)) {
                 if (!l.isBlank()) {
                     JsonNode n = JSON.readTree(l);
-                    labels.add(new Label(n.get("exchange").asText(), n.get("symbol").asText(),
-                            AnomalyType.valueOf(n.get("type").asText()), n.get("start_ts").asLong(),
-                            n.get("end_ts").asLong(), n.get("magnitude").asDouble()));
+                    labels.add(new Label(
+                            n.get("exchange").asText(),
+                            n.get("symbol").asText(),
+                            AnomalyType.valueOf(n.get("type").asText()),
+                            n.get("start_ts").asLong(),
+                            n.get("end_ts").asLong(),
+                            n.get("magnitude").asDouble()));
                 }
             }
             Set<String> instruments = new HashSet<>();
             long first = Long.MAX_VALUE, last = Long.MIN_VALUE;
             for (String l : lines) {
                 JsonNode n = JSON.readTree(l);
-                instruments.add(n.get("exchange").asText() + ':' + n.get("symbol").asText());
+                instruments.add(
+                        n.get("exchange").asText() + ':' + n.get("symbol").asText());
                 long ts = n.get("ts").asLong();
                 first = Math.min(first, ts);
                 last = Math.max(last, ts);
@@ -158,13 +176,13 @@ public final class Evaluation {
     }
 
     /** A stream of {@link MicrostructureGenerator} (labelled events and near misses unless {@code calm}). */
-    public static Stream microstructure(String name, long seed, long startTs, int minutes, boolean calm,
-                                        long warmupMs) throws IOException {
+    public static Stream microstructure(String name, long seed, long startTs, int minutes, boolean calm, long warmupMs)
+            throws IOException {
         MicrostructureGenerator.Output g = MicrostructureGenerator.generate(seed, startTs, minutes, !calm, warmupMs);
         long first = JSON.readTree(g.lines().get(0)).get("ts").asLong();
         long last = JSON.readTree(g.lines().get(g.lines().size() - 1)).get("ts").asLong();
-        return new Stream(name, g.lines(), g.labels(), g.nearMisses(), MicrostructureGenerator.instruments(), first,
-                last);
+        return new Stream(
+                name, g.lines(), g.labels(), g.nearMisses(), MicrostructureGenerator.instruments(), first, last);
     }
 
     /**
@@ -237,13 +255,26 @@ public final class Evaluation {
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
             TickStreamJob.configure(env, config);
             env.setParallelism(PARALLELISM);
-            DataStream<ParseResult> parsed = env
-                    .fromSource(new DataGeneratorSource<>(new FromMemory(id), input.length, RateLimiterStrategy.noOp(),
-                            TypeInformation.of(ParseResult.class)), WatermarkStrategy.noWatermarks(), "ticks")
+            DataStream<ParseResult> parsed = env.fromSource(
+                            new DataGeneratorSource<>(
+                                    new FromMemory(id),
+                                    input.length,
+                                    RateLimiterStrategy.noOp(),
+                                    TypeInformation.of(ParseResult.class)),
+                            WatermarkStrategy.noWatermarks(),
+                            "ticks")
                     .setParallelism(1)
-                    .assignTimestampsAndWatermarks(TickSource.watermarks(config)).setParallelism(1);
-            new TickStreamJob(config, new TickStreamJob.Sinks(new CollectingSink<Tick>(), new CollectingSink<Candle>(),
-                    anomalies, new CollectingSink<Anomaly>(), new CollectingSink<BadRecord>())).build(parsed);
+                    .assignTimestampsAndWatermarks(TickSource.watermarks(config))
+                    .setParallelism(1);
+            new TickStreamJob(
+                            config,
+                            new TickStreamJob.Sinks(
+                                    new CollectingSink<Tick>(),
+                                    new CollectingSink<Candle>(),
+                                    anomalies,
+                                    new CollectingSink<Anomaly>(),
+                                    new CollectingSink<BadRecord>()))
+                    .build(parsed);
             env.execute("detection-evaluation");
             List<Anomaly> out = anomalies.received();
             out.sort(Comparator.comparingLong(Anomaly::ts).thenComparing(Anomaly::id));
@@ -256,9 +287,20 @@ public final class Evaluation {
     /** The alert without the wall-clock fields (detection time, producer receive time). */
     public static List<String> comparable(List<Anomaly> anomalies) {
         return anomalies.stream()
-                .map(a -> String.join("|", a.id(), a.instrument(), a.type().name(), Long.toString(a.ts()), a.price(),
-                        String.valueOf(a.refPrice()), String.valueOf(a.changePct()), String.valueOf(a.zscore()),
-                        String.valueOf(a.windowMs()), a.tradeId(), String.valueOf(a.details()), a.incident()))
+                .map(a -> String.join(
+                        "|",
+                        a.id(),
+                        a.instrument(),
+                        a.type().name(),
+                        Long.toString(a.ts()),
+                        a.price(),
+                        String.valueOf(a.refPrice()),
+                        String.valueOf(a.changePct()),
+                        String.valueOf(a.zscore()),
+                        String.valueOf(a.windowMs()),
+                        a.tradeId(),
+                        String.valueOf(a.details()),
+                        a.incident()))
                 .sorted()
                 .collect(Collectors.toList());
     }
@@ -273,6 +315,7 @@ public final class Evaluation {
         public int matched;
         /** Alerts another injected anomaly explains (see {@link #score}): counted as right for precision. */
         public int explained;
+
         public int duplicates;
         public int unmatched;
         public final List<Long> delaysMs = new ArrayList<>();
@@ -321,10 +364,12 @@ public final class Evaluation {
         public final List<Anomaly> falseAlertList = new ArrayList<>();
         /** Labels no alert detected. */
         public final List<Label> missedLabels = new ArrayList<>();
+
         public int alerts;
         public double instrumentHours;
         /** Labelled near misses, and the alerts (any type, its instrument) raised during one or soon after. */
         public int nearMisses;
+
         public final List<Anomaly> nearMissAlerts = new ArrayList<>();
 
         public TypeScore type(AnomalyType t) {
@@ -411,7 +456,8 @@ public final class Evaluation {
             }
             score.nearMisses++;
             for (Anomaly a : alerts) {
-                if (a.instrument().equals(n.instrument()) && a.ts() >= n.start()
+                if (a.instrument().equals(n.instrument())
+                        && a.ts() >= n.start()
                         && a.ts() <= n.end() + NEAR_MISS_AFTER_MS) {
                     score.nearMissAlerts.add(a);
                 }
@@ -434,7 +480,8 @@ public final class Evaluation {
         Map<String, Double> logMedian = new HashMap<>();
         for (String line : stream.lines()) {
             JsonNode n = JSON.readTree(line);
-            String instrument = n.get("exchange").asText() + ':' + n.get("symbol").asText();
+            String instrument =
+                    n.get("exchange").asText() + ':' + n.get("symbol").asText();
             double size = Double.parseDouble(n.get("size").asText());
             double m = logMedian.getOrDefault(instrument, Math.log(size));
             double counted = Math.min(size, Math.exp(m) * settings.tradeCap());
@@ -467,10 +514,11 @@ public final class Evaluation {
     }
 
     /** The counted volume of the window whose last step starts at {@code lastStep}. */
-    private static double countedWindow(TreeMap<Long, Double> steps, long lastStep,
-                                        VolumeSpikeDetector.Settings settings) {
+    private static double countedWindow(
+            TreeMap<Long, Double> steps, long lastStep, VolumeSpikeDetector.Settings settings) {
         return steps.subMap(lastStep - settings.windowMs() + settings.stepMs(), true, lastStep, true).values().stream()
-                .mapToDouble(Double::doubleValue).sum();
+                .mapToDouble(Double::doubleValue)
+                .sum();
     }
 
     /**
@@ -481,29 +529,56 @@ public final class Evaluation {
         StringBuilder out = new StringBuilder();
         Score score = score(stream, alerts);
         for (Label l : score.missedLabels) {
-            out.append(String.format(Locale.ROOT, "    missed %s %s from +%.1f s to +%.1f s magnitude %s%n", l.type(),
-                    l.instrument(), (l.start() - stream.firstTs()) / 1000.0, (l.end() - stream.firstTs()) / 1000.0,
+            out.append(String.format(
+                    Locale.ROOT,
+                    "    missed %s %s from +%.1f s to +%.1f s magnitude %s%n",
+                    l.type(),
+                    l.instrument(),
+                    (l.start() - stream.firstTs()) / 1000.0,
+                    (l.end() - stream.firstTs()) / 1000.0,
                     l.magnitude()));
             for (Anomaly a : alerts) {
                 if (a.instrument().equals(l.instrument()) && Math.abs(a.ts() - l.start()) <= 120_000) {
-                    out.append(String.format(Locale.ROOT, "        alert %s at %+.1f s from the start%n", a.type(),
+                    out.append(String.format(
+                            Locale.ROOT,
+                            "        alert %s at %+.1f s from the start%n",
+                            a.type(),
                             (a.ts() - l.start()) / 1000.0));
                 }
             }
         }
         for (Anomaly a : score.nearMissAlerts) {
-            out.append(String.format(Locale.ROOT, "    near miss alerted: %s %s at +%.1f s: %s%n", a.type(),
-                    a.instrument(), (a.ts() - stream.firstTs()) / 1000.0, a.details() != null ? a.details()
-                            : "price " + a.price() + " ref " + a.refPrice() + " change " + a.changePct() + " % z " + a.zscore()));
+            out.append(String.format(
+                    Locale.ROOT,
+                    "    near miss alerted: %s %s at +%.1f s: %s%n",
+                    a.type(),
+                    a.instrument(),
+                    (a.ts() - stream.firstTs()) / 1000.0,
+                    a.details() != null
+                            ? a.details()
+                            : "price " + a.price() + " ref " + a.refPrice() + " change " + a.changePct() + " % z "
+                                    + a.zscore()));
         }
         for (Anomaly a : score.falseAlertList) {
-            out.append(String.format(Locale.ROOT, "    false %s %s at +%.1f s: %s%n", a.type(), a.instrument(),
-                    (a.ts() - stream.firstTs()) / 1000.0, a.details() != null ? a.details()
-                            : "price " + a.price() + " ref " + a.refPrice() + " change " + a.changePct() + " % z " + a.zscore()));
+            out.append(String.format(
+                    Locale.ROOT,
+                    "    false %s %s at +%.1f s: %s%n",
+                    a.type(),
+                    a.instrument(),
+                    (a.ts() - stream.firstTs()) / 1000.0,
+                    a.details() != null
+                            ? a.details()
+                            : "price " + a.price() + " ref " + a.refPrice() + " change " + a.changePct() + " % z "
+                                    + a.zscore()));
             for (Label l : stream.labels()) {
                 if (Math.abs(l.start() - a.ts()) <= 120_000 && sameSubjectOrAsset(l, a)) {
-                    out.append(String.format(Locale.ROOT, "        label %s %s from %+.1f s to %+.1f s magnitude %s%n",
-                            l.type(), l.instrument(), (l.start() - a.ts()) / 1000.0, (l.end() - a.ts()) / 1000.0,
+                    out.append(String.format(
+                            Locale.ROOT,
+                            "        label %s %s from %+.1f s to %+.1f s magnitude %s%n",
+                            l.type(),
+                            l.instrument(),
+                            (l.start() - a.ts()) / 1000.0,
+                            (l.end() - a.ts()) / 1000.0,
                             l.magnitude()));
                 }
             }
@@ -525,7 +600,9 @@ public final class Evaluation {
                 return true;
             }
             boolean priceMove = a.type() == AnomalyType.PRICE_SPIKE || a.type() == AnomalyType.PRICE_DROP;
-            if (priceMove && l.type() == AnomalyType.CROSS_VENUE_DIVERGENCE && a.ts() >= l.start()
+            if (priceMove
+                    && l.type() == AnomalyType.CROSS_VENUE_DIVERGENCE
+                    && a.ts() >= l.start()
                     && a.ts() <= l.end() + DIVERGENCE_MOVES_PRICE_FOR_MS) {
                 return true;
             }
@@ -543,7 +620,9 @@ public final class Evaluation {
         }
         JsonNode d = JSON.readTree(a.details());
         String labelVenue = l.instrument();
-        return labelVenue.equals(d.get("venue_a").asText() + ':' + d.get("symbol_a").asText())
-                || labelVenue.equals(d.get("venue_b").asText() + ':' + d.get("symbol_b").asText());
+        return labelVenue.equals(
+                        d.get("venue_a").asText() + ':' + d.get("symbol_a").asText())
+                || labelVenue.equals(
+                        d.get("venue_b").asText() + ':' + d.get("symbol_b").asText());
     }
 }

@@ -1,7 +1,6 @@
 package io.tickstream.eval;
 
 import io.tickstream.model.AnomalyType;
-
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -46,8 +45,8 @@ public final class MicrostructureGenerator {
     /** Trades (tick JSON lines in time order), the labelled events, the labelled near misses. */
     public record Output(List<String> lines, List<Evaluation.Label> labels, List<Evaluation.Label> nearMisses) {}
 
-    private record Event(String kind, long start, long moveMs, double magnitude, double reversion, long holdMs,
-                         long revertMs) {
+    private record Event(
+            String kind, long start, long moveMs, double magnitude, double reversion, long holdMs, long revertMs) {
         /** The end of the labelled part: the move (not its reversion), or the burst. */
         long end() {
             return start + moveMs;
@@ -94,8 +93,16 @@ public final class MicrostructureGenerator {
         List<Evaluation.Label> nearMisses = new ArrayList<>();
         if (inject) {
             // one event every EVENT_SPACING_MS / instruments, round robin over the instruments in a shuffled order
-            String[] kinds = {"PRICE_SPIKE", "PRICE_DROP", "VOLUME_SPIKE", "NEAR_PRICE", "NEAR_VOLUME", "PRICE_SPIKE",
-                    "PRICE_DROP", "VOLUME_SPIKE"};
+            String[] kinds = {
+                "PRICE_SPIKE",
+                "PRICE_DROP",
+                "VOLUME_SPIKE",
+                "NEAR_PRICE",
+                "NEAR_VOLUME",
+                "PRICE_SPIKE",
+                "PRICE_DROP",
+                "VOLUME_SPIKE"
+            };
             long every = EVENT_SPACING_MS / VENUES.size();
             int n = 0;
             for (long t = startTs + warmupMs; t < endTs - 90_000; t += every, n++) {
@@ -103,23 +110,43 @@ public final class MicrostructureGenerator {
                 String kind = kinds[(n / VENUES.size() + v) % kinds.length];
                 long start = t + rng.nextInt(5_000);
                 Event e = switch (kind) {
-                    case "PRICE_SPIKE", "PRICE_DROP" -> new Event(kind, start, 2_000 + rng.nextInt(8_000),
-                            0.02 + 0.02 * rng.nextDouble(), 0.3 + 0.4 * rng.nextDouble(), 5_000 + rng.nextInt(10_000),
-                            20_000 + rng.nextInt(20_000));
-                    case "NEAR_PRICE" -> new Event(rng.nextBoolean() ? "NEAR_PRICE_SPIKE" : "NEAR_PRICE_DROP", start,
-                            2_000 + rng.nextInt(8_000), 0.006, 0.3 + 0.4 * rng.nextDouble(), 5_000 + rng.nextInt(10_000),
-                            20_000 + rng.nextInt(20_000));
-                    case "VOLUME_SPIKE" -> new Event("VOLUME_SPIKE", start, 5_000 + rng.nextInt(10_000),
-                            20 + 20 * rng.nextDouble(), 0, 0, 0);
+                    case "PRICE_SPIKE", "PRICE_DROP" ->
+                        new Event(
+                                kind,
+                                start,
+                                2_000 + rng.nextInt(8_000),
+                                0.02 + 0.02 * rng.nextDouble(),
+                                0.3 + 0.4 * rng.nextDouble(),
+                                5_000 + rng.nextInt(10_000),
+                                20_000 + rng.nextInt(20_000));
+                    case "NEAR_PRICE" ->
+                        new Event(
+                                rng.nextBoolean() ? "NEAR_PRICE_SPIKE" : "NEAR_PRICE_DROP",
+                                start,
+                                2_000 + rng.nextInt(8_000),
+                                0.006,
+                                0.3 + 0.4 * rng.nextDouble(),
+                                5_000 + rng.nextInt(10_000),
+                                20_000 + rng.nextInt(20_000));
+                    case "VOLUME_SPIKE" ->
+                        new Event(
+                                "VOLUME_SPIKE",
+                                start,
+                                5_000 + rng.nextInt(10_000),
+                                20 + 20 * rng.nextDouble(),
+                                0,
+                                0,
+                                0);
                     default -> new Event("VOLUME_NEAR", start, 5_000 + rng.nextInt(10_000), 4, 0, 0, 0);
                 };
                 events.get(v).add(e);
                 Venue venue = VENUES.get(v);
                 boolean near = kind.startsWith("NEAR");
-                AnomalyType type = e.kind().endsWith("DROP") ? AnomalyType.PRICE_DROP
+                AnomalyType type = e.kind().endsWith("DROP")
+                        ? AnomalyType.PRICE_DROP
                         : e.kind().startsWith("VOLUME") ? AnomalyType.VOLUME_SPIKE : AnomalyType.PRICE_SPIKE;
-                Evaluation.Label label = new Evaluation.Label(EXCHANGE, venue.symbol(), type, e.start(), e.end(),
-                        e.magnitude());
+                Evaluation.Label label =
+                        new Evaluation.Label(EXCHANGE, venue.symbol(), type, e.start(), e.end(), e.magnitude());
                 (near ? nearMisses : labels).add(label);
             }
         }
@@ -136,8 +163,14 @@ public final class MicrostructureGenerator {
         return new Output(sorted, labels, nearMisses);
     }
 
-    private static void simulate(Venue venue, List<Event> events, Random rng, long startTs, long endTs,
-                                 List<String> lines, List<long[]> order) {
+    private static void simulate(
+            Venue venue,
+            List<Event> events,
+            Random rng,
+            long startTs,
+            long endTs,
+            List<String> lines,
+            List<long[]> order) {
         double tick = Math.pow(10, -venue.priceDecimals());
         double sizeStep = Math.pow(10, -venue.sizeDecimals());
         String priceFmt = "%." + venue.priceDecimals() + "f";
@@ -216,10 +249,19 @@ public final class MicrostructureGenerator {
             size = Math.max(sizeStep, Math.round(size / sizeStep) * sizeStep);
             long recv = ts + 5 + rng.nextInt(40);
             order.add(new long[] {ts, lines.size()});
-            lines.add(String.format(Locale.ROOT, "{\"v\":1,\"exchange\":\"%s\",\"symbol\":\"%s\",\"trade_id\":\"%d\","
+            lines.add(String.format(
+                    Locale.ROOT,
+                    "{\"v\":1,\"exchange\":\"%s\",\"symbol\":\"%s\",\"trade_id\":\"%d\","
                             + "\"price\":\"" + priceFmt + "\",\"size\":\"" + sizeFmt + "\",\"side\":\"%s\",\"ts\":%d,"
-                            + "\"recv_ts\":%d}", EXCHANGE, venue.symbol(), tradeId++, price, size, buy ? "buy" : "sell",
-                    ts, recv));
+                            + "\"recv_ts\":%d}",
+                    EXCHANGE,
+                    venue.symbol(),
+                    tradeId++,
+                    price,
+                    size,
+                    buy ? "buy" : "sell",
+                    ts,
+                    recv));
         }
     }
 

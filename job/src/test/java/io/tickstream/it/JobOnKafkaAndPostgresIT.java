@@ -1,5 +1,7 @@
 package io.tickstream.it;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tickstream.TickStreamJob;
@@ -12,21 +14,6 @@ import io.tickstream.testutils.KafkaTopics;
 import io.tickstream.testutils.LocalStack;
 import io.tickstream.testutils.MarketScenario;
 import io.tickstream.testutils.Waiting;
-
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.StateRecoveryOptions;
-import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.core.execution.SavepointFormatType;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -43,8 +30,19 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The production job (Kafka source, PostgreSQL and Kafka sinks) on a MiniCluster against the local stack's
@@ -52,8 +50,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class JobOnKafkaAndPostgresIT {
     @RegisterExtension
-    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
+    static final MiniClusterExtension MINI_CLUSTER =
+            new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+                    .setNumberTaskManagers(1)
+                    .setNumberSlotsPerTaskManager(2)
+                    .build());
 
     private static final Duration TIMEOUT = Duration.ofMinutes(3);
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -83,11 +84,24 @@ class JobOnKafkaAndPostgresIT {
         }
 
         JobConfig config(String... extra) throws Exception {
-            List<String> args = new ArrayList<>(List.of("--kafka-bootstrap", stack.kafkaBootstrap,
-                    "--ticks-topic", ticks, "--anomalies-topic", anomalies, "--dlq-topic", dlq,
-                    "--group-id", "it-" + prefix, "--jdbc-url", stack.jdbcUrl, "--checkpoint-interval", "1 s"));
+            List<String> args = new ArrayList<>(List.of(
+                    "--kafka-bootstrap",
+                    stack.kafkaBootstrap,
+                    "--ticks-topic",
+                    ticks,
+                    "--anomalies-topic",
+                    anomalies,
+                    "--dlq-topic",
+                    dlq,
+                    "--group-id",
+                    "it-" + prefix,
+                    "--jdbc-url",
+                    stack.jdbcUrl,
+                    "--checkpoint-interval",
+                    "1 s"));
             args.addAll(List.of(extra));
-            return JobConfig.parse(args.toArray(String[]::new), Map.of(JobConfig.JDBC_PASSWORD_ENV, stack.jdbcPassword));
+            return JobConfig.parse(
+                    args.toArray(String[]::new), Map.of(JobConfig.JDBC_PASSWORD_ENV, stack.jdbcPassword));
         }
     }
 
@@ -95,8 +109,12 @@ class JobOnKafkaAndPostgresIT {
     void everyTickOnceCandlesAgreeExpectedAnomaliesInTableAndTopicBadRecordsInDlq() throws Exception {
         Run run = Run.create();
         long now = System.currentTimeMillis();
-        List<String> symbols = List.of(run.prefix + "A-USD", run.prefix + "B-USDT", run.prefix + "C-USD",
-                run.prefix + "D-EUR", run.prefix + "E-USD");
+        List<String> symbols = List.of(
+                run.prefix + "A-USD",
+                run.prefix + "B-USDT",
+                run.prefix + "C-USD",
+                run.prefix + "D-EUR",
+                run.prefix + "E-USD");
         MarketScenario market = new MarketScenario(symbols, 3, 600, now - 20 * 60_000L, 200, 5);
 
         List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
@@ -105,16 +123,28 @@ class JobOnKafkaAndPostgresIT {
         }
         List<String[]> bad = MarketScenario.badRecords(now);
         for (String[] b : bad) {
-            records.add(new ProducerRecord<>(run.ticks, 0, null, b[0].getBytes(StandardCharsets.UTF_8), b[1].getBytes(StandardCharsets.UTF_8)));
+            records.add(new ProducerRecord<>(
+                    run.ticks, 0, null, b[0].getBytes(StandardCharsets.UTF_8), b[1].getBytes(StandardCharsets.UTF_8)));
         }
         // One later trade on every partition moves event time past the last minute and its allowed lateness.
         long lastTs = market.trades.get(market.trades.size() - 1).ts();
         List<Tick> flush = new ArrayList<>();
         for (int partition = 0; partition < 5; partition++) {
-            Tick t = new Tick("synthetic", run.prefix + "Z" + (char) ('A' + partition) + "-USD", "1", 1, "1.00", 1.0,
-                    "1", 1.0, Side.BUY, lastTs + 5 * 60_000L, lastTs + 5 * 60_000L);
+            Tick t = new Tick(
+                    "synthetic",
+                    run.prefix + "Z" + (char) ('A' + partition) + "-USD",
+                    "1",
+                    1,
+                    "1.00",
+                    1.0,
+                    "1",
+                    1.0,
+                    Side.BUY,
+                    lastTs + 5 * 60_000L,
+                    lastTs + 5 * 60_000L);
             flush.add(t);
-            records.add(new ProducerRecord<>(run.ticks, partition, null, MarketScenario.key(t), MarketScenario.json(t)));
+            records.add(
+                    new ProducerRecord<>(run.ticks, partition, null, MarketScenario.key(t), MarketScenario.json(t)));
         }
         kafka.send(run.ticks, records);
 
@@ -124,24 +154,34 @@ class JobOnKafkaAndPostgresIT {
         JobClient job = env.executeAsync("it-end-to-end");
         try {
             int ticks = market.trades.size() + flush.size();
-            long candles = market.trades.stream().map(t -> t.instrument() + "@" + t.ts() / 60_000L).distinct().count();
+            long candles = market.trades.stream()
+                    .map(t -> t.instrument() + "@" + t.ts() / 60_000L)
+                    .distinct()
+                    .count();
             Waiting.until("all ticks, candles and anomalies in the database", TIMEOUT, () -> {
-                assertThat(job.getJobStatus().get().isGloballyTerminalState()).as("job terminated").isFalse();
+                assertThat(job.getJobStatus().get().isGloballyTerminalState())
+                        .as("job terminated")
+                        .isFalse();
                 return count("SELECT count(*) FROM ticks WHERE symbol LIKE ?", run.prefix + "%") == ticks
                         && count("SELECT count(*) FROM candles_1m WHERE symbol LIKE ?", run.prefix + "%") == candles
-                        && count("SELECT count(*) FROM anomalies WHERE symbol LIKE ?", run.prefix + "%") >= market.expected.size();
+                        && count("SELECT count(*) FROM anomalies WHERE symbol LIKE ?", run.prefix + "%")
+                                >= market.expected.size();
             });
             List<ConsumerRecord<byte[], byte[]>> dlq = kafka.readAtLeast(run.dlq, bad.size(), TIMEOUT);
-            List<ConsumerRecord<byte[], byte[]>> onTopic = kafka.readAtLeast(run.anomalies, market.expected.size(), TIMEOUT);
+            List<ConsumerRecord<byte[], byte[]>> onTopic =
+                    kafka.readAtLeast(run.anomalies, market.expected.size(), TIMEOUT);
 
             // Every tick exactly once, values as sent.
-            try (Connection c = stack.connect(); Statement s = c.createStatement()) {
+            try (Connection c = stack.connect();
+                    Statement s = c.createStatement()) {
                 Set<String> rows = new HashSet<>();
                 try (ResultSet rs = s.executeQuery("SELECT exchange, symbol, trade_id, price::text, size::text, side,"
-                        + " (extract(epoch from time) * 1000)::bigint FROM ticks WHERE symbol LIKE '" + run.prefix + "%'")) {
+                        + " (extract(epoch from time) * 1000)::bigint FROM ticks WHERE symbol LIKE '" + run.prefix
+                        + "%'")) {
                     while (rs.next()) {
                         assertThat(rows.add(rs.getString(1) + ":" + rs.getString(2) + "#" + rs.getString(3)))
-                                .as("duplicate row").isTrue();
+                                .as("duplicate row")
+                                .isTrue();
                     }
                 }
                 assertThat(rows).hasSize(ticks);
@@ -149,8 +189,7 @@ class JobOnKafkaAndPostgresIT {
                     assertThat(rows).contains(t.instrument() + "#" + t.tradeId());
                 }
                 // Candles agree with the ticks table (first/last by trade id, which is trade order here).
-                try (ResultSet rs = s.executeQuery(
-                        "WITH t AS (SELECT *, date_trunc('minute', time) AS bucket,"
+                try (ResultSet rs = s.executeQuery("WITH t AS (SELECT *, date_trunc('minute', time) AS bucket,"
                         + "  row_number() OVER (PARTITION BY exchange, symbol, date_trunc('minute', time) ORDER BY trade_id::bigint) AS first_rank,"
                         + "  row_number() OVER (PARTITION BY exchange, symbol, date_trunc('minute', time) ORDER BY trade_id::bigint DESC) AS last_rank"
                         + "  FROM ticks WHERE symbol LIKE '" + run.prefix + "%'),"
@@ -161,14 +200,17 @@ class JobOnKafkaAndPostgresIT {
                         + " WHERE (c.open, c.high, c.low, c.close, c.volume, c.trades) IS DISTINCT FROM"
                         + " (e.open, e.high, e.low, e.close, e.volume, e.trades)")) {
                     rs.next();
-                    assertThat(rs.getLong(1)).as("candles that disagree with the ticks").isZero();
+                    assertThat(rs.getLong(1))
+                            .as("candles that disagree with the ticks")
+                            .isZero();
                 }
                 // Exactly the injected anomalies in the table.
                 List<MarketScenario.Expected> inTable = new ArrayList<>();
                 try (ResultSet rs = s.executeQuery("SELECT exchange || ':' || symbol, type, trade_id FROM anomalies"
                         + " WHERE symbol LIKE '" + run.prefix + "%'")) {
                     while (rs.next()) {
-                        inTable.add(new MarketScenario.Expected(rs.getString(1), AnomalyType.valueOf(rs.getString(2)), rs.getString(3)));
+                        inTable.add(new MarketScenario.Expected(
+                                rs.getString(1), AnomalyType.valueOf(rs.getString(2)), rs.getString(3)));
                     }
                 }
                 assertThat(inTable).containsExactlyInAnyOrderElementsOf(market.expected);
@@ -179,10 +221,14 @@ class JobOnKafkaAndPostgresIT {
             for (ConsumerRecord<byte[], byte[]> r : onTopic) {
                 JsonNode a = JSON.readTree(r.value());
                 assertThat(a.get("v").asInt()).isEqualTo(1);
-                assertThat(new String(r.key(), StandardCharsets.UTF_8)).isEqualTo(a.get("exchange").asText() + ":" + a.get("symbol").asText());
+                assertThat(new String(r.key(), StandardCharsets.UTF_8))
+                        .isEqualTo(a.get("exchange").asText() + ":"
+                                + a.get("symbol").asText());
                 assertThat(new BigDecimal(a.get("price").asText())).isPositive();
-                topic.add(new MarketScenario.Expected(new String(r.key(), StandardCharsets.UTF_8),
-                        AnomalyType.valueOf(a.get("type").asText()), a.get("trade_id").asText()));
+                topic.add(new MarketScenario.Expected(
+                        new String(r.key(), StandardCharsets.UTF_8),
+                        AnomalyType.valueOf(a.get("type").asText()),
+                        a.get("trade_id").asText()));
             }
             assertThat(topic).containsExactlyInAnyOrderElementsOf(market.expected);
 
@@ -195,7 +241,8 @@ class JobOnKafkaAndPostgresIT {
                     assertThat(header(r, DeadLetterSerializer.ERROR)).startsWith(b[2]);
                     assertThat(header(r, DeadLetterSerializer.SOURCE_TOPIC)).isEqualTo(run.ticks);
                     assertThat(header(r, DeadLetterSerializer.SOURCE_PARTITION)).isEqualTo("0");
-                    assertThat(Long.parseLong(header(r, DeadLetterSerializer.SOURCE_OFFSET))).isNotNegative();
+                    assertThat(Long.parseLong(header(r, DeadLetterSerializer.SOURCE_OFFSET)))
+                            .isNotNegative();
                 });
             }
         } finally {
@@ -204,7 +251,8 @@ class JobOnKafkaAndPostgresIT {
     }
 
     @Test
-    void detectorStateSurvivesStopWithSavepointAndRestoreWithoutDuplicateRows(@TempDir Path savepoints) throws Exception {
+    void detectorStateSurvivesStopWithSavepointAndRestoreWithoutDuplicateRows(@TempDir Path savepoints)
+            throws Exception {
         Run run = Run.create();
         String symbol = run.prefix + "S-USD";
         long start = System.currentTimeMillis() - 10 * 60_000L;
@@ -212,14 +260,34 @@ class JobOnKafkaAndPostgresIT {
         List<Tick> before = new ArrayList<>();
         for (int i = 0; i < 300; i++) {
             String price = i % 2 == 0 ? "100.00" : "100.01";
-            before.add(new Tick("synthetic", symbol, Long.toString(i + 1), i + 1, price, Double.parseDouble(price),
-                    "0.01", 0.01, Side.BUY, start + i * 100L, start + i * 100L + 5));
+            before.add(new Tick(
+                    "synthetic",
+                    symbol,
+                    Long.toString(i + 1),
+                    i + 1,
+                    price,
+                    Double.parseDouble(price),
+                    "0.01",
+                    0.01,
+                    Side.BUY,
+                    start + i * 100L,
+                    start + i * 100L + 5));
         }
         // After: a 1.5 % rise. Only a detector that remembers the minimum and the warm-up alerts on it.
         List<Tick> after = new ArrayList<>();
         for (int i = 300; i < 320; i++) {
-            after.add(new Tick("synthetic", symbol, Long.toString(i + 1), i + 1, "101.50", 101.5,
-                    "0.01", 0.01, Side.BUY, start + i * 100L, start + i * 100L + 5));
+            after.add(new Tick(
+                    "synthetic",
+                    symbol,
+                    Long.toString(i + 1),
+                    i + 1,
+                    "101.50",
+                    101.5,
+                    "0.01",
+                    0.01,
+                    Side.BUY,
+                    start + i * 100L,
+                    start + i * 100L + 5));
         }
 
         kafka.send(run.ticks, records(run.ticks, before));
@@ -227,10 +295,13 @@ class JobOnKafkaAndPostgresIT {
         env.setParallelism(2);
         TickStreamJob.define(env, run.config());
         JobClient first = env.executeAsync("it-before-savepoint");
-        Waiting.until("the first job's ticks in the database", TIMEOUT,
+        Waiting.until(
+                "the first job's ticks in the database",
+                TIMEOUT,
                 () -> count("SELECT count(*) FROM ticks WHERE symbol = ?", symbol) == before.size());
         String savepoint = stopWithSavepoint(first, savepoints);
-        assertThat(count("SELECT count(*) FROM anomalies WHERE symbol = ?", symbol)).isZero();
+        assertThat(count("SELECT count(*) FROM anomalies WHERE symbol = ?", symbol))
+                .isZero();
 
         kafka.send(run.ticks, records(run.ticks, after));
         Configuration restore = new Configuration();
@@ -240,12 +311,17 @@ class JobOnKafkaAndPostgresIT {
         TickStreamJob.define(restored, run.config());
         JobClient second = restored.executeAsync("it-after-savepoint");
         try {
-            Waiting.until("the alerts on the first trade after the restore", TIMEOUT,
+            Waiting.until(
+                    "the alerts on the first trade after the restore",
+                    TIMEOUT,
                     () -> count("SELECT count(*) FROM anomalies WHERE symbol = ?", symbol) >= 2
-                            && count("SELECT count(*) FROM ticks WHERE symbol = ?", symbol) == before.size() + after.size());
+                            && count("SELECT count(*) FROM ticks WHERE symbol = ?", symbol)
+                                    == before.size() + after.size());
             Set<String> alerts = new HashSet<>();
-            try (Connection c = stack.connect(); Statement s = c.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT type, trade_id FROM anomalies WHERE symbol = '" + symbol + "'")) {
+            try (Connection c = stack.connect();
+                    Statement s = c.createStatement();
+                    ResultSet rs =
+                            s.executeQuery("SELECT type, trade_id FROM anomalies WHERE symbol = '" + symbol + "'")) {
                 while (rs.next()) {
                     alerts.add(rs.getString(1) + "@" + rs.getString(2));
                 }
@@ -254,7 +330,9 @@ class JobOnKafkaAndPostgresIT {
             assertThat(count("SELECT count(DISTINCT trade_id) FROM ticks WHERE symbol = ?", symbol))
                     .isEqualTo(before.size() + after.size());
             List<ConsumerRecord<byte[], byte[]>> topic = kafka.readAtLeast(run.anomalies, 2, TIMEOUT);
-            assertThat(topic.stream().map(r -> new String(r.value(), StandardCharsets.UTF_8)).collect(Collectors.toList()))
+            assertThat(topic.stream()
+                            .map(r -> new String(r.value(), StandardCharsets.UTF_8))
+                            .collect(Collectors.toList()))
                     .hasSize(2);
         } finally {
             second.cancel().get();
@@ -272,8 +350,18 @@ class JobOnKafkaAndPostgresIT {
         long start = (System.currentTimeMillis() - 10 * 60_000L) / 60_000L * 60_000L;
         List<ProducerRecord<byte[], byte[]>> good = new ArrayList<>();
         for (int i = 0; i < 180; i++) { // three minutes of trade time, one trade a second, all on partition 0
-            Tick t = new Tick("synthetic", symbol, Long.toString(i + 1), i + 1, "100.00", 100.0, "0.01", 0.01, Side.BUY,
-                    start + i * 1000L, start + i * 1000L + 5);
+            Tick t = new Tick(
+                    "synthetic",
+                    symbol,
+                    Long.toString(i + 1),
+                    i + 1,
+                    "100.00",
+                    100.0,
+                    "0.01",
+                    0.01,
+                    Side.BUY,
+                    start + i * 1000L,
+                    start + i * 1000L + 5);
             good.add(new ProducerRecord<>(run.ticks, 0, null, MarketScenario.key(t), MarketScenario.json(t)));
         }
         kafka.send(run.ticks, good);
@@ -287,8 +375,8 @@ class JobOnKafkaAndPostgresIT {
             try (var producer = kafka.producer()) {
                 while (!done.get()) { // every other partition: only bad records, all the time
                     for (int partition = 1; partition < 5; partition++) {
-                        producer.send(new ProducerRecord<>(run.ticks, partition, null, null,
-                                "not a tick".getBytes(StandardCharsets.UTF_8)));
+                        producer.send(new ProducerRecord<>(
+                                run.ticks, partition, null, null, "not a tick".getBytes(StandardCharsets.UTF_8)));
                     }
                     producer.flush();
                     Thread.sleep(100);
@@ -299,7 +387,9 @@ class JobOnKafkaAndPostgresIT {
         });
         badProducer.start();
         try {
-            Waiting.until("the first two minutes' candles", TIMEOUT,
+            Waiting.until(
+                    "the first two minutes' candles",
+                    TIMEOUT,
                     () -> count("SELECT count(*) FROM candles_1m WHERE symbol = ?", symbol) >= 2);
         } finally {
             done.set(true);
@@ -313,9 +403,11 @@ class JobOnKafkaAndPostgresIT {
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
         while (true) {
             try {
-                return job.stopWithSavepoint(false, dir.toUri().toString(), SavepointFormatType.CANONICAL).get();
+                return job.stopWithSavepoint(false, dir.toUri().toString(), SavepointFormatType.CANONICAL)
+                        .get();
             } catch (ExecutionException e) {
-                if (System.nanoTime() > deadline || !String.valueOf(e.getMessage()).contains("not being executed")) {
+                if (System.nanoTime() > deadline
+                        || !String.valueOf(e.getMessage()).contains("not being executed")) {
                     throw e;
                 }
                 Thread.sleep(200);
@@ -324,7 +416,8 @@ class JobOnKafkaAndPostgresIT {
     }
 
     private static List<ProducerRecord<byte[], byte[]>> records(String topic, List<Tick> ticks) {
-        return ticks.stream().map(t -> new ProducerRecord<>(topic, MarketScenario.key(t), MarketScenario.json(t)))
+        return ticks.stream()
+                .map(t -> new ProducerRecord<>(topic, MarketScenario.key(t), MarketScenario.json(t)))
                 .collect(Collectors.toList());
     }
 
@@ -334,7 +427,8 @@ class JobOnKafkaAndPostgresIT {
     }
 
     private static long count(String sql, String param) throws Exception {
-        try (Connection c = stack.connect(); var ps = c.prepareStatement(sql)) {
+        try (Connection c = stack.connect();
+                var ps = c.prepareStatement(sql)) {
             ps.setString(1, param);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();

@@ -1,6 +1,9 @@
 package io.tickstream.model;
 
+import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
@@ -8,16 +11,31 @@ import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
-import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
-
 class TickSerializerTest {
-    private static final Tick SEQUENCED = new Tick("kraken", "BTC-USD", "9876543210", 9876543210L, "67123.45000",
-            67123.45, "0.00012300", 0.000123, Side.SELL, 1732500000123L, 1732500000150L);
-    private static final Tick UNSEQUENCED = new Tick("coinbase", "ETH-USDC", "a1b2-c3d4", Tick.NO_SEQUENCE, "3400.1",
-            3400.1, "2", 2.0, Side.UNKNOWN, 1732500000999L, 1732500001000L);
+    private static final Tick SEQUENCED = new Tick(
+            "kraken",
+            "BTC-USD",
+            "9876543210",
+            9876543210L,
+            "67123.45000",
+            67123.45,
+            "0.00012300",
+            0.000123,
+            Side.SELL,
+            1732500000123L,
+            1732500000150L);
+    private static final Tick UNSEQUENCED = new Tick(
+            "coinbase",
+            "ETH-USDC",
+            "a1b2-c3d4",
+            Tick.NO_SEQUENCE,
+            "3400.1",
+            3400.1,
+            "2",
+            2.0,
+            Side.UNKNOWN,
+            1732500000999L,
+            1732500001000L);
 
     @Test
     void flinkUsesTheTickSerializerForTicksEverywhere() {

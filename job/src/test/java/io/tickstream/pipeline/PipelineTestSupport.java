@@ -2,7 +2,6 @@ package io.tickstream.pipeline;
 
 import io.tickstream.config.ConfigException;
 import io.tickstream.config.JobConfig;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

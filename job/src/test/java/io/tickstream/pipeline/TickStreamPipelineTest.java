@@ -1,5 +1,7 @@
 package io.tickstream.pipeline;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.tickstream.TickStreamJob;
 import io.tickstream.config.JobConfig;
 import io.tickstream.eval.Evaluation;
@@ -13,15 +15,6 @@ import io.tickstream.source.TickParser;
 import io.tickstream.source.TickSource;
 import io.tickstream.testutils.CollectingSink;
 import io.tickstream.testutils.MarketScenario;
-
-import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
-import org.apache.flink.streaming.api.datastream.DataStream;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -30,8 +23,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The real job graph on a MiniCluster (parallelism 2, RocksDB state), fed through the real parser: the
@@ -42,19 +40,22 @@ class TickStreamPipelineTest {
     private static final int PARALLELISM = 2;
 
     @RegisterExtension
-    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder()
+    static final MiniClusterExtension MINI_CLUSTER =
+            new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
                     .setNumberTaskManagers(1)
                     .setNumberSlotsPerTaskManager(PARALLELISM)
                     .build());
 
     private static final long NOW = System.currentTimeMillis();
     private static final MarketScenario MARKET = new MarketScenario(
-            List.of("AAA-USD", "BBB-USDT", "CCC-USD", "DDD-EUR", "EEE-USD"), 3, 1200,
-            NOW - 30 * 60_000L, 150, 42);
+            List.of("AAA-USD", "BBB-USDT", "CCC-USD", "DDD-EUR", "EEE-USD"), 3, 1200, NOW - 30 * 60_000L, 150, 42);
 
-    record Results(List<Anomaly> anomalies, List<Anomaly> anomaliesOnTopic, List<Candle> candles, List<Tick> rows,
-                   List<BadRecord> deadLetters) {}
+    record Results(
+            List<Anomaly> anomalies,
+            List<Anomaly> anomaliesOnTopic,
+            List<Candle> candles,
+            List<Tick> rows,
+            List<BadRecord> deadLetters) {}
 
     @Test
     void shuffledWithinTheBoundGivesTheSameAlertsAndCandlesAsInOrder() throws Exception {
@@ -80,8 +81,11 @@ class TickStreamPipelineTest {
         assertThat(r.rows()).hasSameSizeAs(MARKET.trades).containsExactlyInAnyOrderElementsOf(MARKET.trades);
 
         // Every candle agrees with the trades of its minute.
-        Map<String, List<Tick>> byMinute = MARKET.trades.stream().collect(Collectors.groupingBy(
-                t -> t.instrument() + "@" + Math.floorDiv(t.ts(), 60_000L) * 60_000L, TreeMap::new, Collectors.toList()));
+        Map<String, List<Tick>> byMinute = MARKET.trades.stream()
+                .collect(Collectors.groupingBy(
+                        t -> t.instrument() + "@" + Math.floorDiv(t.ts(), 60_000L) * 60_000L,
+                        TreeMap::new,
+                        Collectors.toList()));
         assertThat(r.candles()).hasSize(byMinute.size());
         for (Candle c : r.candles()) {
             List<Tick> trades = byMinute.get(c.exchange() + ":" + c.symbol() + "@" + c.bucket());
@@ -89,9 +93,20 @@ class TickStreamPipelineTest {
             trades.sort(Comparator.comparingLong(Tick::tradeSeq));
             assertThat(c.open()).isEqualTo(trades.get(0).price());
             assertThat(c.close()).isEqualTo(trades.get(trades.size() - 1).price());
-            assertThat(new BigDecimal(c.high())).isEqualTo(trades.stream().map(t -> new BigDecimal(t.price())).max(BigDecimal::compareTo).orElseThrow());
-            assertThat(new BigDecimal(c.low())).isEqualTo(trades.stream().map(t -> new BigDecimal(t.price())).min(BigDecimal::compareTo).orElseThrow());
-            assertThat(c.volume()).isEqualByComparingTo(trades.stream().map(t -> new BigDecimal(t.size())).reduce(BigDecimal.ZERO, BigDecimal::add));
+            assertThat(new BigDecimal(c.high()))
+                    .isEqualTo(trades.stream()
+                            .map(t -> new BigDecimal(t.price()))
+                            .max(BigDecimal::compareTo)
+                            .orElseThrow());
+            assertThat(new BigDecimal(c.low()))
+                    .isEqualTo(trades.stream()
+                            .map(t -> new BigDecimal(t.price()))
+                            .min(BigDecimal::compareTo)
+                            .orElseThrow());
+            assertThat(c.volume())
+                    .isEqualByComparingTo(trades.stream()
+                            .map(t -> new BigDecimal(t.size()))
+                            .reduce(BigDecimal.ZERO, BigDecimal::add));
             assertThat(c.trades()).isEqualTo(trades.size());
         }
     }
@@ -105,12 +120,10 @@ class TickStreamPipelineTest {
         assertThat(r.rows()).hasSize(500);
         assertThat(r.deadLetters()).hasSize(bad.size());
         for (String[] b : bad) {
-            assertThat(r.deadLetters())
-                    .as("dead letter for %s", b[1])
-                    .anySatisfy(d -> {
-                        assertThat(new String(d.value(), StandardCharsets.UTF_8)).isEqualTo(b[1]);
-                        assertThat(d.reason()).startsWith(b[2]);
-                    });
+            assertThat(r.deadLetters()).as("dead letter for %s", b[1]).anySatisfy(d -> {
+                assertThat(new String(d.value(), StandardCharsets.UTF_8)).isEqualTo(b[1]);
+                assertThat(d.reason()).startsWith(b[2]);
+            });
         }
     }
 
@@ -122,12 +135,22 @@ class TickStreamPipelineTest {
     @Test
     void aTradeStampedMinutesAheadOfItsReceiptGoesToTheDeadLettersAndRaisesNoAlert() throws Exception {
         JobConfig config = PipelineTestSupport.config();
-        List<Tick> calm = MARKET.trades.stream().filter(t -> t.symbol().equals("EEE-USD")).collect(Collectors.toList());
+        List<Tick> calm =
+                MARKET.trades.stream().filter(t -> t.symbol().equals("EEE-USD")).collect(Collectors.toList());
         Tick before = calm.get(calm.size() / 3);
         long ahead = before.ts() + 9 * 60_000L;
-        Tick future = new Tick(before.exchange(), before.symbol(), "99999999", 99_999_999L,
-                new BigDecimal(before.price()).multiply(new BigDecimal("1.02")).toPlainString(), before.priceValue() * 1.02,
-                "50.00000", 50, before.side(), ahead, before.recvTs());
+        Tick future = new Tick(
+                before.exchange(),
+                before.symbol(),
+                "99999999",
+                99_999_999L,
+                new BigDecimal(before.price()).multiply(new BigDecimal("1.02")).toPlainString(),
+                before.priceValue() * 1.02,
+                "50.00000",
+                50,
+                before.side(),
+                ahead,
+                before.recvTs());
         List<Tick> arrivals = new ArrayList<>(calm);
         arrivals.add(calm.size() / 3 + 1, future);
 
@@ -135,8 +158,11 @@ class TickStreamPipelineTest {
 
         assertThat(r.anomalies()).isEmpty();
         assertThat(r.rows()).containsExactlyInAnyOrderElementsOf(calm);
-        assertThat(r.deadLetters()).singleElement().satisfies(d -> assertThat(d.reason())
-                .startsWith("ts is " + (ahead - before.recvTs()) + " ms after recv_ts").contains("--max-trade-ahead"));
+        assertThat(r.deadLetters())
+                .singleElement()
+                .satisfies(d -> assertThat(d.reason())
+                        .startsWith("ts is " + (ahead - before.recvTs()) + " ms after recv_ts")
+                        .contains("--max-trade-ahead"));
     }
 
     /** Runs the job graph once over the given trades (in this arrival order) and bad records. */
@@ -145,7 +171,8 @@ class TickStreamPipelineTest {
         List<ParseResult> input = new ArrayList<>();
         long offset = 0;
         for (String[] b : bad) {
-            input.add(parse(parser, b[0].getBytes(StandardCharsets.UTF_8), b[1].getBytes(StandardCharsets.UTF_8), offset++));
+            input.add(parse(
+                    parser, b[0].getBytes(StandardCharsets.UTF_8), b[1].getBytes(StandardCharsets.UTF_8), offset++));
         }
         for (Tick t : arrivals) {
             input.add(parse(parser, MarketScenario.key(t), MarketScenario.json(t), offset++));
@@ -160,13 +187,15 @@ class TickStreamPipelineTest {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         TickStreamJob.configure(env, config);
         env.setParallelism(PARALLELISM);
-        DataStream<ParseResult> parsed = env
-                .fromData(TypeInformation.of(ParseResult.class), input.toArray(ParseResult[]::new)).setParallelism(1)
-                .assignTimestampsAndWatermarks(TickSource.watermarks(config)).setParallelism(1);
+        DataStream<ParseResult> parsed = env.fromData(
+                        TypeInformation.of(ParseResult.class), input.toArray(ParseResult[]::new))
+                .setParallelism(1)
+                .assignTimestampsAndWatermarks(TickSource.watermarks(config))
+                .setParallelism(1);
         new TickStreamJob(config, new TickStreamJob.Sinks(rows, candles, anomalies, topic, deadLetters)).build(parsed);
         env.execute("pipeline-test");
-        return new Results(anomalies.received(), topic.received(), candles.received(), rows.received(),
-                deadLetters.received());
+        return new Results(
+                anomalies.received(), topic.received(), candles.received(), rows.received(), deadLetters.received());
     }
 
     private static ParseResult parse(TickParser parser, byte[] key, byte[] value, long offset) {

@@ -1,13 +1,23 @@
 package io.tickstream.sequence;
 
+import static io.tickstream.testutils.TestTicks.T0;
+import static io.tickstream.testutils.TestTicks.tick;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.tickstream.detect.AnomalyDetectors;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
 import io.tickstream.testutils.DetectorSettings;
-import io.tickstream.testutils.Harnesses.CapturedMetrics;
 import io.tickstream.testutils.Harnesses;
-
+import io.tickstream.testutils.Harnesses.CapturedMetrics;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
@@ -16,22 +26,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Random;
-
-import static io.tickstream.testutils.TestTicks.T0;
-import static io.tickstream.testutils.TestTicks.tick;
-import static org.assertj.core.api.Assertions.assertThat;
-
 /** The sequencer as the job runs it: a keyed process function in Flink's operator test harness. */
 class TradeSequencerTest {
     /** Allowed lateness (2 min) plus the out-of-orderness bound (2 s), as the job passes it. */
     static final Duration GAP_MEMORY = Duration.ofSeconds(122);
+
     static final Duration TTL = Duration.ofHours(6);
     static final long BOUND_MS = 2_000;
 
@@ -64,8 +63,11 @@ class TradeSequencerTest {
     }
 
     private List<String> late() {
-        return h.getSideOutput(TradeSequencer.LATE) == null ? List.of()
-                : h.getSideOutput(TradeSequencer.LATE).stream().map(r -> r.getValue().tradeId()).toList();
+        return h.getSideOutput(TradeSequencer.LATE) == null
+                ? List.of()
+                : h.getSideOutput(TradeSequencer.LATE).stream()
+                        .map(r -> r.getValue().tradeId())
+                        .toList();
     }
 
     private static Tick btc(long seq, long offsetMs) {
@@ -101,7 +103,9 @@ class TradeSequencerTest {
         in(btc(102, 20), btc(103, 20), btc(104, 5)); // trade order, even when the venue's times are not monotonic
         assertThat(released()).containsExactly("100", "101", "102", "103", "104");
         assertThat(late()).isEmpty();
-        assertThat(h.numKeyedStateEntries()).as("only the progress, nothing held").isEqualTo(1);
+        assertThat(h.numKeyedStateEntries())
+                .as("only the progress, nothing held")
+                .isEqualTo(1);
     }
 
     @Test
@@ -159,8 +163,10 @@ class TradeSequencerTest {
         var restored = Harnesses.restored(new TradeSequencer(GAP_MEMORY, TTL), snapshot);
         open.add(restored);
         restored.processElement(new StreamRecord<>(btc(101, 100), T0 + 100));
-        assertThat(restored.getSideOutput(TradeSequencer.LATE)).as("late, for its candle; not a duplicate")
-                .extracting(r -> r.getValue().tradeId()).containsExactly("101");
+        assertThat(restored.getSideOutput(TradeSequencer.LATE))
+                .as("late, for its candle; not a duplicate")
+                .extracting(r -> r.getValue().tradeId())
+                .containsExactly("101");
         assertThat(restored.extractOutputValues()).isEmpty();
     }
 
@@ -269,8 +275,8 @@ class TradeSequencerTest {
                 price *= 1 + (r.nextInt(3) - 1) * 0.0001;
             }
             String size = i == 650 ? "2000" : "1"; // the volume burst, after the detector's warm-up
-            ticks.add(tick("binance", "BTC-USDT", Long.toString(8_000_000 + i), ts, String.format("%.2f", price),
-                    size));
+            ticks.add(
+                    tick("binance", "BTC-USDT", Long.toString(8_000_000 + i), ts, String.format("%.2f", price), size));
         }
         double cb = 2000;
         for (int i = 0; i < 300; i++) {
@@ -318,15 +324,28 @@ class TradeSequencerTest {
     }
 
     private List<Anomaly> detect(List<Tick> ticks) throws Exception {
-        var d = Harnesses.keyed(new AnomalyDetectors(DetectorSettings.PRICE, DetectorSettings.ZSCORE,
-                DetectorSettings.VOLUME, DetectorSettings.TTL));
+        var d = Harnesses.keyed(new AnomalyDetectors(
+                DetectorSettings.PRICE, DetectorSettings.ZSCORE, DetectorSettings.VOLUME, DetectorSettings.TTL));
         open.add(d);
         for (Tick t : ticks) {
             d.processElement(new StreamRecord<>(t, t.ts()));
         }
         return d.extractOutputValues().stream()
-                .map(a -> new Anomaly(a.id(), a.exchange(), a.symbol(), a.type(), a.ts(), a.price(), a.refPrice(),
-                        a.changePct(), a.windowMs(), a.zscore(), a.tradeId(), a.recvTs(), 0L, a.details()))
+                .map(a -> new Anomaly(
+                        a.id(),
+                        a.exchange(),
+                        a.symbol(),
+                        a.type(),
+                        a.ts(),
+                        a.price(),
+                        a.refPrice(),
+                        a.changePct(),
+                        a.windowMs(),
+                        a.zscore(),
+                        a.tradeId(),
+                        a.recvTs(),
+                        0L,
+                        a.details()))
                 .toList();
     }
 
@@ -352,7 +371,9 @@ class TradeSequencerTest {
         List<Tick> ordered = new ArrayList<>(scenario());
         ordered.sort(TRADE_ORDER);
         List<Anomaly> expected = detect(ordered);
-        assertThat(expected).extracting(Anomaly::type).as("the scenario raises alerts")
+        assertThat(expected)
+                .extracting(Anomaly::type)
+                .as("the scenario raises alerts")
                 .contains(AnomalyType.PRICE_SPIKE, AnomalyType.PRICE_DROP, AnomalyType.VOLUME_SPIKE);
         assertThat(byInstrument(expected)).containsOnlyKeys("binance:BTC-USDT", "coinbase:ETH-USD");
 
@@ -363,10 +384,12 @@ class TradeSequencerTest {
         assertThat(late()).isEmpty();
         assertThat(metrics.count("duplicate_records")).isZero();
         assertThat(idsByInstrument(sequenced)).isEqualTo(idsByInstrument(ordered));
-        assertThat(h.numKeyedStateEntries()).as("nothing held after the final watermark")
+        assertThat(h.numKeyedStateEntries())
+                .as("nothing held after the final watermark")
                 .isEqualTo(3); // progress of both instruments, released-id memory of the unsequenced one
         assertThat(byInstrument(detect(sequenced))).isEqualTo(byInstrument(expected));
-        assertThat(byInstrument(detect(arrivals))).as("without the sequencer the shuffle would change the alerts")
+        assertThat(byInstrument(detect(arrivals)))
+                .as("without the sequencer the shuffle would change the alerts")
                 .isNotEqualTo(byInstrument(expected));
     }
 }

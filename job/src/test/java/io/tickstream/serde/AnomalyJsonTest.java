@@ -1,22 +1,33 @@
 package io.tickstream.serde;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
-
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 class AnomalyJsonTest {
     /** The fields of anomaly JSON v1, in the contract's order (docs/contracts.md). */
     /** The v1 contract's fields, then incident_id (added in release 0.2: a consumer of v1 ignores fields it does not know). */
-    private static final List<String> V1_FIELDS = List.of("v", "id", "exchange", "symbol", "type", "ts", "price",
-            "ref_price", "change_pct", "window_ms", "zscore", "trade_id", "detected_at", "incident_id");
+    private static final List<String> V1_FIELDS = List.of(
+            "v",
+            "id",
+            "exchange",
+            "symbol",
+            "type",
+            "ts",
+            "price",
+            "ref_price",
+            "change_pct",
+            "window_ms",
+            "zscore",
+            "trade_id",
+            "detected_at",
+            "incident_id");
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -29,8 +40,21 @@ class AnomalyJsonTest {
     @Test
     void priceSpikeHasExactlyTheContractFieldsAndValues() throws Exception {
         String id = Anomaly.idFor(AnomalyType.PRICE_SPIKE, "binance", "BTC-USDT", "3456789012", 1732500000123L);
-        Anomaly a = new Anomaly(id, "binance", "BTC-USDT", AnomalyType.PRICE_SPIKE, 1732500000123L, "68500.00",
-                "67100.00", 2.09, 60_000L, null, "3456789012", 1732500000150L, 1732500000171L, null);
+        Anomaly a = new Anomaly(
+                id,
+                "binance",
+                "BTC-USDT",
+                AnomalyType.PRICE_SPIKE,
+                1732500000123L,
+                "68500.00",
+                "67100.00",
+                2.09,
+                60_000L,
+                null,
+                "3456789012",
+                1732500000150L,
+                1732500000171L,
+                null);
 
         JsonNode json = MAPPER.readTree(AnomalyJson.toBytes(a));
 
@@ -51,14 +75,32 @@ class AnomalyJsonTest {
         assertThat(json.get("zscore").isNull()).isTrue();
         assertThat(json.get("trade_id").textValue()).isEqualTo("3456789012");
         assertThat(json.get("detected_at").longValue()).isEqualTo(1732500000171L);
-        assertThat(json.has("recv_ts")).as("recvTs is internal, not part of the JSON").isFalse();
-        assertThat(json.get("incident_id").textValue()).as("an alert standing alone is its own incident").isEqualTo(id);
+        assertThat(json.has("recv_ts"))
+                .as("recvTs is internal, not part of the JSON")
+                .isFalse();
+        assertThat(json.get("incident_id").textValue())
+                .as("an alert standing alone is its own incident")
+                .isEqualTo(id);
     }
 
     @Test
     void anAlertInAnIncidentCarriesTheIncidentsId() throws Exception {
-        Anomaly a = new Anomaly("id-3", "binance", "BTC-USDT", AnomalyType.VOLUME_SPIKE, 1732500000000L, "67000",
-                null, 950.5, 4_000L, null, "42", 1L, 2L, null).withIncident("id-1");
+        Anomaly a = new Anomaly(
+                        "id-3",
+                        "binance",
+                        "BTC-USDT",
+                        AnomalyType.VOLUME_SPIKE,
+                        1732500000000L,
+                        "67000",
+                        null,
+                        950.5,
+                        4_000L,
+                        null,
+                        "42",
+                        1L,
+                        2L,
+                        null)
+                .withIncident("id-1");
         JsonNode json = MAPPER.readTree(AnomalyJson.toBytes(a));
         assertThat(json.get("id").textValue()).isEqualTo("id-3");
         assertThat(json.get("incident_id").textValue()).isEqualTo("id-1");
@@ -66,8 +108,21 @@ class AnomalyJsonTest {
 
     @Test
     void fieldsThatDoNotApplyAreJsonNullNotMissing() throws Exception {
-        Anomaly a = new Anomaly("id-1", "kraken", "ETH-EUR", AnomalyType.RETURN_ZSCORE, 1732500000000L, "3000.1",
-                null, null, null, -9.5, null, 1L, 2L, null);
+        Anomaly a = new Anomaly(
+                "id-1",
+                "kraken",
+                "ETH-EUR",
+                AnomalyType.RETURN_ZSCORE,
+                1732500000000L,
+                "3000.1",
+                null,
+                null,
+                null,
+                -9.5,
+                null,
+                1L,
+                2L,
+                null);
 
         JsonNode json = MAPPER.readTree(AnomalyJson.toBytes(a));
 
@@ -82,8 +137,21 @@ class AnomalyJsonTest {
 
     @Test
     void detailsComeLastAsANestedObject() throws Exception {
-        Anomaly a = new Anomaly("id-2", "binance", "BTC-USDT", AnomalyType.VOLUME_SPIKE, 1732500000000L, "67000",
-                null, 950.5, 10_000L, null, "42", 1L, 2L, "{\"bucket_start\":1732500000000,\"ratio\":10.505}");
+        Anomaly a = new Anomaly(
+                "id-2",
+                "binance",
+                "BTC-USDT",
+                AnomalyType.VOLUME_SPIKE,
+                1732500000000L,
+                "67000",
+                null,
+                950.5,
+                10_000L,
+                null,
+                "42",
+                1L,
+                2L,
+                "{\"bucket_start\":1732500000000,\"ratio\":10.505}");
 
         JsonNode json = MAPPER.readTree(AnomalyJson.toBytes(a));
 
@@ -97,8 +165,21 @@ class AnomalyJsonTest {
 
     @Test
     void textsWithQuotesAreEscaped() throws Exception {
-        Anomaly a = new Anomaly("i\"d", "binance", "BTC-USDT", AnomalyType.PRICE_DROP, 1L, "1", "2", -1.0, 1L, null,
-                "a\\b\"c", 1L, 2L, null);
+        Anomaly a = new Anomaly(
+                "i\"d",
+                "binance",
+                "BTC-USDT",
+                AnomalyType.PRICE_DROP,
+                1L,
+                "1",
+                "2",
+                -1.0,
+                1L,
+                null,
+                "a\\b\"c",
+                1L,
+                2L,
+                null);
         JsonNode json = MAPPER.readTree(AnomalyJson.toBytes(a));
         assertThat(json.get("id").textValue()).isEqualTo("i\"d");
         assertThat(json.get("trade_id").textValue()).isEqualTo("a\\b\"c");
@@ -107,13 +188,14 @@ class AnomalyJsonTest {
     @Test
     void idIsDeterministicAndDependsOnEveryPart() {
         String id = Anomaly.idFor(AnomalyType.PRICE_SPIKE, "binance", "BTC-USDT", "1", 5L);
-        assertThat(Anomaly.idFor(AnomalyType.PRICE_SPIKE, "binance", "BTC-USDT", "1", 5L)).isEqualTo(id);
+        assertThat(Anomaly.idFor(AnomalyType.PRICE_SPIKE, "binance", "BTC-USDT", "1", 5L))
+                .isEqualTo(id);
         assertThat(List.of(
-                Anomaly.idFor(AnomalyType.PRICE_DROP, "binance", "BTC-USDT", "1", 5L),
-                Anomaly.idFor(AnomalyType.PRICE_SPIKE, "kraken", "BTC-USDT", "1", 5L),
-                Anomaly.idFor(AnomalyType.PRICE_SPIKE, "binance", "ETH-USDT", "1", 5L),
-                Anomaly.idFor(AnomalyType.PRICE_SPIKE, "binance", "BTC-USDT", "2", 5L),
-                Anomaly.idFor(AnomalyType.PRICE_SPIKE, "binance", "BTC-USDT", "1", 6L)))
+                        Anomaly.idFor(AnomalyType.PRICE_DROP, "binance", "BTC-USDT", "1", 5L),
+                        Anomaly.idFor(AnomalyType.PRICE_SPIKE, "kraken", "BTC-USDT", "1", 5L),
+                        Anomaly.idFor(AnomalyType.PRICE_SPIKE, "binance", "ETH-USDT", "1", 5L),
+                        Anomaly.idFor(AnomalyType.PRICE_SPIKE, "binance", "BTC-USDT", "2", 5L),
+                        Anomaly.idFor(AnomalyType.PRICE_SPIKE, "binance", "BTC-USDT", "1", 6L)))
                 .doesNotContain(id)
                 .doesNotHaveDuplicates();
     }

@@ -1,20 +1,18 @@
 package io.tickstream.sink;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.tickstream.model.BadRecord;
-
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.record.AbstractRecords;
-import org.apache.kafka.common.record.CompressionType;
-import org.apache.kafka.common.record.RecordBatch;
-import org.apache.kafka.common.header.Header;
-import org.junit.jupiter.api.Test;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.record.AbstractRecords;
+import org.apache.kafka.common.record.CompressionType;
+import org.apache.kafka.common.record.RecordBatch;
+import org.junit.jupiter.api.Test;
 
 class DeadLetterSerializerTest {
     private final DeadLetterSerializer serializer = new DeadLetterSerializer("ticks.dlq");
@@ -29,8 +27,8 @@ class DeadLetterSerializerTest {
     void keepsKeyAndValueBytesIdenticalAndAddsReasonAndSourceHeaders() {
         byte[] key = "binance:BTC-USDT".getBytes(StandardCharsets.UTF_8);
         byte[] value = {'{', 0x00, (byte) 0xff, (byte) 0xfe, '"', 'x'}; // not even UTF-8
-        BadRecord bad = BadRecord.unparsable(key.clone(), value.clone(), "price must be positive", "ticks", 3, 123_456_789_012L,
-                1732500000123L);
+        BadRecord bad = BadRecord.unparsable(
+                key.clone(), value.clone(), "price must be positive", "ticks", 3, 123_456_789_012L, 1732500000123L);
 
         ProducerRecord<byte[], byte[]> record = serializer.serialize(bad, null, null);
 
@@ -47,12 +45,13 @@ class DeadLetterSerializerTest {
 
     @Test
     void headerNamesAreTheContractNamesEachOnce() {
-        ProducerRecord<byte[], byte[]> record =
-                serializer.serialize(BadRecord.unparsable(null, new byte[] {1}, "empty value", "ticks", 0, 0L, 5L), null, null);
+        ProducerRecord<byte[], byte[]> record = serializer.serialize(
+                BadRecord.unparsable(null, new byte[] {1}, "empty value", "ticks", 0, 0L, 5L), null, null);
 
         List<String> names = new ArrayList<>();
         record.headers().forEach(h -> names.add(h.key()));
-        assertThat(names).containsExactlyInAnyOrder("error", "stage", "source.topic", "source.partition", "source.offset");
+        assertThat(names)
+                .containsExactlyInAnyOrder("error", "stage", "source.topic", "source.partition", "source.offset");
     }
 
     @Test
@@ -75,8 +74,10 @@ class DeadLetterSerializerTest {
     @Test
     void nonAsciiReasonIsUtf8() {
         ProducerRecord<byte[], byte[]> record = serializer.serialize(
-                BadRecord.unparsable(null, new byte[] {1}, "symbol must be BASE-QUOTE in upper case, got 'é'", "ticks", 0, 0L, 1L),
-                null, null);
+                BadRecord.unparsable(
+                        null, new byte[] {1}, "symbol must be BASE-QUOTE in upper case, got 'é'", "ticks", 0, 0L, 1L),
+                null,
+                null);
         assertThat(header(record, "error")).isEqualTo("symbol must be BASE-QUOTE in upper case, got 'é'");
     }
 
@@ -88,9 +89,12 @@ class DeadLetterSerializerTest {
         Arrays.fill(key, (byte) 'k');
 
         ProducerRecord<byte[], byte[]> record = serializer.serialize(
-                BadRecord.unparsable(key, value, "record too large: more than 65536 bytes", "ticks", 2, 77L, 5L), null, null);
+                BadRecord.unparsable(key, value, "record too large: more than 65536 bytes", "ticks", 2, 77L, 5L),
+                null,
+                null);
 
-        assertThat(record.value()).hasSize(DeadLetterSerializer.MAX_VALUE_BYTES)
+        assertThat(record.value())
+                .hasSize(DeadLetterSerializer.MAX_VALUE_BYTES)
                 .isEqualTo(Arrays.copyOf(value, DeadLetterSerializer.MAX_VALUE_BYTES));
         assertThat(record.key()).hasSize(DeadLetterSerializer.MAX_KEY_BYTES);
         assertThat(header(record, DeadLetterSerializer.VALUE_ORIGINAL_BYTES)).isEqualTo(Integer.toString(value.length));
@@ -98,16 +102,26 @@ class DeadLetterSerializerTest {
         assertThat(header(record, "source.partition")).isEqualTo("2");
         assertThat(header(record, "source.offset")).isEqualTo("77");
         // What Kafka's producer checks against max.request.size (and a topic's default 1 MB limit): the whole record.
-        int size = AbstractRecords.estimateSizeInBytesUpperBound(RecordBatch.CURRENT_MAGIC_VALUE, CompressionType.NONE,
-                record.key(), record.value(), record.headers().toArray());
+        int size = AbstractRecords.estimateSizeInBytesUpperBound(
+                RecordBatch.CURRENT_MAGIC_VALUE,
+                CompressionType.NONE,
+                record.key(),
+                record.value(),
+                record.headers().toArray());
         assertThat(size).isLessThan(1_000_000);
     }
 
     @Test
     void aRowATableRefusedNamesItsStageAndNoSourceOffset() {
-        ProducerRecord<byte[], byte[]> record = serializer.serialize(BadRecord.refused("ticks-db-sink",
-                "kraken:BTC-USD".getBytes(StandardCharsets.UTF_8), "{}".getBytes(StandardCharsets.UTF_8),
-                "refused by the database: ERROR: value too long (SQLSTATE 22001)", 1732500000123L), null, null);
+        ProducerRecord<byte[], byte[]> record = serializer.serialize(
+                BadRecord.refused(
+                        "ticks-db-sink",
+                        "kraken:BTC-USD".getBytes(StandardCharsets.UTF_8),
+                        "{}".getBytes(StandardCharsets.UTF_8),
+                        "refused by the database: ERROR: value too long (SQLSTATE 22001)",
+                        1732500000123L),
+                null,
+                null);
 
         List<String> names = new ArrayList<>();
         record.headers().forEach(h -> names.add(h.key()));
@@ -120,6 +134,8 @@ class DeadLetterSerializerTest {
     void aLongReasonIsCut() {
         ProducerRecord<byte[], byte[]> record = serializer.serialize(
                 BadRecord.unparsable(null, new byte[] {1}, "x".repeat(100_000), "ticks", 0, 0L, 1L), null, null);
-        assertThat(header(record, "error")).hasSize(DeadLetterSerializer.MAX_REASON_CHARS + 3).endsWith("...");
+        assertThat(header(record, "error"))
+                .hasSize(DeadLetterSerializer.MAX_REASON_CHARS + 3)
+                .endsWith("...");
     }
 }

@@ -1,5 +1,7 @@
 package io.tickstream.sink;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -8,22 +10,6 @@ import io.tickstream.model.Tick;
 import io.tickstream.source.BadTickException;
 import io.tickstream.source.TickParser;
 import io.tickstream.testutils.LocalStack;
-
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.ShrinkingMode;
-import net.jqwik.api.Tuple;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.BeforeContainer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.record.AbstractRecords;
-import org.apache.kafka.common.record.CompressionType;
-import org.apache.kafka.common.record.RecordBatch;
-
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -40,8 +26,20 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.ShrinkingMode;
+import net.jqwik.api.Tuple;
+import net.jqwik.api.lifecycle.AfterContainer;
+import net.jqwik.api.lifecycle.BeforeContainer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.record.AbstractRecords;
+import org.apache.kafka.common.record.CompressionType;
+import org.apache.kafka.common.record.RecordBatch;
 
 /**
  * Generated records, mutated from valid ticks in every field and in their bytes, through the real parser, the ticks
@@ -56,6 +54,7 @@ class GeneratedRecordsIT {
     private static final Set<String> VENUES = Set.of("binance", "coinbase", "kraken", "synthetic");
     /** The parser's clock in this test. Trade times of generated ticks lie before it. */
     private static final long NOW = 1_764_460_800_000L; // 2025-11-30
+
     private static final TickParser PARSER = new TickParser(VENUES, 60_000, 10_000, 65_536);
     private static final DeadLetterSerializer DEAD_LETTERS = new DeadLetterSerializer("ticks.dlq");
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -91,8 +90,9 @@ class GeneratedRecordsIT {
         @Override
         public String toString() {
             String text = new String(value, 0, Math.min(value.length, 300), StandardCharsets.UTF_8);
-            return how + ": key=" + (key == null ? "null" : new String(key, 0, Math.min(key.length, 80),
-                    StandardCharsets.UTF_8)) + " value=" + text + (value.length > 300 ? "... (" + value.length + " bytes)" : "");
+            return how + ": key="
+                    + (key == null ? "null" : new String(key, 0, Math.min(key.length, 80), StandardCharsets.UTF_8))
+                    + " value=" + text + (value.length > 300 ? "... (" + value.length + " bytes)" : "");
         }
     }
 
@@ -127,17 +127,29 @@ class GeneratedRecordsIT {
         }
         for (BadRecord bad : refused) {
             JsonNode t = JSON.readTree(bad.value());
-            assertThat(expected).as("a refused row is one of the parsed ticks: %s", t).containsKey(t.get("exchange").asText()
-                    + '|' + t.get("symbol").asText() + '|' + t.get("trade_id").asText() + '|' + t.get("ts").asLong());
+            assertThat(expected)
+                    .as("a refused row is one of the parsed ticks: %s", t)
+                    .containsKey(t.get("exchange").asText()
+                            + '|'
+                            + t.get("symbol").asText()
+                            + '|'
+                            + t.get("trade_id").asText()
+                            + '|'
+                            + t.get("ts").asLong());
         }
         Map<String, String[]> rows = new HashMap<>();
-        try (PreparedStatement ps = writer.prepareStatement("SELECT exchange, symbol, trade_id, price::text, size::text,"
-                + " side, (extract(epoch from time) * 1000)::bigint, (extract(epoch from recv_time) * 1000)::bigint"
-                + " FROM ticks"); ResultSet rs = ps.executeQuery()) {
+        try (PreparedStatement ps =
+                        writer.prepareStatement("SELECT exchange, symbol, trade_id, price::text, size::text,"
+                                + " side, (extract(epoch from time) * 1000)::bigint, (extract(epoch from recv_time) * 1000)::bigint"
+                                + " FROM ticks");
+                ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 String key = rs.getString(1) + '|' + rs.getString(2) + '|' + rs.getString(3) + '|' + rs.getLong(7);
-                assertThat(rows.put(key, new String[] {rs.getString(4), rs.getString(5), rs.getString(6),
-                        Long.toString(rs.getLong(8))})).as("row stored twice: %s", key).isNull();
+                assertThat(rows.put(key, new String[] {
+                            rs.getString(4), rs.getString(5), rs.getString(6), Long.toString(rs.getLong(8))
+                        }))
+                        .as("row stored twice: %s", key)
+                        .isNull();
             }
         }
         writer.commit();
@@ -162,13 +174,19 @@ class GeneratedRecordsIT {
     private static void assertSameDecimal(String stored, String sent, String row) {
         BigDecimal a = new BigDecimal(stored), b = new BigDecimal(sent);
         assertThat(a.compareTo(b)).as("%s: %s stored as %s", row, sent, stored).isZero();
-        assertThat(a.scale()).as("%s: scale of %s stored as %s", row, sent, stored).isEqualTo(b.scale());
+        assertThat(a.scale())
+                .as("%s: scale of %s stored as %s", row, sent, stored)
+                .isEqualTo(b.scale());
     }
 
     private static void fitsTheDeadLetterTopic(BadRecord bad) {
         ProducerRecord<byte[], byte[]> r = DEAD_LETTERS.serialize(bad, null, null);
-        int size = AbstractRecords.estimateSizeInBytesUpperBound(RecordBatch.CURRENT_MAGIC_VALUE, CompressionType.NONE,
-                r.key(), r.value(), r.headers().toArray());
+        int size = AbstractRecords.estimateSizeInBytesUpperBound(
+                RecordBatch.CURRENT_MAGIC_VALUE,
+                CompressionType.NONE,
+                r.key(),
+                r.value(),
+                r.headers().toArray());
         assertThat(size).as("dead letter size").isLessThan(1_000_000);
     }
 
@@ -197,9 +215,13 @@ class GeneratedRecordsIT {
     private Arbitrary<Generated> record() {
         return Arbitraries.frequencyOf(
                 Tuple.of(250, validTick().map(t -> t.record("valid"))),
-                Tuple.of(350, Combinators.combine(validTick(), field(), fieldValue()).as(TickText::replaced)),
+                Tuple.of(
+                        350,
+                        Combinators.combine(validTick(), field(), fieldValue()).as(TickText::replaced)),
                 Tuple.of(80, Combinators.combine(validTick(), field()).as(TickText::without)),
-                Tuple.of(80, Combinators.combine(validTick(), field(), fieldValue()).as(TickText::duplicated)),
+                Tuple.of(
+                        80,
+                        Combinators.combine(validTick(), field(), fieldValue()).as(TickText::duplicated)),
                 Tuple.of(60, Combinators.combine(validTick(), nested()).as(TickText::withUnknownField)),
                 Tuple.of(120, Combinators.combine(validTick(), byteEdits()).as(TickText::edited)),
                 Tuple.of(50, Combinators.combine(validTick(), key()).as(TickText::withKey)),
@@ -209,7 +231,10 @@ class GeneratedRecordsIT {
     /** A tick JSON v1 text as a list of fields (a list: a field may be given twice). */
     record TickText(List<String[]> fields, String exchange, String symbol) {
         Generated record(String how) {
-            return new Generated((exchange + ':' + symbol).getBytes(StandardCharsets.UTF_8), text().getBytes(StandardCharsets.UTF_8), how);
+            return new Generated(
+                    (exchange + ':' + symbol).getBytes(StandardCharsets.UTF_8),
+                    text().getBytes(StandardCharsets.UTF_8),
+                    how);
         }
 
         String text() {
@@ -294,23 +319,50 @@ class GeneratedRecordsIT {
     private Arbitrary<TickText> validTick() {
         Arbitrary<String> exchange = Arbitraries.of(VENUES);
         Arbitrary<String> symbol = Combinators.combine(
-                Arbitraries.strings().withChars("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789").ofMinLength(1).ofMaxLength(12),
-                Arbitraries.strings().withChars("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789").ofMinLength(1).ofMaxLength(8))
-                .as((base, quote) -> base + '-' + quote).filter(s -> s.length() >= 3);
+                        Arbitraries.strings()
+                                .withChars("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+                                .ofMinLength(1)
+                                .ofMaxLength(12),
+                        Arbitraries.strings()
+                                .withChars("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+                                .ofMinLength(1)
+                                .ofMaxLength(8))
+                .as((base, quote) -> base + '-' + quote)
+                .filter(s -> s.length() >= 3);
         Arbitrary<String> tradeId = Arbitraries.oneOf(
                 Arbitraries.longs().between(0, Long.MAX_VALUE).map(n -> Long.toString(n)),
                 Arbitraries.strings().withCharRange('!', '~').ofMinLength(1).ofMaxLength(64),
                 Arbitraries.of("\\N", "\\t", "x\\", "a\\\\b", "\\", "\\.", "\"", "\\\"", "'", "%", "\\x00", "\\0"));
         Arbitrary<String> decimal = Arbitraries.oneOf(
-                Combinators.combine(Arbitraries.strings().numeric().ofMinLength(1).ofMaxLength(20),
-                        Arbitraries.strings().numeric().ofMinLength(0).ofMaxLength(19))
-                        .as((i, f) -> f.isEmpty() ? i : i + '.' + f),
-                Arbitraries.of("1", "0.00000001", "67123.45", "0001.5000", "99999999999999999999999999999999999999.9",
-                        "0.0000000000000000000000000000000000001"))
+                        Combinators.combine(
+                                        Arbitraries.strings()
+                                                .numeric()
+                                                .ofMinLength(1)
+                                                .ofMaxLength(20),
+                                        Arbitraries.strings()
+                                                .numeric()
+                                                .ofMinLength(0)
+                                                .ofMaxLength(19))
+                                .as((i, f) -> f.isEmpty() ? i : i + '.' + f),
+                        Arbitraries.of(
+                                "1",
+                                "0.00000001",
+                                "67123.45",
+                                "0001.5000",
+                                "99999999999999999999999999999999999999.9",
+                                "0.0000000000000000000000000000000000001"))
                 .filter(d -> d.chars().anyMatch(c -> c >= '1' && c <= '9') && d.length() <= 40);
         Arbitrary<Long> ts = Arbitraries.longs().between(TickParser.EARLIEST_TRADE_TS, NOW);
-        return Combinators.combine(exchange, symbol, tradeId, decimal, decimal, Arbitraries.of("buy", "sell", "unknown"),
-                ts, Arbitraries.longs().between(-10_000, 3_600_000)).as((ex, sym, id, price, size, side, t, delay) -> {
+        return Combinators.combine(
+                        exchange,
+                        symbol,
+                        tradeId,
+                        decimal,
+                        decimal,
+                        Arbitraries.of("buy", "sell", "unknown"),
+                        ts,
+                        Arbitraries.longs().between(-10_000, 3_600_000))
+                .as((ex, sym, id, price, size, side, t, delay) -> {
                     List<String[]> f = new ArrayList<>();
                     f.add(new String[] {"v", "1"});
                     f.add(new String[] {"exchange", quoted(ex)});
@@ -320,7 +372,9 @@ class GeneratedRecordsIT {
                     f.add(new String[] {"size", quoted(size)});
                     f.add(new String[] {"side", quoted(side)});
                     f.add(new String[] {"ts", Long.toString(t)});
-                    f.add(new String[] {"recv_ts", Long.toString(Math.min(NOW, Math.max(TickParser.EARLIEST_TRADE_TS, t + delay)))});
+                    f.add(new String[] {
+                        "recv_ts", Long.toString(Math.min(NOW, Math.max(TickParser.EARLIEST_TRADE_TS, t + delay)))
+                    });
                     return new TickText(f, ex, sym);
                 });
     }
@@ -332,22 +386,76 @@ class GeneratedRecordsIT {
     /** Any JSON value, most of them wrong for the field they replace. */
     private Arbitrary<String> fieldValue() {
         Arbitrary<String> anyText = Arbitraries.strings().all().ofMaxLength(80).map(GeneratedRecordsIT::quoted);
-        Arbitrary<String> controls = Arbitraries.strings().withCharRange('\u0000', '\u001f').withChars('\\', '"', '\u007f',
-                '\u2028', '\ud800', '\udfff', 'é').ofMinLength(1).ofMaxLength(10).map(GeneratedRecordsIT::quoted);
-        Arbitrary<String> numbersAsText = Arbitraries.of("", "0", "-1", "-0", "1e5", "1E-7", "1.", ".5", "1..2", "+1",
-                "NaN", "Infinity", "-Infinity", "0x10", "1,5", " 1", "1 ", "١٢٣", "0.000", "12345678901234567890123456789012345678901",
-                "1234567890123456789012345678901234567890", "9".repeat(400), "00", "007").map(GeneratedRecordsIT::quoted);
+        Arbitrary<String> controls = Arbitraries.strings()
+                .withCharRange('\u0000', '\u001f')
+                .withChars('\\', '"', '\u007f', '\u2028', '\ud800', '\udfff', 'é')
+                .ofMinLength(1)
+                .ofMaxLength(10)
+                .map(GeneratedRecordsIT::quoted);
+        Arbitrary<String> numbersAsText = Arbitraries.of(
+                        "",
+                        "0",
+                        "-1",
+                        "-0",
+                        "1e5",
+                        "1E-7",
+                        "1.",
+                        ".5",
+                        "1..2",
+                        "+1",
+                        "NaN",
+                        "Infinity",
+                        "-Infinity",
+                        "0x10",
+                        "1,5",
+                        " 1",
+                        "1 ",
+                        "١٢٣",
+                        "0.000",
+                        "12345678901234567890123456789012345678901",
+                        "1234567890123456789012345678901234567890",
+                        "9".repeat(400),
+                        "00",
+                        "007")
+                .map(GeneratedRecordsIT::quoted);
         Arbitrary<String> numbers = Arbitraries.oneOf(
-                Arbitraries.of("0", "-1", "1e3", "1.5", "-0", "1E400", "-1E400", "123456789012345678901234567890",
-                        "9223372036854775807", "9223372036854775808", "-9223372036854775809", "1.0", "2", "1732500000123"),
+                Arbitraries.of(
+                        "0",
+                        "-1",
+                        "1e3",
+                        "1.5",
+                        "-0",
+                        "1E400",
+                        "-1E400",
+                        "123456789012345678901234567890",
+                        "9223372036854775807",
+                        "9223372036854775808",
+                        "-9223372036854775809",
+                        "1.0",
+                        "2",
+                        "1732500000123"),
                 Arbitraries.longs().map(n -> Long.toString(n)),
                 Arbitraries.doubles().map(Object::toString).filter(d -> !d.contains("N") && !d.contains("I")));
-        Arbitrary<String> others = Arbitraries.of("true", "false", "null", "{}", "[]", "[1,2]", "{\"a\":1}", "\"buy\"",
-                "\"binance\"", "\"BTC-USDT\"", "[\"1\"]");
-        Arbitrary<String> huge = Arbitraries.integers().between(65, 100_000)
-                .map(n -> quoted("7".repeat(n)));
-        return Arbitraries.frequencyOf(Tuple.of(20, anyText), Tuple.of(15, controls), Tuple.of(20, numbersAsText),
-                Tuple.of(20, numbers), Tuple.of(15, others), Tuple.of(3, huge));
+        Arbitrary<String> others = Arbitraries.of(
+                "true",
+                "false",
+                "null",
+                "{}",
+                "[]",
+                "[1,2]",
+                "{\"a\":1}",
+                "\"buy\"",
+                "\"binance\"",
+                "\"BTC-USDT\"",
+                "[\"1\"]");
+        Arbitrary<String> huge = Arbitraries.integers().between(65, 100_000).map(n -> quoted("7".repeat(n)));
+        return Arbitraries.frequencyOf(
+                Tuple.of(20, anyText),
+                Tuple.of(15, controls),
+                Tuple.of(20, numbersAsText),
+                Tuple.of(20, numbers),
+                Tuple.of(15, others),
+                Tuple.of(3, huge));
     }
 
     /** An unknown field's value: nested arrays and objects, some deeper than Jackson's limit. */
@@ -357,8 +465,14 @@ class GeneratedRecordsIT {
 
     /** Byte edits: (kind, position, byte): overwrite, insert, delete, truncate. */
     private Arbitrary<List<int[]>> byteEdits() {
-        return Combinators.combine(Arbitraries.integers().between(0, 3), Arbitraries.integers().between(0, 400),
-                Arbitraries.integers().between(-128, 127)).as((k, at, b) -> new int[] {k, at, b}).list().ofMinSize(1).ofMaxSize(4);
+        return Combinators.combine(
+                        Arbitraries.integers().between(0, 3),
+                        Arbitraries.integers().between(0, 400),
+                        Arbitraries.integers().between(-128, 127))
+                .as((k, at, b) -> new int[] {k, at, b})
+                .list()
+                .ofMinSize(1)
+                .ofMaxSize(4);
     }
 
     private Arbitrary<byte[]> key() {
@@ -366,7 +480,9 @@ class GeneratedRecordsIT {
                 Arbitraries.just((byte[]) null),
                 Arbitraries.just(new byte[0]),
                 Arbitraries.strings().all().ofMaxLength(60).map(s -> s.getBytes(StandardCharsets.UTF_8)),
-                Arbitraries.integers().between(5_000, 200_000).map(n -> "k".repeat(n).getBytes(StandardCharsets.UTF_8)));
+                Arbitraries.integers()
+                        .between(5_000, 200_000)
+                        .map(n -> "k".repeat(n).getBytes(StandardCharsets.UTF_8)));
     }
 
     /** Values up to and past every limit: the parser's (64 KiB), the dead-letter topic's, Kafka's (compressed 9 MB). */

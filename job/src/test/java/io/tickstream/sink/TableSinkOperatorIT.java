@@ -1,5 +1,7 @@
 package io.tickstream.sink;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tickstream.config.JobConfig;
@@ -11,17 +13,6 @@ import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
 import io.tickstream.testutils.CollectingSink;
 import io.tickstream.testutils.LocalStack;
-
-import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
-import org.apache.flink.streaming.api.datastream.DataStream;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -34,8 +25,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The table writers on a MiniCluster against a real PostgreSQL: rows the database refuses for their content (here a
@@ -44,30 +42,37 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class TableSinkOperatorIT {
     @RegisterExtension
-    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
+    static final MiniClusterExtension MINI_CLUSTER =
+            new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+                    .setNumberTaskManagers(1)
+                    .setNumberSlotsPerTaskManager(2)
+                    .build());
 
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Rows holding this marker are refused by the constraints the test adds. */
     private static final String REFUSED = "refuse-me";
+
     private static LocalStack stack;
 
     @BeforeAll
     static void addConstraints() throws Exception {
         stack = LocalStack.get();
-        try (Connection c = stack.connectAsSuperuser(); Statement s = c.createStatement()) {
+        try (Connection c = stack.connectAsSuperuser();
+                Statement s = c.createStatement()) {
             s.execute("ALTER TABLE ticks DROP CONSTRAINT IF EXISTS it_refused_tick");
             s.execute("ALTER TABLE ticks ADD CONSTRAINT it_refused_tick CHECK (trade_id NOT LIKE '" + REFUSED + "%')");
             s.execute("ALTER TABLE candles_1m DROP CONSTRAINT IF EXISTS it_refused_candle");
             s.execute("ALTER TABLE candles_1m ADD CONSTRAINT it_refused_candle CHECK (trades <> 666)");
             s.execute("ALTER TABLE anomalies DROP CONSTRAINT IF EXISTS it_refused_anomaly");
-            s.execute("ALTER TABLE anomalies ADD CONSTRAINT it_refused_anomaly CHECK (trade_id NOT LIKE '" + REFUSED + "%')");
+            s.execute("ALTER TABLE anomalies ADD CONSTRAINT it_refused_anomaly CHECK (trade_id NOT LIKE '" + REFUSED
+                    + "%')");
         }
     }
 
     @AfterAll
     static void dropConstraints() throws Exception {
-        try (Connection c = stack.connectAsSuperuser(); Statement s = c.createStatement()) {
+        try (Connection c = stack.connectAsSuperuser();
+                Statement s = c.createStatement()) {
             s.execute("ALTER TABLE ticks DROP CONSTRAINT IF EXISTS it_refused_tick");
             s.execute("ALTER TABLE candles_1m DROP CONSTRAINT IF EXISTS it_refused_candle");
             s.execute("ALTER TABLE anomalies DROP CONSTRAINT IF EXISTS it_refused_anomaly");
@@ -84,8 +89,9 @@ class TableSinkOperatorIT {
     }
 
     private static JobConfig config() throws Exception {
-        return JobConfig.parse(new String[] {"--jdbc-url", stack.jdbcUrl, "--jdbc-batch-size", "500",
-                "--jdbc-max-retries", "1"}, Map.of(JobConfig.JDBC_PASSWORD_ENV, stack.jdbcPassword));
+        return JobConfig.parse(
+                new String[] {"--jdbc-url", stack.jdbcUrl, "--jdbc-batch-size", "500", "--jdbc-max-retries", "1"},
+                Map.of(JobConfig.JDBC_PASSWORD_ENV, stack.jdbcPassword));
     }
 
     @Test
@@ -101,8 +107,18 @@ class TableSinkOperatorIT {
             if (id.startsWith(REFUSED)) {
                 refusedIds.add(id);
             }
-            ticks.add(new Tick("kraken", symbol, id, Tick.NO_SEQUENCE, "67123.45000", 67123.45, "0.00012300", 0.000123,
-                    i % 2 == 0 ? Side.BUY : Side.SELL, ts + i, ts + i + 27));
+            ticks.add(new Tick(
+                    "kraken",
+                    symbol,
+                    id,
+                    Tick.NO_SEQUENCE,
+                    "67123.45000",
+                    67123.45,
+                    "0.00012300",
+                    0.000123,
+                    i % 2 == 0 ? Side.BUY : Side.SELL,
+                    ts + i,
+                    ts + i + 27));
         }
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
@@ -114,14 +130,16 @@ class TableSinkOperatorIT {
 
         Set<String> stored = new HashSet<>();
         try (Connection c = stack.connect();
-             PreparedStatement ps = c.prepareStatement("SELECT trade_id, price::text, size::text, side,"
-                     + " (extract(epoch from time) * 1000)::bigint FROM ticks WHERE symbol = ?")) {
+                PreparedStatement ps = c.prepareStatement("SELECT trade_id, price::text, size::text, side,"
+                        + " (extract(epoch from time) * 1000)::bigint FROM ticks WHERE symbol = ?")) {
             ps.setString(1, symbol);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     assertThat(rs.getString(2)).isEqualTo("67123.45000");
                     assertThat(rs.getString(3)).isEqualTo("0.00012300");
-                    assertThat(stored.add(rs.getString(1))).as("stored twice: %s", rs.getString(1)).isTrue();
+                    assertThat(stored.add(rs.getString(1)))
+                            .as("stored twice: %s", rs.getString(1))
+                            .isTrue();
                 }
             }
         }
@@ -139,8 +157,10 @@ class TableSinkOperatorIT {
             assertThat(tick.get("symbol").asText()).isEqualTo(symbol);
             assertThat(new String(bad.key(), StandardCharsets.UTF_8)).isEqualTo("kraken:" + symbol);
             assertThat(bad.stage()).isEqualTo("ticks-db-sink");
-            assertThat(bad.reason()).startsWith("refused by the database: ERROR: new row for relation")
-                    .contains("it_refused_tick").endsWith("(SQLSTATE 23514)");
+            assertThat(bad.reason())
+                    .startsWith("refused by the database: ERROR: new row for relation")
+                    .contains("it_refused_tick")
+                    .endsWith("(SQLSTATE 23514)");
             assertThat(bad.partition()).isEqualTo(-1);
         }
     }
@@ -151,30 +171,57 @@ class TableSinkOperatorIT {
         long bucket = System.currentTimeMillis() / 60_000 * 60_000 - 600_000;
         List<Candle> candles = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
-            candles.add(new Candle("binance", symbol, bucket + i * 60_000L, "1.5", "2", "1", "1.75",
-                    new BigDecimal("12.000000001"), i == 4 ? 666 : 10 + i));
+            candles.add(new Candle(
+                    "binance",
+                    symbol,
+                    bucket + i * 60_000L,
+                    "1.5",
+                    "2",
+                    "1",
+                    "1.75",
+                    new BigDecimal("12.000000001"),
+                    i == 4 ? 666 : 10 + i));
         }
         List<Anomaly> anomalies = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
             String tradeId = i == 7 ? REFUSED : "t" + i;
-            anomalies.add(new Anomaly(Anomaly.idFor(AnomalyType.PRICE_SPIKE, "binance", symbol, tradeId, bucket + i),
-                    "binance", symbol, AnomalyType.PRICE_SPIKE, bucket + i, "2", "1", 100.0, 60_000L, null, tradeId,
-                    bucket + i, bucket + i + 10, null));
+            anomalies.add(new Anomaly(
+                    Anomaly.idFor(AnomalyType.PRICE_SPIKE, "binance", symbol, tradeId, bucket + i),
+                    "binance",
+                    symbol,
+                    AnomalyType.PRICE_SPIKE,
+                    bucket + i,
+                    "2",
+                    "1",
+                    100.0,
+                    60_000L,
+                    null,
+                    tradeId,
+                    bucket + i,
+                    bucket + i + 10,
+                    null));
         }
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(1);
         CollectingSink<BadRecord> deadLetters = new CollectingSink<>();
-        PostgresSinks.candles(config()).sink(env.fromData(TypeInformation.of(Candle.class), candles.toArray(Candle[]::new)),
-                "candles-db-sink").union(PostgresSinks.anomalies(config()).sink(
-                env.fromData(TypeInformation.of(Anomaly.class), anomalies.toArray(Anomaly[]::new)), "anomalies-db-sink"))
+        PostgresSinks.candles(config())
+                .sink(env.fromData(TypeInformation.of(Candle.class), candles.toArray(Candle[]::new)), "candles-db-sink")
+                .union(PostgresSinks.anomalies(config())
+                        .sink(
+                                env.fromData(TypeInformation.of(Anomaly.class), anomalies.toArray(Anomaly[]::new)),
+                                "anomalies-db-sink"))
                 .sinkTo(deadLetters);
         env.execute("table-writer-refusals-candles-anomalies");
 
-        assertThat(count("SELECT count(*) FROM candles_1m WHERE symbol = ?", symbol)).isEqualTo(9);
-        assertThat(count("SELECT count(*) FROM anomalies WHERE symbol = ?", symbol)).isEqualTo(9);
+        assertThat(count("SELECT count(*) FROM candles_1m WHERE symbol = ?", symbol))
+                .isEqualTo(9);
+        assertThat(count("SELECT count(*) FROM anomalies WHERE symbol = ?", symbol))
+                .isEqualTo(9);
         List<BadRecord> letters = deadLetters.received();
-        assertThat(letters).extracting(BadRecord::stage).containsExactlyInAnyOrder("candles-db-sink", "anomalies-db-sink");
+        assertThat(letters)
+                .extracting(BadRecord::stage)
+                .containsExactlyInAnyOrder("candles-db-sink", "anomalies-db-sink");
         for (BadRecord bad : letters) {
             JsonNode row = JSON.readTree(bad.value());
             if (bad.stage().equals("candles-db-sink")) {
@@ -190,7 +237,8 @@ class TableSinkOperatorIT {
     }
 
     private static long count(String sql, String param) throws Exception {
-        try (Connection c = stack.connect(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (Connection c = stack.connect();
+                PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, param);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();

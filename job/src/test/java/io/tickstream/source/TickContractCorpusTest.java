@@ -1,16 +1,13 @@
 package io.tickstream.source;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tickstream.config.ConfigException;
 import io.tickstream.config.JobConfig;
 import io.tickstream.model.Tick;
-
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,9 +18,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.params.provider.Arguments.arguments;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The tick contract shared with the producers: every case of {@code contract/tick-contract-cases.jsonl} (a record
@@ -71,7 +69,9 @@ class TickContractCorpusTest {
     void theCorpusHoldsAcceptedAndRefusedCases() {
         List<JsonNode> cases = cases();
         assertThat(cases).hasSizeGreaterThanOrEqualTo(150);
-        assertThat(cases.stream().filter(c -> c.get("expect").asText().equals("accept")).count())
+        assertThat(cases.stream()
+                        .filter(c -> c.get("expect").asText().equals("accept"))
+                        .count())
                 .isGreaterThanOrEqualTo(30);
         assertThat(cases).allSatisfy(c -> assertThat(c.get("expect").asText()).isIn("accept", "reject"));
     }
@@ -85,13 +85,16 @@ class TickContractCorpusTest {
         Tick tick;
         String refusal = null;
         try {
-            tick = parser.parse(key, value.getBytes(StandardCharsets.UTF_8), c.get("now").asLong());
+            tick = parser.parse(
+                    key, value.getBytes(StandardCharsets.UTF_8), c.get("now").asLong());
         } catch (BadTickException e) {
             tick = null;
             refusal = e.getMessage();
         }
         if (c.get("expect").asText().equals("reject")) {
-            assertThat(tick).as("accepted a record the corpus says the job refuses").isNull();
+            assertThat(tick)
+                    .as("accepted a record the corpus says the job refuses")
+                    .isNull();
             assertThat(refusal).isNotBlank();
             return;
         }

@@ -1,20 +1,5 @@
 package io.tickstream.source;
 
-import io.tickstream.model.Side;
-import io.tickstream.model.Tick;
-import io.tickstream.testutils.TestTicks.Json;
-import io.tickstream.testutils.TestTicks;
-
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.params.provider.NullAndEmptySource;
-import org.junit.jupiter.params.provider.ValueSource;
-
-import java.util.Set;
-import java.util.stream.Stream;
-
 import static io.tickstream.testutils.TestTicks.T0;
 import static io.tickstream.testutils.TestTicks.json;
 import static io.tickstream.testutils.TestTicks.utf8;
@@ -22,12 +7,26 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
+import io.tickstream.model.Side;
+import io.tickstream.model.Tick;
+import io.tickstream.testutils.TestTicks;
+import io.tickstream.testutils.TestTicks.Json;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.NullAndEmptySource;
+import org.junit.jupiter.params.provider.ValueSource;
+
 class TickParserTest {
     private static final Set<String> VENUES = Set.of("binance", "coinbase", "kraken", "synthetic");
     private static final long SKEW_MS = 600_000;
     private static final int MAX_BYTES = 65_536;
     /** The parsing machine's clock in these tests: a minute after the ticks' trade time. */
     private static final long NOW = T0 + 60_000;
+
     private static final String DECIMAL = "must be a decimal string such as \"123.45\"";
 
     private final TickParser parser = new TickParser(VENUES, SKEW_MS, MAX_BYTES);
@@ -73,8 +72,12 @@ class TickParserTest {
     @Test
     void coinbaseTickWithUuidTradeIdHasNoSequence() throws Exception {
         String id = "4f8a1c2e-9b3d-4e5f-a6b7-c8d9e0f1a2b3";
-        Tick t = parse(json().str("exchange", "coinbase").str("symbol", "BTC-USD").str("trade_id", id)
-                .str("price", "97000.01").str("size", "0.5").str("side", "sell"));
+        Tick t = parse(json().str("exchange", "coinbase")
+                .str("symbol", "BTC-USD")
+                .str("trade_id", id)
+                .str("price", "97000.01")
+                .str("size", "0.5")
+                .str("side", "sell"));
 
         assertThat(t.exchange()).isEqualTo("coinbase");
         assertThat(t.symbol()).isEqualTo("BTC-USD");
@@ -88,9 +91,14 @@ class TickParserTest {
 
     @Test
     void krakenTickWithUnknownSideAndManyDecimals() throws Exception {
-        Tick t = parse(json().str("exchange", "kraken").str("symbol", "ETH-EUR").str("trade_id", "81234567")
-                .str("price", "3120.123456789012").str("size", "12.0000000001").str("side", "unknown")
-                .raw("ts", Long.toString(T0 + 5)).raw("recv_ts", Long.toString(T0 + 900)));
+        Tick t = parse(json().str("exchange", "kraken")
+                .str("symbol", "ETH-EUR")
+                .str("trade_id", "81234567")
+                .str("price", "3120.123456789012")
+                .str("size", "12.0000000001")
+                .str("side", "unknown")
+                .raw("ts", Long.toString(T0 + 5))
+                .raw("recv_ts", Long.toString(T0 + 900)));
 
         assertThat(t.instrument()).isEqualTo("kraken:ETH-EUR");
         assertThat(t.tradeSeq()).isEqualTo(81_234_567L);
@@ -103,7 +111,8 @@ class TickParserTest {
 
     @Test
     void syntheticTickIsAccepted() throws Exception {
-        Tick t = parse(json().str("exchange", "synthetic").str("symbol", "SYN1-USD").str("trade_id", "0"));
+        Tick t = parse(
+                json().str("exchange", "synthetic").str("symbol", "SYN1-USD").str("trade_id", "0"));
 
         assertThat(t.instrument()).isEqualTo("synthetic:SYN1-USD");
         assertThat(t.tradeSeq()).isZero();
@@ -130,14 +139,17 @@ class TickParserTest {
 
     @Test
     void unknownFieldsOfAnyShapeAreIgnored() throws Exception {
-        Tick t = parse(json().raw("extra", "{\"a\":[1,2,{\"b\":null}]}").raw("list", "[1,\"x\"]").str("note", "hi"));
+        Tick t = parse(json().raw("extra", "{\"a\":[1,2,{\"b\":null}]}")
+                .raw("list", "[1,\"x\"]")
+                .str("note", "hi"));
         assertThat(t.tradeId()).isEqualTo("3456789012");
     }
 
     @Test
     void fieldOrderDoesNotMatter() throws Exception {
-        String value = "{\"recv_ts\":" + (T0 + 1) + ",\"ts\":" + T0 + ",\"side\":\"sell\",\"size\":\"2\",\"price\":\"3\","
-                + "\"trade_id\":\"9\",\"symbol\":\"ETH-USDT\",\"exchange\":\"binance\",\"v\":1}";
+        String value =
+                "{\"recv_ts\":" + (T0 + 1) + ",\"ts\":" + T0 + ",\"side\":\"sell\",\"size\":\"2\",\"price\":\"3\","
+                        + "\"trade_id\":\"9\",\"symbol\":\"ETH-USDT\",\"exchange\":\"binance\",\"v\":1}";
         Tick t = parser.parse(utf8("binance:ETH-USDT"), utf8(value), NOW);
         assertThat(t.symbol()).isEqualTo("ETH-USDT");
         assertThat(t.price()).isEqualTo("3");
@@ -164,7 +176,8 @@ class TickParserTest {
                 .raw("recv_ts", Long.toString(TickParser.EARLIEST_TRADE_TS)));
         assertThat(earliest.ts()).isEqualTo(TickParser.EARLIEST_TRADE_TS);
 
-        Tick latest = parse(json().raw("ts", Long.toString(NOW + SKEW_MS)).raw("recv_ts", Long.toString(NOW + SKEW_MS)));
+        Tick latest =
+                parse(json().raw("ts", Long.toString(NOW + SKEW_MS)).raw("recv_ts", Long.toString(NOW + SKEW_MS)));
         assertThat(latest.ts()).isEqualTo(NOW + SKEW_MS);
     }
 
@@ -210,14 +223,15 @@ class TickParserTest {
     }
 
     @ParameterizedTest(name = "[{index}] {0}")
-    @ValueSource(strings = {
-            "hello",
-            "{v:1}",
-            "{'v':1}",
-            "\u00ff\u00fe",
-            "{\"v\":1 \"exchange\":\"binance\"}",
-            "{\"v\":01}",
-    })
+    @ValueSource(
+            strings = {
+                "hello",
+                "{v:1}",
+                "{'v':1}",
+                "\u00ff\u00fe",
+                "{\"v\":1 \"exchange\":\"binance\"}",
+                "{\"v\":01}",
+            })
     void notJsonIsRejected(String value) {
         assertThat(reasonFor(utf8("binance:BTC-USDT"), utf8(value))).startsWith("not valid JSON: ");
     }
@@ -328,8 +342,21 @@ class TickParserTest {
     }
 
     @ParameterizedTest(name = "symbol \"{0}\"")
-    @ValueSource(strings = {"btc-usdt", "BTC-usdt", "BTCUSDT", "BTC/USD", "BTC-", "-USDT", "BTC-USD-T", "BTC_USDT",
-            "B-", "", "BTC USDT", "BTC--USD"})
+    @ValueSource(
+            strings = {
+                "btc-usdt",
+                "BTC-usdt",
+                "BTCUSDT",
+                "BTC/USD",
+                "BTC-",
+                "-USDT",
+                "BTC-USD-T",
+                "BTC_USDT",
+                "B-",
+                "",
+                "BTC USDT",
+                "BTC--USD"
+            })
     void badSymbolIsRejected(String symbol) {
         Json j = json().str("symbol", symbol);
         assertThat(reasonFor(j.key(), j.bytes()))
@@ -350,7 +377,8 @@ class TickParserTest {
     @ParameterizedTest(name = "[{index}] trade_id \"{0}\"")
     @MethodSource
     void badTradeIdIsRejected(String tradeId) {
-        assertThat(reasonFor(json().str("trade_id", tradeId))).isEqualTo("trade_id must be 1 to 64 printable characters");
+        assertThat(reasonFor(json().str("trade_id", tradeId)))
+                .isEqualTo("trade_id must be 1 to 64 printable characters");
     }
 
     static Stream<String> badTradeIdIsRejected() {
@@ -370,9 +398,29 @@ class TickParserTest {
             for (String zero : new String[] {"0", "0.0", "0.00000000", "00", "-1", "-0.5", "-67123.45"}) {
                 b.add(arguments(field, zero, "must be positive"));
             }
-            for (String bad : new String[] {"-", "-x", "--1", "NaN", "Infinity", "-Infinity", "1e5", "1E5", "1.5e-3",
-                    "abc", "", " 1", "1 ", "+1", ".5", "5.", "1.2.3", "0x10", "1,5", "١٢٣",
-                    "1" + "0".repeat(40)}) {
+            for (String bad : new String[] {
+                "-",
+                "-x",
+                "--1",
+                "NaN",
+                "Infinity",
+                "-Infinity",
+                "1e5",
+                "1E5",
+                "1.5e-3",
+                "abc",
+                "",
+                " 1",
+                "1 ",
+                "+1",
+                ".5",
+                "5.",
+                "1.2.3",
+                "0x10",
+                "1,5",
+                "١٢٣",
+                "1" + "0".repeat(40)
+            }) {
                 b.add(arguments(field, bad, DECIMAL));
             }
         }
@@ -388,7 +436,8 @@ class TickParserTest {
     @ParameterizedTest(name = "{0}={1}")
     @MethodSource
     void tradeTimeBefore2009IsRejected(String field, long value) {
-        assertThat(reasonFor(json().raw(field, Long.toString(value)))).isEqualTo(field + " is before 2009 (epoch ms expected)");
+        assertThat(reasonFor(json().raw(field, Long.toString(value))))
+                .isEqualTo(field + " is before 2009 (epoch ms expected)");
     }
 
     static Stream<Arguments> tradeTimeBefore2009IsRejected() {
@@ -414,7 +463,11 @@ class TickParserTest {
     void aTradeStampedFurtherAheadOfItsReceiptThanAllowedIsQuarantined() throws Exception {
         TickParser parser = new TickParser(VENUES, SKEW_MS, 10_000, MAX_BYTES);
         long recv = T0 + 27; // the sample's recv_ts
-        assertThat(parser.parse(json().key(), json().raw("ts", Long.toString(recv + 10_000)).bytes(), NOW).ts())
+        assertThat(parser.parse(
+                                json().key(),
+                                json().raw("ts", Long.toString(recv + 10_000)).bytes(),
+                                NOW)
+                        .ts())
                 .isEqualTo(recv + 10_000);
         // Nine minutes ahead: inside the clock skew, so only the receive time tells it is wrong.
         Json nineMinutesAhead = json().raw("ts", Long.toString(recv + 540_000));
@@ -423,8 +476,13 @@ class TickParserTest {
                 .hasMessage("ts is 540000 ms after recv_ts, more than the 10000 ms a trade may be ahead of its receipt"
                         + " (--max-trade-ahead)");
         // A trade received long after it happened (a replay, a backlog) is no problem.
-        assertThat(parser.parse(json().key(), json().raw("recv_ts", Long.toString(T0 + 3_600_000)).bytes(),
-                T0 + 3_600_000).ts()).isEqualTo(T0);
+        assertThat(parser.parse(
+                                json().key(),
+                                json().raw("recv_ts", Long.toString(T0 + 3_600_000))
+                                        .bytes(),
+                                T0 + 3_600_000)
+                        .ts())
+                .isEqualTo(T0);
     }
 
     @ParameterizedTest
@@ -434,8 +492,20 @@ class TickParserTest {
     }
 
     @ParameterizedTest(name = "key \"{0}\"")
-    @ValueSource(strings = {"binance:ETH-USDT", "coinbase:BTC-USDT", "binance:BTC-USDT ", "binance-BTC-USDT",
-            "binance:BTC-USD", "binance:BTC-USDTX", "BTC-USDT", "binance", ":", "binance:btc-usdt", "binanc:eBTC-USDT"})
+    @ValueSource(
+            strings = {
+                "binance:ETH-USDT",
+                "coinbase:BTC-USDT",
+                "binance:BTC-USDT ",
+                "binance-BTC-USDT",
+                "binance:BTC-USD",
+                "binance:BTC-USDTX",
+                "BTC-USDT",
+                "binance",
+                ":",
+                "binance:btc-usdt",
+                "binanc:eBTC-USDT"
+            })
     void keyNotMatchingTheValueIsRejected(String key) {
         assertThat(reasonFor(utf8(key), json().bytes())).isEqualTo("key does not match exchange:symbol of the value");
     }

@@ -1,9 +1,14 @@
 package io.tickstream.source;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.tickstream.config.JobConfig;
 import io.tickstream.model.BadRecord;
 import io.tickstream.testutils.TestTicks;
-
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.common.eventtime.WatermarkGenerator;
 import org.apache.flink.api.common.eventtime.WatermarkGeneratorSupplier;
@@ -13,13 +18,6 @@ import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.util.clock.ManualClock;
 import org.apache.flink.util.clock.RelativeClock;
 import org.junit.jupiter.api.Test;
-
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /** Event time per Kafka partition, as the source applies it to each split. */
 class TickSourceTest {
@@ -44,7 +42,8 @@ class TickSourceTest {
     };
 
     private WatermarkGenerator<ParseResult> generator() throws Exception {
-        JobConfig config = JobConfig.parse(new String[] {"--idle-timeout", "10 s"}, Map.of(JobConfig.JDBC_PASSWORD_ENV, "x"));
+        JobConfig config =
+                JobConfig.parse(new String[] {"--idle-timeout", "10 s"}, Map.of(JobConfig.JDBC_PASSWORD_ENV, "x"));
         return TickSource.watermarks(config).createWatermarkGenerator(new WatermarkGeneratorSupplier.Context() {
             @Override
             public MetricGroup getMetricGroup() {

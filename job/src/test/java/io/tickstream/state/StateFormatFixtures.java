@@ -6,16 +6,14 @@ import io.tickstream.detect.InstrumentDetectorStateSerializer;
 import io.tickstream.model.TickSerializer;
 import io.tickstream.sequence.SequencerProgressSerializer;
 import io.tickstream.testutils.StateSamples;
-
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshotSerializationUtil;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
-
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
 
 /**
  * Writes the state-format fixtures of this build, as a release leaves them for the next one: for each state serializer,
@@ -63,7 +61,8 @@ class StateFormatFixtures {
             Files.createDirectories(dir);
             TypeSerializer serializer = serializer(state);
             DataOutputSerializer snapshot = new DataOutputSerializer(256);
-            TypeSerializerSnapshotSerializationUtil.writeSerializerSnapshot(snapshot, serializer.snapshotConfiguration());
+            TypeSerializerSnapshotSerializationUtil.writeSerializerSnapshot(
+                    snapshot, serializer.snapshotConfiguration());
             Files.write(dir.resolve("serializer-snapshot"), snapshot.getCopyOfBuffer());
             DataOutputSerializer data = new DataOutputSerializer(1024);
             for (Object sample : samples(state)) {

@@ -1,5 +1,14 @@
 package io.tickstream.state;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -29,16 +38,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-
 /**
  * The state-format rules on a real MiniCluster with RocksDB and TTL state, as the job keeps its state: a savepoint in
  * an earlier format this release reads is migrated on restore (every value read with the old layout, written with the
@@ -47,11 +46,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class StateFormatRestoreTest {
     @RegisterExtension
-    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
+    static final MiniClusterExtension MINI_CLUSTER =
+            new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+                    .setNumberTaskManagers(1)
+                    .setNumberSlotsPerTaskManager(2)
+                    .build());
 
     /** The probe's formats in the running "release"; the keyed function records what it restored, per key. */
     static volatile StateFormats formats;
+
     static final Map<Long, String> RESTORED = new ConcurrentHashMap<>();
 
     /** Format 1: a count. Format 2: a count and a label (format 1 read as label "migrated"). */
@@ -112,8 +115,10 @@ class StateFormatRestoreTest {
 
         @Override
         public void open(OpenContext openContext) {
-            state = getRuntimeContext().getState(StateTtl.expireAfter(
-                    new ValueStateDescriptor<>("probe", new ProbeSerializer(formats.current())), Duration.ofHours(1)));
+            state = getRuntimeContext()
+                    .getState(StateTtl.expireAfter(
+                            new ValueStateDescriptor<>("probe", new ProbeSerializer(formats.current())),
+                            Duration.ofHours(1)));
         }
 
         @Override
@@ -140,10 +145,17 @@ class StateFormatRestoreTest {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(2);
         env.enableCheckpointing(500);
-        env.fromSource(new DataGeneratorSource<>(i -> i % 10, Long.MAX_VALUE, RateLimiterStrategy.perSecond(200),
-                        Types.LONG), WatermarkStrategy.noWatermarks(), "keys").uid("keys")
-                .keyBy(k -> k).process(new Counting()).uid("probe-counter")
-                .sinkTo(new DiscardingSink<>()).uid("discard");
+        env.fromSource(
+                        new DataGeneratorSource<>(
+                                i -> i % 10, Long.MAX_VALUE, RateLimiterStrategy.perSecond(200), Types.LONG),
+                        WatermarkStrategy.noWatermarks(),
+                        "keys")
+                .uid("keys")
+                .keyBy(k -> k)
+                .process(new Counting())
+                .uid("probe-counter")
+                .sinkTo(new DiscardingSink<>())
+                .uid("discard");
         return env.executeAsync("state-format-probe");
     }
 
@@ -154,7 +166,8 @@ class StateFormatRestoreTest {
         while (true) {
             try {
                 return Path.of(first.stopWithSavepoint(false, dir.toUri().toString(), SavepointFormatType.CANONICAL)
-                        .get().replace("file:", ""));
+                        .get()
+                        .replace("file:", ""));
             } catch (ExecutionException e) {
                 if (System.nanoTime() > deadline) {
                     throw e;
@@ -175,7 +188,9 @@ class StateFormatRestoreTest {
             while (RESTORED.size() < 10 && System.nanoTime() < deadline) {
                 TimeUnit.MILLISECONDS.sleep(100);
             }
-            assertThat(RESTORED).hasSize(10).allSatisfy((key, value) -> assertThat(value).startsWith("migrated:"));
+            assertThat(RESTORED)
+                    .hasSize(10)
+                    .allSatisfy((key, value) -> assertThat(value).startsWith("migrated:"));
             assertThat(second.getJobStatus().get()).isEqualTo(JobStatus.RUNNING);
         } finally {
             second.cancel().get();
@@ -193,10 +208,14 @@ class StateFormatRestoreTest {
         } catch (ExecutionException e) {
             failure = e;
         }
-        assertThat(failure).as("the job failed instead of restarting from the savepoint forever").isNotNull();
+        assertThat(failure)
+                .as("the job failed instead of restarting from the savepoint forever")
+                .isNotNull();
         assertThat(second.getJobStatus().get()).isEqualTo(JobStatus.FAILED);
-        assertThat(ExceptionUtils.findThrowable(failure, StateFormats.StateFormatException.class)).get()
-                .extracting(Throwable::getMessage).asString()
+        assertThat(ExceptionUtils.findThrowable(failure, StateFormats.StateFormatException.class))
+                .get()
+                .extracting(Throwable::getMessage)
+                .asString()
                 .contains("holds probe state in format v1 (release A, no longer read)", "this release reads v2");
     }
 }

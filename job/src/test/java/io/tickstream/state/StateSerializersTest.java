@@ -1,14 +1,17 @@
 package io.tickstream.state;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.tickstream.candles.CandleAccumulator;
 import io.tickstream.candles.CandleAccumulatorSerializer;
-import io.tickstream.detect.CrossVenueDivergenceDetector;
 import io.tickstream.detect.DivergenceQuotes;
 import io.tickstream.detect.DivergenceQuotesSerializer;
 import io.tickstream.sequence.SequencerProgressSerializer;
 import io.tickstream.sequence.TradeSequencer;
 import io.tickstream.testutils.StateSamples;
-
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.util.Arrays;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
@@ -16,18 +19,8 @@ import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
 
-import java.lang.reflect.Field;
-import java.lang.reflect.Modifier;
-import java.math.BigDecimal;
-import java.util.Arrays;
-
-import static org.assertj.core.api.Assertions.assertThat;
-
 /** The per-trade states other than the detectors' (InstrumentDetectorStateSerializerTest has those). */
 class StateSerializersTest {
-
-
-
 
     @Test
     void everyStateRoundTripsExactly() throws Exception {
@@ -86,6 +79,9 @@ class StateSerializersTest {
     }
 
     private static long instanceFields(Class<?> type) {
-        return Arrays.stream(type.getDeclaredFields()).map(Field::getModifiers).filter(m -> !Modifier.isStatic(m)).count();
+        return Arrays.stream(type.getDeclaredFields())
+                .map(Field::getModifiers)
+                .filter(m -> !Modifier.isStatic(m))
+                .count();
     }
 }

@@ -1,13 +1,14 @@
 package io.tickstream.testutils;
 
 import io.tickstream.model.Tick;
-
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Metric;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.clusterframework.types.ResourceID;
 import org.apache.flink.runtime.executiongraph.ExecutionGraphTestUtils;
 import org.apache.flink.runtime.metrics.groups.TaskManagerMetricGroup;
@@ -19,9 +20,6 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-
 /**
  * Flink operator test harnesses for the job's keyed functions (keyed by instrument, as in the job), with the
  * operator's metrics captured so tests can read the job's counters.
@@ -32,7 +30,8 @@ public final class Harnesses {
     /** A harness around {@code fn}, opened, keyed by {@link Tick#instrument()}. Close it after the test. */
     public static <O> KeyedOneInputStreamOperatorTestHarness<String, Tick, O> keyed(
             KeyedProcessFunction<String, Tick, O> fn, CapturedMetrics metrics) throws Exception {
-        MockEnvironment env = new MockEnvironmentBuilder().setMetricGroup(metrics.taskGroup()).build();
+        MockEnvironment env =
+                new MockEnvironmentBuilder().setMetricGroup(metrics.taskGroup()).build();
         KeyedOneInputStreamOperatorTestHarness<String, Tick, O> harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(fn), Tick::instrument, Types.STRING, env);
         harness.open();
@@ -53,9 +52,10 @@ public final class Harnesses {
     public static <O> KeyedOneInputStreamOperatorTestHarness<String, Tick, O> keyed(
             KeyedProcessFunction<String, Tick, O> fn, KeySelector<Tick, String> key, CapturedMetrics metrics)
             throws Exception {
-        MockEnvironment env = new MockEnvironmentBuilder().setMetricGroup(metrics.taskGroup()).build();
-        KeyedOneInputStreamOperatorTestHarness<String, Tick, O> harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(fn), key, Types.STRING, env);
+        MockEnvironment env =
+                new MockEnvironmentBuilder().setMetricGroup(metrics.taskGroup()).build();
+        KeyedOneInputStreamOperatorTestHarness<String, Tick, O> harness =
+                new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(fn), key, Types.STRING, env);
         harness.open();
         return harness;
     }

@@ -2,7 +2,6 @@ package io.tickstream.testutils;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -38,7 +37,8 @@ public final class LocalStack {
         if (instance == null) {
             Path repo = repo();
             Path stateDir = repo.resolve("job/target/it-stack");
-            List<String> tool = List.of("python3", repo.resolve("deploy/tickstream").toString(), "--state-dir", stateDir.toString());
+            List<String> tool = List.of(
+                    "python3", repo.resolve("deploy/tickstream").toString(), "--state-dir", stateDir.toString());
             run(concat(tool, "up", "--only", "kafka,postgres", "--free-ports"));
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
@@ -47,9 +47,14 @@ public final class LocalStack {
                     System.err.println("could not stop the test stack: " + e.getMessage());
                 }
             }));
-            JsonNode endpoints = new ObjectMapper().readTree(stateDir.resolve("stack.json").toFile()).get("endpoints");
+            JsonNode endpoints = new ObjectMapper()
+                    .readTree(stateDir.resolve("stack.json").toFile())
+                    .get("endpoints");
             String password = System.getenv().getOrDefault("TICKSTREAM_JDBC_PASSWORD", "tickstream");
-            instance = new LocalStack(endpoints.get("kafka_bootstrap").asText(), endpoints.get("jdbc_url").asText(), password,
+            instance = new LocalStack(
+                    endpoints.get("kafka_bootstrap").asText(),
+                    endpoints.get("jdbc_url").asText(),
+                    password,
                     stateDir);
         }
         return instance;
@@ -65,8 +70,14 @@ public final class LocalStack {
      */
     public String database(String name) throws IOException, InterruptedException {
         Path repo = repo();
-        List<String> tool = List.of("python3", repo.resolve("deploy/tickstream").toString(), "--state-dir",
-                stateDir.toString(), "up", "--only", "postgres");
+        List<String> tool = List.of(
+                "python3",
+                repo.resolve("deploy/tickstream").toString(),
+                "--state-dir",
+                stateDir.toString(),
+                "up",
+                "--only",
+                "postgres");
         run(tool, Map.of("TICKSTREAM_DB", name));
         return jdbcUrl.substring(0, jdbcUrl.lastIndexOf('/') + 1) + name;
     }
@@ -77,12 +88,15 @@ public final class LocalStack {
     }
 
     public Connection connectAsSuperuser(String url) throws SQLException, IOException {
-        String password = Files.readString(stateDir.resolve("postgres/superuser.password")).strip();
+        String password = Files.readString(stateDir.resolve("postgres/superuser.password"))
+                .strip();
         return DriverManager.getConnection(url, "postgres", password);
     }
 
     public static Path repo() {
-        return Path.of(System.getProperty("tickstream.repo", "..")).toAbsolutePath().normalize();
+        return Path.of(System.getProperty("tickstream.repo", ".."))
+                .toAbsolutePath()
+                .normalize();
     }
 
     private static List<String> concat(List<String> head, String... tail) {
@@ -97,7 +111,8 @@ public final class LocalStack {
 
     private static void run(List<String> command, Map<String, String> env) throws IOException, InterruptedException {
         Path log = Files.createTempFile("tickstream-stack", ".log");
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder builder =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().putAll(env);
         Process p = builder.start();
         if (!p.waitFor(5, TimeUnit.MINUTES)) {

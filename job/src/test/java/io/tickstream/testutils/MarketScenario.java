@@ -3,7 +3,6 @@ package io.tickstream.testutils;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
-
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -23,6 +22,7 @@ import java.util.Random;
 public final class MarketScenario {
     /** The job's default {@code --volume-window}, {@code --volume-multiplier} and {@code --volume-trade-cap}. */
     private static final long VOLUME_WINDOW_MS = 4_000;
+
     private static final double VOLUME_MULTIPLIER = 10;
     private static final double VOLUME_TRADE_CAP = 200;
     /** The calm trades' mean and median size (0.00100 to 0.00199, uniform). */
@@ -37,8 +37,8 @@ public final class MarketScenario {
      * @param symbols one instrument per symbol, exchange {@code synthetic}
      * @param injected how many of them (the first ones) get the spike and the burst
      */
-    public MarketScenario(List<String> symbols, int injected, int tradesPerInstrument, long startTs, long spacingMs,
-                          long seed) {
+    public MarketScenario(
+            List<String> symbols, int injected, int tradesPerInstrument, long startTs, long spacingMs, long seed) {
         Random random = new Random(seed);
         for (int s = 0; s < symbols.size(); s++) {
             String symbol = symbols.get(s);
@@ -62,9 +62,18 @@ public final class MarketScenario {
                 boolean burst = inject && i >= burstAt && i < burstAt + 5;
                 String size = burst ? "10.00000" : "0.00" + (100 + random.nextInt(100)) + "0";
                 long ts = startTs + i * spacingMs + s; // distinct times across instruments
-                Tick t = new Tick("synthetic", symbol, Long.toString(firstId + i), firstId + i,
-                        BigDecimal.valueOf(cents, 2).toPlainString(), cents / 100.0,
-                        size, Double.parseDouble(size), random.nextBoolean() ? Side.BUY : Side.SELL, ts, ts + 7);
+                Tick t = new Tick(
+                        "synthetic",
+                        symbol,
+                        Long.toString(firstId + i),
+                        firstId + i,
+                        BigDecimal.valueOf(cents, 2).toPlainString(),
+                        cents / 100.0,
+                        size,
+                        Double.parseDouble(size),
+                        random.nextBoolean() ? Side.BUY : Side.SELL,
+                        ts,
+                        ts + 7);
                 trades.add(t);
                 if (inject && i == outlierAt) {
                     expected.add(new Expected(t.instrument(), AnomalyType.RETURN_ZSCORE, t.tradeId()));
@@ -98,8 +107,8 @@ public final class MarketScenario {
     /** Tick JSON v1 as the producers write it. */
     public static byte[] json(Tick t) {
         return ("{\"v\":1,\"exchange\":\"" + t.exchange() + "\",\"symbol\":\"" + t.symbol() + "\",\"trade_id\":\""
-                + t.tradeId() + "\",\"price\":\"" + t.price() + "\",\"size\":\"" + t.size() + "\",\"side\":\""
-                + t.side().json() + "\",\"ts\":" + t.ts() + ",\"recv_ts\":" + t.recvTs() + "}")
+                        + t.tradeId() + "\",\"price\":\"" + t.price() + "\",\"size\":\"" + t.size() + "\",\"side\":\""
+                        + t.side().json() + "\",\"ts\":" + t.ts() + ",\"recv_ts\":" + t.recvTs() + "}")
                 .getBytes(StandardCharsets.UTF_8);
     }
 
@@ -114,17 +123,61 @@ public final class MarketScenario {
         bad.add(new String[] {"synthetic:BAD-USD", "not json at all", "not valid JSON"});
         bad.add(new String[] {"synthetic:BAD-USD", "{\"v\":1,\"exchange\":\"synth", "not valid JSON"});
         bad.add(new String[] {"synthetic:BAD-USD", "[1,2,3]", "not a JSON object"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok + "\"price\":\"0\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "price must be positive"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok + "\"price\":\"-5\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "price must be positive"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok + "\"price\":\"NaN\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "price must be a decimal string"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok + "\"price\":12.5,\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "field price must be a string"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok + "\"price\":\"1\",\"size\":\"abc\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "size must be a decimal string"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok + "\"price\":\"1\",\"size\":\"1\",\"ts\":1000,\"recv_ts\":" + now + "}", "ts is before 2009"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok + "\"price\":\"1\",\"size\":\"1\",\"ts\":" + (now + 86_400_000L) + ",\"recv_ts\":" + now + "}", "ts is in the future"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok.replace("\"v\":1", "\"v\":2") + "\"price\":\"1\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "unsupported version"});
-        bad.add(new String[] {"nowhere:BAD-USD", "{" + ok.replace("synthetic", "nowhere") + "\"price\":\"1\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "unknown exchange"});
-        bad.add(new String[] {"synthetic:BAD-USD", "{" + ok + "\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "missing field price"});
-        bad.add(new String[] {"", "{" + ok + "\"price\":\"1\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "missing key"});
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok + "\"price\":\"0\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}",
+            "price must be positive"
+        });
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok + "\"price\":\"-5\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}",
+            "price must be positive"
+        });
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok + "\"price\":\"NaN\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}",
+            "price must be a decimal string"
+        });
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok + "\"price\":12.5,\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}",
+            "field price must be a string"
+        });
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok + "\"price\":\"1\",\"size\":\"abc\",\"ts\":" + now + ",\"recv_ts\":" + now + "}",
+            "size must be a decimal string"
+        });
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok + "\"price\":\"1\",\"size\":\"1\",\"ts\":1000,\"recv_ts\":" + now + "}",
+            "ts is before 2009"
+        });
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok + "\"price\":\"1\",\"size\":\"1\",\"ts\":" + (now + 86_400_000L) + ",\"recv_ts\":" + now + "}",
+            "ts is in the future"
+        });
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok.replace("\"v\":1", "\"v\":2") + "\"price\":\"1\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":"
+                    + now + "}",
+            "unsupported version"
+        });
+        bad.add(new String[] {
+            "nowhere:BAD-USD",
+            "{" + ok.replace("synthetic", "nowhere") + "\"price\":\"1\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":"
+                    + now + "}",
+            "unknown exchange"
+        });
+        bad.add(new String[] {
+            "synthetic:BAD-USD",
+            "{" + ok + "\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}",
+            "missing field price"
+        });
+        bad.add(new String[] {
+            "", "{" + ok + "\"price\":\"1\",\"size\":\"1\",\"ts\":" + now + ",\"recv_ts\":" + now + "}", "missing key"
+        });
         bad.add(new String[] {"synthetic:BAD-USD", "", "empty value"});
         return bad;
     }

@@ -2,7 +2,6 @@ package io.tickstream.testutils;
 
 import io.tickstream.candles.CandleAccumulator;
 import io.tickstream.candles.IntervalSampler;
-import io.tickstream.detect.CrossVenueDivergenceDetector;
 import io.tickstream.detect.DivergenceQuotes;
 import io.tickstream.detect.InstrumentDetectorState;
 import io.tickstream.detect.PriceMoveDetector;
@@ -11,7 +10,6 @@ import io.tickstream.detect.VolumeSpikeDetector;
 import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
 import io.tickstream.sequence.TradeSequencer;
-
 import java.math.BigDecimal;
 import java.util.List;
 
@@ -111,8 +109,19 @@ public final class StateSamples {
         s.sample = new IntervalSampler.State();
         s.sample.interval = 17325000001L;
         // As read back from state: without the instrument's names.
-        s.sample.last = new Tick(null, null, "a1b2-c3d4", -1, "100.25", 100.25, "0.5", 0.5, Side.SELL,
-                1732500000123L, 1732500000150L, null);
+        s.sample.last = new Tick(
+                null,
+                null,
+                "a1b2-c3d4",
+                -1,
+                "100.25",
+                100.25,
+                "0.5",
+                0.5,
+                Side.SELL,
+                1732500000123L,
+                1732500000150L,
+                null);
         s.sample.candle = candle();
         s.incidentId = "0f5e3c1a-8f7e-3b2d-9c41-5a6b7c8d9e0f";
         s.incidentLastTs = 1732500000123L;
@@ -145,9 +154,29 @@ public final class StateSamples {
 
     public static List<Tick> ticks() {
         return List.of(
-                new Tick("binance", "BTC-USDT", "3456789012", 3456789012L, "67123.45", 67123.45, "0.00120", 0.0012,
-                        Side.BUY, 1732500000123L, 1732500000150L),
-                new Tick("coinbase", "ETH-USD", "a1b2-c3d4", Tick.NO_SEQUENCE, "3301.7", 3301.7, "12", 12, Side.UNKNOWN,
-                        1732500000999L, 1732500001020L));
+                new Tick(
+                        "binance",
+                        "BTC-USDT",
+                        "3456789012",
+                        3456789012L,
+                        "67123.45",
+                        67123.45,
+                        "0.00120",
+                        0.0012,
+                        Side.BUY,
+                        1732500000123L,
+                        1732500000150L),
+                new Tick(
+                        "coinbase",
+                        "ETH-USD",
+                        "a1b2-c3d4",
+                        Tick.NO_SEQUENCE,
+                        "3301.7",
+                        3301.7,
+                        "12",
+                        12,
+                        Side.UNKNOWN,
+                        1732500000999L,
+                        1732500001020L));
     }
 }

@@ -2,7 +2,6 @@ package io.tickstream.testutils;
 
 import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
-
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -26,13 +25,25 @@ public final class TestTicks {
 
     /** A tick of any instrument; the sequence number follows the parser's rule for the id. */
     public static Tick tick(String exchange, String symbol, String tradeId, long ts, String price, String size) {
-        return new Tick(exchange, symbol, tradeId, sequenceOf(tradeId), price, Double.parseDouble(price), size,
-                Double.parseDouble(size), Side.BUY, ts, ts + 25);
+        return new Tick(
+                exchange,
+                symbol,
+                tradeId,
+                sequenceOf(tradeId),
+                price,
+                Double.parseDouble(price),
+                size,
+                Double.parseDouble(size),
+                Side.BUY,
+                ts,
+                ts + 25);
     }
 
     /** The same rule as TickParser: canonical numbers of up to 18 digits, else no sequence. */
     public static long sequenceOf(String tradeId) {
-        if (tradeId.isEmpty() || tradeId.length() > 18 || !tradeId.chars().allMatch(Character::isDigit)
+        if (tradeId.isEmpty()
+                || tradeId.length() > 18
+                || !tradeId.chars().allMatch(Character::isDigit)
                 || (tradeId.length() > 1 && tradeId.charAt(0) == '0')) {
             return Tick.NO_SEQUENCE;
         }
