@@ -108,8 +108,8 @@ def test_the_secret_scan_finds_what_it_looks_for():
         ("a.yml", "DATA_SOURCE_NAME: postgresql://u:s3cr3tpw@h:5432/db"),  # secret-scan: sample
         ("a.json", '{"api_key": "AbCdEf123456"}'),  # secret-scan: sample
         ("k.pem", "-----BEGIN RSA PRIVATE KEY-----"),  # secret-scan: sample
-        ("a.py", "aws = 'AKIAABCDEFGHIJKLMNOP'"),
-    ]:  # secret-scan: sample
+        ("a.py", "aws = 'AKIAABCDEFGHIJKLMNOP'"),  # secret-scan: sample
+    ]:
         assert _findings(name, sample), sample
     for name, harmless in [
         ("a.py", "password = os.environ.get('X')"),
@@ -234,9 +234,8 @@ def test_job_role_on_the_running_stack_cannot_create_alter_or_drop(stack):
             f"the job role could run {ddl!r}: {result.stdout}{result.stderr}"
         )
     # and the local-dev default does not open it when a password is set
-    wrong = psql(
-        stack, "SELECT 1", user="tickstream", password="tickstream", check=False
-    )  # secret-scan: local-dev default
+    local_default = "tickstream"  # secret-scan: local-dev default
+    wrong = psql(stack, "SELECT 1", user="tickstream", password=local_default, check=False)
     assert wrong.returncode != 0 and "authentication failed" in wrong.stderr
 
 

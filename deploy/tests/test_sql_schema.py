@@ -415,7 +415,8 @@ def test_a_failed_password_statement_never_shows_the_password(postgres_stack):
     from stack.state import Stack
 
     admin = postgres.admin(Stack(postgres_stack.home))
-    password = "s3cret-'quoted-" + "x" * 90  # longer than the 80 characters of the statement a message shows
+    # longer than the 80 characters of the statement a message shows
+    password = "s3cret-'quoted-" + "x" * 90  # secret-scan: sample
     with pytest.raises(StackError) as failed:
         admin.psql(
             f"ALTER ROLE no_such_role_here WITH LOGIN PASSWORD '{password.replace(chr(39), chr(39) * 2)}' BOGUS",

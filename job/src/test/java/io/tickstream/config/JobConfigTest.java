@@ -230,8 +230,9 @@ class JobConfigTest {
                 .isEqualTo("jdbc:postgresql://h/db?PassWord=***&b=c");
         assertThat(JdbcUrls.redacted("jdbc:postgresql://h/db?sslpassword=k;password=p"))
                 .isEqualTo("jdbc:postgresql://h/db?sslpassword=***;password=***");
-        assertThat(JdbcUrls.redacted("jdbc:postgresql://u:p@h:5432/db"))
-                .isEqualTo("jdbc:postgresql://u:***@h:5432/db"); // secret-scan: sample
+        String sampleUrlWithPassword = "jdbc:postgresql://u:p@h:5432/db"; // secret-scan: sample
+        String sampleUrlRedacted = "jdbc:postgresql://u:***@h:5432/db"; // secret-scan: sample
+        assertThat(JdbcUrls.redacted(sampleUrlWithPassword)).isEqualTo(sampleUrlRedacted);
         assertThat(JdbcUrls.redacted("jdbc:postgresql://h/db?user=u")).isEqualTo("jdbc:postgresql://h/db?user=u");
         assertThat(JdbcUrls.holdsPassword("jdbc:postgresql://h/db?user=u")).isFalse();
     }
