@@ -273,16 +273,18 @@ class JobOnKafkaAndPostgresIT {
                     start + i * 100L,
                     start + i * 100L + 5));
         }
-        // After: a 1.5 % rise. Only a detector that remembers the minimum and the warm-up alerts on it.
+        // After: a 0.5 % step (an outlier return, below the price threshold: only a z-score detector that remembers its
+        // warm-up alerts on it), then a 1.5 % rise (only a price detector that remembers the minimum alerts on it).
         List<Tick> after = new ArrayList<>();
         for (int i = 300; i < 320; i++) {
+            String price = i == 300 ? "100.50" : "101.50";
             after.add(new Tick(
                     "synthetic",
                     symbol,
                     Long.toString(i + 1),
                     i + 1,
-                    "101.50",
-                    101.5,
+                    price,
+                    Double.parseDouble(price),
                     "0.01",
                     0.01,
                     Side.BUY,
@@ -326,7 +328,7 @@ class JobOnKafkaAndPostgresIT {
                     alerts.add(rs.getString(1) + "@" + rs.getString(2));
                 }
             }
-            assertThat(alerts).containsExactlyInAnyOrder("PRICE_SPIKE@301", "RETURN_ZSCORE@301");
+            assertThat(alerts).containsExactlyInAnyOrder("RETURN_ZSCORE@301", "PRICE_SPIKE@302");
             assertThat(count("SELECT count(DISTINCT trade_id) FROM ticks WHERE symbol = ?", symbol))
                     .isEqualTo(before.size() + after.size());
             List<ConsumerRecord<byte[], byte[]>> topic = kafka.readAtLeast(run.anomalies, 2, TIMEOUT);
