@@ -104,13 +104,22 @@ public final class VolumeSpikeDetector implements Serializable {
                 || state.volume.length != windowSteps
                 || state.counted == null
                 || state.counted.length != windowSteps) {
-            State fresh = newState(); // the window changed since a restore: start over
+            // The window's length changed since the state was written (restored from a release with another
+            // default, or --volume-window changed): the ring starts empty, and the average of the old windows,
+            // scaled to the new length (volume grows with the window), keeps the baseline warm.
+            int oldSteps = state.volume == null ? 0 : state.volume.length;
+            State fresh = newState();
             state.volume = fresh.volume;
             state.counted = fresh.counted;
             state.notional = fresh.notional;
             state.stepStart = Long.MIN_VALUE;
-            state.average = 0;
-            state.steps = 0;
+            state.episode = false;
+            if (oldSteps > 0 && state.average > 0) {
+                state.average = state.average * windowSteps / oldSteps;
+            } else {
+                state.average = 0;
+                state.steps = 0;
+            }
         }
         long step = Math.floorDiv(tick.ts(), settings.stepMs()) * settings.stepMs();
         if (state.stepStart == Long.MIN_VALUE) {
