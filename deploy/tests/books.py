@@ -46,6 +46,17 @@ LABEL_TYPES = ("PRICE_SPIKE", "PRICE_DROP", "VOLUME_SPIKE")
 # --volume-warmup (1 min) of trade time on the instrument first; a price move injected in the last
 # seconds of a run may not have reached --spike-threshold-pct when the run stops.
 VOLUME_WARMUP_MS = 60_000
+# The counts of Books.check that every fault result records: ticks once, candles equal to the ticks.
+BOOK_COUNTS = (
+    "ticks_in_kafka",
+    "distinct_ticks",
+    "rows",
+    "duplicates",
+    "lost",
+    "extra",
+    "candle_minutes_closed",
+    "candle_disagreements",
+)
 LABEL_TAIL_MS = 5_000
 LABEL_SLACK_MS = 5_000
 

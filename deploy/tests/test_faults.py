@@ -21,6 +21,7 @@ import time
 
 import pytest
 from books import (
+    BOOK_COUNTS,
     BadRecord,
     Books,
     Monitor,
@@ -102,14 +103,7 @@ def _stream_with_fault(stack, name: str, faults: list, duration: int = 45, injec
         **{
             k: report[k]
             for k in (
-                "ticks_in_kafka",
-                "distinct_ticks",
-                "rows",
-                "duplicates",
-                "lost",
-                "extra",
-                "candle_minutes_closed",
-                "candle_disagreements",
+                *BOOK_COUNTS,
                 "anomalies_in_table",
                 "anomalies_on_topic",
                 "topic_duplicates",
@@ -251,19 +245,7 @@ def test_poison_stream_goes_to_the_dlq_or_is_deduplicated_and_never_restarts_the
         "fault": "poison",
         "bad_records_sent": len(bad),
         "duplicates_sent": len(dupes),
-        **{
-            k: report[k]
-            for k in (
-                "ticks_in_kafka",
-                "distinct_ticks",
-                "rows",
-                "duplicates",
-                "lost",
-                "extra",
-                "candle_minutes_closed",
-                "candle_disagreements",
-            )
-        },
+        **{k: report[k] for k in (*BOOK_COUNTS,)},
         "dead_letter_problems": report["dead_letter_problems"],
         "job_id_unchanged": job_after["jid"] == job["jid"],
         "num_restarts_delta": restarts_after - restarts_before,
@@ -601,14 +583,7 @@ def test_producer_killed_mid_stream_and_rerun_loses_and_duplicates_nothing(stack
         **{
             k: report[k]
             for k in (
-                "ticks_in_kafka",
-                "distinct_ticks",
-                "rows",
-                "duplicates",
-                "lost",
-                "extra",
-                "candle_minutes_closed",
-                "candle_disagreements",
+                *BOOK_COUNTS,
                 "anomalies_in_table",
                 "anomalies_on_topic",
                 "labels",
@@ -752,14 +727,7 @@ def test_background_stream_books_across_all_faults_and_every_runs_candles(stack)
             **{
                 k: report[k]
                 for k in (
-                    "ticks_in_kafka",
-                    "distinct_ticks",
-                    "rows",
-                    "duplicates",
-                    "lost",
-                    "extra",
-                    "candle_minutes_closed",
-                    "candle_disagreements",
+                    *BOOK_COUNTS,
                     "anomalies_in_table",
                     "anomalies_on_topic",
                 )

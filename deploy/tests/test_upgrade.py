@@ -12,7 +12,18 @@ import time
 import uuid
 
 import pytest
-from books import Books, FaultStack, Synthetic, assert_books, http_json, record_result, rows, running_job, value
+from books import (
+    BOOK_COUNTS,
+    Books,
+    FaultStack,
+    Synthetic,
+    assert_books,
+    http_json,
+    record_result,
+    rows,
+    running_job,
+    value,
+)
 from confluent_kafka import Producer
 from conftest import REPO, wait_for
 
@@ -352,14 +363,7 @@ def test_rescale_2_to_4_to_1_while_a_counted_stream_flows(stack):
             **{
                 k: report[k]
                 for k in (
-                    "ticks_in_kafka",
-                    "distinct_ticks",
-                    "rows",
-                    "duplicates",
-                    "lost",
-                    "extra",
-                    "candle_minutes_closed",
-                    "candle_disagreements",
+                    *BOOK_COUNTS,
                     "anomalies_in_table",
                 )
             },
