@@ -5,25 +5,22 @@ from __future__ import annotations
 
 import os
 import shlex
+from pathlib import Path
 
 from . import kafka, procs, producers
+from .component import ProcessComponent
 from .procs import StackError
 from .state import Stack
 
 
-def _owns(stack: Stack, name: str, pid) -> bool:
-    """Ours when it runs in the state dir's folder for it (as the producers): guards pid reuse."""
-    if not pid or not procs.is_alive(pid):
-        return False
-    try:
-        return os.readlink(f"/proc/{pid}/cwd") == str(stack.path(name, "x").parent)
-    except OSError:
-        return procs.owns(pid, str(stack.home))
-
-
-class _PythonComponent:
+class _PythonComponent(ProcessComponent):
     def __init__(self, name: str, port_name: str):
-        self.name, self.port_name = name, port_name
+        super().__init__(name)
+        self.port_name = port_name
+
+    def workdir(self, stack: Stack) -> Path:
+        """Ours when it runs in the state dir's folder for it (as the producers): guards pid reuse."""
+        return stack.path(self.name, "x").parent
 
     def args(self, stack: Stack) -> list[str]:
         raise NotImplementedError
@@ -32,46 +29,18 @@ class _PythonComponent:
         return f"on 127.0.0.1:{stack.port(self.port_name)}"
 
     def up(self, stack: Stack) -> None:
-        current = stack.component(self.name)
         port = stack.port(self.port_name)
-        if _owns(stack, self.name, current.get("pid")):
-            print(f"  {self.name:<12} already running (pid {current['pid']}) {self.describe(stack)}")
+        pid = self.pid(stack)
+        if pid:
+            print(f"  {self.name:<12} already running (pid {pid}) {self.describe(stack)}")
             return
-        if not procs.port_free(port):
-            raise StackError(
-                f"port {port} ({self.port_name}) is taken by {procs.port_holder(port)}; "
-                f"stop it, or start the stack with --port {self.port_name}=<free port>"
-            )
-        python = producers.ensure_venv()
-        cwd = stack.path(self.name, "x").parent
-        cwd.mkdir(parents=True, exist_ok=True)
-        log = stack.log(self.name)
-        cmd = [str(python), "-m", "tickstream_producers", *self.args(stack)]
-        pid = procs.start_detached(cmd, log, env=dict(os.environ, PYTHONUNBUFFERED="1"), cwd=cwd)
-        stack.record(self.name, pid=pid, log=str(log), port=port)
-        if not procs.wait_until(lambda: procs.port_open(port) or not procs.is_alive(pid), 30) or not procs.is_alive(
-            pid
-        ):
-            raise StackError(f"{self.name} did not start on port {port}; log tail:\n{procs.log_tail(log)}")
+        procs.require_free_port(port, self.port_name)
+        cmd = [str(producers.ensure_venv()), "-m", "tickstream_producers", *self.args(stack)]
+        pid = self.start(stack, cmd, port=port, env=dict(os.environ, PYTHONUNBUFFERED="1"))
         print(f"  {self.name:<12} started (pid {pid}) {self.describe(stack)}")
 
-    def down(self, stack: Stack) -> None:
-        current = stack.component(self.name)
-        if _owns(stack, self.name, current.get("pid")):
-            procs.stop(current["pid"])
-            print(f"  {self.name:<12} stopped (pid {current['pid']})")
-        stack.forget(self.name)
-
     def status(self, stack: Stack) -> dict:
-        current = stack.component(self.name)
-        running = _owns(stack, self.name, current.get("pid"))
-        return {
-            "component": self.name,
-            "pid": current.get("pid") if running else None,
-            "port": stack.port(self.port_name),
-            "state": "running" if running else "stopped",
-            "log": current.get("log"),
-        }
+        return self.status_row(stack, stack.port(self.port_name))
 
 
 class _AlertLog(_PythonComponent):

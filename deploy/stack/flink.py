@@ -11,10 +11,12 @@ import os
 import shutil
 import subprocess
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree
 
 from . import procs
+from .component import ProcessComponent
 from .procs import StackError
 from .state import REPO, Stack, classpath, java, runtime_lib
 
@@ -91,7 +93,23 @@ def _resource_params(stack: Stack, which: str) -> tuple[list[str], list[str]]:
     return lines[0].split(), lines[1].split()
 
 
-def _start(stack: Stack, role: str, main_class: str, resource_call: str, metrics_port: int) -> int:
+JOBMANAGER = "flink-jobmanager"
+
+
+def _process(role: str) -> ProcessComponent:
+    title = "the Flink JobManager" if role == JOBMANAGER else f"the Flink TaskManager {role}"
+    return ProcessComponent(role, title)
+
+
+def _start(
+    stack: Stack,
+    role: str,
+    main_class: str,
+    resource_call: str,
+    metrics_port: int,
+    ready: Callable[[], bool],
+    waiting_for: str,
+) -> int:
     jvm, dynamic = _resource_params(stack, resource_call)
     log = stack.log(role)
     cmd = [
@@ -111,14 +129,22 @@ def _start(stack: Stack, role: str, main_class: str, resource_call: str, metrics
         "-D",
         f"metrics.reporter.prom.port={metrics_port}",
     ]
-    if role == "flink-jobmanager":
+    if role == JOBMANAGER:
         cmd += ["--executionMode", "cluster"]
     env = dict(os.environ, FLINK_CONF_DIR=str(conf_dir(stack)))
     # The job's password must not sit in the cluster's environment: the CLI reads it at submission.
     env.pop("TICKSTREAM_JDBC_PASSWORD", None)
-    pid = procs.start_detached(cmd, stack.path("logs", f"{role}.out"), env=env)
-    stack.record(role, pid=pid, log=str(log), port=metrics_port)
-    return pid
+    return _process(role).start(
+        stack,
+        cmd,
+        port=metrics_port,
+        ready=ready,
+        waiting_for=waiting_for,
+        timeout=90,
+        log=log,
+        output=stack.path("logs", f"{role}.out"),
+        env=env,
+    )
 
 
 def rest(stack: Stack, path: str, timeout: float = 5.0):
@@ -168,19 +194,16 @@ def _taskmanager_ids(stack: Stack) -> set[str]:
 
 
 def up(stack: Stack) -> None:
-    jm = stack.component("flink-jobmanager")
     roles = taskmanager_roles(stack)
-    marker = str(stack.home)
-    tms_running = [r for r in roles if procs.owns(stack.component(r).get("pid"), marker)]
-    if procs.owns(jm.get("pid"), marker) and len(tms_running) == len(roles) and _taskmanagers(stack) >= len(roles):
+    jm_pid = _process(JOBMANAGER).pid(stack)
+    tms_running = [r for r in roles if _process(r).pid(stack)]
+    if jm_pid and len(tms_running) == len(roles) and _taskmanagers(stack) >= len(roles):
         pids = ", ".join(str(stack.component(r)["pid"]) for r in roles)
-        print(
-            f"  flink        already running (JobManager pid {jm['pid']}, TaskManager pid {pids}) on {rest_url(stack)}"
-        )
+        print(f"  flink        already running (JobManager pid {jm_pid}, TaskManager pid {pids}) on {rest_url(stack)}")
         return
     # Only the ports of the processes about to start: a surviving TaskManager keeps its metrics port while a killed
     # JobManager is restarted (and the other way round).
-    ports = [] if procs.owns(jm.get("pid"), marker) else ["flink_rest", "flink_rpc", "flink_jm_metrics"]
+    ports = [] if jm_pid else ["flink_rest", "flink_rpc", "flink_jm_metrics"]
     for name in ports:
         # A process killed a moment ago may hold its listening port for a little while longer.
         procs.require_free_port(stack.port(name), name, wait=15)
@@ -188,24 +211,16 @@ def up(stack: Stack) -> None:
         if role not in tms_running:
             procs.require_free_port(_metrics_port(stack, role), metrics_port_name(role), wait=15)
     write_config(stack)
-    if not procs.owns(jm.get("pid"), marker):
+    if not jm_pid:
         pid = _start(
             stack,
-            "flink-jobmanager",
+            JOBMANAGER,
             "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
             "GET_JM_RESOURCE_PARAMS",
             stack.port("flink_jm_metrics"),
+            ready=lambda: procs.port_open(stack.port("flink_rest")),
+            waiting_for=f"open {rest_url(stack)}",
         )
-        if not procs.wait_until(lambda: procs.port_open(stack.port("flink_rest")) or not procs.is_alive(pid), 90):
-            raise StackError(
-                f"the Flink JobManager did not open {rest_url(stack)} within 90 s; log tail:\n"
-                f"{procs.log_tail(stack.log('flink-jobmanager'))}"
-            )
-        if not procs.is_alive(pid):
-            raise StackError(
-                f"the Flink JobManager exited at start-up; log tail:\n{procs.log_tail(stack.log('flink-jobmanager'))}"
-                f"\n{procs.log_tail(stack.path('logs', 'flink-jobmanager.out'))}"
-            )
         print(
             f"  flink        JobManager started (pid {pid}), web UI and REST on {rest_url(stack)}, "
             f"metrics :{stack.port('flink_jm_metrics')}"
@@ -220,15 +235,9 @@ def up(stack: Stack) -> None:
             "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
             "GET_TM_RESOURCE_PARAMS",
             _metrics_port(stack, role),
+            ready=lambda: bool(_taskmanager_ids(stack) - registered),
+            waiting_for="register with the JobManager",
         )
-        if not procs.wait_until(
-            lambda: _taskmanager_ids(stack) - registered or not procs.is_alive(pid), 90
-        ) or not procs.is_alive(pid):
-            raise StackError(
-                f"the Flink TaskManager {role} did not register within 90 s or exited at start-up; log tail:\n"
-                f"{procs.log_tail(stack.log(role))}"
-                f"\n{procs.log_tail(stack.path('logs', f'{role}.out'))}"
-            )
         print(
             f"  flink        TaskManager {role.removeprefix('flink-')} started (pid {pid}), "
             f"metrics :{_metrics_port(stack, role)}"
@@ -238,30 +247,15 @@ def up(stack: Stack) -> None:
 
 def down(stack: Stack) -> None:
     started_tms = sorted(r for r in stack.data["components"] if r.startswith("flink-taskmanager"))
-    for role in [*started_tms, "flink-jobmanager"]:
-        current = stack.component(role)
-        if procs.owns(current.get("pid"), str(stack.home)):
-            procs.stop(current["pid"], timeout=30)
-            print(f"  flink        {role.removeprefix('flink-')} stopped (pid {current['pid']})")
-        stack.forget(role)
+    for role in [*started_tms, JOBMANAGER]:
+        _process(role).down(stack, timeout=30, label=f"flink        {role.removeprefix('flink-')}")
 
 
 def status(stack: Stack) -> list[dict]:
-    rows = []
-    for role in ["flink-jobmanager", *taskmanager_roles(stack)]:
-        current = stack.component(role)
-        running = procs.owns(current.get("pid"), str(stack.home))
-        port = stack.port("flink_rest") if role == "flink-jobmanager" else _metrics_port(stack, role)
-        rows.append(
-            {
-                "component": role,
-                "pid": current.get("pid") if running else None,
-                "port": port,
-                "state": "running" if running else "stopped",
-                "log": current.get("log"),
-            }
-        )
-    return rows
+    return [
+        _process(role).status_row(stack, stack.port("flink_rest") if role == JOBMANAGER else _metrics_port(stack, role))
+        for role in [JOBMANAGER, *taskmanager_roles(stack)]
+    ]
 
 
 def cli(stack: Stack, args: list[str], capture: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -44,11 +44,21 @@ def ensure_jar(jar: Path) -> Path:
 
 def running_job(stack: Stack) -> dict | None:
     try:
-        jobs = flink.rest(stack, "/jobs/overview").get("jobs", [])
+        return live_job(flink.rest(stack, "/jobs/overview").get("jobs", []))
     except OSError:
         return None
+
+
+def live_job(jobs: list[dict]) -> dict | None:
+    """The tickstream job among Flink's /jobs/overview entries that has not ended, with all_running: it is RUNNING
+    and so is every one of its tasks."""
     live = [j for j in jobs if j["name"] == JOB_NAME and j["state"] not in ("FINISHED", "CANCELED", "FAILED")]
-    return live[0] if live else None
+    if not live:
+        return None
+    job = live[0]
+    tasks = job.get("tasks", {})
+    job["all_running"] = job["state"] == "RUNNING" and 0 < tasks.get("total", 0) == tasks.get("running", 0)
+    return job
 
 
 def latest_restore_point(stack: Stack) -> str | None:

@@ -8,6 +8,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from . import procs
+from .component import ProcessComponent
 from .procs import StackError
 from .state import REPO, Stack, classpath, java, runtime_lib
 
@@ -17,6 +18,7 @@ TOPICS = {"ticks": 5, "anomalies": 5, "ticks.dlq": 1}
 TOPIC_CONFIGS = {"ticks": {"max.message.bytes": "2097152"}, "ticks.dlq": {"max.message.bytes": "8388608"}}
 
 NAME = "kafka"
+PROCESS = ProcessComponent(NAME, "Kafka")
 
 
 def bootstrap(stack: Stack) -> str:
@@ -72,9 +74,9 @@ def _tool(main_class: str, *args: str, timeout: float = 120) -> subprocess.Compl
 
 
 def up(stack: Stack, heap: str = "1g") -> None:
-    current = stack.component(NAME)
-    if procs.owns(current.get("pid"), str(stack.home)) and procs.port_open(stack.port("kafka")):
-        print(f"  kafka        already running (pid {current['pid']}) on {bootstrap(stack)}")
+    pid = PROCESS.pid(stack)
+    if pid and procs.port_open(stack.port("kafka")):
+        print(f"  kafka        already running (pid {pid}) on {bootstrap(stack)}")
         create_topics(stack)
         return
     for name in ("kafka", "kafka_controller", "kafka_metrics"):
@@ -111,13 +113,7 @@ def up(stack: Stack, heap: str = "1g") -> None:
         "kafka.Kafka",
         str(props),
     ]
-    log = stack.log(NAME)
-    pid = procs.start_detached(cmd, log)
-    stack.record(NAME, pid=pid, log=str(log), port=stack.port("kafka"))
-    if not procs.wait_until(lambda: procs.port_open(stack.port("kafka")) or not procs.is_alive(pid), 90):
-        raise StackError(f"Kafka did not open port {stack.port('kafka')} within 90 s; log tail:\n{procs.log_tail(log)}")
-    if not procs.is_alive(pid):
-        raise StackError(f"Kafka exited at start-up; log tail ({log}):\n{procs.log_tail(log)}")
+    pid = PROCESS.start(stack, cmd, port=stack.port("kafka"), timeout=90)
     print(f"  kafka        started (pid {pid}) on {bootstrap(stack)}, metrics :{metrics_port}")
     stack.set_endpoint("kafka_bootstrap", bootstrap(stack))
     create_topics(stack)
@@ -149,20 +145,10 @@ def create_topics(stack: Stack) -> None:
 
 
 def down(stack: Stack) -> None:
-    current = stack.component(NAME)
-    if procs.owns(current.get("pid"), str(stack.home)):
-        procs.stop(current["pid"], timeout=30)
-        print(f"  kafka        stopped (pid {current['pid']})")
-    stack.forget(NAME)
+    PROCESS.down(stack, timeout=30)
 
 
 def status(stack: Stack) -> dict:
-    current = stack.component(NAME)
-    running = procs.owns(current.get("pid"), str(stack.home))
-    return {
-        "component": NAME,
-        "pid": current.get("pid") if running else None,
-        "port": stack.port("kafka"),
-        "state": "running" if running and procs.port_open(stack.port("kafka")) else "stopped",
-        "log": current.get("log"),
-    }
+    return PROCESS.status_row(
+        stack, stack.port("kafka"), running=PROCESS.pid(stack) is not None and procs.port_open(stack.port("kafka"))
+    )

@@ -9,6 +9,7 @@ import urllib.parse
 from pathlib import Path
 
 from . import postgres, procs
+from .component import ProcessComponent
 from .state import REPO, Stack
 
 # The default-port config, with the port each scrape target has in docs/contracts.md -> the stack's port name.
@@ -80,11 +81,12 @@ def render_alertmanager(stack: Stack) -> Path:
     return out
 
 
-class _Service:
+class _Service(ProcessComponent):
     """A single binary started with a port; skipped with a clear line when it is not installed."""
 
     def __init__(self, name: str, binary: str, port_name: str, package: str):
-        self.name, self.binary, self.port_name, self.package = name, binary, port_name, package
+        super().__init__(name)
+        self.binary, self.port_name, self.package = binary, port_name, package
 
     def command(self, stack: Stack) -> list[str]:
         raise NotImplementedError
@@ -96,10 +98,10 @@ class _Service:
         return None
 
     def up(self, stack: Stack) -> None:
-        current = stack.component(self.name)
         port = stack.port(self.port_name)
-        if procs.owns(current.get("pid"), str(stack.home)) and procs.port_open(port):
-            print(f"  {self.name:<12} already running (pid {current['pid']}) on 127.0.0.1:{port}")
+        pid = self.pid(stack)
+        if pid and procs.port_open(port):
+            print(f"  {self.name:<12} already running (pid {pid}) on 127.0.0.1:{port}")
             return
         if not shutil.which(self.binary):
             print(
@@ -108,33 +110,13 @@ class _Service:
             )
             return
         procs.require_free_port(port, self.port_name)
-        log = stack.log(self.name)
-        pid = procs.start_detached(self.command(stack), log, env=self.env(stack), argv0=self.argv0(stack))
-        stack.record(self.name, pid=pid, log=str(log), port=port)
-        if not procs.wait_until(lambda: procs.port_open(port) or not procs.is_alive(pid), 30) or not procs.is_alive(
-            pid
-        ):
-            raise procs.StackError(f"{self.name} did not start on port {port}; log tail:\n{procs.log_tail(log)}")
+        pid = self.start(stack, self.command(stack), port=port, env=self.env(stack), argv0=self.argv0(stack))
         print(f"  {self.name:<12} started (pid {pid}) on http://127.0.0.1:{port}")
 
-    def down(self, stack: Stack) -> None:
-        current = stack.component(self.name)
-        if procs.owns(current.get("pid"), str(stack.home)):
-            procs.stop(current["pid"])
-            print(f"  {self.name:<12} stopped (pid {current['pid']})")
-        stack.forget(self.name)
-
     def status(self, stack: Stack) -> dict:
-        current = stack.component(self.name)
-        running = procs.owns(current.get("pid"), str(stack.home))
-        state = "running" if running else ("stopped" if shutil.which(self.binary) else "missing")
-        return {
-            "component": self.name,
-            "pid": current.get("pid") if running else None,
-            "port": stack.port(self.port_name),
-            "state": state,
-            "log": current.get("log"),
-        }
+        return self.status_row(
+            stack, stack.port(self.port_name), stopped="stopped" if shutil.which(self.binary) else "missing"
+        )
 
 
 class _Prometheus(_Service):

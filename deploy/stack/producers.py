@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 from . import kafka, procs
+from .component import ProcessComponent
 from .procs import StackError
 from .state import REPO, Stack
 
@@ -83,24 +84,22 @@ def reachable_venues(timeout: float = 3.0) -> list[str]:
     return up
 
 
-def _marker(stack: Stack) -> str:
-    return str(stack.path("producers"))
+class _Producers(ProcessComponent):
+    def workdir(self, stack: Stack) -> Path:
+        """Our producers run in the state dir's producers/ folder: that is how pid reuse is caught."""
+        return stack.path("producers")
+
+    def marker(self, stack: Stack) -> str:
+        return str(self.workdir(stack))
 
 
-def owns(stack: Stack, pid) -> bool:
-    """Our producers run in the state dir's producers/ folder: that is how pid reuse is caught."""
-    if not pid or not procs.is_alive(pid):
-        return False
-    try:
-        return os.readlink(f"/proc/{pid}/cwd") == _marker(stack)
-    except OSError:
-        return procs.owns(pid, _marker(stack))
+PROCESS = _Producers(NAME, "the producers")
 
 
 def up(stack: Stack, synthetic_only: bool = False) -> None:
-    current = stack.component(NAME)
-    if owns(stack, current.get("pid")):
-        print(f"  producers    already running (pid {current['pid']}, {current.get('mode')})")
+    pid = PROCESS.pid(stack)
+    if pid:
+        print(f"  producers    already running (pid {pid}, {stack.component(NAME).get('mode')})")
         return
     port = stack.port("producer_metrics")
     procs.require_free_port(port, "producer_metrics")
@@ -131,30 +130,14 @@ def up(stack: Stack, synthetic_only: bool = False) -> None:
         print("  producers    no exchange reachable: publishing SYNTHETIC ticks with injected")
         print(f"  producers    anomalies ({SYNTHETIC_ANOMALIES}); their labels go to {labels}")
         print("  producers    ****************************************************************")
-    log = stack.log(NAME)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    pid = procs.start_detached(cmd, log, env=env, cwd=stack.path("producers"))
-    if not procs.wait_until(lambda: procs.port_open(port) or not procs.is_alive(pid), 30) or not procs.is_alive(pid):
-        raise StackError(f"the producers did not start; log tail:\n{procs.log_tail(log)}")
-    stack.record(NAME, pid=pid, log=str(log), port=port, mode=mode)
+    pid = PROCESS.start(stack, cmd, port=port, env=env, mode=mode)
     print(f"  producers    started (pid {pid}, {mode}), metrics on http://127.0.0.1:{port}/metrics")
 
 
 def down(stack: Stack) -> None:
-    current = stack.component(NAME)
-    if owns(stack, current.get("pid")):
-        procs.stop(current["pid"])  # SIGTERM: the producers flush what is in flight first
-        print(f"  producers    stopped (pid {current['pid']})")
-    stack.forget(NAME)
+    PROCESS.down(stack)  # SIGTERM: the producers flush what is in flight first
 
 
 def status(stack: Stack) -> dict:
-    current = stack.component(NAME)
-    running = owns(stack, current.get("pid"))
-    return {
-        "component": NAME,
-        "pid": current.get("pid") if running else None,
-        "port": stack.port("producer_metrics"),
-        "state": "running" if running else "stopped",
-        "log": current.get("log"),
-    }
+    return PROCESS.status_row(stack, stack.port("producer_metrics"))

@@ -37,6 +37,9 @@ from pathlib import Path
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from conftest import REPO, StackCli, wait_for
 
+from stack import job as stack_job
+from stack import postgres as stack_postgres
+
 VENV_PYTHON = REPO / "producers" / ".venv" / "bin" / "python"
 TICKS_PARTITIONS, ANOMALY_PARTITIONS = 5, 5
 # The job the fault tests run: Kafka sinks in transactions committed on each checkpoint, checkpoints every 2 s.
@@ -166,22 +169,11 @@ def http_json(url: str, timeout: float = 5.0):
 
 
 def running_job(stack: FaultStack) -> dict | None:
-    """The tickstream job that is not terminal, with its state ('RUNNING' only when every task runs)."""
+    """The tickstream job that is not terminal, with all_running (deploy/stack/job.py)."""
     try:
-        jobs = [
-            j
-            for j in http_json(f"{stack.rest}/jobs/overview", 3)["jobs"]
-            if j["name"] == "tickstream" and j["state"] not in ("FINISHED", "CANCELED", "FAILED")
-        ]
+        return stack_job.live_job(http_json(f"{stack.rest}/jobs/overview", 3)["jobs"])
     except (OSError, ValueError):
         return None
-    if not jobs:
-        return None
-    job = jobs[0]
-    tasks = job.get("tasks", {})
-    all_running = tasks.get("total", 0) > 0 and tasks.get("running", 0) == tasks.get("total", 0)
-    job["all_running"] = job["state"] == "RUNNING" and all_running
-    return job
 
 
 def num_restarts(stack: FaultStack, job_id: str) -> int:
@@ -206,14 +198,6 @@ def candle_watermark(stack: FaultStack) -> int | None:
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------------------------
-def _psql() -> str:
-    versions = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/psql"),
-        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
-    )
-    return str(versions[-1]) if versions else "psql"
-
-
 def psql(
     stack: FaultStack, sql: str, user: str = "postgres", password: str | None = None, check: bool = True
 ) -> subprocess.CompletedProcess:
@@ -224,7 +208,7 @@ def psql(
     )
     result = subprocess.run(
         [
-            _psql(),
+            str(stack_postgres.psql_binary()),
             "-X",
             "-v",
             "ON_ERROR_STOP=1",

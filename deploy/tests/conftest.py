@@ -10,6 +10,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / "deploy" / "tickstream"
+# The stack's own modules (deploy/stack, deploy/bench): the tests use its job lookup and psql rather than copies.
+sys.path.insert(0, str(REPO / "deploy"))
 
 
 class StackCli:

@@ -2,15 +2,12 @@
 table during a step (on a real PostgreSQL with sql/ applied)."""
 
 import random
-import sys
 
 import pytest
-from conftest import REPO, wait_for
-from stack_fixtures import postgres_stack, superuser  # noqa: F401 (fixture)
-
-sys.path.insert(0, str(REPO / "deploy"))
 from bench.benchmark import Deliveries, database_in_use, lag_bounded, slope
 from bench.tickrows import TickRows
+from conftest import wait_for
+from stack_fixtures import postgres_stack, superuser  # noqa: F401 (fixture)
 
 from stack.postgres import Admin
 from stack.state import Stack
