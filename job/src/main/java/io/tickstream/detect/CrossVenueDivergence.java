@@ -1,6 +1,5 @@
 package io.tickstream.detect;
 
-import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
@@ -135,29 +134,22 @@ public final class CrossVenueDivergence implements Serializable {
             referenceText = medianText(s, outlier, reference);
         }
         String tradeId = s.tradeIds[outlier] != null ? s.tradeIds[outlier] : tick.tradeId();
-        String details = "{\"asset\":" + quoted(settings.assetOf(tick.symbol()))
-                + ",\"venue_a\":" + quoted(s.exchanges[hi]) + ",\"symbol_a\":" + quoted(s.symbols[hi])
-                + ",\"price_a\":" + quoted(s.priceTexts[hi])
-                + ",\"venue_b\":" + quoted(s.exchanges[lo]) + ",\"symbol_b\":" + quoted(s.symbols[lo])
-                + ",\"price_b\":" + quoted(s.priceTexts[lo])
-                + ",\"divergence_pct\":" + Decimals.round(divergencePct, 4) + ",\"venues\":" + s.prices.length
-                + ",\"since\":" + s.since + "}";
-        AnomalyType type = AnomalyType.CROSS_VENUE_DIVERGENCE;
-        return new Anomaly(
-                Anomaly.idFor(type, s.exchanges[outlier], s.symbols[outlier], tradeId, tick.ts()),
-                s.exchanges[outlier],
-                s.symbols[outlier],
-                type,
-                tick.ts(),
-                s.priceTexts[outlier],
-                referenceText,
-                Decimals.round((s.prices[outlier] / reference - 1.0) * 100.0, 4),
-                tick.ts() - s.since,
-                null,
-                tradeId,
-                tick.recvTs(),
-                now,
-                details);
+        return Anomaly.raisedBy(AnomalyType.CROSS_VENUE_DIVERGENCE, tick, now)
+                .on(s.exchanges[outlier], s.symbols[outlier], tradeId, s.priceTexts[outlier])
+                .refPrice(referenceText)
+                .changePct(Decimals.round((s.prices[outlier] / reference - 1.0) * 100.0, 4))
+                .windowMs(tick.ts() - s.since)
+                .detail("asset", settings.assetOf(tick.symbol()))
+                .detail("venue_a", s.exchanges[hi])
+                .detail("symbol_a", s.symbols[hi])
+                .detail("price_a", s.priceTexts[hi])
+                .detail("venue_b", s.exchanges[lo])
+                .detail("symbol_b", s.symbols[lo])
+                .detail("price_b", s.priceTexts[lo])
+                .detail("divergence_pct", Decimals.round(divergencePct, 4))
+                .detail("venues", (long) s.prices.length)
+                .detail("since", s.since)
+                .build();
     }
 
     private static double[] pricesWithout(DivergenceQuotes s, int skip) {
@@ -185,11 +177,6 @@ public final class CrossVenueDivergence implements Serializable {
             }
         }
         return Decimals.toPlainString(median);
-    }
-
-    /** A JSON string literal (Jackson's escaping). */
-    private static String quoted(String text) {
-        return '"' + new String(JsonStringEncoder.getInstance().quoteAsString(text)) + '"';
     }
 
     private static int indexOf(DivergenceQuotes s, String exchange, String symbol) {

@@ -166,20 +166,10 @@ public final class PriceMoveDetector implements Serializable {
     }
 
     private Anomaly alert(AnomalyType type, Tick tick, double reference, double changePct, long now) {
-        return new Anomaly(
-                Anomaly.idFor(type, tick.exchange(), tick.symbol(), tick.tradeId(), tick.ts()),
-                tick.exchange(),
-                tick.symbol(),
-                type,
-                tick.ts(),
-                tick.price(),
-                Decimals.toPlainString(reference),
-                Decimals.round(changePct, 4),
-                settings.windowMs(),
-                null,
-                tick.tradeId(),
-                tick.recvTs(),
-                now,
-                null);
+        return Anomaly.raisedBy(type, tick, now)
+                .refPrice(Decimals.toPlainString(reference))
+                .changePct(Decimals.round(changePct, 4))
+                .windowMs(settings.windowMs())
+                .build();
     }
 }

@@ -54,26 +54,11 @@ public final class ReturnZScoreDetector implements Serializable {
                         && (state.lastAlertTs == Long.MIN_VALUE
                                 || tick.ts() - state.lastAlertTs >= settings.cooldownMs())) {
                     state.lastAlertTs = tick.ts();
-                    alert = new Anomaly(
-                            Anomaly.idFor(
-                                    AnomalyType.RETURN_ZSCORE,
-                                    tick.exchange(),
-                                    tick.symbol(),
-                                    tick.tradeId(),
-                                    tick.ts()),
-                            tick.exchange(),
-                            tick.symbol(),
-                            AnomalyType.RETURN_ZSCORE,
-                            tick.ts(),
-                            tick.price(),
-                            state.lastPriceText,
-                            Decimals.round((price / state.lastPrice - 1.0) * 100.0, 4),
-                            null,
-                            Decimals.round(z, 3),
-                            tick.tradeId(),
-                            tick.recvTs(),
-                            now,
-                            null);
+                    alert = Anomaly.raisedBy(AnomalyType.RETURN_ZSCORE, tick, now)
+                            .refPrice(state.lastPriceText)
+                            .changePct(Decimals.round((price / state.lastPrice - 1.0) * 100.0, 4))
+                            .zscore(Decimals.round(z, 3))
+                            .build();
                 }
             }
             double diff = r - state.mean;

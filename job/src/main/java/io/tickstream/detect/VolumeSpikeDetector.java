@@ -144,27 +144,16 @@ public final class VolumeSpikeDetector implements Serializable {
             state.episode = true;
             state.lastAlertTs = tick.ts();
             double ratio = counted / state.average;
-            String details = "{\"window_start\":" + (state.stepStart - (windowSteps - 1) * settings.stepMs())
-                    + ",\"window_volume\":" + Decimals.round(sum(state.volume), 8)
-                    + ",\"counted_volume\":" + Decimals.round(counted, 8)
-                    + ",\"median_trade_size\":" + Decimals.round(Math.exp(state.logMedianSize), 8)
-                    + ",\"average_volume\":" + Decimals.round(state.average, 8)
-                    + ",\"ratio\":" + Decimals.round(ratio, 3) + "}";
-            return new Anomaly(
-                    Anomaly.idFor(AnomalyType.VOLUME_SPIKE, tick.exchange(), tick.symbol(), tick.tradeId(), tick.ts()),
-                    tick.exchange(),
-                    tick.symbol(),
-                    AnomalyType.VOLUME_SPIKE,
-                    tick.ts(),
-                    tick.price(),
-                    null,
-                    Decimals.round((ratio - 1.0) * 100.0, 2),
-                    settings.windowMs(),
-                    null,
-                    tick.tradeId(),
-                    tick.recvTs(),
-                    now,
-                    details);
+            return Anomaly.raisedBy(AnomalyType.VOLUME_SPIKE, tick, now)
+                    .changePct(Decimals.round((ratio - 1.0) * 100.0, 2))
+                    .windowMs(settings.windowMs())
+                    .detail("window_start", state.stepStart - (windowSteps - 1) * settings.stepMs())
+                    .detail("window_volume", Decimals.round(sum(state.volume), 8))
+                    .detail("counted_volume", Decimals.round(counted, 8))
+                    .detail("median_trade_size", Decimals.round(Math.exp(state.logMedianSize), 8))
+                    .detail("average_volume", Decimals.round(state.average, 8))
+                    .detail("ratio", Decimals.round(ratio, 3))
+                    .build();
         }
         return null;
     }
