@@ -1,6 +1,10 @@
 package io.tickstream.candles;
 
 import io.tickstream.model.Tick;
+import io.tickstream.model.TickSerializer;
+import java.io.IOException;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputView;
 
 /**
  * Sums up each instrument's trades, in trade order, per interval of trade time (100 ms): the interval's last trade
@@ -23,6 +27,24 @@ public final class IntervalSampler {
         public CandleAccumulator candle;
 
         public State() {}
+
+        public void writeTo(DataOutputView out) throws IOException {
+            out.writeLong(interval);
+            if (interval != NONE) {
+                TickSerializer.writeTrade(last, out); // names left out: they are the key's
+                CandleAccumulatorSerializer.INSTANCE.serialize(candle, out);
+            }
+        }
+
+        public static State readFrom(DataInputView in) throws IOException {
+            State q = new State();
+            q.interval = in.readLong();
+            if (q.interval != NONE) {
+                q.last = TickSerializer.readTrade(in, null, null, null);
+                q.candle = CandleAccumulatorSerializer.INSTANCE.deserialize(in);
+            }
+            return q;
+        }
     }
 
     /** The event time at which an interval is complete. */

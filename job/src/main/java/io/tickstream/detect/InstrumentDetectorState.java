@@ -4,8 +4,8 @@ import io.tickstream.candles.IntervalSampler;
 
 /**
  * The per-instrument detectors' state, and the trades' pending 100 ms summary (quote and partial candle), as one
- * keyed value: one RocksDB read and one write per trade instead of one per part. Written by
- * {@link io.tickstream.detect.InstrumentDetectorStateSerializer}, which a new field in any part must join.
+ * keyed value: one RocksDB read and one write per trade instead of one per part. Each part writes and reads itself;
+ * {@link io.tickstream.detect.InstrumentDetectorStateSerializer} puts them in order and versions the format.
  */
 public final class InstrumentDetectorState {
     public PriceMoveDetector.State priceMove;

@@ -1,8 +1,6 @@
 package io.tickstream.detect;
 
-import io.tickstream.candles.CandleAccumulatorSerializer;
 import io.tickstream.candles.IntervalSampler;
-import io.tickstream.model.TickSerializer;
 import io.tickstream.state.StateFormats;
 import io.tickstream.state.StateSerializer;
 import io.tickstream.state.VersionedStateSnapshot;
@@ -14,10 +12,11 @@ import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
 /**
- * The detectors' per-instrument state, read and written in RocksDB on every trade (Flink's POJO serializer was a
- * quarter of the TaskManager's time here). The format is versioned by {@link Snapshot}: a field added to a
- * detector's state needs a line here and a new snapshot class (InstrumentDetectorStateSerializerTest fails until
- * then).
+ * The detectors' per-instrument state, read and written in RocksDB on every trade as one value (Flink's POJO
+ * serializer was a quarter of the TaskManager's time here): each part writes and reads itself ({@code writeTo},
+ * {@code readFrom}), in this order. The format is versioned by {@link #FORMATS}: a field added to a detector's state
+ * needs a new format here, read by the part's {@code readFrom} next to the older ones
+ * (InstrumentDetectorStateSerializerTest fails until then).
  */
 public final class InstrumentDetectorStateSerializer extends StateSerializer<InstrumentDetectorState> {
     private static final long serialVersionUID = 1L;
@@ -53,123 +52,27 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
 
     @Override
     public void serialize(InstrumentDetectorState s, DataOutputView out) throws IOException {
-        PriceMoveDetector.State p = s.priceMove;
-        writeExtremes(p.minima, out);
-        writeExtremes(p.maxima, out);
-        out.writeLong(p.newestSlot);
-        out.writeBoolean(p.spikeActive);
-        out.writeBoolean(p.dropActive);
-        out.writeLong(p.lastSpikeAlertTs);
-        out.writeLong(p.lastDropAlertTs);
-        out.writeInt(p.episode);
-        out.writeDouble(p.episodeReference);
-
-        ReturnZScoreDetector.State z = s.returnZScore;
-        out.writeDouble(z.lastPrice);
-        writeString(z.lastPriceText, out);
-        out.writeDouble(z.mean);
-        out.writeDouble(z.variance);
-        out.writeLong(z.returns);
-        out.writeLong(z.lastAlertTs);
-
-        VolumeSpikeDetector.State v = s.volumeSpike;
-        out.writeLong(v.stepStart);
-        writeDoubles(v.volume, out);
-        writeDoubles(v.counted, out);
-        writeDoubles(v.notional, out);
-        out.writeBoolean(v.episode);
-        out.writeLong(v.lastAlertTs);
-        out.writeDouble(v.average);
-        out.writeLong(v.steps);
-        out.writeDouble(v.logMedianSize);
-
-        IntervalSampler.State q = s.sample;
-        out.writeLong(q.interval);
-        if (q.interval != IntervalSampler.State.NONE) {
-            TickSerializer.writeTrade(q.last, out); // names left out: they are the key's
-            CandleAccumulatorSerializer.INSTANCE.serialize(q.candle, out);
-        }
-
+        s.priceMove.writeTo(out);
+        s.returnZScore.writeTo(out);
+        s.volumeSpike.writeTo(out);
+        s.sample.writeTo(out);
         writeString(s.incidentId, out);
         out.writeLong(s.incidentLastTs);
     }
 
     @Override
     public InstrumentDetectorState deserialize(DataInputView in) throws IOException {
+        int format = readFormat();
         InstrumentDetectorState s = new InstrumentDetectorState();
-        PriceMoveDetector.State p = s.priceMove = new PriceMoveDetector.State();
-        readExtremes(p.minima, in);
-        readExtremes(p.maxima, in);
-        p.newestSlot = in.readLong();
-        p.spikeActive = in.readBoolean();
-        p.dropActive = in.readBoolean();
-        p.lastSpikeAlertTs = in.readLong();
-        p.lastDropAlertTs = in.readLong();
-        boolean v3 = readFormat() == 3;
-        if (!v3) {
-            p.episode = in.readInt();
-            p.episodeReference = in.readDouble();
-        }
-
-        ReturnZScoreDetector.State z = s.returnZScore = new ReturnZScoreDetector.State();
-        z.lastPrice = in.readDouble();
-        z.lastPriceText = readString(in);
-        z.mean = in.readDouble();
-        z.variance = in.readDouble();
-        z.returns = in.readLong();
-        z.lastAlertTs = in.readLong();
-
-        VolumeSpikeDetector.State v = s.volumeSpike = new VolumeSpikeDetector.State();
-        v.stepStart = in.readLong();
-        v.volume = readDoubles(in);
-        if (v3) {
-            // 0.1 left each window's largest trades out instead of capping each trade: the steps count whole, and
-            // the median trade size is learnt again from the next trade (its average is kept: the baseline stays warm)
-            v.notional = readDoubles(in);
-            readDoubles(in);
-            v.counted = v.volume == null ? null : v.volume.clone();
-        } else {
-            v.counted = readDoubles(in);
-            v.notional = readDoubles(in);
-        }
-        v.episode = in.readBoolean();
-        v.lastAlertTs = in.readLong();
-        v.average = in.readDouble();
-        v.steps = in.readLong();
-        v.logMedianSize = v3 ? Double.NEGATIVE_INFINITY : in.readDouble();
-
-        IntervalSampler.State q = s.sample = new IntervalSampler.State();
-        q.interval = in.readLong();
-        if (q.interval != IntervalSampler.State.NONE) {
-            q.last = TickSerializer.readTrade(in, null, null, null);
-            q.candle = CandleAccumulatorSerializer.INSTANCE.deserialize(in);
-        }
-        if (!v3) {
+        s.priceMove = PriceMoveDetector.State.readFrom(in, format);
+        s.returnZScore = ReturnZScoreDetector.State.readFrom(in);
+        s.volumeSpike = VolumeSpikeDetector.State.readFrom(in, format);
+        s.sample = IntervalSampler.State.readFrom(in);
+        if (format > 3) { // release 0.1 had no incidents
             s.incidentId = readString(in);
             s.incidentLastTs = in.readLong();
         }
         return s;
-    }
-
-    private static void writeExtremes(PriceMoveDetector.Extremes e, DataOutputView out) throws IOException {
-        out.writeInt(e.slots.length);
-        for (int i = 0; i < e.slots.length; i++) {
-            out.writeLong(e.slots[i]);
-            out.writeDouble(e.values[i]);
-        }
-    }
-
-    private static void readExtremes(PriceMoveDetector.Extremes e, DataInputView in) throws IOException {
-        int n = in.readInt();
-        if (n == 0) {
-            return; // the shared empty arrays the constructor set
-        }
-        e.slots = new long[n];
-        e.values = new double[n];
-        for (int i = 0; i < n; i++) {
-            e.slots[i] = in.readLong();
-            e.values[i] = in.readDouble();
-        }
     }
 
     @Override

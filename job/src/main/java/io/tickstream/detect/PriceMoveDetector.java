@@ -3,7 +3,10 @@ package io.tickstream.detect;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
+import java.io.IOException;
 import java.io.Serializable;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputView;
 
 /**
  * PRICE_SPIKE / PRICE_DROP: the price moves by at least the threshold against the minimum (spike) or
@@ -42,6 +45,28 @@ public final class PriceMoveDetector implements Serializable {
 
         public Extremes() {}
 
+        void writeTo(DataOutputView out) throws IOException {
+            out.writeInt(slots.length);
+            for (int i = 0; i < slots.length; i++) {
+                out.writeLong(slots[i]);
+                out.writeDouble(values[i]);
+            }
+        }
+
+        static Extremes readFrom(DataInputView in) throws IOException {
+            Extremes e = new Extremes();
+            int n = in.readInt();
+            if (n > 0) { // else the shared empty arrays
+                e.slots = new long[n];
+                e.values = new double[n];
+                for (int i = 0; i < n; i++) {
+                    e.slots[i] = in.readLong();
+                    e.values[i] = in.readDouble();
+                }
+            }
+            return e;
+        }
+
         int firstLive(long oldestLive) {
             int i = 0;
             while (i < slots.length && slots[i] < oldestLive) {
@@ -74,7 +99,7 @@ public final class PriceMoveDetector implements Serializable {
         }
     }
 
-    /** Per-instrument state (written by InstrumentDetectorStateSerializer). */
+    /** Per-instrument state: part of the instrument's one RocksDB value (InstrumentDetectorStateSerializer). */
     public static final class State {
         public Extremes minima = new Extremes();
         public Extremes maxima = new Extremes();
@@ -93,6 +118,35 @@ public final class PriceMoveDetector implements Serializable {
         /** Whether an alerted move is still in the window. */
         public boolean inEpisode() {
             return episode != 0;
+        }
+
+        public void writeTo(DataOutputView out) throws IOException {
+            minima.writeTo(out);
+            maxima.writeTo(out);
+            out.writeLong(newestSlot);
+            out.writeBoolean(spikeActive);
+            out.writeBoolean(dropActive);
+            out.writeLong(lastSpikeAlertTs);
+            out.writeLong(lastDropAlertTs);
+            out.writeInt(episode);
+            out.writeDouble(episodeReference);
+        }
+
+        /** Reads the state as detector-state format {@code format} wrote it (3: release 0.1, no episode yet). */
+        public static State readFrom(DataInputView in, int format) throws IOException {
+            State p = new State();
+            p.minima = Extremes.readFrom(in);
+            p.maxima = Extremes.readFrom(in);
+            p.newestSlot = in.readLong();
+            p.spikeActive = in.readBoolean();
+            p.dropActive = in.readBoolean();
+            p.lastSpikeAlertTs = in.readLong();
+            p.lastDropAlertTs = in.readLong();
+            if (format > 3) {
+                p.episode = in.readInt();
+                p.episodeReference = in.readDouble();
+            }
+            return p;
         }
     }
 

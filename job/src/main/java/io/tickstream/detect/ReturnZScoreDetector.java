@@ -3,7 +3,11 @@ package io.tickstream.detect;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
+import io.tickstream.state.StateSerializer;
+import java.io.IOException;
 import java.io.Serializable;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputView;
 
 /**
  * RETURN_ZSCORE: the trade-to-trade log return is an outlier, |z| >= k, against an exponentially weighted
@@ -28,6 +32,27 @@ public final class ReturnZScoreDetector implements Serializable {
         public long lastAlertTs = Long.MIN_VALUE;
 
         public State() {}
+
+        public void writeTo(DataOutputView out) throws IOException {
+            out.writeDouble(lastPrice);
+            StateSerializer.writeString(lastPriceText, out);
+            out.writeDouble(mean);
+            out.writeDouble(variance);
+            out.writeLong(returns);
+            out.writeLong(lastAlertTs);
+        }
+
+        /** The same layout in every detector-state format so far (3, 4). */
+        public static State readFrom(DataInputView in) throws IOException {
+            State z = new State();
+            z.lastPrice = in.readDouble();
+            z.lastPriceText = StateSerializer.readString(in);
+            z.mean = in.readDouble();
+            z.variance = in.readDouble();
+            z.returns = in.readLong();
+            z.lastAlertTs = in.readLong();
+            return z;
+        }
     }
 
     private final Settings settings;

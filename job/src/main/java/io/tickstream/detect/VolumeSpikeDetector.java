@@ -3,7 +3,11 @@ package io.tickstream.detect;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
+import io.tickstream.state.StateSerializer;
+import java.io.IOException;
 import java.io.Serializable;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputView;
 
 /**
  * VOLUME_SPIKE: the volume traded in the last {@code window} of event time is at least m times what a normal window
@@ -48,7 +52,7 @@ public final class VolumeSpikeDetector implements Serializable {
         }
     }
 
-    /** Per-instrument state (written by InstrumentDetectorStateSerializer). */
+    /** Per-instrument state: part of the instrument's one RocksDB value (InstrumentDetectorStateSerializer). */
     public static final class State {
         /** Start of the running step; Long.MIN_VALUE before the first trade. */
         public long stepStart = Long.MIN_VALUE;
@@ -69,6 +73,44 @@ public final class VolumeSpikeDetector implements Serializable {
         public long steps;
 
         public State() {}
+
+        public void writeTo(DataOutputView out) throws IOException {
+            out.writeLong(stepStart);
+            StateSerializer.writeDoubles(volume, out);
+            StateSerializer.writeDoubles(counted, out);
+            StateSerializer.writeDoubles(notional, out);
+            out.writeBoolean(episode);
+            out.writeLong(lastAlertTs);
+            out.writeDouble(average);
+            out.writeLong(steps);
+            out.writeDouble(logMedianSize);
+        }
+
+        /** Reads the state as detector-state format {@code format} wrote it (3: release 0.1, migrated). */
+        public static State readFrom(DataInputView in, int format) throws IOException {
+            State v = new State();
+            v.stepStart = in.readLong();
+            v.volume = StateSerializer.readDoubles(in);
+            if (format == 3) {
+                // 0.1 left each window's largest trades out instead of capping each trade: the steps count whole,
+                // and the median trade size is learnt again from the next trade (its average is kept: the baseline
+                // stays warm)
+                v.notional = StateSerializer.readDoubles(in);
+                StateSerializer.readDoubles(in);
+                v.counted = v.volume == null ? null : v.volume.clone();
+            } else {
+                v.counted = StateSerializer.readDoubles(in);
+                v.notional = StateSerializer.readDoubles(in);
+            }
+            v.episode = in.readBoolean();
+            v.lastAlertTs = in.readLong();
+            v.average = in.readDouble();
+            v.steps = in.readLong();
+            if (format > 3) {
+                v.logMedianSize = in.readDouble();
+            }
+            return v;
+        }
     }
 
     private final Settings settings;
