@@ -40,10 +40,16 @@ public final class LocalStack {
             List<String> tool = List.of(
                     "python3", repo.resolve("deploy/tickstream").toString(), "--state-dir", stateDir.toString());
             run(concat(tool, "up", "--only", "kafka,postgres", "--free-ports"));
+            // Stopped by a process of its own that the JVM does not wait for: after the ITs Kafka's orderly shutdown
+            // can take longer than the 30 s Surefire allows a forked JVM to exit (it then kills the fork, and the
+            // stack with it half stopped); its log is the state dir's down.log.
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
-                    run(concat(tool, "down", "--only", "kafka,postgres"));
-                } catch (Exception e) {
+                    new ProcessBuilder(concat(tool, "down", "--only", "kafka,postgres"))
+                            .redirectErrorStream(true)
+                            .redirectOutput(stateDir.resolve("down.log").toFile())
+                            .start();
+                } catch (IOException e) {
                     System.err.println("could not stop the test stack: " + e.getMessage());
                 }
             }));
