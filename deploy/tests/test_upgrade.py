@@ -227,18 +227,23 @@ def test_release_0_1_savepoint_restores_into_this_release_at_parallelism_4(stack
     # The warmed-up volume baseline of release 0.1 should see the burst (a cold one needs a minute of warm-up).
     # Known gap, left open in this release: it does not alert here since 0.2's VOLUME_SPIKE (4 s windows, capped
     # trades); checked last, so every other promise of the restore is still asserted.
-    try:
-        wait_for(
-            "the volume burst's alert",
-            lambda: (
-                _count(stack, "SELECT count(*) FROM anomalies WHERE type = 'VOLUME_SPIKE' AND symbol = 'BTC-USDT'") >= 1
-            ),
-            timeout=60,
-            interval=1,
-        )
-        warm_volume_baseline = True
-    except AssertionError:
-        warm_volume_baseline = False
+    # Every trade is stored, so the sources have read them all and the watermark closing the second minute: a
+    # checkpoint triggered from now on has its barrier behind the burst, and the anomalies sink commits its rows
+    # before a barrier passes. Once one completes, an alert on the burst is in the table or was never raised (this
+    # waited 60 s for an alert that did not come).
+    read_all = time.time() * 1000
+    wait_for(
+        "a checkpoint triggered after every trade was stored",
+        lambda: (
+            (latest := http_json(f"{stack.rest}/jobs/{job['jid']}/checkpoints")["latest"]["completed"])
+            and latest["trigger_timestamp"] > read_all
+        ),
+        timeout=60,
+        interval=0.5,
+    )
+    warm_volume_baseline = (
+        _count(stack, "SELECT count(*) FROM anomalies WHERE type = 'VOLUME_SPIKE' AND symbol = 'BTC-USDT'") >= 1
+    )
 
     stored = {
         (r["exchange"], r["symbol"], r["trade_id"])
@@ -330,9 +335,11 @@ def test_rescale_2_to_4_to_1_while_a_counted_stream_flows(stack):
         )
         for p in range(5)
     ]
-    args = ["--seed", "777", "--start-ts", str(start_ts), "--rate", "2000", "--count", "70000", "--pace"]
+    args = ["--seed", "777", "--start-ts", str(start_ts), "--rate", "2000", "--count", "70000"]
 
-    # The same stream twice on symbols of their own: unscaled, then rescaled while it flows.
+    # The same stream twice on symbols of their own: unscaled, then rescaled while it flows. Its trade times are
+    # simulated (--start-ts), so the records do not depend on the pace: the unscaled run is sent as fast as it goes
+    # (it was paced too: 35 s), the rescaled one paced to 2,000/s (--pace, 35 s) so that it flows across both scalings.
     steady = books.new_run("unscaled")
     Synthetic(stack, steady, *args, inject="spike,drop,volume", inject_every=5).wait(timeout=240)
     books.finish(steady)
@@ -342,7 +349,7 @@ def test_rescale_2_to_4_to_1_while_a_counted_stream_flows(stack):
     assert steady_report["candle_minutes_closed"] > 0
 
     rescaled = books.new_run("rescaled")
-    producer = Synthetic(stack, rescaled, *args, inject="spike,drop,volume", inject_every=5)
+    producer = Synthetic(stack, rescaled, *args, "--pace", inject="spike,drop,volume", inject_every=5)
     scaled = []
     for at, parallelism in ((10, 4), (22, 1)):
         time.sleep(max(0.0, at - (time.monotonic() - producer.started)))
