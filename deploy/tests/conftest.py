@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,31 @@ def stack_cli(tmp_path_factory):
         cli.run("down", check=False)
         shutil.rmtree(cli.home)
     return cli
+
+
+# --- the whole stack, shared by the dashboards test and the end-to-end test -------------------------------------------
+WHOLE_STACK_LAST = "test_stack_end_to_end.py"  # its test upgrades the whole stack and brings it down
+
+
+@pytest.fixture(scope="session")
+def whole_stack():
+    """Every component (producers, synthetic when no venue answers; Kafka, Flink and the job, PostgreSQL, the
+    exporter, Prometheus, Alertmanager, the notifier and the alert log) from one `up --free-ports` in a fresh state
+    dir; `stack.up` is that first `up`. Started once for test_dashboards.py and test_stack_end_to_end.py (whose test
+    ends it with an upgrade and a `down`): two whole stacks started, warmed up and stopped one after the other took
+    a minute more. Defined here, not imported into each module, so that it is one stack for the session."""
+    stack = StackCli(REPO / "deploy" / "target" / f"whole-{uuid.uuid4().hex[:8]}")
+    try:
+        stack.up = stack.run("up", "--free-ports")
+        yield stack
+    finally:
+        down = stack.run("down", check=False)
+        assert down.returncode == 0, down.stdout + down.stderr
+
+
+def pytest_collection_modifyitems(items):
+    """The tests of the whole stack last, test_stack_end_to_end.py's after the others (it brings the stack down), so
+    the whole stack runs beside no other stack and is not kept up for the rest of the session."""
+    users = [i for i in items if "whole_stack" in getattr(i, "fixturenames", ())]
+    users.sort(key=lambda i: i.path.name == WHOLE_STACK_LAST)
+    items[:] = [i for i in items if i not in users] + users

@@ -1,5 +1,6 @@
-"""Stacks shared by the schema and dashboard tests: started once per module on free ports in their own state dir
-under deploy/target, stopped (`down`) at teardown whatever happened."""
+"""Stacks of one component shared by a module's tests (schema, exporter role, benchmark, Kafka probe): started once
+per module on free ports in their own state dir under deploy/target, stopped (`down`) at teardown whatever happened.
+The whole stack is conftest.whole_stack."""
 
 import csv
 import io
@@ -102,10 +103,3 @@ def postgres_stack():
 def kafka_stack():
     """Only the Kafka broker (with the topics)."""
     yield from _stack("kafka", "--only", "kafka")
-
-
-@pytest.fixture(scope="module")
-def full_stack():
-    """Every component: producers (synthetic when no venue answers), Kafka, Flink and the job, PostgreSQL,
-    the postgres exporter and Prometheus."""
-    yield from _stack("dashboards")

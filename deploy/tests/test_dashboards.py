@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 from conftest import REPO, StackCli, wait_for
-from stack_fixtures import Database, full_stack, role_password, superuser  # noqa: F401 (fixture)
+from stack_fixtures import role_password, superuser
 
 DASHBOARDS = sorted((REPO / "grafana" / "dashboards").glob("*.json"))
 DATASOURCES = REPO / "grafana" / "provisioning" / "datasources" / "datasources.yaml"
@@ -176,16 +176,16 @@ def prometheus_query(stack: StackCli, expr: str) -> tuple[str | None, list]:
 
 
 @pytest.fixture(scope="module")
-def flowing(full_stack: StackCli):
+def flowing(whole_stack: StackCli):
     """The stack once data flows: rows in every table, and the rate() of the job's and producers' counters has
     the two samples it needs."""
     wait_for(
         "ticks, candles and anomalies in the database",
         lambda: (
-            (d := full_stack.status()["data"])
+            (d := whole_stack.status()["data"])
             and d.get("ticks", 0) > 1000
             and d.get("anomalies", 0) > 0
-            and superuser(full_stack).value("SELECT count(*) FROM candles_1m") not in (None, "0")
+            and superuser(whole_stack).value("SELECT count(*) FROM candles_1m") not in (None, "0")
         ),
         timeout=180,
         interval=3,
@@ -195,8 +195,8 @@ def flowing(full_stack: StackCli):
         f"rate(tickstream_producer_messages_total[{RATE_INTERVAL}])",
         f'rate(pg_stat_database_tup_inserted{{datname="tickstream"}}[{RATE_INTERVAL}])',
     ):
-        wait_for(f"{expr} in Prometheus", lambda: prometheus_query(full_stack, expr)[1], timeout=90, interval=2)
-    return full_stack
+        wait_for(f"{expr} in Prometheus", lambda: prometheus_query(whole_stack, expr)[1], timeout=90, interval=2)
+    return whole_stack
 
 
 def test_every_dashboard_query_returns_data(flowing: StackCli):

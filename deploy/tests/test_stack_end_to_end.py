@@ -1,6 +1,7 @@
 """The README's first command, end to end: the whole pipeline on free ports, ticks to rows and anomalies,
 the job's metrics in Prometheus, an idempotent second `up`, `flink list`, an upgrade by savepoint without
-losing or duplicating a tick, and a `down` that stops everything it started."""
+losing or duplicating a tick, and a `down` that stops everything it started. The stack is conftest.whole_stack,
+which test_dashboards.py queries before this test (pytest_collection_modifyitems runs this module's test last)."""
 
 import json
 import socket
@@ -41,9 +42,10 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_whole_pipeline_up_upgrade_down(stack_cli: StackCli):
+def test_whole_pipeline_up_upgrade_down(whole_stack: StackCli):
+    stack_cli = whole_stack
     try:
-        up = stack_cli.run("up", "--free-ports")
+        up = stack_cli.up  # the first `up --free-ports` of this stack
         assert "producers    started" in up.stdout, up.stdout
         assert ("SYNTHETIC" in up.stdout) or ("live:" in up.stdout)
         assert "alertmanager started (pid" in up.stdout

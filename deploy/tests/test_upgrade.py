@@ -323,9 +323,11 @@ def test_rescale_2_to_4_to_1_while_a_counted_stream_flows(stack):
         )
         for p in range(5)
     ]
-    args = ["--seed", "777", "--start-ts", str(start_ts), "--rate", "2000", "--count", "70000", "--pace"]
+    args = ["--seed", "777", "--start-ts", str(start_ts), "--rate", "2000", "--count", "70000"]
 
-    # The same stream twice on symbols of their own: unscaled, then rescaled while it flows.
+    # The same stream twice on symbols of their own: unscaled, then rescaled while it flows. Its trade times are
+    # simulated (--start-ts), so the records do not depend on the pace: the unscaled run is sent as fast as it goes
+    # (it was paced too: 35 s), the rescaled one paced to 2,000/s (--pace, 35 s) so that it flows across both scalings.
     steady = books.new_run("unscaled")
     Synthetic(stack, steady, *args, inject="spike,drop,volume", inject_every=5).wait(timeout=240)
     books.finish(steady)
@@ -335,7 +337,7 @@ def test_rescale_2_to_4_to_1_while_a_counted_stream_flows(stack):
     assert steady_report["candle_minutes_closed"] > 0
 
     rescaled = books.new_run("rescaled")
-    producer = Synthetic(stack, rescaled, *args, inject="spike,drop,volume", inject_every=5)
+    producer = Synthetic(stack, rescaled, *args, "--pace", inject="spike,drop,volume", inject_every=5)
     scaled = []
     for at, parallelism in ((10, 4), (22, 1)):
         time.sleep(max(0.0, at - (time.monotonic() - producer.started)))

@@ -120,6 +120,7 @@ def make(venv: Path, base: str) -> None:
 
 def install(venv: Path) -> subprocess.CompletedProcess:
     say("pip install -e .[test]")
+    retries = os.environ.get("PIP_RETRIES", "1")
     return subprocess.run(
         [
             str(python_of(venv)),
@@ -129,13 +130,16 @@ def install(venv: Path) -> subprocess.CompletedProcess:
             "--disable-pip-version-check",
             "-q",
             "--retries",
-            os.environ.get("PIP_RETRIES", "1"),
+            retries,
             "-e",
             ".[test]",
         ],
         cwd=PRODUCERS,
         capture_output=True,
         text=True,
+        # The pip that installs the build backend (setuptools) in an isolated build environment reads the environment,
+        # not this command line: without PIP_RETRIES it retried an unreachable index 5 times with backoff (8 s).
+        env=dict(os.environ, PIP_RETRIES=retries),
     )
 
 
