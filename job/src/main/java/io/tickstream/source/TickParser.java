@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.io.NumberInput;
 import io.tickstream.model.InstrumentNames;
 import io.tickstream.model.Side;
 import io.tickstream.model.Tick;
@@ -497,7 +498,8 @@ public final class TickParser implements Serializable {
         if (!nonZero) {
             throw new BadTickException(field + " must be positive");
         }
-        return Double.parseDouble(text);
+        // Jackson's FastDoubleParser: the double Double.parseDouble gives (the nearest), in a fraction of its time
+        return NumberInput.parseDouble(text, true);
     }
 
     private static boolean isSymbol(String symbol) {
