@@ -6,6 +6,7 @@ import io.tickstream.metrics.JobMetrics;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
+import io.tickstream.state.CachedValueState;
 import io.tickstream.state.StateTtl;
 import java.time.Duration;
 import java.util.EnumMap;
@@ -24,7 +25,8 @@ import org.apache.flink.util.OutputTag;
  * sums the trades up per 100 ms ({@link IntervalSampler}) for the cross-venue detector (side output
  * {@link #QUOTES}) and the candles ({@link #CANDLE_PARTS}). Their states travel together as one keyed value
  * ({@link InstrumentDetectorState}, RocksDB in production, written by {@link InstrumentDetectorStateSerializer}):
- * a state access costs a JNI call, key serialization and TTL bookkeeping, so one per trade instead of four.
+ * a state access costs a JNI call, key serialization and TTL bookkeeping, so one per trade instead of four, and
+ * reads of the recently traded instruments come from a heap copy ({@link CachedValueState}).
  * One market event is one incident: a RETURN_ZSCORE outlier inside an open price episode is not raised (it is the
  * move already alerted), and alerts of the instrument less than the price window apart share an incident id.
  */
@@ -43,7 +45,10 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
     private final Duration stateTtl;
     private final long incidentGapMs;
 
-    private transient ValueState<InstrumentDetectorState> detectorState;
+    /** Instruments whose detector state a subtask keeps on the heap too (a few KiB each; {@link CachedValueState}). */
+    static final int CACHED_INSTRUMENTS = 4096;
+
+    private transient CachedValueState<String, InstrumentDetectorState> detectorState;
     private transient Map<AnomalyType, Counter> anomalies;
 
     public AnomalyDetectors(
@@ -60,9 +65,10 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
 
     @Override
     public void open(OpenContext openContext) {
-        detectorState = getRuntimeContext()
+        ValueState<InstrumentDetectorState> stored = getRuntimeContext()
                 .getState(StateTtl.expireAfter(
                         new ValueStateDescriptor<>("detectors", InstrumentDetectorStateSerializer.INSTANCE), stateTtl));
+        detectorState = new CachedValueState<>(stored, stateTtl, CACHED_INSTRUMENTS);
         anomalies = new EnumMap<>(AnomalyType.class);
         for (AnomalyType type : AnomalyType.values()) {
             anomalies.put(type, JobMetrics.anomalies(getRuntimeContext().getMetricGroup(), type.name()));
@@ -73,7 +79,9 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
     public void processElement(Tick tick, Context ctx, Collector<Anomaly> out) throws Exception {
         long now = System.currentTimeMillis();
 
-        InstrumentDetectorState state = detectorState.value();
+        String instrument = ctx.getCurrentKey();
+        long processingTime = ctx.timerService().currentProcessingTime(); // the clock of the state's time-to-live
+        InstrumentDetectorState state = detectorState.value(instrument, processingTime);
         if (state == null) {
             state = new InstrumentDetectorState();
             state.priceMove = priceMove.newState();
@@ -93,20 +101,21 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
         if (IntervalSampler.add(tick, state.sample)) {
             ctx.timerService().registerEventTimeTimer(IntervalSampler.dueAt(state.sample.interval));
         }
-        detectorState.update(state);
+        detectorState.update(instrument, state, processingTime);
     }
 
     /** The watermark passed an interval's end: a quiet instrument's last interval leaves now. */
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<Anomaly> out) throws Exception {
-        InstrumentDetectorState state = detectorState.value();
+        long processingTime = ctx.timerService().currentProcessingTime();
+        String instrument = ctx.getCurrentKey();
+        InstrumentDetectorState state = detectorState.value(instrument, processingTime);
         if (state != null && IntervalSampler.dueAt(timestamp, state.sample)) {
-            String instrument = ctx.getCurrentKey();
             int colon = instrument.indexOf(':');
             emitInterval(
                     state.sample, instrument.substring(0, colon), instrument.substring(colon + 1), instrument, ctx);
             IntervalSampler.clear(state.sample);
-            detectorState.update(state);
+            detectorState.update(instrument, state, processingTime);
         }
     }
 

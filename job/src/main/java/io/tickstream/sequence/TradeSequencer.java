@@ -2,6 +2,7 @@ package io.tickstream.sequence;
 
 import io.tickstream.metrics.JobMetrics;
 import io.tickstream.model.Tick;
+import io.tickstream.state.CachedValueState;
 import io.tickstream.state.StateTtl;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,8 +28,8 @@ import org.apache.flink.util.OutputTag;
  * bound), and they must do it fast. Waiting for the watermark before every trade would cost the whole bound
  * (2 s) of alert latency, so the sequencer uses what the venues give us: trade ids that are sequential per
  * instrument. A trade whose id follows the last released one is released at once (the common case: no
- * buffering, one state read and write). A trade after a gap waits until its predecessor arrives or the
- * watermark passes it, whichever is first; then the gap is given up. Trades without numeric ids are
+ * buffering, one state write; the read comes from a heap copy, {@link CachedValueState}). A trade after a gap
+ * waits until its predecessor arrives or the watermark passes it, whichever is first; then the gap is given up. Trades without numeric ids are
  * released in (time, id) order when the watermark passes them. Either way the release order depends only on
  * the input, never on arrival order, so in-order and shuffled input give identical alerts.
  *
@@ -46,6 +47,8 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
     static final long TIMER_GRANULARITY_MS = 100;
     /** Given-up gaps remembered per instrument (to tell a late trade from a duplicate). */
     static final int MAX_GAPS = 64;
+    /** Instruments whose progress a subtask keeps on the heap too ({@link CachedValueState}). */
+    static final int CACHED_INSTRUMENTS = 4096;
 
     /** Per-instrument progress (written by SequencerProgressSerializer). */
     public static final class Progress {
@@ -68,7 +71,7 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
     private final Duration stateTtl;
     private final Duration unsequencedDedupTtl;
 
-    private transient ValueState<Progress> progressState;
+    private transient CachedValueState<String, Progress> progressState;
     private transient MapState<Long, Tick> heldBySeq;
     private transient MapState<String, Tick> heldUnsequenced;
     private transient MapState<String, Boolean> releasedUnsequenced;
@@ -89,10 +92,11 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
 
     @Override
     public void open(OpenContext openContext) {
-        progressState = getRuntimeContext()
+        ValueState<Progress> stored = getRuntimeContext()
                 .getState(StateTtl.expireAfter(
                         new ValueStateDescriptor<>("sequencer-progress", SequencerProgressSerializer.INSTANCE),
                         stateTtl));
+        progressState = new CachedValueState<>(stored, stateTtl, CACHED_INSTRUMENTS);
         heldBySeq = getRuntimeContext()
                 .getMapState(StateTtl.expireAfter(
                         new MapStateDescriptor<>("held-by-seq", Types.LONG, TypeInformation.of(Tick.class)), stateTtl));
@@ -110,7 +114,9 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
 
     @Override
     public void processElement(Tick tick, Context ctx, Collector<Tick> out) throws Exception {
-        Progress p = progressState.value();
+        long now = ctx.timerService().currentProcessingTime(); // the clock of the state's time-to-live
+        String instrument = ctx.getCurrentKey();
+        Progress p = progressState.value(instrument, now);
         if (p == null) {
             p = new Progress();
         }
@@ -120,7 +126,7 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
         } else {
             onUnsequenced(tick, p, watermark, ctx, out);
         }
-        progressState.update(p);
+        progressState.update(instrument, p, now);
     }
 
     private void onSequenced(Tick tick, Progress p, long watermark, Context ctx, Collector<Tick> out) throws Exception {
@@ -179,12 +185,14 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<Tick> out) throws Exception {
-        Progress p = progressState.value();
+        long now = ctx.timerService().currentProcessingTime(); // the clock of the state's time-to-live
+        String instrument = ctx.getCurrentKey();
+        Progress p = progressState.value(instrument, now);
         if (p == null || p.held == 0) {
             return;
         }
         releaseUpTo(ctx.timerService().currentWatermark(), p, out);
-        progressState.update(p);
+        progressState.update(instrument, p, now);
     }
 
     /** Releases what the watermark has passed, in trade order, giving up the gaps before it. */

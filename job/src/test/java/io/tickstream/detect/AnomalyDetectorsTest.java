@@ -49,6 +49,13 @@ class AnomalyDetectorsTest {
         return h;
     }
 
+    /** Sets the processing time, as the state's time-to-live and the operator (its heap copy of the state) count it. */
+    private static void processingTime(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h, long ms)
+            throws Exception {
+        h.setStateTtlProcessingTime(ms);
+        h.setProcessingTime(ms);
+    }
+
     private KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> harness() throws Exception {
         return harness(new CapturedMetrics());
     }
@@ -619,11 +626,11 @@ class AnomalyDetectorsTest {
     @Test
     void stateExpiresAfterTheTtlOfSilenceAndTheDetectorStartsFresh() throws Exception {
         var h = harness();
-        h.setStateTtlProcessingTime(0);
+        processingTime(h, 0);
         flatAt100(h);
         assertThat(h.numKeyedStateEntries()).isEqualTo(1); // the three detectors' state, as one value
 
-        h.setStateTtlProcessingTime(TTL.toMillis() + 1);
+        processingTime(h, TTL.toMillis() + 1);
         // the window of 100s is forgotten: 101 is the first price of a new window, not a 1 % spike
         assertThat(feed(h, 10_000, "101")).isEmpty();
         assertThat(feed(h, 11_000, "101")).isEmpty();
@@ -632,20 +639,20 @@ class AnomalyDetectorsTest {
     @Test
     void stateDoesNotExpireBeforeTheTtl() throws Exception {
         var h = harness();
-        h.setStateTtlProcessingTime(0);
+        processingTime(h, 0);
         flatAt100(h);
-        h.setStateTtlProcessingTime(TTL.toMillis() - 1);
+        processingTime(h, TTL.toMillis() - 1);
         assertThat(feed(h, 10_000, "101")).hasSize(1);
     }
 
     @Test
     void everyTradeRefreshesTheTtl() throws Exception {
         var h = harness();
-        h.setStateTtlProcessingTime(0);
+        processingTime(h, 0);
         flatAt100(h);
-        h.setStateTtlProcessingTime(TTL.toMillis() / 2);
+        processingTime(h, TTL.toMillis() / 2);
         assertThat(feed(h, 10_000, "100")).isEmpty();
-        h.setStateTtlProcessingTime(TTL.toMillis() + TTL.toMillis() / 4); // > TTL since the start, < TTL since the last
+        processingTime(h, TTL.toMillis() + TTL.toMillis() / 4); // > TTL since the start, < TTL since the last
         assertThat(feed(h, 11_000, "101"))
                 .singleElement()
                 .extracting(Anomaly::type)
