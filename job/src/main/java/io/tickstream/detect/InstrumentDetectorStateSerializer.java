@@ -75,13 +75,13 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         VolumeSpikeDetector.State v = s.volumeSpike;
         out.writeLong(v.stepStart);
         writeDoubles(v.volume, out);
-        writeDoubles(v.counted, out);
+        writeCounts(v.trades, out);
+        writeDoubles(v.logSizes, out);
         writeDoubles(v.notional, out);
         out.writeBoolean(v.episode);
         out.writeLong(v.lastAlertTs);
         out.writeDouble(v.average);
         out.writeLong(v.steps);
-        out.writeDouble(v.logMedianSize);
 
         IntervalSampler.State q = s.sample;
         out.writeLong(q.interval);
@@ -123,20 +123,20 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         v.stepStart = in.readLong();
         v.volume = readDoubles(in);
         if (v3) {
-            // 0.1 left each window's largest trades out instead of capping each trade: the steps count whole, and
-            // the median trade size is learnt again from the next trade (its average is kept: the baseline stays warm)
+            // 0.1 summed each window without its largest trades, and kept no trade count: the steps' trades and
+            // sizes are unknown (null: the detector starts the ring again on the next trade), the average is kept
+            // (the baseline stays warm)
             v.notional = readDoubles(in);
             readDoubles(in);
-            v.counted = v.volume == null ? null : v.volume.clone();
         } else {
-            v.counted = readDoubles(in);
+            v.trades = readCounts(in);
+            v.logSizes = readDoubles(in);
             v.notional = readDoubles(in);
         }
         v.episode = in.readBoolean();
         v.lastAlertTs = in.readLong();
         v.average = in.readDouble();
         v.steps = in.readLong();
-        v.logMedianSize = v3 ? Double.NEGATIVE_INFINITY : in.readDouble();
 
         IntervalSampler.State q = s.sample = new IntervalSampler.State();
         q.interval = in.readLong();
@@ -149,6 +149,28 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
             s.incidentLastTs = in.readLong();
         }
         return s;
+    }
+
+    /** Null-safe, as -1 for null. */
+    private static void writeCounts(int[] values, DataOutputView out) throws IOException {
+        out.writeInt(values == null ? -1 : values.length);
+        if (values != null) {
+            for (int v : values) {
+                out.writeInt(v);
+            }
+        }
+    }
+
+    private static int[] readCounts(DataInputView in) throws IOException {
+        int n = in.readInt();
+        if (n < 0) {
+            return null;
+        }
+        int[] values = new int[n];
+        for (int i = 0; i < n; i++) {
+            values[i] = in.readInt();
+        }
+        return values;
     }
 
     private static void writeExtremes(PriceMoveDetector.Extremes e, DataOutputView out) throws IOException {
