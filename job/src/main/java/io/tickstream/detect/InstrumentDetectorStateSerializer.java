@@ -63,6 +63,7 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         out.writeLong(p.lastDropAlertTs);
         out.writeInt(p.episode);
         out.writeDouble(p.episodeReference);
+        out.writeBoolean(p.episodeRetraced);
 
         ReturnZScoreDetector.State z = s.returnZScore;
         out.writeDouble(z.lastPrice);
@@ -109,6 +110,7 @@ public final class InstrumentDetectorStateSerializer extends StateSerializer<Ins
         if (!v3) {
             p.episode = in.readInt();
             p.episodeReference = in.readDouble();
+            p.episodeRetraced = in.readBoolean();
         }
 
         ReturnZScoreDetector.State z = s.returnZScore = new ReturnZScoreDetector.State();

@@ -21,7 +21,9 @@ import java.io.Serializable;
  * retracement are one episode: until the market settles (no two prices of the window a threshold apart), the
  * pullback raises no opposite alert as long as the price has not crossed back through the level the move started
  * from (a spike that gives back 30-70 % of itself falls by more than the threshold from its peak, but it is the same
- * event); crossing that level is a move of its own and alerts.
+ * event); crossing that level is a move of its own and alerts. That pullback is recorded once per episode as a
+ * PRICE_RETRACEMENT, an update of the move's incident (ref_price the move's extreme, change_pct the pullback from it,
+ * details the move and the fraction of it given back), so a consumer sees the move's outcome without a new alert.
  */
 public final class PriceMoveDetector implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -87,6 +89,8 @@ public final class PriceMoveDetector implements Serializable {
         public int episode;
         /** The level the episode's move started from (the window's minimum for a spike, maximum for a drop). */
         public double episodeReference;
+        /** The open episode's pullback was recorded (PRICE_RETRACEMENT): once per episode. */
+        public boolean episodeRetraced;
 
         public State() {}
 
@@ -142,7 +146,8 @@ public final class PriceMoveDetector implements Serializable {
                 state.lastSpikeAlertTs = tick.ts();
                 state.episode = 1;
                 state.episodeReference = min;
-                alert = alert(AnomalyType.PRICE_SPIKE, tick, min, risePct, now);
+                state.episodeRetraced = false;
+                alert = alert(AnomalyType.PRICE_SPIKE, tick, min, risePct, now, null);
             } else if (fallPct >= settings.thresholdPct()
                     && !state.dropActive
                     && cooledDown(tick.ts(), state.lastDropAlertTs)
@@ -151,7 +156,21 @@ public final class PriceMoveDetector implements Serializable {
                 state.lastDropAlertTs = tick.ts();
                 state.episode = -1;
                 state.episodeReference = max;
-                alert = alert(AnomalyType.PRICE_DROP, tick, max, -fallPct, now);
+                state.episodeRetraced = false;
+                alert = alert(AnomalyType.PRICE_DROP, tick, max, -fallPct, now, null);
+            } else if (!state.episodeRetraced
+                    && (state.episode > 0 ? fallPct : state.episode < 0 ? risePct : 0) >= settings.thresholdPct()) {
+                // the pullback the episode keeps quiet: recorded once, as an update of the move
+                state.episodeRetraced = true;
+                boolean afterSpike = state.episode > 0;
+                double extreme = afterSpike ? max : min;
+                double retraced = (extreme - price) / (extreme - state.episodeReference);
+                String details = "{\"move\":\"" + (afterSpike ? AnomalyType.PRICE_SPIKE : AnomalyType.PRICE_DROP)
+                        + "\",\"move_from\":" + Decimals.toPlainString(state.episodeReference)
+                        + ",\"extreme\":" + Decimals.toPlainString(extreme)
+                        + ",\"retraced\":" + Decimals.round(retraced, 4) + "}";
+                alert = alert(
+                        AnomalyType.PRICE_RETRACEMENT, tick, extreme, afterSpike ? -fallPct : risePct, now, details);
             }
         }
 
@@ -165,7 +184,7 @@ public final class PriceMoveDetector implements Serializable {
         return lastAlertTs == Long.MIN_VALUE || ts - lastAlertTs >= settings.cooldownMs();
     }
 
-    private Anomaly alert(AnomalyType type, Tick tick, double reference, double changePct, long now) {
+    private Anomaly alert(AnomalyType type, Tick tick, double reference, double changePct, long now, String details) {
         return new Anomaly(
                 Anomaly.idFor(type, tick.exchange(), tick.symbol(), tick.tradeId(), tick.ts()),
                 tick.exchange(),
@@ -180,6 +199,6 @@ public final class PriceMoveDetector implements Serializable {
                 tick.tradeId(),
                 tick.recvTs(),
                 now,
-                null);
+                details);
     }
 }

@@ -82,6 +82,25 @@ class AnomalyDetectorsTest {
     // ---- PRICE_SPIKE / PRICE_DROP ----------------------------------------------------------------------------
 
     @Test
+    void aPullbackIsRecordedOnceAsAnUpdateOfTheSpikesIncident() throws Exception {
+        var h = harness();
+        flatAt100(h);
+        Anomaly spike = ofType(feed(h, 10_000, "102"), AnomalyType.PRICE_SPIKE).get(0);
+        assertThat(feed(h, 11_000, "102")).isEmpty();
+        // 1.18 % under the peak, above where the spike started: no PRICE_DROP, a retracement of the spike
+        assertThat(feed(h, 30_000, "100.8")).singleElement().satisfies(a -> {
+            assertThat(a.type()).isEqualTo(AnomalyType.PRICE_RETRACEMENT);
+            assertThat(a.incidentId()).isEqualTo(spike.incidentId());
+            assertThat(a.id()).isNotEqualTo(spike.id());
+            assertThat(a.refPrice()).isEqualTo("102");
+            assertThat(a.changePct()).isEqualTo(-1.1765);
+            assertThat(a.details())
+                    .isEqualTo("{\"move\":\"PRICE_SPIKE\",\"move_from\":100,\"extreme\":102,\"retraced\":0.6}");
+        });
+        assertThat(feed(h, 31_000, "100.5")).as("once per episode").isEmpty();
+    }
+
+    @Test
     void priceSpikeOnAOnePercentRiseOverTheWindowMinimum() throws Exception {
         CapturedMetrics metrics = new CapturedMetrics();
         var h = harness(metrics);

@@ -41,7 +41,7 @@ class InstrumentDetectorStateSerializerTest {
     @Test
     void theSerializerKnowsEveryStateField() {
         assertThat(instanceFields(InstrumentDetectorState.class)).isEqualTo(6);
-        assertThat(instanceFields(PriceMoveDetector.State.class)).isEqualTo(9);
+        assertThat(instanceFields(PriceMoveDetector.State.class)).isEqualTo(10);
         assertThat(instanceFields(PriceMoveDetector.Extremes.class)).isEqualTo(2);
         assertThat(instanceFields(ReturnZScoreDetector.State.class)).isEqualTo(6);
         assertThat(instanceFields(VolumeSpikeDetector.State.class)).isEqualTo(9);

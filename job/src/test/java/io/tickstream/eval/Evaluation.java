@@ -371,6 +371,8 @@ public final class Evaluation {
         public int nearMisses;
 
         public final List<Anomaly> nearMissAlerts = new ArrayList<>();
+        /** PRICE_RETRACEMENT records: updates of an alerted move's incident, not alerts (neither right nor false). */
+        public int updates;
 
         public TypeScore type(AnomalyType t) {
             return byType.computeIfAbsent(t, k -> new TypeScore());
@@ -389,6 +391,7 @@ public final class Evaluation {
             instrumentHours += o.instrumentHours;
             nearMisses += o.nearMisses;
             nearMissAlerts.addAll(o.nearMissAlerts);
+            updates += o.updates;
         }
     }
 
@@ -414,6 +417,10 @@ public final class Evaluation {
             score.type(l.type()).labels++;
         }
         for (Anomaly a : alerts) {
+            if (a.type() == AnomalyType.PRICE_RETRACEMENT) {
+                score.updates++;
+                continue;
+            }
             Label label = null;
             for (Label l : labels) {
                 if (l.type() == a.type() && covers(l, a) && sameSubject(l, a)) {
@@ -457,6 +464,7 @@ public final class Evaluation {
             score.nearMisses++;
             for (Anomaly a : alerts) {
                 if (a.instrument().equals(n.instrument())
+                        && a.type() != AnomalyType.PRICE_RETRACEMENT
                         && a.ts() >= n.start()
                         && a.ts() <= n.end() + NEAR_MISS_AFTER_MS) {
                     score.nearMissAlerts.add(a);

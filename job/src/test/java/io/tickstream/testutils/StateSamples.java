@@ -89,6 +89,7 @@ public final class StateSamples {
         s.priceMove.lastSpikeAlertTs = 1732500000123L;
         s.priceMove.episode = 1;
         s.priceMove.episodeReference = 99.5;
+        s.priceMove.episodeRetraced = true;
         s.returnZScore = new ReturnZScoreDetector.State();
         s.returnZScore.lastPrice = 100.25;
         s.returnZScore.lastPriceText = "100.25";
@@ -136,6 +137,7 @@ public final class StateSamples {
         InstrumentDetectorState s = everyFieldSet();
         s.priceMove.episode = 0;
         s.priceMove.episodeReference = 0;
+        s.priceMove.episodeRetraced = false;
         s.volumeSpike.trades = null;
         s.volumeSpike.logSizes = null;
         s.incidentId = null;
