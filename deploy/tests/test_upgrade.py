@@ -123,7 +123,7 @@ def test_release_0_1_savepoint_restores_into_this_release_at_parallelism_4(stack
         for i in range(seconds * rate, 130 * rate):
             ts = t0 + i * step
             seq = first + i
-            burst = exchange == "binance" and 10 * rate <= i - seconds * rate < 10 * rate + 5
+            burst = exchange == "binance" and 10 * rate <= i - seconds * rate < 11 * rate
             tick = {
                 "v": 1,
                 "exchange": exchange,

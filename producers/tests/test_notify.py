@@ -296,7 +296,8 @@ def test_offsets_are_committed_only_once_alertmanager_accepted_and_repeats_are_m
     am = RealAlertmanager(tmp_path, free_port(), server.server_address[1])
     drops = [anomaly(exchange=v, symbol="BTC-USD" if v == "kraken" else "BTC-USDT") for v in ("binance", "kraken")]
     old = anomaly(ts=int(time.time() * 1000) - 3_600_000)
-    produce(kafka_bootstrap, topic, *drops, b"junk", old)
+    pullback = anomaly(type="PRICE_RETRACEMENT", incident_id=drops[0]["id"], change_pct=2.1)
+    produce(kafka_bootstrap, topic, *drops, b"junk", old, pullback)
     first = Running(kafka_bootstrap, topic, group, am.url)
     try:
         # Alertmanager is not there yet: retried, nothing committed.
@@ -304,9 +305,11 @@ def test_offsets_are_committed_only_once_alertmanager_accepted_and_repeats_are_m
         assert committed(kafka_bootstrap, topic, group) == 0
         am.start()
         wait_until(lambda: first.value("tickstream_notifier_sent_total", type="PRICE_DROP") == 2, 30, "sent")
-        wait_until(lambda: committed(kafka_bootstrap, topic, group) == 4, 20, "offsets committed")
+        wait_until(lambda: committed(kafka_bootstrap, topic, group) == 5, 20, "offsets committed")
         assert first.value("tickstream_notifier_invalid_total") == 1
         assert first.value("tickstream_notifier_expired_total") == 1
+        # an update of the first drop's incident, not an alert of its own
+        assert first.value("tickstream_notifier_incident_updates_total", type="PRICE_RETRACEMENT") == 1
         ids = {a["id"] for a in drops}
         assert {a["labels"]["anomaly_id"] for a in am.alerts(ids)} == ids
         # The same anomaly twice on the topic: this notifier skips the repeat.

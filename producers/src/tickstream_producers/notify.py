@@ -41,6 +41,8 @@ LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 # Annotation values are cut to this many characters (a detector's details are small; a hostile record is not).
 MAX_ANNOTATION = 2048
 TYPES_WITH_CHANGE = ("PRICE_SPIKE", "PRICE_DROP", "CROSS_VENUE_DIVERGENCE")
+# Records that update an incident already alerted (a move's pullback) rather than raise one: not posted.
+INCIDENT_UPDATES = ("PRICE_RETRACEMENT",)
 
 
 class InvalidAnomaly(ValueError):
@@ -241,6 +243,12 @@ class NotifierMetrics:
             "tickstream_notifier_expired_total", "Anomalies older than --active-for when read: not posted", registry=r
         )
         self.invalid = Counter("tickstream_notifier_invalid_total", "Records that are not anomaly JSON v1", registry=r)
+        self.updates = Counter(
+            "tickstream_notifier_incident_updates_total",
+            "Updates of an incident already alerted (e.g. PRICE_RETRACEMENT): not posted",
+            ["type"],
+            registry=r,
+        )
         self.latency = Histogram(
             "tickstream_notifier_latency_seconds",
             "Trade time of the anomaly to Alertmanager's acceptance",
@@ -312,6 +320,9 @@ class Notifier:
                 if self.invalid_logged < 100:  # bounded: a flood of junk must not flood the log
                     self.invalid_logged += 1
                     log.warning("skipped record %s[%d]@%d: %s", msg.topic(), msg.partition(), msg.offset(), e)
+                continue
+            if a["type"] in INCIDENT_UPDATES:
+                self.metrics.updates.labels(a["type"]).inc()
                 continue
             if a["id"] in self.recent:
                 self.metrics.duplicates.inc()

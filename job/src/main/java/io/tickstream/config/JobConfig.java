@@ -118,8 +118,7 @@ public final class JobConfig {
                 r.duration(VOLUME_HALFLIFE).toMillis(),
                 r.nonNegativeDouble(VOLUME_MIN_NOTIONAL),
                 r.durationOrZero(VOLUME_WARMUP).toMillis(),
-                r.durationOrZero(VOLUME_COOLDOWN).toMillis(),
-                r.positiveDouble(VOLUME_TRADE_CAP));
+                r.durationOrZero(VOLUME_COOLDOWN).toMillis());
         crossVenue = new CrossVenueDivergence.Settings(
                 r.positiveDouble(DIVERGENCE_THRESHOLD_PCT),
                 r.nonNegativeDouble(DIVERGENCE_REARM_PCT),

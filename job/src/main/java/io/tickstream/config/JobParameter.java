@@ -87,7 +87,7 @@ public enum JobParameter {
     ZSCORE_COOLDOWN("zscore-cooldown", "10 s", "RETURN_ZSCORE: least time between two alerts"),
     VOLUME_WINDOW(
             "volume-window",
-            "4 s",
+            "2 s",
             "VOLUME_SPIKE: the window whose volume is compared (it slides by --volume-step; a burst must fill it)"),
     VOLUME_STEP(
             "volume-step",
@@ -96,7 +96,7 @@ public enum JobParameter {
     VOLUME_MULTIPLIER(
             "volume-multiplier",
             "10",
-            "VOLUME_SPIKE: the window's volume against what a normal window holds (the EWMA of past windows, trades counted the same way)"),
+            "VOLUME_SPIKE: the window's volume against what a normal window holds (the EWMA of past windows), volume as trades x their geometric mean size in both"),
     VOLUME_HALFLIFE("volume-halflife", "5 min", "VOLUME_SPIKE: half-life of the window-volume EWMA"),
     VOLUME_MIN_NOTIONAL(
             "volume-min-notional",
@@ -105,10 +105,6 @@ public enum JobParameter {
     VOLUME_WARMUP(
             "volume-warmup", "1 min", "VOLUME_SPIKE: trade time the average is built over before the first alert"),
     VOLUME_COOLDOWN("volume-cooldown", "30 s", "VOLUME_SPIKE: least time between two alerts"),
-    VOLUME_TRADE_CAP(
-            "volume-trade-cap",
-            "200",
-            "VOLUME_SPIKE: a trade counts in the window's volume and in the average at most this many times the instrument's median trade size (a block trade is not a burst)"),
     DIVERGENCE_THRESHOLD_PCT(
             "divergence-threshold-pct",
             "0.5",

@@ -28,7 +28,8 @@ import org.apache.flink.util.OutputTag;
  * a state access costs a JNI call, key serialization and TTL bookkeeping, so one per trade instead of four, and
  * reads of the recently traded instruments come from a heap copy ({@link CachedValueState}).
  * One market event is one incident: a RETURN_ZSCORE outlier inside an open price episode is not raised (it is the
- * move already alerted), and alerts of the instrument less than the price window apart share an incident id.
+ * move already alerted), alerts of the instrument less than the price window apart share an incident id, and a
+ * PRICE_RETRACEMENT (an update of the price move) is always in the move's incident.
  */
 public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, Anomaly> {
     private static final long serialVersionUID = 1L;
@@ -131,7 +132,8 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
      */
     private void emit(Anomaly anomaly, InstrumentDetectorState state, Collector<Anomaly> out) {
         if (anomaly != null) {
-            if (state.incidentId == null || anomaly.ts() - state.incidentLastTs >= incidentGapMs) {
+            boolean update = anomaly.type() == AnomalyType.PRICE_RETRACEMENT && state.incidentId != null;
+            if (!update && (state.incidentId == null || anomaly.ts() - state.incidentLastTs >= incidentGapMs)) {
                 state.incidentId = anomaly.id();
             }
             state.incidentLastTs = Math.max(state.incidentLastTs, anomaly.ts());

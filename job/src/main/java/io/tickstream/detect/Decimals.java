@@ -12,7 +12,12 @@ final class Decimals {
      * so the shortest text that round-trips the double is the venue's own value ("67100" for 67100.0).
      */
     static String toPlainString(double value) {
-        return BigDecimal.valueOf(value).stripTrailingZeros().toPlainString();
+        return decimal(value).toPlainString();
+    }
+
+    /** The same as a decimal (for an alert's details). */
+    static BigDecimal decimal(double value) {
+        return BigDecimal.valueOf(value).stripTrailingZeros();
     }
 
     /**

@@ -24,7 +24,9 @@ import org.apache.flink.core.memory.DataOutputView;
  * retracement are one episode: until the market settles (no two prices of the window a threshold apart), the
  * pullback raises no opposite alert as long as the price has not crossed back through the level the move started
  * from (a spike that gives back 30-70 % of itself falls by more than the threshold from its peak, but it is the same
- * event); crossing that level is a move of its own and alerts.
+ * event); crossing that level is a move of its own and alerts. That pullback is recorded once per episode as a
+ * PRICE_RETRACEMENT, an update of the move's incident (ref_price the move's extreme, change_pct the pullback from it,
+ * details the move and the fraction of it given back), so a consumer sees the move's outcome without a new alert.
  */
 public final class PriceMoveDetector implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -112,6 +114,8 @@ public final class PriceMoveDetector implements Serializable {
         public int episode;
         /** The level the episode's move started from (the window's minimum for a spike, maximum for a drop). */
         public double episodeReference;
+        /** The open episode's pullback was recorded (PRICE_RETRACEMENT): once per episode. */
+        public boolean episodeRetraced;
 
         public State() {}
 
@@ -130,9 +134,10 @@ public final class PriceMoveDetector implements Serializable {
             out.writeLong(lastDropAlertTs);
             out.writeInt(episode);
             out.writeDouble(episodeReference);
+            out.writeBoolean(episodeRetraced);
         }
 
-        /** Reads the state as detector-state format {@code format} wrote it (3: release 0.1, no episode yet). */
+        /** Reads the state as detector-state format {@code format} wrote it (3: release 0.1, no episodes yet). */
         public static State readFrom(DataInputView in, int format) throws IOException {
             State p = new State();
             p.minima = Extremes.readFrom(in);
@@ -145,6 +150,7 @@ public final class PriceMoveDetector implements Serializable {
             if (format > 3) {
                 p.episode = in.readInt();
                 p.episodeReference = in.readDouble();
+                p.episodeRetraced = in.readBoolean();
             }
             return p;
         }
@@ -196,7 +202,8 @@ public final class PriceMoveDetector implements Serializable {
                 state.lastSpikeAlertTs = tick.ts();
                 state.episode = 1;
                 state.episodeReference = min;
-                alert = alert(AnomalyType.PRICE_SPIKE, tick, min, risePct, now);
+                state.episodeRetraced = false;
+                alert = alert(AnomalyType.PRICE_SPIKE, tick, min, risePct, now).build();
             } else if (fallPct >= settings.thresholdPct()
                     && !state.dropActive
                     && cooledDown(tick.ts(), state.lastDropAlertTs)
@@ -205,7 +212,21 @@ public final class PriceMoveDetector implements Serializable {
                 state.lastDropAlertTs = tick.ts();
                 state.episode = -1;
                 state.episodeReference = max;
-                alert = alert(AnomalyType.PRICE_DROP, tick, max, -fallPct, now);
+                state.episodeRetraced = false;
+                alert = alert(AnomalyType.PRICE_DROP, tick, max, -fallPct, now).build();
+            } else if (!state.episodeRetraced
+                    && (state.episode > 0 ? fallPct : state.episode < 0 ? risePct : 0) >= settings.thresholdPct()) {
+                // the pullback the episode keeps quiet: recorded once, as an update of the move
+                state.episodeRetraced = true;
+                boolean afterSpike = state.episode > 0;
+                double extreme = afterSpike ? max : min;
+                double retraced = (extreme - price) / (extreme - state.episodeReference);
+                alert = alert(AnomalyType.PRICE_RETRACEMENT, tick, extreme, afterSpike ? -fallPct : risePct, now)
+                        .detail("move", (afterSpike ? AnomalyType.PRICE_SPIKE : AnomalyType.PRICE_DROP).name())
+                        .detail("move_from", Decimals.decimal(state.episodeReference))
+                        .detail("extreme", Decimals.decimal(extreme))
+                        .detail("retraced", Decimals.round(retraced, 4))
+                        .build();
             }
         }
 
@@ -219,11 +240,10 @@ public final class PriceMoveDetector implements Serializable {
         return lastAlertTs == Long.MIN_VALUE || ts - lastAlertTs >= settings.cooldownMs();
     }
 
-    private Anomaly alert(AnomalyType type, Tick tick, double reference, double changePct, long now) {
+    private Anomaly.Builder alert(AnomalyType type, Tick tick, double reference, double changePct, long now) {
         return Anomaly.raisedBy(type, tick, now)
                 .refPrice(Decimals.toPlainString(reference))
                 .changePct(Decimals.round(changePct, 4))
-                .windowMs(settings.windowMs())
-                .build();
+                .windowMs(settings.windowMs());
     }
 }

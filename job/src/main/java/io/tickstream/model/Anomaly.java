@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 
@@ -172,6 +173,17 @@ public record Anomaly(
         public Builder detail(String name, double value) {
             try {
                 details().writeNumberField(name, value);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return this;
+        }
+
+        /** A decimal written as a plain JSON number ("67100", never "6.71E+4"): prices as venues write them. */
+        public Builder detail(String name, BigDecimal value) {
+            try {
+                details().writeFieldName(name);
+                details().writeNumber(value.toPlainString());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }

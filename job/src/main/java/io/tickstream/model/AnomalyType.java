@@ -6,5 +6,10 @@ public enum AnomalyType {
     PRICE_DROP,
     RETURN_ZSCORE,
     VOLUME_SPIKE,
-    CROSS_VENUE_DIVERGENCE
+    CROSS_VENUE_DIVERGENCE,
+    /**
+     * Not a new event: an update of the open price incident — the move alerted as PRICE_SPIKE or PRICE_DROP has given
+     * back at least the threshold from its extreme without crossing back through the level it started from.
+     */
+    PRICE_RETRACEMENT
 }

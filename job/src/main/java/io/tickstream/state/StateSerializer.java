@@ -100,6 +100,28 @@ public abstract class StateSerializer<T> extends TypeSerializer<T> {
     }
 
     /** Null-safe, as -1 for null. */
+    public static void writeInts(int[] values, DataOutputView out) throws IOException {
+        out.writeInt(values == null ? -1 : values.length);
+        if (values != null) {
+            for (int v : values) {
+                out.writeInt(v);
+            }
+        }
+    }
+
+    public static int[] readInts(DataInputView in) throws IOException {
+        int n = in.readInt();
+        if (n < 0) {
+            return null;
+        }
+        int[] values = new int[n];
+        for (int i = 0; i < n; i++) {
+            values[i] = in.readInt();
+        }
+        return values;
+    }
+
+    /** Null-safe, as -1 for null. */
     public static void writeDoubles(double[] values, DataOutputView out) throws IOException {
         out.writeInt(values == null ? -1 : values.length);
         if (values != null) {

@@ -80,13 +80,12 @@ class JobConfigTest {
         assertThat(c.returnZScore.warmupReturns()).isEqualTo(100);
         assertThat(c.returnZScore.minStddev()).isEqualTo(0.0003);
         assertThat(c.returnZScore.cooldownMs()).isEqualTo(10_000);
-        assertThat(c.volumeSpike.windowMs()).isEqualTo(4_000);
+        assertThat(c.volumeSpike.windowMs()).isEqualTo(2_000);
         assertThat(c.volumeSpike.stepMs()).isEqualTo(500);
         assertThat(c.volumeSpike.multiplier()).isEqualTo(10.0);
         assertThat(c.volumeSpike.halfLifeMs()).isEqualTo(300_000);
         assertThat(c.volumeSpike.minNotional()).isEqualTo(10_000.0);
         assertThat(c.volumeSpike.warmupMs()).isEqualTo(60_000);
-        assertThat(c.volumeSpike.tradeCap()).isEqualTo(200.0);
         assertThat(c.stateTtl).isEqualTo(Duration.ofHours(6));
         assertThat(c.checkpointInterval).isEqualTo(Duration.ofSeconds(10));
         assertThat(c.checkpointTimeout).isEqualTo(Duration.ofMinutes(5));
@@ -144,7 +143,6 @@ class JobConfigTest {
                 arguments(JobParameter.VOLUME_MIN_NOTIONAL, "0", f(c -> c.volumeSpike.minNotional()), 0.0),
                 arguments(JobParameter.VOLUME_WARMUP, "0 s", f(c -> c.volumeSpike.warmupMs()), 0L),
                 arguments(JobParameter.VOLUME_COOLDOWN, "0 s", f(c -> c.volumeSpike.cooldownMs()), 0L),
-                arguments(JobParameter.VOLUME_TRADE_CAP, "8", f(c -> c.volumeSpike.tradeCap()), 8.0),
                 arguments(JobParameter.DIVERGENCE_THRESHOLD_PCT, "1.5", f(c -> c.crossVenue.thresholdPct()), 1.5),
                 arguments(JobParameter.DIVERGENCE_REARM_PCT, "0.1", f(c -> c.crossVenue.rearmPct()), 0.1),
                 arguments(JobParameter.DIVERGENCE_MIN_DURATION, "0 s", f(c -> c.crossVenue.minDurationMs()), 0L),

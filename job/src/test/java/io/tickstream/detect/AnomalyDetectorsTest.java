@@ -89,6 +89,25 @@ class AnomalyDetectorsTest {
     // ---- PRICE_SPIKE / PRICE_DROP ----------------------------------------------------------------------------
 
     @Test
+    void aPullbackIsRecordedOnceAsAnUpdateOfTheSpikesIncident() throws Exception {
+        var h = harness();
+        flatAt100(h);
+        Anomaly spike = ofType(feed(h, 10_000, "102"), AnomalyType.PRICE_SPIKE).get(0);
+        assertThat(feed(h, 11_000, "102")).isEmpty();
+        // 1.18 % under the peak, above where the spike started: no PRICE_DROP, a retracement of the spike
+        assertThat(feed(h, 30_000, "100.8")).singleElement().satisfies(a -> {
+            assertThat(a.type()).isEqualTo(AnomalyType.PRICE_RETRACEMENT);
+            assertThat(a.incidentId()).isEqualTo(spike.incidentId());
+            assertThat(a.id()).isNotEqualTo(spike.id());
+            assertThat(a.refPrice()).isEqualTo("102");
+            assertThat(a.changePct()).isEqualTo(-1.1765);
+            assertThat(a.details())
+                    .isEqualTo("{\"move\":\"PRICE_SPIKE\",\"move_from\":100,\"extreme\":102,\"retraced\":0.6}");
+        });
+        assertThat(feed(h, 31_000, "100.5")).as("once per episode").isEmpty();
+    }
+
+    @Test
     void priceSpikeOnAOnePercentRiseOverTheWindowMinimum() throws Exception {
         CapturedMetrics metrics = new CapturedMetrics();
         var h = harness(metrics);
@@ -328,10 +347,11 @@ class AnomalyDetectorsTest {
     void volumeSpikeWhenAWindowReachesTenTimesTheAverageAndTheMinimumNotional() throws Exception {
         CapturedMetrics metrics = new CapturedMetrics();
         var h = harness(metrics);
-        long t = steadyVolume(h, 8, "100"); // average 10 per bucket
+        long t = steadyVolume(h, 8, "100"); // average 10 per bucket: 10 trades of 1
 
-        assertThat(feed(h, tick(seq++, T0 + t, "100", "50"))).isEmpty(); // 5x
-        Tick big = tick(seq++, T0 + t + 1000, "100", "60"); // bucket now 110 = 11x, notional 11 000
+        assertThat(feed(h, tick(seq++, T0 + t, "100", "40"))).isEmpty(); // 4x
+        // the bucket now holds 2 trades of geometric mean size 60 (sqrt(40 x 90)): 120 = 12x, notional 13 000
+        Tick big = tick(seq++, T0 + t + 1000, "100", "90");
         List<Anomaly> alerts = feed(h, big);
 
         assertThat(alerts).singleElement().satisfies(a -> {
@@ -340,12 +360,15 @@ class AnomalyDetectorsTest {
             assertThat(a.price()).isEqualTo("100");
             assertThat(a.refPrice()).isNull();
             assertThat(a.windowMs()).isEqualTo(10_000L);
-            assertThat(a.changePct()).isEqualTo(1000.0); // 11x the average is +1000 %
+            assertThat(a.changePct()).isEqualTo(1100.0); // 12x the average is +1100 %
             assertThat(a.details())
                     .contains("\"window_start\":" + (T0 + t))
-                    .contains("\"window_volume\":110.0")
+                    .contains("\"window_volume\":130.0")
+                    .contains("\"window_trades\":2")
+                    .contains("\"typical_trade_size\":60.0")
+                    .contains("\"typical_volume\":120.0")
                     .contains("\"average_volume\":10.0")
-                    .contains("\"ratio\":11.0");
+                    .contains("\"ratio\":12.0");
         });
         // once per episode
         assertThat(feed(h, tick(seq++, T0 + t + 2000, "100", "100"))).isEmpty();
@@ -367,47 +390,48 @@ class AnomalyDetectorsTest {
     }
 
     @Test
-    void oneBlockTradeCountsAtMostTheCapTimesTheMedianTradeSize() throws Exception {
-        var settings = new VolumeSpikeDetector.Settings(10_000, 10_000, 10, 300_000, 10_000, 60_000, 30_000, 20);
-        var h = Harnesses.keyed(new AnomalyDetectors(PRICE, ZSCORE, settings, TTL), new CapturedMetrics());
-        long t = steadyVolume(h, 8, "100"); // 10 trades of 1 per bucket: median size 1, average 10
-        // one block trade of 500 counts as 20 (the cap), nor is a second one a burst (the median estimate rose by
-        // 1 % on the first: it counts 20.2)
-        assertThat(feed(h, tick(seq++, T0 + t, "100", "500"))).isEmpty();
-        assertThat(feed(h, tick(seq++, T0 + t + 1000, "100", "80"))).isEmpty(); // counted 40.2 < 100
-        // many ordinary trades are a burst: 40.2 + 6 x 10 = 100.2
-        for (int i = 0; i < 5; i++) {
-            assertThat(feed(h, tick(seq++, T0 + t + 2000 + i, "100", "10"))).isEmpty();
+    void aBlockTradeAmongOrdinaryOnesIsNoBurstButTenTimesTheTradesIs() throws Exception {
+        var h = harness();
+        long t = steadyVolume(h, 8, "100"); // 10 trades of 1 per bucket: average 10
+        for (int i = 0; i < 9; i++) {
+            assertThat(feed(h, tick(seq++, T0 + t + i, "100", "1"))).isEmpty();
         }
-        Tick burst = tick(seq++, T0 + t + 3000, "100", "10");
-        assertThat(feed(h, burst)).singleElement().satisfies(a -> {
-            assertThat(a.ts()).isEqualTo(burst.ts());
-            assertThat(a.details())
-                    .contains("\"window_volume\":640.0")
-                    .contains("\"counted_volume\":100.20100334")
-                    .contains("\"average_volume\":10.0");
-        });
+        // a block trade of 500 among 9 of 1: 10 trades of geometric mean size 500^(1/10) = 1.86, 18.6 (509 summed)
+        assertThat(feed(h, tick(seq++, T0 + t + 9, "100", "500"))).isEmpty();
+        // the next bucket: ten times the trades, each ordinary, is a burst (the average is now (8 x 10 + 18.6) / 9)
+        t += 10_000;
+        for (int i = 0; i < 109; i++) {
+            assertThat(feed(h, tick(seq++, T0 + t + i, "100", "1"))).isEmpty();
+        }
+        assertThat(feed(h, tick(seq++, T0 + t + 109, "100", "1")))
+                .singleElement()
+                .satisfies(a -> assertThat(a.details())
+                        .contains("\"window_volume\":110.0")
+                        .contains("\"window_trades\":110")
+                        .contains("\"typical_trade_size\":1.0")
+                        .contains("\"average_volume\":10.95738396"));
     }
 
     @Test
     void aYoungVolumeAverageIsThePlainMeanOfTheWindowsSoFar() throws Exception {
-        var settings = new VolumeSpikeDetector.Settings(10_000, 10_000, 10, 300_000, 0, 60_000, 30_000, 1e9);
+        var settings = new VolumeSpikeDetector.Settings(10_000, 10_000, 10, 300_000, 0, 60_000, 30_000);
         var h = Harnesses.keyed(new AnomalyDetectors(PRICE, ZSCORE, settings, TTL), new CapturedMetrics());
         assertThat(feed(h, tick(seq++, T0, "100", "1"))).isEmpty(); // a thin first bucket: volume 1
         long t = 10_000;
         for (; t < 70_000; t += 1000) { // then six buckets of 10
             assertThat(feed(h, tick(seq++, T0 + t, "100", "1"))).isEmpty();
         }
-        // mean (1 + 6 x 10) / 7 = 8.71; an EWMA started at 1 would be 2.16 and call 60 a 28x spike
+        // mean (1 + 6 x 10) / 7 = 8.71; an EWMA started at 1 would be 2.16 and call 60 a 28x spike (60 and 40 are
+        // 2 trades of geometric mean size 49: 98, 11.2x)
         assertThat(feed(h, tick(seq++, T0 + t, "100", "60"))).isEmpty();
         assertThat(feed(h, tick(seq++, T0 + t + 1000, "100", "40")))
                 .singleElement()
                 .satisfies(a -> assertThat(a.details()).contains("\"average_volume\":8.71428571"));
     }
 
-    /** The job's default shape: a 2 s window sliding by 500 ms, a trade counting at most 50 median trades. */
+    /** The job's default shape: a 2 s window sliding by 500 ms. */
     private static final VolumeSpikeDetector.Settings SLIDING =
-            new VolumeSpikeDetector.Settings(2_000, 500, 10, 300_000, 10_000, 60_000, 30_000, 50);
+            new VolumeSpikeDetector.Settings(2_000, 500, 10, 300_000, 10_000, 60_000, 30_000);
 
     /** Four trades of 1 per second (two per step, at +0 and +250 ms) for {@code seconds}, price 200. */
     private long steadyTrades(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h, int seconds)
@@ -423,38 +447,35 @@ class AnomalyDetectorsTest {
     void aBurstAcrossAFixedBucketEdgeIsSeenWholeByTheSlidingWindow() throws Exception {
         var h = Harnesses.keyed(new AnomalyDetectors(PRICE, ZSCORE, SLIDING, TTL), new CapturedMetrics());
         long t = steadyTrades(h, 90); // 8 trades of 1 per window: an average just below 8
-        // Ten trades of 8 in one second across a 2 s edge (T0 + t is a multiple of 2 s). Fixed 2 s buckets
-        // would hold 8 + 5 x 8 and 5 x 8, 48 and 40: neither 10x. The sliding window sees the burst whole, and
-        // alerts on its tenth trade.
+        // Ten trades of 15 in one second across a 2 s edge (T0 + t is a multiple of 2 s). Fixed 2 s buckets
+        // would hold 8 of 1 and 5 of 15, then 5 of 15: 13 x 15^(5/13) = 36.8 and 75, neither 10x. The sliding window
+        // sees the burst whole, and alerts on its tenth trade: 6 of 1 and 10 of 15, 16 x 15^(10/16) = 86.9 (the
+        // ninth: 15 x 15^(9/15) = 76.2).
         for (long dt = -500; dt < 400; dt += 100) {
-            assertThat(feed(h, tick(seq++, T0 + t + dt, "200", "8"))).isEmpty();
+            assertThat(feed(h, tick(seq++, T0 + t + dt, "200", "15"))).isEmpty();
         }
-        Tick tenth = tick(seq++, T0 + t + 400, "200", "8");
+        Tick tenth = tick(seq++, T0 + t + 400, "200", "15");
         assertThat(feed(h, tenth)).singleElement().satisfies(a -> {
             assertThat(a.type()).isEqualTo(AnomalyType.VOLUME_SPIKE);
             assertThat(a.ts()).isEqualTo(tenth.ts());
             assertThat(a.windowMs()).isEqualTo(2_000L);
-            // steps t-1500 ... t: 6 trades of 1 and 10 of 8, all counted whole
+            // steps t-1500 ... t: 6 trades of 1 and 10 of 15
             assertThat(a.details())
                     .contains("\"window_start\":" + (T0 + t - 1500))
-                    .contains("\"window_volume\":86.0")
-                    .contains("\"counted_volume\":86.0");
+                    .contains("\"window_volume\":156.0")
+                    .contains("\"window_trades\":16")
+                    .contains("\"typical_volume\":86.9314692");
         });
     }
 
     @Test
-    void blockTradesCountCappedWhicheverStepsTheyAreIn() throws Exception {
+    void twoBlockTradesInDifferentStepsOfOneWindowAreNoBurst() throws Exception {
         var h = Harnesses.keyed(new AnomalyDetectors(PRICE, ZSCORE, SLIDING, TTL), new CapturedMetrics());
-        long t = steadyTrades(h, 90); // median size 1, average just below 8 per window
-        // two block trades in different steps of one window count 50 median trades each (the second 50.5: the
-        // median estimate rose by 1 % on the first): 4 + 100.5, a burst at this cap with 8 trades a window
-        assertThat(feed(h, tick(seq++, T0 + t, "200", "500"))).isEmpty(); // 6 + 50 = 56
-        assertThat(feed(h, tick(seq++, T0 + t + 600, "200", "400")))
-                .singleElement()
-                .satisfies(a -> assertThat(a.details())
-                        .contains("\"window_volume\":904.0")
-                        .contains("\"counted_volume\":104.50250835")
-                        .contains("\"median_trade_size\":1.02020134"));
+        long t = steadyTrades(h, 90); // 8 trades of 1 a window: an average just below 8
+        // 4 trades of 1, 500 and 400 in the window at t + 600: 904 summed (113x), but 6 trades of geometric mean
+        // size (500 x 400)^(1/6) = 7.65, 45.9 (5.7x): two block trades are not a burst of trading
+        assertThat(feed(h, tick(seq++, T0 + t, "200", "500"))).isEmpty();
+        assertThat(feed(h, tick(seq++, T0 + t + 600, "200", "400"))).isEmpty();
     }
 
     @Test
@@ -466,7 +487,8 @@ class AnomalyDetectorsTest {
         state.stepStart = T0;
         assertThat(detector.onTick(tick(seq++, T0 + 500, "100", "1"), state, 0)).isNull();
         assertThat(state.volume).hasSize(4);
-        assertThat(state.counted).hasSize(4);
+        assertThat(state.trades).hasSize(4);
+        assertThat(state.logSizes).hasSize(4);
         // release 0.1's savepoints hold 2 s windows where 0.2 has 4 s ones: the baseline stays warm, per window length
         assertThat(state.steps).as("still warm").isEqualTo(500);
         assertThat(state.average)
@@ -480,11 +502,12 @@ class AnomalyDetectorsTest {
         long t = steadyVolume(h, 8, "100"); // average 10 per window, still a plain mean
         assertThat(feed(h, tick(seq++, T0 + t, "100", "90"))).isEmpty(); // 9x: no alert
         // The 90 window counts into the average as 3 x 10 = 30 only: (8 x 10 + 30) / 9 = 12.2, so 130 is 10.6x.
-        // Uncapped it would count 90, (8 x 10 + 90) / 9 = 18.9, and 130 would be 6.9x.
+        // Uncapped it would count 90, (8 x 10 + 90) / 9 = 18.9, and 130 would be 6.9x. (One trade a window: its
+        // typical volume is its size.)
         assertThat(feed(h, tick(seq++, T0 + t + 10_000, "100", "130")))
                 .singleElement()
                 .satisfies(a -> assertThat(a.details())
-                        .contains("\"counted_volume\":130.0")
+                        .contains("\"typical_volume\":130.0")
                         .contains("\"average_volume\":12.22222222"));
     }
 

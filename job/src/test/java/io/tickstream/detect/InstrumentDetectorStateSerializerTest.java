@@ -31,15 +31,17 @@ class InstrumentDetectorStateSerializerTest {
         InstrumentDetectorState original = StateSamples.everyFieldSet();
         InstrumentDetectorState copy = SERIALIZER.copy(original);
         assertThat(copy).usingRecursiveComparison().isEqualTo(original);
-        copy.volumeSpike.counted[0] = 99;
-        assertThat(original.volumeSpike.counted[0]).isEqualTo(10.0);
+        copy.volumeSpike.trades[0] = 99;
+        copy.volumeSpike.logSizes[0] = 99;
+        assertThat(original.volumeSpike.trades[0]).isEqualTo(3);
+        assertThat(original.volumeSpike.logSizes[0]).isEqualTo(1.5);
     }
 
     /** A field added to a detector's state must be written by the serializer too (and bump its snapshot version). */
     @Test
     void theSerializerKnowsEveryStateField() {
         assertThat(instanceFields(InstrumentDetectorState.class)).isEqualTo(6);
-        assertThat(instanceFields(PriceMoveDetector.State.class)).isEqualTo(9);
+        assertThat(instanceFields(PriceMoveDetector.State.class)).isEqualTo(10);
         assertThat(instanceFields(PriceMoveDetector.Extremes.class)).isEqualTo(2);
         assertThat(instanceFields(ReturnZScoreDetector.State.class)).isEqualTo(6);
         assertThat(instanceFields(VolumeSpikeDetector.State.class)).isEqualTo(9);

@@ -12,7 +12,10 @@ import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.Test;
 
-/** The price detector on its own (a pure class fed trades and {@code now}): a move and its pullback are one episode. */
+/**
+ * The price detector on its own (a pure class fed trades and {@code now}): a move and its pullback are one episode,
+ * the pullback recorded once as a PRICE_RETRACEMENT (an update of the move, not an alert of the opposite direction).
+ */
 class PriceMoveDetectorTest {
     private final PriceMoveDetector detector = new PriceMoveDetector(DetectorSettings.PRICE); // 1 %, 60 s window
     private final PriceMoveDetector.State state = detector.newState();
@@ -40,8 +43,15 @@ class PriceMoveDetectorTest {
             assertThat(a.type()).isEqualTo(AnomalyType.PRICE_SPIKE);
             assertThat(a.refPrice()).isEqualTo("100");
         });
-        // the pullback to 101.5 falls 1.46 % from the peak, more than the threshold: the same event, no PRICE_DROP
-        assertThat(path(103, 101.5, 30_000, 20_000)).isEmpty();
+        // the pullback to 101.5 falls 1.46 % from the peak, more than the threshold: the same event, no PRICE_DROP,
+        // recorded once when it passes 1 % from the peak (a third of the move given back)
+        assertThat(path(103, 101.5, 30_000, 20_000)).singleElement().satisfies(a -> {
+            assertThat(a.type()).isEqualTo(AnomalyType.PRICE_RETRACEMENT);
+            assertThat(a.refPrice()).isEqualTo("103");
+            assertThat(a.changePct()).isBetween(-1.02, -1.0);
+            assertThat(a.details())
+                    .startsWith("{\"move\":\"PRICE_SPIKE\",\"move_from\":100,\"extreme\":103,\"retraced\":0.34");
+        });
         assertThat(state.inEpisode())
                 .as("the window still holds the peak and the pullback")
                 .isTrue();
@@ -58,7 +68,13 @@ class PriceMoveDetectorTest {
                 .singleElement()
                 .extracting(Anomaly::type)
                 .isEqualTo(AnomalyType.PRICE_DROP);
-        assertThat(path(96, 98.8, 25_000, 5_000)).isEmpty(); // +2.9 % from the low, still below where it started
+        // +2.9 % from the low, still below where it started: the drop's retracement, recorded once
+        assertThat(path(96, 98.8, 25_000, 5_000)).singleElement().satisfies(a -> {
+            assertThat(a.type()).isEqualTo(AnomalyType.PRICE_RETRACEMENT);
+            assertThat(a.refPrice()).isEqualTo("96");
+            assertThat(a.changePct()).isBetween(1.0, 1.02);
+            assertThat(a.details()).startsWith("{\"move\":\"PRICE_DROP\",\"move_from\":100,\"extreme\":96,");
+        });
         assertThat(path(98.8, 97.5, 5_000, 5_000)).isEmpty(); // and down again: the same drop's window
     }
 
@@ -69,19 +85,24 @@ class PriceMoveDetectorTest {
                 .singleElement()
                 .extracting(Anomaly::type)
                 .isEqualTo(AnomalyType.PRICE_SPIKE);
-        // back below 100 (where the spike started) and on to 98.5: a dump after the pump, alerted
+        // back below 100 (where the spike started) and on to 98.5: a dump after the pump, alerted (after the
+        // spike's retracement, recorded on the way down while the price was still above 100)
         List<Anomaly> dump = path(103, 98.5, 10_000, 5_000);
-        assertThat(dump).singleElement().satisfies(a -> {
-            assertThat(a.type()).isEqualTo(AnomalyType.PRICE_DROP);
-            assertThat(Double.parseDouble(a.price())).isLessThan(100.0);
-        });
+        assertThat(dump)
+                .extracting(Anomaly::type)
+                .containsExactly(AnomalyType.PRICE_RETRACEMENT, AnomalyType.PRICE_DROP);
+        assertThat(Double.parseDouble(dump.get(0).price())).isGreaterThan(100.0);
+        assertThat(Double.parseDouble(dump.get(1).price())).isLessThan(100.0);
     }
 
     @Test
     void aFallWhileTheMoveIsInTheWindowIsItsRetracementUnlessItCrossesTheStart() {
         path(100, 100, 1_000, 60_000);
         assertThat(path(100, 102, 2_000, 5_000)).hasSize(1);
-        assertThat(path(102, 100.5, 3_000, 2_000)).isEmpty(); // 1.47 % down from the peak, above the start
+        assertThat(path(102, 100.5, 3_000, 2_000)) // 1.47 % down from the peak, above the start
+                .singleElement()
+                .extracting(Anomaly::type)
+                .isEqualTo(AnomalyType.PRICE_RETRACEMENT);
         assertThat(path(100.5, 99.8, 1_000, 1_000))
                 .singleElement()
                 .extracting(Anomaly::type)

@@ -283,6 +283,10 @@ public final class DetectionEvaluation {
                     "| false alerts per instrument-hour (injected streams, all types) | %.3f | (info) | |%n",
                     injected.falseAlertsPerInstrumentHour()));
         }
+        out.append(String.format(
+                Locale.ROOT,
+                "| PRICE_RETRACEMENT updates (an alerted move's pullback, in its incident; not alerts) | %d | (info) | |%n",
+                injected.updates + calm.updates));
         Evaluation.TypeScore z = injected.type(AnomalyType.RETURN_ZSCORE);
         out.append(String.format(
                 Locale.ROOT,

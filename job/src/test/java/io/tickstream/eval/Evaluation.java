@@ -371,6 +371,8 @@ public final class Evaluation {
         public int nearMisses;
 
         public final List<Anomaly> nearMissAlerts = new ArrayList<>();
+        /** PRICE_RETRACEMENT records: updates of an alerted move's incident, not alerts (neither right nor false). */
+        public int updates;
 
         public TypeScore type(AnomalyType t) {
             return byType.computeIfAbsent(t, k -> new TypeScore());
@@ -389,6 +391,7 @@ public final class Evaluation {
             instrumentHours += o.instrumentHours;
             nearMisses += o.nearMisses;
             nearMissAlerts.addAll(o.nearMissAlerts);
+            updates += o.updates;
         }
     }
 
@@ -414,6 +417,10 @@ public final class Evaluation {
             score.type(l.type()).labels++;
         }
         for (Anomaly a : alerts) {
+            if (a.type() == AnomalyType.PRICE_RETRACEMENT) {
+                score.updates++;
+                continue;
+            }
             Label label = null;
             for (Label l : labels) {
                 if (l.type() == a.type() && covers(l, a) && sameSubject(l, a)) {
@@ -457,6 +464,7 @@ public final class Evaluation {
             score.nearMisses++;
             for (Anomaly a : alerts) {
                 if (a.instrument().equals(n.instrument())
+                        && a.type() != AnomalyType.PRICE_RETRACEMENT
                         && a.ts() >= n.start()
                         && a.ts() <= n.end() + NEAR_MISS_AFTER_MS) {
                     score.nearMissAlerts.add(a);
@@ -467,27 +475,28 @@ public final class Evaluation {
     }
 
     /**
-     * The VOLUME_SPIKE labels whose burst, as traded, reached the multiple in at least one window: the counted
-     * window volume (each trade at most the trade cap times the running median trade size) against the average of
-     * the counted volume of the windows before the burst, as the detector computes them. Injected sizes are a
-     * multiple of the usual ones, but trade sizes are heavy-tailed, so a burst just above the multiple can stay below
-     * it in every window: no window detector can see that one.
+     * The VOLUME_SPIKE labels whose burst, as traded, reached the multiple in at least one window: the window's
+     * typical volume (trades x their geometric mean size) against the average of that of the windows before the
+     * burst, as the detector computes them. Injected sizes are a multiple of the usual ones, but trade sizes are
+     * heavy-tailed and trade counts vary, so a burst just above the multiple can stay below it in every window: no
+     * window detector can see that one.
      */
     public static Set<Label> burstsReachingMultiple(Stream stream, VolumeSpikeDetector.Settings settings)
             throws IOException {
         long stepMs = settings.stepMs();
-        Map<String, TreeMap<Long, Double>> steps = new HashMap<>();
-        Map<String, Double> logMedian = new HashMap<>();
+        // per instrument and step: {trades, sum of log sizes}
+        Map<String, TreeMap<Long, double[]>> steps = new HashMap<>();
         for (String line : stream.lines()) {
             JsonNode n = JSON.readTree(line);
             String instrument =
                     n.get("exchange").asText() + ':' + n.get("symbol").asText();
             double size = Double.parseDouble(n.get("size").asText());
-            double m = logMedian.getOrDefault(instrument, Math.log(size));
-            double counted = Math.min(size, Math.exp(m) * settings.tradeCap());
-            logMedian.put(instrument, m + Math.signum(Math.log(size) - m) * VolumeSpikeDetector.MEDIAN_STEP);
-            steps.computeIfAbsent(instrument, k -> new TreeMap<>())
-                    .merge(Math.floorDiv(n.get("ts").asLong(), stepMs) * stepMs, counted, Double::sum);
+            if (size > 0) {
+                double[] step = steps.computeIfAbsent(instrument, k -> new TreeMap<>())
+                        .computeIfAbsent(Math.floorDiv(n.get("ts").asLong(), stepMs) * stepMs, k -> new double[2]);
+                step[0]++;
+                step[1] += Math.log(size);
+            }
         }
         double alpha = 1.0 - Math.pow(0.5, (double) stepMs / settings.halfLifeMs());
         Set<Label> reaching = new HashSet<>();
@@ -495,16 +504,16 @@ public final class Evaluation {
             if (l.type() != AnomalyType.VOLUME_SPIKE) {
                 continue;
             }
-            TreeMap<Long, Double> series = steps.get(l.instrument());
+            TreeMap<Long, double[]> series = steps.get(l.instrument());
             double average = 0;
             long seen = 0;
             long firstStep = Math.floorDiv(l.start(), stepMs) * stepMs;
             for (long end = series.firstKey(); end < firstStep - settings.windowMs(); end += stepMs) {
-                double counted = countedWindow(series, end, settings);
-                average += Math.max(alpha, 1.0 / ++seen) * (counted - average); // the detector's young mean, then EWMA
+                double typical = typicalWindow(series, end, settings);
+                average += Math.max(alpha, 1.0 / ++seen) * (typical - average); // the detector's young mean, then EWMA
             }
             for (long end = firstStep; end <= l.end(); end += stepMs) {
-                if (countedWindow(series, end, settings) >= settings.multiplier() * average) {
+                if (typicalWindow(series, end, settings) >= settings.multiplier() * average) {
                     reaching.add(l);
                     break;
                 }
@@ -513,12 +522,16 @@ public final class Evaluation {
         return reaching;
     }
 
-    /** The counted volume of the window whose last step starts at {@code lastStep}. */
-    private static double countedWindow(
-            TreeMap<Long, Double> steps, long lastStep, VolumeSpikeDetector.Settings settings) {
-        return steps.subMap(lastStep - settings.windowMs() + settings.stepMs(), true, lastStep, true).values().stream()
-                .mapToDouble(Double::doubleValue)
-                .sum();
+    /** The typical volume (trades x geometric mean size) of the window whose last step starts at {@code lastStep}. */
+    private static double typicalWindow(
+            TreeMap<Long, double[]> steps, long lastStep, VolumeSpikeDetector.Settings settings) {
+        double trades = 0, logSizes = 0;
+        for (double[] step : steps.subMap(lastStep - settings.windowMs() + settings.stepMs(), true, lastStep, true)
+                .values()) {
+            trades += step[0];
+            logSizes += step[1];
+        }
+        return trades == 0 ? 0 : trades * Math.exp(logSizes / trades);
     }
 
     /**

@@ -274,7 +274,9 @@ class TradeSequencerTest {
             } else {
                 price *= 1 + (r.nextInt(3) - 1) * 0.0001;
             }
-            String size = i == 650 ? "2000" : "1"; // the volume burst, after the detector's warm-up
+            // the volume burst, after the detector's warm-up: 50 trades of 200 in a 10 s bucket of 100 trades of 1
+            // reach 10x on the 42nd (92 trades of geometric mean size 200^(42/92): 1034); one block trade would not
+            String size = i >= 650 && i < 700 ? "200" : "1";
             ticks.add(
                     tick("binance", "BTC-USDT", Long.toString(8_000_000 + i), ts, String.format("%.2f", price), size));
         }

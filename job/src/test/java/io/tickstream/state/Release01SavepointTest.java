@@ -84,13 +84,14 @@ class Release01SavepointTest {
 
     /**
      * The market of the fixture going on after the restore, as deploy/fixture-savepoint made it before (10 trades a
-     * second, log-normal sizes around 0.05), then, 10 s on, 5 trades of 25 at once.
+     * second, log-normal sizes around 0.05), then, 10 s on, a second of trades of 25: half the 2 s window's trades 500 times
+     * their usual size, about 20 times a normal window's trades x their geometric mean size.
      */
     private static List<Anomaly> volumeAlertsAfterTheRestore(
             VolumeSpikeDetector detector, VolumeSpikeDetector.State state) {
         Random sizes = new Random(15);
         List<Anomaly> alerts = new ArrayList<>();
-        for (int i = 0; i < 105; i++) {
+        for (int i = 0; i < 110; i++) {
             double size = i < 100 ? Math.exp(-3 + sizes.nextGaussian()) : 25;
             long ts = LAST_TRADE_TS + 100L * (i + 1);
             Anomaly alert = detector.onTick(

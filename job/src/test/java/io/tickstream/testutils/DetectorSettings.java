@@ -12,7 +12,7 @@ public final class DetectorSettings {
     public static final ReturnZScoreDetector.Settings ZSCORE =
             new ReturnZScoreDetector.Settings(8, 500, 100, 0.00005, 10_000);
     public static final VolumeSpikeDetector.Settings VOLUME =
-            new VolumeSpikeDetector.Settings(10_000, 10_000, 10, 300_000, 10_000, 60_000, 30_000, 1e9);
+            new VolumeSpikeDetector.Settings(10_000, 10_000, 10, 300_000, 10_000, 60_000, 30_000);
     public static final Duration TTL = Duration.ofHours(6);
 
     private DetectorSettings() {}

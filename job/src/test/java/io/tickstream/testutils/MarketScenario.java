@@ -15,18 +15,21 @@ import java.util.Random;
  * trades too small to reach the volume detector's minimum notional) with, on the injected instruments,
  * a 0.5 % level shift (one RETURN_ZSCORE on the trade that makes it: an outlier return, not a price move), later a
  * 2 % level shift (one PRICE_SPIKE on the trade that makes it; its outlier return is the same move, no second
- * alert) and later a burst of five large trades at an unchanged price (one VOLUME_SPIKE on the first of them whose
- * window reaches 10x: each counts 200 median trades, and a normal window holds its 4 s of trades). Expected
- * alerts are known by construction, not by running the detectors.
+ * alert) and later a burst of five block trades at an unchanged price (one VOLUME_SPIKE on the second of them: see
+ * {@link #BURST_SIZE}). Expected alerts are known by construction, not by running the detectors.
  */
 public final class MarketScenario {
-    /** The job's default {@code --volume-window}, {@code --volume-multiplier} and {@code --volume-trade-cap}. */
-    private static final long VOLUME_WINDOW_MS = 4_000;
+    /**
+     * A burst trade's size: R = 5.4e7 times the calm trades' geometric mean size (0.00147; they are 0.00100 to
+     * 0.00199, uniform). VOLUME_SPIKE (default 2 s window of 500 ms steps, 10x) measures a window as its n trades
+     * times their geometric mean size, and a normal window holds N = 2 s / spacing calm trades; with k burst trades
+     * among n that is n/N x R^(k/n) times normal. At the spacings used here, 150 ms (n from 11 to 14 as the window
+     * slides) and 200 ms (n from 8 to 11), one burst trade reads 3.7-7.4x, two read 13-69x: the alert is on the
+     * second, whatever the alignment.
+     */
+    private static final String BURST_SIZE = "80000.00000";
 
-    private static final double VOLUME_MULTIPLIER = 10;
-    private static final double VOLUME_TRADE_CAP = 200;
-    /** The calm trades' mean and median size (0.00100 to 0.00199, uniform). */
-    private static final double CALM_SIZE = 0.0015;
+    private static final int BURST_TRADES_TO_ALERT = 2;
 
     public record Expected(String instrument, AnomalyType type, String tradeId) {}
 
@@ -48,9 +51,6 @@ public final class MarketScenario {
             int burstAt = tradesPerInstrument * 3 / 4;
             long cents = 5_000_000L + random.nextInt(100_000); // ~50,000.00
             long firstId = 1_000_000L * (s + 1);
-            // a normal window's volume, and the burst trades (each counted at the cap) it takes to reach the multiple
-            double window = (double) VOLUME_WINDOW_MS / spacingMs * CALM_SIZE;
-            int burstTradesToAlert = (int) Math.ceil((VOLUME_MULTIPLIER - 1) * window / (VOLUME_TRADE_CAP * CALM_SIZE));
             for (int i = 0; i < tradesPerInstrument; i++) {
                 if (inject && i == outlierAt) {
                     cents = cents * 1005 / 1000;
@@ -60,7 +60,7 @@ public final class MarketScenario {
                     cents += random.nextInt(101) - 50; // at most 0.50 on ~50,000: 0.001 %
                 }
                 boolean burst = inject && i >= burstAt && i < burstAt + 5;
-                String size = burst ? "10.00000" : "0.00" + (100 + random.nextInt(100)) + "0";
+                String size = burst ? BURST_SIZE : "0.00" + (100 + random.nextInt(100)) + "0";
                 long ts = startTs + i * spacingMs + s; // distinct times across instruments
                 Tick t = new Tick(
                         "synthetic",
@@ -81,7 +81,7 @@ public final class MarketScenario {
                 if (inject && i == spikeAt) {
                     expected.add(new Expected(t.instrument(), AnomalyType.PRICE_SPIKE, t.tradeId()));
                 }
-                if (burst && i == burstAt + burstTradesToAlert - 1) {
+                if (burst && i == burstAt + BURST_TRADES_TO_ALERT - 1) {
                     expected.add(new Expected(t.instrument(), AnomalyType.VOLUME_SPIKE, t.tradeId()));
                 }
             }

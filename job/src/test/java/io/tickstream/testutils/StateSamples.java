@@ -89,6 +89,7 @@ public final class StateSamples {
         s.priceMove.lastSpikeAlertTs = 1732500000123L;
         s.priceMove.episode = 1;
         s.priceMove.episodeReference = 99.5;
+        s.priceMove.episodeRetraced = true;
         s.returnZScore = new ReturnZScoreDetector.State();
         s.returnZScore.lastPrice = 100.25;
         s.returnZScore.lastPriceText = "100.25";
@@ -99,13 +100,13 @@ public final class StateSamples {
         s.volumeSpike = new VolumeSpikeDetector.State();
         s.volumeSpike.stepStart = 1732500000000L;
         s.volumeSpike.volume = new double[] {12.5, 0, 3.0, 1.5};
-        s.volumeSpike.counted = new double[] {10.0, 0, 3.0, 1.5};
+        s.volumeSpike.trades = new int[] {3, 0, 2, 1};
+        s.volumeSpike.logSizes = new double[] {1.5, 0, 0.405, 0.405};
         s.volumeSpike.notional = new double[] {1250.0, 0, 300.0, 150.0};
         s.volumeSpike.episode = true;
         s.volumeSpike.lastAlertTs = 1732499990000L;
         s.volumeSpike.average = 1.25;
         s.volumeSpike.steps = 301;
-        s.volumeSpike.logMedianSize = -0.693;
         s.sample = new IntervalSampler.State();
         s.sample.interval = 17325000001L;
         // As read back from state: without the instrument's names.
@@ -130,14 +131,15 @@ public final class StateSamples {
 
     /**
      * {@link #everyFieldSet} as release 0.1 wrote it (detector state v3), read by this release: no price episode
-     * and no incident yet, each step's volume counted whole, the median trade size still to learn.
+     * and no incident yet, the steps' trade counts and sizes unknown (the ring starts again on the next trade).
      */
     public static InstrumentDetectorState everyFieldSetAsOfFormat3() {
         InstrumentDetectorState s = everyFieldSet();
         s.priceMove.episode = 0;
         s.priceMove.episodeReference = 0;
-        s.volumeSpike.counted = s.volumeSpike.volume.clone();
-        s.volumeSpike.logMedianSize = Double.NEGATIVE_INFINITY;
+        s.priceMove.episodeRetraced = false;
+        s.volumeSpike.trades = null;
+        s.volumeSpike.logSizes = null;
         s.incidentId = null;
         s.incidentLastTs = Long.MIN_VALUE;
         return s;
