@@ -109,8 +109,8 @@ def test_release_0_1_savepoint_restores_into_this_release_at_parallelism_4(stack
     assert job["tasks"]["total"] >= 4
 
     # After the restore: every instrument's trades go on where the savepoint left them (trade ids and times, and sizes
-    # as deploy/fixture-savepoint drew them: log-normal around 0.05), for 35 s of trade time; on binance a burst of
-    # large trades at once (VOLUME_SPIKE: only a detector whose baseline survived is warm enough to see it), its trade
+    # as deploy/fixture-savepoint drew them: log-normal around 0.05), for 35 s of trade time; on binance, 10 s on, a
+    # second of trades of 25 (VOLUME_SPIKE: only a detector whose baseline survived is warm enough to see it), its trade
     # skipped before the savepoint (a gap the sequencer remembers: late, for the first minute's candle), and its last
     # trade before the savepoint again (a duplicate the sequencer drops).
     after = []
