@@ -29,9 +29,29 @@ def job_args(stack: Stack) -> list[str]:
     ]
 
 
+def _jar_sources() -> list[Path]:
+    return [
+        REPO / "pom.xml",
+        REPO / "job" / "pom.xml",
+        *(f for f in (REPO / "job" / "src" / "main").rglob("*") if f.is_file()),
+    ]
+
+
+def jar_is_stale(jar: Path) -> str | None:
+    """Why the default jar must be (re)built, or None: a pull must not leave `up` running yesterday's job."""
+    if not jar.exists():
+        return "building job/target/job.jar (once)"
+    built = jar.stat().st_mtime
+    newer = [f for f in _jar_sources() if f.exists() and f.stat().st_mtime > built]
+    if newer:
+        return f"rebuilding job/target/job.jar ({len(newer)} source file(s) changed since it was built, e.g. {newer[0].relative_to(REPO)})"
+    return None
+
+
 def ensure_jar(jar: Path) -> Path:
-    if jar == DEFAULT_JAR and not jar.exists():
-        print("  job          building job/target/job.jar (once) ...", flush=True)
+    reason = jar_is_stale(jar) if jar == DEFAULT_JAR else None
+    if reason:
+        print(f"  job          {reason} ...", flush=True)
         result = subprocess.run(
             [str(REPO / "mvnw"), "-q", "-pl", "job", "package", "-DskipTests"], cwd=REPO, capture_output=True, text=True
         )
