@@ -330,7 +330,7 @@ def measured_pids(stack: Stack) -> dict[str, int]:
     }
 
 
-def run_step(stack: Stack, index: int, load: int, seconds: int, drain_timeout: int) -> dict:
+def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_timeout: int) -> dict:
     bootstrap = kafka.bootstrap(stack)
     symbols = [f"S{index}{chr(65 + i)}-USDT" for i in range(SYMBOLS_PER_STEP)]
     watch = AnomalyWatch(bootstrap)
@@ -561,6 +561,15 @@ def cpu_budget(step: dict, cores: int) -> list[str]:
     return lines
 
 
+def warmup_line(warmup: dict | None) -> str:
+    if not warmup:
+        return "No warm-up: the first step measured a job whose hot paths were still being compiled."
+    return (
+        f"Warm-up: {warmup['offered_per_s']:,} ticks/s for {warmup['seconds']} s before the first measured step "
+        "(every JVM and the producers compile their hot paths; not measured, not in the tables)."
+    )
+
+
 def report(results: dict, out_dir: Path) -> str:
     c = results["ceilings"]
     slowest = min(
@@ -600,6 +609,8 @@ def report(results: dict, out_dir: Path) -> str:
         f"{m['versions']}. Every component on this one machine.",
         "",
         f"Command: `{results['command']}`",
+        "",
+        warmup_line(results.get("warmup")),
         "",
         "## Ceilings of the parts alone",
         "",
@@ -729,6 +740,13 @@ def main(argv: list[str]) -> int:
         help="offered ticks/s per step",
     )
     parser.add_argument("--step-seconds", type=int, default=40)
+    parser.add_argument(
+        "--warmup-seconds",
+        type=int,
+        default=60,
+        help="an unmeasured step before the first measured one, so every process has compiled its hot paths (0: none)",
+    )
+    parser.add_argument("--warmup-load", type=int, default=20_000, help="offered ticks/s of the warm-up step")
     parser.add_argument("--drain-timeout", type=int, default=60)
     parser.add_argument("--kafka-records", type=int, default=1_000_000)
     parser.add_argument("--pg-rows", type=int, default=300_000)
@@ -789,6 +807,10 @@ def main(argv: list[str]) -> int:
         log("ceiling: producers synthetic")
         results["ceilings"]["producers"] = producers_ceiling(stack, args.producer_count)
         log(f"  {results['ceilings']['producers']}")
+        if args.warmup_seconds > 0:
+            log(f"warm-up: {args.warmup_load:,} ticks/s for {args.warmup_seconds} s (not measured)")
+            run_step(stack, "W", args.warmup_load, args.warmup_seconds, args.drain_timeout)
+            results["warmup"] = {"offered_per_s": args.warmup_load, "seconds": args.warmup_seconds}
         for i, load in enumerate(loads):
             log(f"pipeline step {i + 1}/{len(loads)}: {load:,} ticks/s for {args.step_seconds} s")
             step = run_step(stack, i, load, args.step_seconds, args.drain_timeout)

@@ -126,11 +126,16 @@ public final class TickStreamJob {
                         config.priceMove, config.returnZScore, config.volumeSpike, config.stateTtl))
                 .uid(Uids.ANOMALY_DETECTORS)
                 .name(Uids.ANOMALY_DETECTORS);
-        // One asset across venues: each instrument's last trade per 100 ms, keyed by base asset and quote class.
+        // One asset across venues: each instrument's last trade per 100 ms, keyed by base asset and quote class,
+        // beside the instruments' alerts, whose open incidents a divergence joins.
         DataStream<Anomaly> divergences = anomalies
                 .getSideOutput(AnomalyDetectors.QUOTES)
-                .keyBy(CrossVenueDivergenceDetector.assetKey(config.crossVenue))
-                .process(new CrossVenueDivergenceDetector(config.crossVenue, config.stateTtl))
+                .connect(anomalies)
+                .keyBy(
+                        CrossVenueDivergenceDetector.assetKey(config.crossVenue),
+                        CrossVenueDivergenceDetector.alertAssetKey(config.crossVenue))
+                .process(new CrossVenueDivergenceDetector(
+                        config.crossVenue, config.priceMove.windowMs(), config.stateTtl))
                 .uid(Uids.CROSS_VENUE_DIVERGENCE)
                 .name(Uids.CROSS_VENUE_DIVERGENCE);
         DataStream<Anomaly> alerts = anomalies.union(divergences);

@@ -12,6 +12,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
@@ -19,8 +21,9 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
@@ -31,8 +34,15 @@ import org.apache.flink.util.Collector;
  * instrument and trade id): ordered and shuffled input give the same alerts, at the cost of the out-of-orderness bound
  * in latency, small beside the minimum duration. State per asset: the venues' last trades ({@link DivergenceQuotes})
  * and the trades not yet passed by the watermark, grouped by the timer (100 ms) that releases them.
+ *
+ * <p>One market event is one incident: the second input is the per-instrument detectors' alerts of the asset's
+ * instruments ({@link #alertAssetKey}), and a divergence joins the open incident (an alert less than the incident gap
+ * before it) of the venue it names out of line, else of the other venue of the asset whose last alert is the most
+ * recent — typically the PRICE_SPIKE of the venue that moved away. Only alerts no later than the divergence's trade
+ * count: when the watermark passes a trade, every alert of a trade up to it has arrived (the detectors raise an alert
+ * before they forward a watermark past its trade), so the incident does not depend on arrival order.
  */
-public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<String, Tick, Anomaly> {
+public final class CrossVenueDivergenceDetector extends KeyedCoProcessFunction<String, Tick, Anomaly, Anomaly> {
     private static final long serialVersionUID = 1L;
 
     static final long TIMER_GRANULARITY_MS = 100;
@@ -63,6 +73,7 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
     };
 
     private final CrossVenueDivergence logic;
+    private final long incidentGapMs;
     private final Duration stateTtl;
 
     private transient ValueState<DivergenceQuotes> quotes;
@@ -70,17 +81,37 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
     private transient MapState<Long, Tick> pending;
     /** How many trades wait for each timer. */
     private transient MapState<Long, Integer> pendingCount;
+    /** The asset's instruments' alerts of the last incident gap: instrument, trade time, incident id. */
+    private transient ListState<Tuple3<String, Long, String>> recentAlerts;
 
     private transient Counter alerts;
 
-    public CrossVenueDivergenceDetector(CrossVenueDivergence.Settings settings, Duration stateTtl) {
+    /**
+     * @param incidentGapMs how long after an instrument's last alert its incident stays open (the per-instrument
+     *     detectors' gap, {@code --spike-window})
+     */
+    public CrossVenueDivergenceDetector(CrossVenueDivergence.Settings settings, long incidentGapMs, Duration stateTtl) {
         this.logic = new CrossVenueDivergence(settings);
+        this.incidentGapMs = incidentGapMs;
         this.stateTtl = stateTtl;
     }
 
-    /** The key this detector's input must be partitioned by. */
+    /** The key this detector's trades must be partitioned by. */
     public static KeySelector<Tick, String> assetKey(CrossVenueDivergence.Settings settings) {
         return new AssetKey(settings);
+    }
+
+    /** The key this detector's second input, the per-instrument alerts, must be partitioned by. */
+    public static KeySelector<Anomaly, String> alertAssetKey(CrossVenueDivergence.Settings settings) {
+        return new AlertAssetKey(settings);
+    }
+
+    /** Alerts are few: their asset is worked out each time. */
+    private record AlertAssetKey(CrossVenueDivergence.Settings settings) implements KeySelector<Anomaly, String> {
+        @Override
+        public String getKey(Anomaly alert) {
+            return settings.assetOf(alert.symbol());
+        }
     }
 
     /**
@@ -127,11 +158,16 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
         pendingCount = getRuntimeContext()
                 .getMapState(StateTtl.expireAfter(
                         new MapStateDescriptor<>("divergence-pending-counts", Types.LONG, Types.INT), stateTtl));
+        recentAlerts = getRuntimeContext()
+                .getListState(StateTtl.expireAfter(
+                        new ListStateDescriptor<>(
+                                "divergence-recent-alerts", Types.TUPLE(Types.STRING, Types.LONG, Types.STRING)),
+                        stateTtl));
         alerts = JobMetrics.anomalies(getRuntimeContext().getMetricGroup(), AnomalyType.CROSS_VENUE_DIVERGENCE.name());
     }
 
     @Override
-    public void processElement(Tick tick, Context ctx, Collector<Anomaly> out) throws Exception {
+    public void processElement1(Tick tick, Context ctx, Collector<Anomaly> out) throws Exception {
         if (tick.ts() <= ctx.timerService().currentWatermark()) {
             // Beyond the out-of-orderness bound: applied now (a venue's price never goes back in time).
             DivergenceQuotes s = state();
@@ -156,6 +192,24 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
         if (n == 0) {
             ctx.timerService().registerEventTimeTimer(timer);
         }
+    }
+
+    /**
+     * An alert of one of the asset's instruments: remembered for the incident gap past the watermark, the longest a
+     * divergence not yet raised can still join its incident.
+     */
+    @Override
+    public void processElement2(Anomaly alert, Context ctx, Collector<Anomaly> out) throws Exception {
+        long watermark = ctx.timerService().currentWatermark();
+        long forgetBefore = watermark == Long.MIN_VALUE ? Long.MIN_VALUE : watermark - incidentGapMs; // no wrap-around
+        List<Tuple3<String, Long, String>> kept = new ArrayList<>();
+        for (Tuple3<String, Long, String> a : recentAlerts.get()) {
+            if (a.f1 >= forgetBefore) {
+                kept.add(a);
+            }
+        }
+        kept.add(Tuple3.of(alert.instrument(), alert.ts(), alert.incident()));
+        recentAlerts.update(kept);
     }
 
     /** The pending-trade key of the n-th trade of a timer (timers are multiples of 100 ms, far below 2^47). */
@@ -192,12 +246,48 @@ public final class CrossVenueDivergenceDetector extends KeyedProcessFunction<Str
         return s == null ? new DivergenceQuotes() : s;
     }
 
-    /** One trade, in trade-time order, through the detector's logic; its alert, if any, leaves. */
-    private void apply(Tick tick, DivergenceQuotes s, long now, Collector<Anomaly> out) {
+    /** One trade, in trade-time order, through the detector's logic; its alert, if any, leaves in its incident. */
+    private void apply(Tick tick, DivergenceQuotes s, long now, Collector<Anomaly> out) throws Exception {
         Anomaly alert = logic.onTrade(tick, s, now);
         if (alert != null) {
             alerts.inc();
-            out.collect(alert);
+            out.collect(alert.withIncident(openIncident(alert)));
         }
+    }
+
+    /**
+     * The incident the divergence joins: the out-of-line venue's open one, else the most recent open one of the
+     * asset's other venues (ties by instrument), else its own (null).
+     */
+    private String openIncident(Anomaly divergence) throws Exception {
+        String outlier = divergence.instrument();
+        Tuple3<String, Long, String> ownLast = null, otherLast = null;
+        for (Tuple3<String, Long, String> a : recentAlerts.get()) {
+            if (a.f1 > divergence.ts() || divergence.ts() - a.f1 >= incidentGapMs) {
+                continue;
+            }
+            if (a.f0.equals(outlier)) {
+                ownLast = later(ownLast, a);
+            } else {
+                otherLast = later(otherLast, a);
+            }
+        }
+        Tuple3<String, Long, String> joined = ownLast != null ? ownLast : otherLast;
+        return joined == null ? null : joined.f2;
+    }
+
+    /** The later of two alerts by trade time, ties by instrument then incident: the same whatever the arrival order. */
+    private static Tuple3<String, Long, String> later(Tuple3<String, Long, String> a, Tuple3<String, Long, String> b) {
+        if (a == null) {
+            return b;
+        }
+        int c = Long.compare(a.f1, b.f1);
+        if (c == 0) {
+            c = a.f0.compareTo(b.f0);
+        }
+        if (c == 0) {
+            c = a.f2.compareTo(b.f2);
+        }
+        return c >= 0 ? a : b;
     }
 }

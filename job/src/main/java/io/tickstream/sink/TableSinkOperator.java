@@ -13,7 +13,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.operators.MailboxExecutor;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperatorFactory;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
@@ -29,9 +34,12 @@ import org.slf4j.LoggerFactory;
  * what they hold — so no row can stop the job, and none is lost.
  *
  * <p>Batches are written on a thread of their own, one at a time and in order, while the task fills the next: the
- * task waits for the database only when the next batch is full before the last one is written (backpressure) and on a
- * checkpoint, whose rows are committed before its barrier passes ({@link #prepareSnapshotPreBarrier}), so a completed
- * checkpoint never leaves a row behind (at least once; every write is idempotent). A write that fails for the
+ * task waits for the database only when the next batch is full before the last one is written (backpressure). A
+ * completed checkpoint never leaves a row behind (at least once; every write is idempotent): either its rows are
+ * committed before its barrier passes ({@link #prepareSnapshotPreBarrier}), or — for a table whose writer names a
+ * {@link TableWriter#pendingRowsSerializer}, the ticks, whose sink shares the source's task — the rows not yet
+ * committed are part of the checkpoint ({@link #snapshotState}) and written again after a restore, so the barrier and
+ * the source never wait for the database. A write that fails for the
  * database's condition (connection lost, timeout) is retried on a new connection, {@code maxRetries} times, and then
  * fails the task: the job restarts from its last checkpoint. A write refused for the rows' content ({@link SqlErrors})
  * is split in halves, recursively, until the refused rows stand alone: the rest is written, and each refused row leaves
@@ -42,6 +50,8 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
         implements OneInputStreamOperator<T, BadRecord> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(TableSinkOperator.class);
+    /** Operator state of the rows a checkpoint holds for a restore to write (see the class comment). */
+    static final String PENDING_ROWS_STATE = "rows-not-yet-committed";
 
     /** Settings of a writer; a batch interval of zero sends rows as soon as the last batch is written. */
     public record Settings(int batchSize, long batchIntervalMs, int maxRetries) implements java.io.Serializable {}
@@ -58,6 +68,10 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
     private transient Batch<T> inFlight;
     private transient boolean sending;
     private transient Counter refusedRows;
+    /** The checkpointed rows not yet committed, or null when a checkpoint waits for them instead. */
+    private transient ListState<T> pendingRows;
+
+    private transient List<T> restoredRows;
     // Used by the io thread only (and by close, once it has stopped).
     private transient Connection connection;
 
@@ -102,6 +116,10 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
         });
         filling = new Batch<>(settings.batchSize());
         spare = new Batch<>(settings.batchSize());
+        if (restoredRows != null) {
+            filling.rows.addAll(restoredRows); // written first, in the next batch
+            restoredRows = null;
+        }
         refusedRows = JobMetrics.counter(getMetricGroup(), JobMetrics.REFUSED_ROWS);
         scheduleFlush();
     }
@@ -125,11 +143,44 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
         }
     }
 
-    /** Every row received so far is committed, and its refused rows emitted, before the barrier. */
+    /**
+     * Every row received so far is committed, and its refused rows emitted, before the barrier — unless the checkpoint
+     * keeps the rows not yet written ({@link #snapshotState}).
+     */
     @Override
     public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
         super.prepareSnapshotPreBarrier(checkpointId);
-        drain();
+        if (pendingRows == null) {
+            drain();
+        }
+    }
+
+    @Override
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        TypeSerializer<T> serializer = writer.pendingRowsSerializer();
+        if (serializer != null) {
+            pendingRows = context.getOperatorStateStore()
+                    .getListState(new ListStateDescriptor<>(PENDING_ROWS_STATE, serializer));
+            restoredRows = new ArrayList<>();
+            for (T row : pendingRows.get()) {
+                restoredRows.add(row);
+            }
+        }
+    }
+
+    /** The rows in flight and those filling the next batch: what a restore must write again. */
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        if (pendingRows != null) {
+            List<T> notCommitted = new ArrayList<>(filling.rows.size() + (inFlight == null ? 0 : inFlight.rows.size()));
+            if (inFlight != null) {
+                notCommitted.addAll(inFlight.rows);
+            }
+            notCommitted.addAll(filling.rows);
+            pendingRows.update(notCommitted);
+        }
     }
 
     @Override

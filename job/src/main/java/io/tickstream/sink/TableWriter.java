@@ -5,6 +5,7 @@ import java.io.Serializable;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 
 /**
  * How rows of one table are written, for {@link TableSinkOperator}: one instance per operator, used on its io thread
@@ -28,4 +29,13 @@ public interface TableWriter<T> extends Serializable {
 
     /** Closes what {@link #prepare} opened; the connection itself is closed by the caller. */
     default void release() {}
+
+    /**
+     * How a checkpoint keeps the rows not yet committed when its barrier passes, so that the barrier need not wait
+     * for the database (they are written after a restore; writes are idempotent); null: the checkpoint waits until
+     * they are committed. Worth it where the wait would hold a busy task, and the rows' serializer is versioned.
+     */
+    default TypeSerializer<T> pendingRowsSerializer() {
+        return null;
+    }
 }

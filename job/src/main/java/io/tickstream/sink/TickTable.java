@@ -2,12 +2,14 @@ package io.tickstream.sink;
 
 import io.tickstream.model.BadRecord;
 import io.tickstream.model.Tick;
+import io.tickstream.model.TickSerializer;
 import io.tickstream.serde.TickJson;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.List;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyManager;
@@ -37,6 +39,12 @@ public final class TickTable implements TableWriter<Tick> {
     private transient CopyRows rows;
     private transient CopyManager copy;
     private transient PreparedStatement insertFromStaging;
+
+    /** The ticks' sink shares the source's task: a checkpoint keeps its uncommitted rows rather than wait for them. */
+    @Override
+    public TypeSerializer<Tick> pendingRowsSerializer() {
+        return new TickSerializer();
+    }
 
     @Override
     public String table() {

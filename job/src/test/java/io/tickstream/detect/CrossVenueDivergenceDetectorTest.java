@@ -7,30 +7,33 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.tickstream.model.Anomaly;
 import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
-import io.tickstream.testutils.Harnesses;
 import io.tickstream.testutils.Harnesses.CapturedMetrics;
+import io.tickstream.testutils.KeyedTwoInputHarness;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
-import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** CROSS_VENUE_DIVERGENCE as the job runs it: keyed by asset in Flink's operator test harness, watermark-driven. */
+/**
+ * CROSS_VENUE_DIVERGENCE as the job runs it: keyed by asset in Flink's operator test harness, watermark-driven, beside
+ * the per-instrument alerts whose incidents a divergence joins.
+ */
 class CrossVenueDivergenceDetectorTest {
     /** The job's defaults (JobParameter). */
     static final CrossVenueDivergence.Settings DEFAULTS =
             new CrossVenueDivergence.Settings(0.5, 0.25, 5_000, 10_000, Map.of("USDT", "USD", "USDC", "USD"));
 
     static final long BOUND_MS = 2_000;
+    /** The job's incident gap: the default price window. */
+    static final long INCIDENT_GAP_MS = 60_000;
 
-    private final List<KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly>> open = new ArrayList<>();
+    private final List<KeyedTwoInputHarness<Tick, Anomaly, Anomaly>> open = new ArrayList<>();
     private final CapturedMetrics metrics = new CapturedMetrics();
     private long seqA = 1_000, seqB = 5_000;
 
@@ -41,10 +44,11 @@ class CrossVenueDivergenceDetectorTest {
         }
     }
 
-    private KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> harness() throws Exception {
-        var h = Harnesses.keyed(
-                new CrossVenueDivergenceDetector(DEFAULTS, Duration.ofHours(6)),
+    private KeyedTwoInputHarness<Tick, Anomaly, Anomaly> harness() throws Exception {
+        var h = KeyedTwoInputHarness.open(
+                new CrossVenueDivergenceDetector(DEFAULTS, INCIDENT_GAP_MS, Duration.ofHours(6)),
                 CrossVenueDivergenceDetector.assetKey(DEFAULTS),
+                CrossVenueDivergenceDetector.alertAssetKey(DEFAULTS),
                 metrics);
         open.add(h);
         return h;
@@ -73,13 +77,42 @@ class CrossVenueDivergenceDetectorTest {
     }
 
     /** Feeds trades in this order, the watermark trailing the newest trade time by the bound, then closes the input. */
-    private static List<Anomaly> run(KeyedOneInputStreamOperatorTestHarness<String, Tick, Anomaly> h, List<Tick> trades)
+    private static List<Anomaly> run(KeyedTwoInputHarness<Tick, Anomaly, Anomaly> h, List<Tick> trades)
             throws Exception {
+        return run(h, trades, List.of(), false);
+    }
+
+    /**
+     * The same, with the per-instrument detectors' alerts on the second input: all of them before the first trade
+     * ({@code alertsFirst}, as if the detectors were far ahead), or each as late as the job allows — just before the
+     * watermark passes its trade.
+     */
+    private static List<Anomaly> run(
+            KeyedTwoInputHarness<Tick, Anomaly, Anomaly> h,
+            List<Tick> trades,
+            List<Anomaly> alerts,
+            boolean alertsFirst)
+            throws Exception {
+        List<Anomaly> waiting = new ArrayList<>(alerts);
+        waiting.sort(Comparator.comparingLong(Anomaly::ts));
+        if (alertsFirst) {
+            for (Anomaly a : waiting) {
+                h.processElement2(a, a.ts());
+            }
+            waiting.clear();
+        }
         long newest = Long.MIN_VALUE;
         for (Tick t : trades) {
-            h.processElement(new StreamRecord<>(t, t.ts()));
+            h.processElement1(t, t.ts());
             newest = Math.max(newest, t.ts());
+            while (!waiting.isEmpty() && waiting.get(0).ts() <= newest - BOUND_MS) {
+                Anomaly a = waiting.remove(0);
+                h.processElement2(a, a.ts());
+            }
             h.processWatermark(newest - BOUND_MS);
+        }
+        for (Anomaly a : waiting) {
+            h.processElement2(a, a.ts());
         }
         h.processWatermark(Long.MAX_VALUE);
         return h.extractOutputValues();
@@ -266,5 +299,76 @@ class CrossVenueDivergenceDetectorTest {
         var h = harness();
         run(h, concat(market(0, 10_000, "67000", "67010"), market(10_000, 40_000, "67000", null)));
         assertThat(h.numKeyedStateEntries()).isEqualTo(1); // the venues' quotes; nothing pending
+    }
+
+    // ---- one incident per market event ------------------------------------------------------------------------
+
+    /** 0.75 % apart from 10 s on: coinbase's divergence is raised on its trade at 15.25 s. */
+    private List<Tick> coinbaseStepsAway() {
+        return concat(
+                market(0, 10_000, "67000", "67010"),
+                market(10_000, 25_000, "67000", "67500"),
+                market(25_000, 40_000, "67000", "67005"));
+    }
+
+    /** An alert of the per-instrument detectors, on this trade, in this incident. */
+    private static Anomaly alertOn(Tick trade, String incident) {
+        return Anomaly.raisedBy(AnomalyType.PRICE_SPIKE, trade, 0)
+                .refPrice("67000")
+                .build()
+                .withIncident(incident);
+    }
+
+    private Tick coinbaseAt(long offsetMs) {
+        return tick("coinbase", "BTC-USD", "alerted-" + offsetMs, T0 + offsetMs, "67500", "0.1");
+    }
+
+    private Tick binanceAt(long offsetMs) {
+        return tick("binance", "BTC-USDT", "alerted-" + offsetMs, T0 + offsetMs, "67000", "0.1");
+    }
+
+    /** The divergence's incident with these alerts, fed early and fed late: the same either way. */
+    private String incidentOfTheDivergence(List<Anomaly> alerts) throws Exception {
+        List<Tick> trades = coinbaseStepsAway();
+        Anomaly early = run(harness(), trades, alerts, true).get(0);
+        Anomaly late = run(harness(), trades, alerts, false).get(0);
+        assertThat(late.id()).isEqualTo(early.id());
+        assertThat(late.incident()).isEqualTo(early.incident());
+        assertThat(early.type()).isEqualTo(AnomalyType.CROSS_VENUE_DIVERGENCE);
+        assertThat(early.ts()).isEqualTo(T0 + 15_250);
+        return early.incident();
+    }
+
+    @Test
+    void aDivergenceJoinsTheOpenIncidentOfTheVenueItNamesOutOfLine() throws Exception {
+        assertThat(incidentOfTheDivergence(List.of(alertOn(coinbaseAt(10_250), "coinbase-spike"))))
+                .isEqualTo("coinbase-spike");
+    }
+
+    @Test
+    void theOutOfLineVenuesIncidentIsPreferredToAMoreRecentOneOfTheOtherVenue() throws Exception {
+        assertThat(incidentOfTheDivergence(List.of(
+                        alertOn(coinbaseAt(10_250), "coinbase-spike"), alertOn(binanceAt(14_000), "binance-drop"))))
+                .isEqualTo("coinbase-spike");
+    }
+
+    @Test
+    void withoutOneOfItsOwnItJoinsTheOtherVenuesOpenIncident() throws Exception {
+        assertThat(incidentOfTheDivergence(List.of(alertOn(binanceAt(9_000), "binance-drop"))))
+                .isEqualTo("binance-drop");
+    }
+
+    @Test
+    void anAlertAfterTheDivergencesTradeOrAGapBeforeItLeavesItAnIncidentOfItsOwn() throws Exception {
+        String own = incidentOfTheDivergence(List.of(
+                alertOn(coinbaseAt(15_251), "after-the-divergence"),
+                alertOn(tick("coinbase", "BTC-USD", "old", T0 + 15_250 - INCIDENT_GAP_MS, "67000", "0.1"), "closed")));
+        assertThat(own).isNotIn("after-the-divergence", "closed");
+    }
+
+    @Test
+    void alertsOfAnotherAssetAreNotItsIncident() throws Exception {
+        Anomaly ethSpike = alertOn(tick("coinbase", "ETH-USD", "1", T0 + 10_250, "3500", "0.1"), "eth-spike");
+        assertThat(incidentOfTheDivergence(List.of(ethSpike))).isNotEqualTo("eth-spike");
     }
 }

@@ -138,6 +138,14 @@ public final class DetectionEvaluation {
         Set<String> only = null;
         List<String> jobArgs = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--help") || args[i].equals("-h")) {
+                System.out.printf(
+                        "usage: deploy/evaluate-detectors [--minutes N (default 60)] [--streams a,b,... (default: all"
+                                + " of %s)] [--explain] [job parameters, e.g. --spike-threshold-pct 1.5]%n%n"
+                                + "Job parameters:%n%s%n",
+                        SCENARIOS.stream().map(Scenario::name).toList(), io.tickstream.config.JobParameter.usage());
+                return;
+            }
             if (args[i].equals("--minutes")) {
                 minutes = Integer.parseInt(args[++i]);
             } else if (args[i].equals("--streams")) {
@@ -287,6 +295,12 @@ public final class DetectionEvaluation {
                 Locale.ROOT,
                 "| PRICE_RETRACEMENT updates (an alerted move's pullback, in its incident; not alerts) | %d | (info) | |%n",
                 injected.updates + calm.updates));
+        out.append(String.format(
+                Locale.ROOT,
+                "| labelled events alerted as more than one incident (of %d alerted) | %d | 0 | %s |%n",
+                injected.alertedEvents,
+                injected.splitEvents,
+                injected.splitEvents == 0 ? "ok" : "MISSED"));
         Evaluation.TypeScore z = injected.type(AnomalyType.RETURN_ZSCORE);
         out.append(String.format(
                 Locale.ROOT,

@@ -30,6 +30,11 @@ class DetectionQualityTest {
         assertQuality(s, AnomalyType.CROSS_VENUE_DIVERGENCE, 1.0, 1.0);
         // measured: no false alert of any type (3.0 instrument-hours)
         assertThat(s.falseAlertList).as("false alerts").isEmpty();
+        // one incident per market event: a divergence's price alert on its venue and the divergence share one
+        assertThat(s.alertedEvents).isEqualTo(35);
+        assertThat(s.splitEvents)
+                .as("labelled events alerted as more than one incident")
+                .isZero();
         assertThat(s.type(AnomalyType.CROSS_VENUE_DIVERGENCE).delayPercentile(0.95))
                 .isLessThanOrEqualTo(7_000);
     }

@@ -373,6 +373,10 @@ public final class Evaluation {
         public final List<Anomaly> nearMissAlerts = new ArrayList<>();
         /** PRICE_RETRACEMENT records: updates of an alerted move's incident, not alerts (neither right nor false). */
         public int updates;
+        /** Labelled events that raised an alert, and those whose alerts (matched or explained) span several incidents. */
+        public int alertedEvents;
+
+        public int splitEvents;
 
         public TypeScore type(AnomalyType t) {
             return byType.computeIfAbsent(t, k -> new TypeScore());
@@ -392,6 +396,8 @@ public final class Evaluation {
             nearMisses += o.nearMisses;
             nearMissAlerts.addAll(o.nearMissAlerts);
             updates += o.updates;
+            alertedEvents += o.alertedEvents;
+            splitEvents += o.splitEvents;
         }
     }
 
@@ -412,6 +418,7 @@ public final class Evaluation {
             score.type(t);
         }
         Map<Label, Boolean> hit = new HashMap<>();
+        Map<Label, Set<String>> incidents = new HashMap<>();
         List<Label> labels = stream.scoredLabels();
         for (Label l : labels) {
             score.type(l.type()).labels++;
@@ -435,7 +442,13 @@ public final class Evaluation {
             TypeScore ts = score.type(a.type());
             ts.alerts++;
             score.alerts++;
-            if (label == null && explainedByAnotherLabel(stream, a)) {
+            Label explaining = label == null ? explainingLabel(stream, a) : null;
+            if (label != null || explaining != null) {
+                incidents
+                        .computeIfAbsent(label != null ? label : explaining, k -> new HashSet<>())
+                        .add(a.incident());
+            }
+            if (explaining != null) {
                 ts.explained++;
             } else if (label == null) {
                 ts.unmatched++;
@@ -455,6 +468,12 @@ public final class Evaluation {
         for (Label l : labels) {
             if (!hit.containsKey(l)) {
                 score.missedLabels.add(l);
+            }
+        }
+        for (Set<String> ids : incidents.values()) {
+            score.alertedEvents++;
+            if (ids.size() > 1) {
+                score.splitEvents++;
             }
         }
         for (Label n : stream.nearMisses()) {
@@ -604,23 +623,24 @@ public final class Evaluation {
         return l.symbol().split("-")[0].equals(base);
     }
 
-    private static boolean explainedByAnotherLabel(Stream stream, Anomaly a) {
+    /** The injected anomaly that explains an alert no label of its own kind matches (see {@link #score}), or null. */
+    private static Label explainingLabel(Stream stream, Anomaly a) {
         for (Label l : stream.labels()) {
             if (!l.instrument().equals(a.instrument())) {
                 continue;
             }
             if (a.type() == AnomalyType.RETURN_ZSCORE && covers(l, a)) {
-                return true;
+                return l;
             }
             boolean priceMove = a.type() == AnomalyType.PRICE_SPIKE || a.type() == AnomalyType.PRICE_DROP;
             if (priceMove
                     && l.type() == AnomalyType.CROSS_VENUE_DIVERGENCE
                     && a.ts() >= l.start()
                     && a.ts() <= l.end() + DIVERGENCE_MOVES_PRICE_FOR_MS) {
-                return true;
+                return l;
             }
         }
-        return false;
+        return null;
     }
 
     private static boolean covers(Label l, Anomaly a) {
