@@ -10,7 +10,10 @@ CREATE TABLE IF NOT EXISTS ticks (
   size       numeric     NOT NULL,
   side       text        NOT NULL,          -- taker side: buy, sell, unknown
   recv_time  timestamptz NOT NULL,          -- when the producer received it (tick `recv_ts`)
-  CONSTRAINT ticks_trade_key UNIQUE (exchange, symbol, trade_id, time)
+  -- Time first: a new trade's key lands at the index's right edge instead of among its instrument's older trades
+  -- (PostgreSQL CPU per COPYed row -16 %, README "Benchmark"), and the key serves time-range scans. A table
+  -- created before 0.2 keeps (exchange, symbol, trade_id, time): the same uniqueness, a little more CPU per row.
+  CONSTRAINT ticks_trade_key UNIQUE (time, exchange, symbol, trade_id)
 );
 
 CREATE TABLE IF NOT EXISTS candles_1m (

@@ -5,12 +5,16 @@
 
 -- Latest price of an instrument, and its price over a time range (Market: price per symbol, status).
 CREATE INDEX IF NOT EXISTS ticks_instrument_time_idx ON ticks (exchange, symbol, time DESC);
--- Time ranges over every instrument (row counts, replays): on plain PostgreSQL only. A hypertable finds the chunks
--- of a time range from their bounds (chunk exclusion) and drops whole chunks for retention, so there the index would
--- only narrow a range inside the current chunk (6 hours by default) while costing every tick row a third index
--- insert (the benchmark measured the difference: README, Benchmark). A database that had it loses it on re-apply.
-SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') AS timescaledb \gset
-\if :timescaledb
+-- Time ranges over every instrument (row counts, replays): served by the unique key where it starts with time (tables
+-- created by 0.2 on), else by ticks_time_idx on plain PostgreSQL. A hypertable finds the chunks of a time range from
+-- their bounds (chunk exclusion) and drops whole chunks for retention, so there the index would only narrow a range
+-- inside the current chunk (6 hours by default) while costing every tick row another index insert (the benchmark
+-- measured the difference: README, Benchmark). A database that had it and needs it no more loses it on re-apply.
+SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')
+    OR EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                WHERE c.relname = 'ticks_trade_key' AND a.attname = 'time') AS no_time_index \gset
+\if :no_time_index
 DROP INDEX IF EXISTS ticks_time_idx;
 \else
 CREATE INDEX IF NOT EXISTS ticks_time_idx ON ticks (time DESC);

@@ -85,20 +85,49 @@ def test_unique_keys_of_the_contract_hold_the_time_column(fresh):
     }
     # The job's ON CONFLICT targets and docs/contracts.md; every one holds the hypertable's time column.
     assert keys == {
-        "ticks": "exchange,symbol,trade_id,time",
+        "ticks": "time,exchange,symbol,trade_id",
         "candles_1m": "exchange,symbol,bucket",
         "anomalies": "id,time",
     }
     indexes = {r["indexname"] for r in db.rows("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")}
     assert {"ticks_instrument_time_idx", "anomalies_time_idx"} <= indexes
-    # Each index of ticks costs every tick row an insert: on a hypertable, whose chunks a time range selects by
-    # their bounds, ticks has no index on time alone (TimescaleDB's default one or ours).
-    tick_indexes = {
-        r["indexdef"].split(" USING ")[1]
+    # Each index of ticks costs every tick row an insert: the unique key leads with time, so no index on time alone
+    # (TimescaleDB's default one or ours) on either database.
+    assert tick_indexes(db) == {
+        'UNIQUE INDEX ticks_trade_key ON public.ticks USING btree ("time", exchange, symbol, trade_id)',
+        'INDEX ticks_instrument_time_idx ON public.ticks USING btree (exchange, symbol, "time" DESC)',
+    }
+
+
+def tick_indexes(db: Database) -> set[str]:
+    return {
+        r["indexdef"].removeprefix("CREATE ")
         for r in db.rows("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'ticks'")
     }
-    by_time = {'btree ("time" DESC)', 'btree ("time")'} & tick_indexes
-    assert (not by_time) if timescaledb(db) else by_time, tick_indexes
+
+
+def test_a_ticks_table_made_before_its_key_led_with_time_keeps_its_key_and_on_plain_postgres_a_time_index(
+    postgres_stack,
+):
+    """Release 0.1 keyed ticks (exchange, symbol, trade_id, time): re-applying sql/ rebuilds no key of a live table
+    (the same uniqueness either way), and plain PostgreSQL then keeps the index its time-range scans need."""
+    admin = superuser(postgres_stack)
+    admin.run("DROP DATABASE IF EXISTS tickstream_old_key_test WITH (FORCE)")
+    admin.run("CREATE DATABASE tickstream_old_key_test")
+    db = admin.as_role(admin.user, admin.password, "tickstream_old_key_test")
+    db.run(
+        "CREATE TABLE ticks (time timestamptz NOT NULL, exchange text NOT NULL, symbol text NOT NULL,"
+        " trade_id text NOT NULL, price numeric NOT NULL, size numeric NOT NULL, side text NOT NULL,"
+        " recv_time timestamptz NOT NULL, CONSTRAINT ticks_trade_key UNIQUE (exchange, symbol, trade_id, time))"
+    )
+    for _ in range(2):
+        for f in SQL_FILES:
+            db.run(file=f)
+    indexes = tick_indexes(db)
+    assert 'UNIQUE INDEX ticks_trade_key ON public.ticks USING btree (exchange, symbol, trade_id, "time")' in indexes
+    by_time = 'INDEX ticks_time_idx ON public.ticks USING btree ("time" DESC)' in indexes
+    assert by_time != timescaledb(db), indexes
+    admin.run("DROP DATABASE tickstream_old_key_test WITH (FORCE)")
 
 
 def java_constants(file: str, *names: str) -> dict[str, str]:
@@ -349,7 +378,7 @@ def interval(text: str) -> int:
 
 def test_timescale_statements_use_the_documented_api():
     branches = {p.name: timescale_branch(p) for p in SQL_FILES if "\\if :timescaledb" in p.read_text()}
-    assert set(branches) == {"030_timescale.sql", "040_indexes.sql", "050_candles_1h.sql"}
+    assert set(branches) == {"030_timescale.sql", "050_candles_1h.sql"}
     text = "\n".join(branches.values())
     seen = {}
     for function, names in TIMESCALE_API.items():
