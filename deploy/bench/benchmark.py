@@ -446,6 +446,18 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
 # ---------------------------------------------------------------------------------------------- report
 
 
+def cpu_reference(repeats: int = 5) -> dict:
+    """CPU seconds of a fixed pure-Python loop, min and median of a few: how fast this machine's cores ran while
+    the benchmark did (a shared host's cores slow down under its neighbours; compare runs by it)."""
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        sum(i * i for i in range(5_000_000))
+        times.append(time.process_time() - start)
+    times.sort()
+    return {"min_s": round(times[0], 3), "median_s": round(times[len(times) // 2], 3)}
+
+
 def machine(database: dict) -> dict:
     mem = next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1]
     jv = subprocess.run([java(), "-version"], capture_output=True, text=True).stderr.splitlines()[0]
@@ -561,6 +573,17 @@ def cpu_budget(step: dict, cores: int) -> list[str]:
     return lines
 
 
+def cpu_reference_line(ref: dict | None) -> str:
+    if not ref or "after" not in ref:
+        return ""
+    b, a = ref["before"], ref["after"]
+    return (
+        f"CPU reference (CPU seconds of a fixed pure-Python loop, min/median of 5; lower is faster): "
+        f"{b['min_s']}/{b['median_s']} s before the run, {a['min_s']}/{a['median_s']} s after. One machine of "
+        "this kind read 0.20 to 0.41 s within an hour (a shared host): runs whose references differ are not comparable."
+    )
+
+
 def warmup_line(warmup: dict | None) -> str:
     if not warmup:
         return "No warm-up: the first step measured a job whose hot paths were still being compiled."
@@ -611,6 +634,8 @@ def report(results: dict, out_dir: Path) -> str:
         f"Command: `{results['command']}`",
         "",
         warmup_line(results.get("warmup")),
+        "",
+        cpu_reference_line(results.get("cpu_reference")),
         "",
         "## Ceilings of the parts alone",
         "",
@@ -796,6 +821,7 @@ def main(argv: list[str]) -> int:
         "machine": machine(db),
         "ceilings": {},
         "steps": [],
+        "cpu_reference": {"before": cpu_reference()},
     }
     try:
         log("ceiling: Kafka")
@@ -824,6 +850,7 @@ def main(argv: list[str]) -> int:
     finally:
         if not args.keep:
             subprocess.run(tool_cmd + ["down"], capture_output=True)
+    results["cpu_reference"]["after"] = cpu_reference()
     out_dir = Path(args.out) / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir.mkdir(parents=True, exist_ok=True)
     text = report(results, out_dir)

@@ -4,7 +4,15 @@ table during a step (on a real PostgreSQL with sql/ applied)."""
 import random
 
 import pytest
-from bench.benchmark import Deliveries, database_in_use, lag_bounded, slope
+from bench.benchmark import (
+    Deliveries,
+    cpu_reference,
+    cpu_reference_line,
+    database_in_use,
+    lag_bounded,
+    slope,
+    warmup_line,
+)
 from bench.tickrows import TickRows
 from conftest import wait_for
 from stack_fixtures import postgres_stack, superuser  # noqa: F401 (fixture)
@@ -143,3 +151,12 @@ def test_deliveries_count_each_anomaly_of_the_step_once_from_its_trade_time(tmp_
     latencies = sorted(deliveries.latencies(["S0A-USDT", "S0B-USDT"]))
     trade_a = datetime.datetime.fromisoformat("2026-12-01T00:00:00+00:00").timestamp() * 1000
     assert latencies == sorted([1_796_000_000_300 - trade_a, 1_796_000_000_300 - trade_a - 100])
+
+
+def test_the_report_gives_the_cpu_reference_of_the_run_and_says_whether_it_warmed_up():
+    ref = {"before": cpu_reference(repeats=3), "after": {"min_s": 0.2, "median_s": 0.25}}
+    assert 0 < ref["before"]["min_s"] <= ref["before"]["median_s"]
+    line = cpu_reference_line(ref)
+    assert f"{ref['before']['min_s']}/{ref['before']['median_s']} s before the run, 0.2/0.25 s after" in line
+    assert warmup_line({"offered_per_s": 20_000, "seconds": 60}).startswith("Warm-up: 20,000 ticks/s for 60 s")
+    assert warmup_line(None).startswith("No warm-up")
