@@ -1,0 +1,100 @@
+"""PostgreSQL's cost per tick row under the two orders of ticks' unique key: (time, exchange, symbol, trade_id), the
+one tables get from 0.2 on, and (exchange, symbol, trade_id, time), release 0.1's. On a private instance of its own
+(TimescaleDB when installed, else plain; TICKSTREAM_TIMESCALEDB chooses), alternating the two: the key is swapped on
+the empty table, then the benchmark's PostgresIngestCeiling writes the rows along its three paths. Prints rows/s of
+each path and PostgreSQL's CPU per row (the postmaster's, its reaped backends' and its live children's).
+
+Run: producers/.venv/bin/python deploy/bench/tick_key_order.py [--rows 300000] [--reps 4]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+DEPLOY = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(DEPLOY))
+
+from bench.benchmark import java, job_test_classpath  # noqa: E402
+from stack import postgres  # noqa: E402
+from stack.state import Stack  # noqa: E402
+
+KEYS = {
+    "time first (0.2)": "time, exchange, symbol, trade_id",
+    "instrument first (0.1)": "exchange, symbol, trade_id, time",
+}
+
+
+def server_cpu_seconds(home: Path) -> float:
+    postmaster = int((home / "postgres" / "data" / "postmaster.pid").read_text().split()[0])
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime: backends exit with their connection
+    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+    for pid in children:
+        try:
+            f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(f[11]) + int(f[12])
+        except FileNotFoundError:
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="deploy/bench/tick_key_order.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=300_000)
+    parser.add_argument("--reps", type=int, default=4)
+    args = parser.parse_args()
+    home = DEPLOY / "target" / "tick-key-order"
+    tool = [sys.executable, str(DEPLOY / "tickstream"), "--state-dir", str(home)]
+    subprocess.run(tool + ["up", "--free-ports", "--only", "postgres"], check=True)
+    try:
+        stack = Stack.open(str(home))
+        admin = postgres.admin(stack)
+        for rep in range(-1, args.reps):  # -1: a warm-up of both (cold caches read slower), not printed
+            for name, columns in KEYS.items():
+                admin.psql(
+                    "TRUNCATE ticks; ALTER TABLE ticks DROP CONSTRAINT ticks_trade_key;"
+                    f" ALTER TABLE ticks ADD CONSTRAINT ticks_trade_key UNIQUE ({columns}); CHECKPOINT;",
+                    db=postgres.DATABASE,
+                )
+                before = server_cpu_seconds(home)
+                run = subprocess.run(
+                    [
+                        java(),
+                        "-Xmx512m",
+                        "-cp",
+                        job_test_classpath(),
+                        "io.tickstream.bench.PostgresIngestCeiling",
+                        stack.endpoint("jdbc_url"),
+                        str(args.rows),
+                        f"K{rep + 1}{name[0].upper()}",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    env=dict(os.environ, TICKSTREAM_JDBC_PASSWORD=postgres.job_password()),
+                )
+                cpu = server_cpu_seconds(home) - before
+                if run.returncode != 0:
+                    raise SystemExit(f"PostgresIngestCeiling failed:\n{run.stdout}\n{run.stderr[-3000:]}")
+                rates = {
+                    json.loads(l)["method"]: json.loads(l)["rows_per_s"]
+                    for l in run.stdout.splitlines()
+                    if l.startswith("{")
+                }
+                if rep < 0:
+                    continue
+                print(
+                    f"rep {rep} {name:24s} COPY sink path {rates['copy-direct']:>9,} rows/s, replay path"
+                    f" {rates['copy-staging-insert']:>8,}, batched INSERT {rates['jdbc-batched-insert']:>8,};"
+                    f" PostgreSQL CPU {1e6 * cpu / (3 * args.rows):.2f} µs per row (the three paths together)",
+                    flush=True,
+                )
+    finally:
+        subprocess.run(tool + ["down"], capture_output=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
