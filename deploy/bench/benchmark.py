@@ -153,7 +153,8 @@ def job_test_classpath() -> str:
     return os.pathsep.join([str(classes / "classes"), str(classes / "test-classes"), cp_file.read_text().strip()])
 
 
-def postgres_ceiling(stack: Stack, rows: int) -> dict:
+def ingest_rates(stack: Stack, rows: int, prefix: str) -> dict[str, int]:
+    """Rows/s of each tick write path of PostgresIngestCeiling (its method name to rate), `rows` rows each."""
     out = subprocess.run(
         [
             java(),
@@ -163,7 +164,7 @@ def postgres_ceiling(stack: Stack, rows: int) -> dict:
             "io.tickstream.bench.PostgresIngestCeiling",
             stack.endpoint("jdbc_url"),
             str(rows),
-            f"PGC{int(time.time()) % 100000}",
+            prefix,
         ],
         capture_output=True,
         text=True,
@@ -171,11 +172,16 @@ def postgres_ceiling(stack: Stack, rows: int) -> dict:
     )
     if out.returncode != 0:
         raise RuntimeError(f"PostgresIngestCeiling failed:\n{out.stdout}\n{out.stderr[-3000:]}")
-    results = {json.loads(l)["method"]: json.loads(l) for l in out.stdout.splitlines() if l.startswith("{")}
+    lines = [json.loads(l) for l in out.stdout.splitlines() if l.startswith("{")]
+    return {l["method"]: l["rows_per_s"] for l in lines}
+
+
+def postgres_ceiling(stack: Stack, rows: int) -> dict:
+    rates = ingest_rates(stack, rows, f"PGC{int(time.time()) % 100000}")
     return {
-        "sink_path_rows_per_s": results["copy-direct"]["rows_per_s"],
-        "replay_path_rows_per_s": results["copy-staging-insert"]["rows_per_s"],
-        "insert_rows_per_s": results["jdbc-batched-insert"]["rows_per_s"],
+        "sink_path_rows_per_s": rates["copy-direct"],
+        "replay_path_rows_per_s": rates["copy-staging-insert"],
+        "insert_rows_per_s": rates["jdbc-batched-insert"],
         "rows": rows,
     }
 

@@ -8,7 +8,6 @@ Run: producers/.venv/bin/python deploy/bench/tick_key_order.py [--rows 300000] [
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 DEPLOY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(DEPLOY))
 
-from bench.benchmark import java, job_test_classpath  # noqa: E402
+from bench.benchmark import ingest_rates  # noqa: E402
 from stack import postgres  # noqa: E402
 from stack.state import Stack  # noqa: E402
 
@@ -60,29 +59,8 @@ def main() -> int:
                     db=postgres.DATABASE,
                 )
                 before = server_cpu_seconds(home)
-                run = subprocess.run(
-                    [
-                        java(),
-                        "-Xmx512m",
-                        "-cp",
-                        job_test_classpath(),
-                        "io.tickstream.bench.PostgresIngestCeiling",
-                        stack.endpoint("jdbc_url"),
-                        str(args.rows),
-                        f"K{rep + 1}{name[0].upper()}",
-                    ],
-                    capture_output=True,
-                    text=True,
-                    env=dict(os.environ, TICKSTREAM_JDBC_PASSWORD=postgres.job_password()),
-                )
+                rates = ingest_rates(stack, args.rows, f"K{rep + 1}{name[0].upper()}")
                 cpu = server_cpu_seconds(home) - before
-                if run.returncode != 0:
-                    raise SystemExit(f"PostgresIngestCeiling failed:\n{run.stdout}\n{run.stderr[-3000:]}")
-                rates = {
-                    json.loads(l)["method"]: json.loads(l)["rows_per_s"]
-                    for l in run.stdout.splitlines()
-                    if l.startswith("{")
-                }
                 if rep < 0:
                     continue
                 print(

@@ -545,6 +545,9 @@ public final class Evaluation {
                                 Double.parseDouble(n.get("price").asText()))
                     });
         }
+        for (List<long[]> trades : byInstrument.values()) {
+            trades.sort(Comparator.comparingLong((long[] t) -> t[0]));
+        }
         double factor = settings.thresholdPct() / 100.0;
         Set<Label> reached = new HashSet<>();
         for (Label n : stream.nearMisses()) {
@@ -552,7 +555,6 @@ public final class Evaluation {
                 continue;
             }
             List<long[]> trades = byInstrument.getOrDefault(n.instrument(), List.of());
-            trades.sort(Comparator.comparingLong((long[] t) -> t[0]));
             long from = n.start(), to = n.end() + NEAR_MISS_AFTER_MS;
             outer:
             for (int i = 0; i < trades.size(); i++) {
