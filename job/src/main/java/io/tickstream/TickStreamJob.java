@@ -23,6 +23,7 @@ import io.tickstream.source.BadRecordSplitter;
 import io.tickstream.source.ParseResult;
 import io.tickstream.source.TickSource;
 import io.tickstream.state.RetiredOperators;
+import io.tickstream.state.WriteBackKeyedProcessOperator;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -116,17 +117,22 @@ public final class TickStreamJob {
 
         // Trade order per instrument, each trade once: what makes shuffled input raise the same alerts.
         SingleOutputStreamOperator<Tick> inTradeOrder = ticks.keyBy(Tick::instrument)
-                .process(new TradeSequencer(config.allowedLateness.plus(config.outOfOrderness), config.stateTtl))
-                .uid(Uids.TRADE_SEQUENCER)
-                .name(Uids.TRADE_SEQUENCER);
+                .transform(
+                        Uids.TRADE_SEQUENCER,
+                        TypeInformation.of(Tick.class),
+                        new WriteBackKeyedProcessOperator<>(new TradeSequencer(
+                                config.allowedLateness.plus(config.outOfOrderness), config.stateTtl)))
+                .uid(Uids.TRADE_SEQUENCER);
         KeyedStream<Tick, String> byInstrument =
                 DataStreamUtils.reinterpretAsKeyedStream(inTradeOrder, Tick::instrument);
 
         SingleOutputStreamOperator<Anomaly> anomalies = byInstrument
-                .process(new AnomalyDetectors(
-                        config.priceMove, config.returnZScore, config.volumeSpike, config.stateTtl))
-                .uid(Uids.ANOMALY_DETECTORS)
-                .name(Uids.ANOMALY_DETECTORS);
+                .transform(
+                        Uids.ANOMALY_DETECTORS,
+                        TypeInformation.of(Anomaly.class),
+                        new WriteBackKeyedProcessOperator<>(new AnomalyDetectors(
+                                config.priceMove, config.returnZScore, config.volumeSpike, config.stateTtl)))
+                .uid(Uids.ANOMALY_DETECTORS);
         // One asset across venues: each instrument's last trade per 100 ms, keyed by base asset and quote class,
         // beside the instruments' alerts, whose open incidents a divergence joins.
         DataStream<Anomaly> divergences = anomalies

@@ -4,6 +4,8 @@ import io.tickstream.metrics.JobMetrics;
 import io.tickstream.model.Tick;
 import io.tickstream.state.CachedValueState;
 import io.tickstream.state.StateTtl;
+import io.tickstream.state.WriteBackKeyedProcessOperator;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -18,6 +20,7 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.operators.KeyContext;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
@@ -37,7 +40,8 @@ import org.apache.flink.util.OutputTag;
  * its gap was given up is late: it is not fed to the detectors (they have moved on) but goes to
  * {@link #LATE} so its 1-minute candle can still take it.
  */
-public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tick> {
+public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tick>
+        implements WriteBackKeyedProcessOperator.Function {
     private static final long serialVersionUID = 1L;
 
     /** Trades released out of trade order: for the candles only. */
@@ -72,6 +76,9 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
     private final Duration unsequencedDedupTtl;
 
     private transient CachedValueState<String, Progress> progressState;
+    /** Set by the operator before open: held writes go to the state at checkpoints (null: at once). */
+    private transient KeyContext keys;
+
     private transient MapState<Long, Tick> heldBySeq;
     private transient MapState<String, Tick> heldUnsequenced;
     private transient MapState<String, Boolean> releasedUnsequenced;
@@ -91,12 +98,22 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
     }
 
     @Override
+    public void writeBackWith(KeyContext keys) {
+        this.keys = keys;
+    }
+
+    @Override
+    public void writeBack() throws IOException {
+        progressState.writeBack();
+    }
+
+    @Override
     public void open(OpenContext openContext) {
         ValueState<Progress> stored = getRuntimeContext()
                 .getState(StateTtl.expireAfter(
                         new ValueStateDescriptor<>("sequencer-progress", SequencerProgressSerializer.INSTANCE),
                         stateTtl));
-        progressState = new CachedValueState<>(stored, stateTtl, CACHED_INSTRUMENTS);
+        progressState = new CachedValueState<>(stored, stateTtl, CACHED_INSTRUMENTS, keys);
         heldBySeq = getRuntimeContext()
                 .getMapState(StateTtl.expireAfter(
                         new MapStateDescriptor<>("held-by-seq", Types.LONG, TypeInformation.of(Tick.class)), stateTtl));

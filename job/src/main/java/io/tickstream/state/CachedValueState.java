@@ -1,31 +1,43 @@
 package io.tickstream.state;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.streaming.api.operators.KeyContext;
 
 /**
  * A keyed value state read and written on every trade, with the values of the most recently used keys kept on the
- * heap as well: a read of such a key is a map look-up instead of a RocksDB read (a JNI call, the key's and the
- * value's serialization, a fresh copy of every object in the value), which was half of the detectors' time. Every
- * write still goes to the state, so checkpoints hold exactly what they held without this; a restored or rescaled
- * operator starts with an empty cache and reads from the state. Only this operator instance writes its keys' state,
- * so the heap copy cannot go stale; a copy is not served once the state's time-to-live since its last write has
- * passed (the state then decides, as without the cache). Not thread-safe: one per operator instance.
+ * heap: a read of such a key is a map look-up instead of a RocksDB read (a JNI call, the key's and the value's
+ * serialization, a fresh copy of every object in the value), which was half of the detectors' time.
  *
- * <p>The value returned is the cached object itself: callers change it and {@link #update} it, as they do with a
- * value read from the state, and must not hand out parts of it that they change later.
+ * <p>Run by a {@link WriteBackKeyedProcessOperator} (given its {@link KeyContext}), a write stays on the heap until
+ * the operator's next snapshot ({@link #writeBack()}, before the state backend's) or until its key leaves the heap,
+ * whichever is first: a busy instrument's value is serialized and put into RocksDB once per checkpoint instead of
+ * once per trade, and every checkpoint and savepoint still holds each key's latest value. Without a key context
+ * every write goes to the state at once. A restored or rescaled operator starts with an empty heap and reads from
+ * the state. Only this operator instance writes its keys' state, so the heap copy cannot go stale.
+ *
+ * <p>Time-to-live counts from the last {@link #update}: a heap copy older than that is expired and its key's state
+ * cleared (the backend, which counts from when the value reached it, up to a checkpoint interval later, would still
+ * serve it). Not thread-safe: one per operator instance.
+ *
+ * <p>The value returned is the heap copy itself: callers change it and {@link #update} it, as they do with a value
+ * read from the state, and must not hand out parts of it that they change later.
  */
 public final class CachedValueState<K, V> {
     private final ValueState<V> state;
     private final long ttlMs;
+    private final KeyContext keys;
     private final Map<K, Cached<V>> recent;
 
     private static final class Cached<V> {
         V value;
         long writtenAt;
+        /** Updated since it last reached the state. */
+        boolean held;
 
         Cached(V value, long writtenAt) {
             this.value = value;
@@ -36,14 +48,22 @@ public final class CachedValueState<K, V> {
     /**
      * @param state the keyed state (with time-to-live {@code ttl}, counted from each write)
      * @param capacity the most keys kept on the heap; the least recently used leave first
+     * @param keys the operator's key context, to write a held value under its own key; null: write through
      */
-    public CachedValueState(ValueState<V> state, Duration ttl, int capacity) {
+    public CachedValueState(ValueState<V> state, Duration ttl, int capacity, KeyContext keys) {
         this.state = state;
         this.ttlMs = ttl.toMillis();
+        this.keys = keys;
         this.recent = new LinkedHashMap<>(Math.min(capacity, 1024) * 2, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<K, Cached<V>> eldest) {
-                return size() > capacity;
+                if (size() <= capacity) {
+                    return false;
+                }
+                if (eldest.getValue().held) {
+                    writeUnderItsKey(eldest.getKey(), eldest.getValue());
+                }
+                return true;
             }
         };
     }
@@ -54,27 +74,69 @@ public final class CachedValueState<K, V> {
      */
     public V value(K key, long now) throws IOException {
         Cached<V> cached = recent.get(key);
-        if (cached != null) {
-            if (now - cached.writtenAt < ttlMs) {
-                return cached.value;
-            }
-            recent.remove(key);
+        if (cached == null) {
+            return state.value();
         }
-        return state.value();
+        if (now - cached.writtenAt < ttlMs) {
+            return cached.value;
+        }
+        recent.remove(key);
+        state.clear();
+        return null;
     }
 
     /**
-     * Writes the current key's value ({@code key} must be it) to the state and keeps it; {@code now} is the
-     * processing time, read before this call (the state's own write time is then never earlier).
+     * Sets the current key's value ({@code key} must be it); {@code now} is the processing time, read before this
+     * call (the state's own write time is then never earlier).
      */
     public void update(K key, V value, long now) throws IOException {
-        state.update(value);
         Cached<V> cached = recent.get(key);
         if (cached == null) {
-            recent.put(key, new Cached<>(value, now));
+            cached = new Cached<>(value, now);
+            recent.put(key, cached);
         } else {
             cached.value = value;
             cached.writtenAt = now;
         }
+        if (keys == null) {
+            state.update(value);
+        } else {
+            cached.held = true;
+        }
+    }
+
+    /** Writes every held value to the state, each under its key; the operator calls this before each snapshot. */
+    public void writeBack() throws IOException {
+        if (keys == null) {
+            return;
+        }
+        Object current = keys.getCurrentKey();
+        try {
+            for (Map.Entry<K, Cached<V>> e : recent.entrySet()) {
+                Cached<V> cached = e.getValue();
+                if (cached.held) {
+                    keys.setCurrentKey(e.getKey());
+                    state.update(cached.value);
+                    cached.held = false;
+                }
+            }
+        } finally {
+            if (current != null) {
+                keys.setCurrentKey(current);
+            }
+        }
+    }
+
+    private void writeUnderItsKey(K key, Cached<V> cached) {
+        Object current = keys.getCurrentKey();
+        keys.setCurrentKey(key);
+        try {
+            state.update(cached.value);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            keys.setCurrentKey(current);
+        }
+        cached.held = false;
     }
 }

@@ -9,6 +9,7 @@ import io.tickstream.sequence.TradeSequencer;
 import io.tickstream.source.TickParser;
 import io.tickstream.source.TickSource;
 import io.tickstream.state.CachedValueState;
+import io.tickstream.testutils.Harnesses;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.lang.reflect.Field;
@@ -23,7 +24,6 @@ import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 
@@ -162,8 +162,8 @@ public final class PerTickCost {
     /** CPU ns per tick of {@code fn} on RocksDB, per round; each round feeds the ticks again, later in time. */
     private static <O> double[] keyed(KeyedProcessFunction<String, Tick, O> fn, Tick[] ticks, int rounds)
             throws Exception {
-        KeyedOneInputStreamOperatorTestHarness<String, Tick, O> harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(fn), Tick::instrument, Types.STRING);
+        KeyedOneInputStreamOperatorTestHarness<String, Tick, O> harness =
+                new KeyedOneInputStreamOperatorTestHarness<>(Harnesses.operatorOf(fn), Tick::instrument, Types.STRING);
         // RocksDB's memory as a TaskManager gives it (the harness's default, a few hundred KiB of managed memory,
         // flushes the memtable constantly)
         EmbeddedRocksDBStateBackend rocksDb = new EmbeddedRocksDBStateBackend();
@@ -231,7 +231,7 @@ public final class PerTickCost {
         AnomalyDetectors detectors =
                 new AnomalyDetectors(config.priceMove, config.returnZScore, config.volumeSpike, config.stateTtl);
         KeyedOneInputStreamOperatorTestHarness<String, Tick, ?> harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(detectors), Tick::instrument, Types.STRING);
+                Harnesses.operatorOf(detectors), Tick::instrument, Types.STRING);
         harness.open();
         List<Tick> one = new ArrayList<>();
         for (Tick t : ticks) {

@@ -651,6 +651,7 @@ class AnomalyDetectorsTest {
         var h = harness();
         processingTime(h, 0);
         flatAt100(h);
+        h.snapshot(1, 1); // a checkpoint: the state held on the heap reaches the backend
         assertThat(h.numKeyedStateEntries()).isEqualTo(1); // the three detectors' state, as one value
 
         processingTime(h, TTL.toMillis() + 1);

@@ -85,6 +85,15 @@ class TradeSequencerTest {
         assertThat(released()).containsExactly("100");
     }
 
+    private long checkpoints;
+
+    /** Keyed state entries at a checkpoint, when the progress held on the heap has reached the backend. */
+    private int stateEntriesAtACheckpoint() throws Exception {
+        checkpoints++;
+        h.snapshot(checkpoints, checkpoints);
+        return h.numKeyedStateEntries();
+    }
+
     @Test
     void firstTradeOfAnInstrumentWaitsForTheWatermark() throws Exception {
         in(btc(100, 0), btc(101, 10));
@@ -103,7 +112,7 @@ class TradeSequencerTest {
         in(btc(102, 20), btc(103, 20), btc(104, 5)); // trade order, even when the venue's times are not monotonic
         assertThat(released()).containsExactly("100", "101", "102", "103", "104");
         assertThat(late()).isEmpty();
-        assertThat(h.numKeyedStateEntries())
+        assertThat(stateEntriesAtACheckpoint())
                 .as("only the progress, nothing held")
                 .isEqualTo(1);
     }
@@ -113,11 +122,11 @@ class TradeSequencerTest {
         startAt100();
         in(btc(103, 30), btc(102, 20));
         assertThat(released()).containsExactly("100");
-        assertThat(h.numKeyedStateEntries()).as("progress and held trades").isEqualTo(2);
+        assertThat(stateEntriesAtACheckpoint()).as("progress and held trades").isEqualTo(2);
 
         in(btc(101, 10));
         assertThat(released()).containsExactly("100", "101", "102", "103");
-        assertThat(h.numKeyedStateEntries()).as("held trades gone").isEqualTo(1);
+        assertThat(stateEntriesAtACheckpoint()).as("held trades gone").isEqualTo(1);
         assertThat(late()).isEmpty();
     }
 
@@ -130,7 +139,7 @@ class TradeSequencerTest {
 
         h.processWatermark(T0 + 200); // passes 102: gap 101 given up; 103 and 104 follow contiguously
         assertThat(released()).containsExactly("100", "102", "103", "104");
-        assertThat(h.numKeyedStateEntries()).isEqualTo(1);
+        assertThat(stateEntriesAtACheckpoint()).isEqualTo(1);
         assertThat(late()).isEmpty();
     }
 
@@ -242,10 +251,10 @@ class TradeSequencerTest {
     @Test
     void heldTradesLeaveNoStateOnceReleased() throws Exception {
         in(btc(10, 100), btc(12, 300), btc(11, 200));
-        assertThat(h.numKeyedStateEntries()).isEqualTo(2);
+        assertThat(stateEntriesAtACheckpoint()).isEqualTo(2);
         h.processWatermark(T0 + 1_000);
         assertThat(released()).containsExactly("10", "11", "12");
-        assertThat(h.numKeyedStateEntries()).isEqualTo(1);
+        assertThat(stateEntriesAtACheckpoint()).isEqualTo(1);
     }
 
     @Test
@@ -386,7 +395,7 @@ class TradeSequencerTest {
         assertThat(late()).isEmpty();
         assertThat(metrics.count("duplicate_records")).isZero();
         assertThat(idsByInstrument(sequenced)).isEqualTo(idsByInstrument(ordered));
-        assertThat(h.numKeyedStateEntries())
+        assertThat(stateEntriesAtACheckpoint())
                 .as("nothing held after the final watermark")
                 .isEqualTo(3); // progress of both instruments, released-id memory of the unsequenced one
         assertThat(byInstrument(detect(sequenced))).isEqualTo(byInstrument(expected));

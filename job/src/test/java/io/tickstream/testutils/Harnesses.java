@@ -1,6 +1,7 @@
 package io.tickstream.testutils;
 
 import io.tickstream.model.Tick;
+import io.tickstream.state.WriteBackKeyedProcessOperator;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.flink.api.common.JobID;
@@ -32,8 +33,8 @@ public final class Harnesses {
             KeyedProcessFunction<String, Tick, O> fn, CapturedMetrics metrics) throws Exception {
         MockEnvironment env =
                 new MockEnvironmentBuilder().setMetricGroup(metrics.taskGroup()).build();
-        KeyedOneInputStreamOperatorTestHarness<String, Tick, O> harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(fn), Tick::instrument, Types.STRING, env);
+        KeyedOneInputStreamOperatorTestHarness<String, Tick, O> harness =
+                new KeyedOneInputStreamOperatorTestHarness<>(operatorOf(fn), Tick::instrument, Types.STRING, env);
         harness.open();
         return harness;
     }
@@ -41,8 +42,8 @@ public final class Harnesses {
     /** A harness around {@code fn}, keyed by {@link Tick#instrument()}, restored from {@code snapshot}, opened. */
     public static <O> KeyedOneInputStreamOperatorTestHarness<String, Tick, O> restored(
             KeyedProcessFunction<String, Tick, O> fn, OperatorSubtaskState snapshot) throws Exception {
-        KeyedOneInputStreamOperatorTestHarness<String, Tick, O> harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(fn), Tick::instrument, Types.STRING);
+        KeyedOneInputStreamOperatorTestHarness<String, Tick, O> harness =
+                new KeyedOneInputStreamOperatorTestHarness<>(operatorOf(fn), Tick::instrument, Types.STRING);
         harness.initializeState(snapshot);
         harness.open();
         return harness;
@@ -55,9 +56,18 @@ public final class Harnesses {
         MockEnvironment env =
                 new MockEnvironmentBuilder().setMetricGroup(metrics.taskGroup()).build();
         KeyedOneInputStreamOperatorTestHarness<String, Tick, O> harness =
-                new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(fn), key, Types.STRING, env);
+                new KeyedOneInputStreamOperatorTestHarness<>(operatorOf(fn), key, Types.STRING, env);
         harness.open();
         return harness;
+    }
+
+    /** The operator the job runs {@code fn} in: state written back at snapshots when {@code fn} can. */
+    public static <O> KeyedProcessOperator<String, Tick, O> operatorOf(KeyedProcessFunction<String, Tick, O> fn) {
+        if (fn instanceof WriteBackKeyedProcessOperator.Function) {
+            return new WriteBackKeyedProcessOperator<>(
+                    (KeyedProcessFunction<String, Tick, O> & WriteBackKeyedProcessOperator.Function) fn);
+        }
+        return new KeyedProcessOperator<>(fn);
     }
 
     public static <O> KeyedOneInputStreamOperatorTestHarness<String, Tick, O> keyed(
