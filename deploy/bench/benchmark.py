@@ -26,7 +26,7 @@ DEPLOY = Path(__file__).resolve().parents[1]
 REPO = DEPLOY.parent
 sys.path.insert(0, str(DEPLOY))
 
-from stack import kafka, postgres  # noqa: E402
+from stack import kafka, postgres, producers  # noqa: E402
 from stack.state import Stack, classpath, java, runtime_lib  # noqa: E402
 
 from .procstat import cpu_seconds, rss_mib  # noqa: E402
@@ -93,7 +93,7 @@ def kafka_ceiling(stack: Stack, records: int) -> dict:
             f"bootstrap.servers={bootstrap}",
             "acks=all",
             "enable.idempotence=true",
-            "compression.type=lz4",
+            f"compression.type={producers.KAFKA_COMPRESSION}",
             "linger.ms=5",
             "batch.size=262144",
         ],
@@ -223,6 +223,8 @@ def producers_ceiling(stack: Stack, count: int) -> dict:
             topic,
             "--bootstrap",
             kafka.bootstrap(stack),
+            "--compression",
+            producers.KAFKA_COMPRESSION,
             "--no-metrics",
             "--status-every",
             "0",
@@ -368,6 +370,8 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
             str(INJECT_AFTER_S),
             "--bootstrap",
             bootstrap,
+            "--compression",
+            producers.KAFKA_COMPRESSION,
             "--no-metrics",
             "--status-every",
             "0",
@@ -647,7 +651,7 @@ def report(results: dict, out_dir: Path) -> str:
         "",
         "| part | messages or rows/s |",
         "| --- | ---: |",
-        f"| Kafka produce (200 B, acks=all, idempotent, lz4) | {fmt(c['kafka']['produce_msgs_per_s'])} |",
+        f"| Kafka produce (200 B, acks=all, idempotent, compression {producers.KAFKA_COMPRESSION}) | {fmt(c['kafka']['produce_msgs_per_s'])} |",
         f"| Kafka consume | {fmt(c['kafka']['consume_msgs_per_s'])} |",
         f"| PostgreSQL tick rows, job sink path (one COPY into ticks per batch) | {fmt(c['postgres']['sink_path_rows_per_s'])} |",
         f"| PostgreSQL tick rows, the sink's replay path (COPY to staging + INSERT … SELECT … ON CONFLICT DO NOTHING; comparison) | {fmt(c['postgres'].get('replay_path_rows_per_s'))} |",

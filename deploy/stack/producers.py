@@ -20,6 +20,9 @@ ENSURE_VENV = REPO / "producers" / "scripts" / "ensure_venv.py"
 PRODUCERS_SRC = REPO / "producers" / "src"
 SYNTHETIC_RATE = 200
 SYNTHETIC_ANOMALIES = "spike,drop,volume"
+# The stack's broker runs on this host: compressing batches would save no network and cost CPU in the producers,
+# the broker (which decompresses to validate) and the job. A user's TICKSTREAM_KAFKA_COMPRESSION still wins.
+KAFKA_COMPRESSION = os.environ.get("TICKSTREAM_KAFKA_COMPRESSION", "none")
 
 
 def _venv_tool() -> ModuleType:
@@ -104,7 +107,16 @@ def up(stack: Stack, synthetic_only: bool = False) -> None:
     port = stack.port("producer_metrics")
     procs.require_free_port(port, "producer_metrics")
     python = ensure_venv()
-    common = ["--bootstrap", kafka.bootstrap(stack), "--metrics-port", str(port), "--metrics-host", "127.0.0.1"]
+    common = [
+        "--bootstrap",
+        kafka.bootstrap(stack),
+        "--compression",
+        KAFKA_COMPRESSION,
+        "--metrics-port",
+        str(port),
+        "--metrics-host",
+        "127.0.0.1",
+    ]
     venues = [] if synthetic_only else reachable_venues()
     stack.path("producers").mkdir(parents=True, exist_ok=True)
     if venues:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 from conftest import REPO, StackCli, wait_for
@@ -68,6 +69,9 @@ def test_whole_pipeline_up_upgrade_down(whole_stack: StackCli):
         ):
             assert states[component] == "running", (component, states)
         pids = {c["component"]: c["pid"] for c in status["components"]}
+        # Its broker is on this host: the producers do not compress (README, the producers' flags).
+        producer_args = Path(f"/proc/{pids['producers']}/cmdline").read_bytes().split(b"\0")
+        assert producer_args[producer_args.index(b"--compression") + 1] == b"none", producer_args
 
         # Ticks become rows, and anomalies (the synthetic feed injects them) arrive.
         wait_for(

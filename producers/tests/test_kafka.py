@@ -123,7 +123,8 @@ def test_delivery_failures_are_counted_and_reported_not_dropped_silently():
     )
 
 
-def test_synthetic_load_reaches_the_broker(kafka_bootstrap):
+@pytest.mark.parametrize("compression", ["lz4", "none"])
+def test_synthetic_load_reaches_the_broker(kafka_bootstrap, compression):
     before = watermarks(kafka_bootstrap)
     r = subprocess.run(
         [
@@ -140,6 +141,8 @@ def test_synthetic_load_reaches_the_broker(kafka_bootstrap):
             "--no-metrics",
             "--venues",
             "synthetic,kraken",
+            "--compression",
+            compression,
         ],
         capture_output=True,
         text=True,

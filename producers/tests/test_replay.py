@@ -163,6 +163,20 @@ def test_feed_flags_that_would_loop_or_silently_switch_something_off_stop_at_sta
         assert exit.value.code == 2 and says in err and flag in err, err
 
 
+def test_a_compression_kafka_does_not_know_stops_at_start_up_from_the_flag_or_the_environment(capsys, monkeypatch):
+    from tickstream_producers.cli import main
+
+    with pytest.raises(SystemExit) as exit:
+        main(["synthetic", "--count", "1", "--compression", "brotli"])
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and "'brotli' is not a Kafka compression (lz4, zstd, snappy, gzip, none" in err, err
+    monkeypatch.setenv("TICKSTREAM_KAFKA_COMPRESSION", "LZ4 ")
+    with pytest.raises(SystemExit) as exit:
+        main(["synthetic", "--count", "1"])
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and "$TICKSTREAM_KAFKA_COMPRESSION" in err, err
+
+
 def test_backoff_max_below_backoff_min_and_rollover_off(capsys):
     from tickstream_producers.cli import build_parser, main
 

@@ -114,6 +114,18 @@ def _seconds(hint: str, unit: str = " seconds"):
     return conv
 
 
+COMPRESSIONS = ("lz4", "zstd", "snappy", "gzip", "none")
+
+
+def _compression(text: str) -> str:
+    if text not in COMPRESSIONS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a Kafka compression ({', '.join(COMPRESSIONS)}; "
+            "from --compression or $TICKSTREAM_KAFKA_COMPRESSION)"
+        )
+    return text
+
+
 def _connection_age(text: str) -> float:
     """Seconds before a planned rollover, or `off` (no rollover: the venue ends connections when it will)."""
     if text.strip().lower() == "off":
@@ -146,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
                 help="Kafka bootstrap servers (default: $TICKSTREAM_KAFKA_BOOTSTRAP or %(default)s)",
             )
             g.add_argument("--topic", default="ticks", help="Kafka topic (default: %(default)s)")
+            g.add_argument(
+                "--compression",
+                type=_compression,
+                default=os.environ.get("TICKSTREAM_KAFKA_COMPRESSION", "lz4"),
+                help="compression of the batches sent to Kafka: " + ", ".join(COMPRESSIONS) + " (default: "
+                "$TICKSTREAM_KAFKA_COMPRESSION or lz4; none suits a broker on the same host, where compressing "
+                "saves no network and costs CPU in the producers, the broker and the job)",
+            )
             g.add_argument("--stdout", action="store_true", help="print tick JSON lines instead of publishing")
         if metrics:
             g.add_argument("--metrics-host", default="127.0.0.1", help="metrics bind address (default: %(default)s)")
@@ -320,7 +340,9 @@ def _sink(args, metrics: Metrics, latency_every: int = 1):
         return StdoutSink(metrics)
     from .sinks import KafkaSink
 
-    return KafkaSink(args.bootstrap, args.topic, metrics, latency_every=latency_every)
+    return KafkaSink(
+        args.bootstrap, args.topic, metrics, latency_every=latency_every, **{"compression.type": args.compression}
+    )
 
 
 def _thread_stop() -> threading.Event:
