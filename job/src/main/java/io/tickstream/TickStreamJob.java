@@ -58,6 +58,12 @@ import org.apache.flink.util.ParameterTool;
 public final class TickStreamJob {
     public static final String JOB_NAME = "tickstream";
     static final long BUFFER_TIMEOUT_MS = 5;
+    /**
+     * Outputs no alert waits for (rows the database refused, late trades on their way to the candles) keep Flink's
+     * default: each output has its own flusher thread waking this often, and at 5 ms their wake-ups alone cost a TaskManager
+     * a tenth of a core.
+     */
+    static final long QUIET_OUTPUT_BUFFER_TIMEOUT_MS = 100;
 
     /**
      * Where the pipeline's results go. The tables' writers give back the rows the database refused, which join the
@@ -108,12 +114,12 @@ public final class TickStreamJob {
 
         addIfAny(
                 deadLetters,
-                sinks.tickRows()
+                quiet(sinks.tickRows()
                         .sink(
                                 ticks.map(new LatencyMeter())
                                         .uid(Uids.LATENCY_METER)
                                         .name(Uids.LATENCY_METER),
-                                Uids.TICKS_DB_SINK));
+                                Uids.TICKS_DB_SINK)));
 
         // Trade order per instrument, each trade once: what makes shuffled input raise the same alerts.
         SingleOutputStreamOperator<Tick> inTradeOrder = ticks.keyBy(Tick::instrument)
@@ -148,7 +154,7 @@ public final class TickStreamJob {
         DataStream<Anomaly> alerts = anomalies.union(divergences);
         // Its own task: a database write that stalls (a commit waiting on a PostgreSQL checkpoint) must not hold
         // the detectors, nor the alerts on their way to the anomalies topic, chained behind it.
-        DataStream<BadRecord> refusedAlerts = sinks.anomalyRows().sink(alerts, Uids.ANOMALIES_DB_SINK);
+        DataStream<BadRecord> refusedAlerts = quiet(sinks.anomalyRows().sink(alerts, Uids.ANOMALIES_DB_SINK));
         if (refusedAlerts instanceof SingleOutputStreamOperator<BadRecord> writer) {
             writer.disableChaining();
         }
@@ -163,7 +169,8 @@ public final class TickStreamJob {
                         .getSideOutput(TradeSequencer.LATE)
                         .map(CandleAggregate::ofTrade)
                         .uid(Uids.LATE_TRADE_CANDLES)
-                        .name(Uids.LATE_TRADE_CANDLES));
+                        .name(Uids.LATE_TRADE_CANDLES)
+                        .setBufferTimeout(QUIET_OUTPUT_BUFFER_TIMEOUT_MS));
         SingleOutputStreamOperator<Candle> candles = DataStreamUtils.reinterpretAsKeyedStream(
                         forCandles, part -> part.instrument)
                 .window(new TradeMinuteWindows())
@@ -172,7 +179,7 @@ public final class TickStreamJob {
                 .aggregate(new CandleAggregate(), new CandleWindow())
                 .uid(Uids.CANDLES_1M)
                 .name(Uids.CANDLES_1M);
-        addIfAny(deadLetters, sinks.candleRows().sink(candles, Uids.CANDLES_DB_SINK));
+        addIfAny(deadLetters, quiet(sinks.candleRows().sink(candles, Uids.CANDLES_DB_SINK)));
         candles.getSideOutput(LATE_FOR_CANDLES)
                 .process(new LateCandleTrades())
                 .uid(Uids.LATE_CANDLE_TRADES)
@@ -186,7 +193,16 @@ public final class TickStreamJob {
             allDeadLetters = allDeadLetters.union(more);
         }
         allDeadLetters.sinkTo(sinks.deadLetters()).uid(Uids.DEAD_LETTER_SINK).name(Uids.DEAD_LETTER_SINK);
-        RetiredOperators.claim(allDeadLetters);
+        // On one producer's output (chained to it): on the union they added a network output to every producer.
+        RetiredOperators.claim(ticks.getSideOutput(BadRecordSplitter.BAD_RECORDS));
+    }
+
+    /** A writer's refused rows: {@link #QUIET_OUTPUT_BUFFER_TIMEOUT_MS}. */
+    private static DataStream<BadRecord> quiet(DataStream<BadRecord> refused) {
+        if (refused instanceof SingleOutputStreamOperator<BadRecord> writer) {
+            writer.setBufferTimeout(QUIET_OUTPUT_BUFFER_TIMEOUT_MS);
+        }
+        return refused;
     }
 
     private static void addIfAny(List<DataStream<BadRecord>> deadLetters, DataStream<BadRecord> refused) {

@@ -121,11 +121,13 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
             restoredRows = null;
         }
         refusedRows = JobMetrics.counter(getMetricGroup(), JobMetrics.REFUSED_ROWS);
-        scheduleFlush();
+        if (settings.batchIntervalMs() > 0) {
+            scheduleFlush();
+        } // else a row leaves at once, or with the next batch as soon as the one in flight is written (written())
     }
 
     private void scheduleFlush() {
-        long interval = Math.max(settings.batchIntervalMs(), 1);
+        long interval = settings.batchIntervalMs();
         getProcessingTimeService()
                 .registerTimer(getProcessingTimeService().getCurrentProcessingTime() + interval, ts -> {
                     if (!filling.rows.isEmpty() && inFlight == null && !sending) {

@@ -24,7 +24,7 @@ public final class RetiredOperators {
 
     private RetiredOperators() {}
 
-    /** Adds an operator per retired uid, fed by {@code anchor} (a quiet stream: they drop what they get). */
+    /** Adds an operator per retired uid, fed by {@code anchor} (a quiet stream of one operator, which they chain to: they drop what they get). */
     public static void claim(DataStream<?> anchor) {
         for (String uid : UIDS) {
             claim(anchor, uid);
