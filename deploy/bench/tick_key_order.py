@@ -1,10 +1,13 @@
-"""PostgreSQL's cost per tick row under the two orders of ticks' unique key: (time, exchange, symbol, trade_id), the
-one tables get from 0.2 on, and (exchange, symbol, trade_id, time), release 0.1's. On a private instance of its own
-(TimescaleDB when installed, else plain; TICKSTREAM_TIMESCALEDB chooses), alternating the two: the key is swapped on
-the empty table, then the benchmark's PostgresIngestCeiling writes the rows along its three paths. Prints rows/s of
-each path and PostgreSQL's CPU per row (the postmaster's, its reaped backends' and its live children's).
+"""PostgreSQL's cost per tick row under two shapes of the ticks table, alternating. `--compare key-order`: the two
+orders of ticks' unique key, (time, exchange, symbol, trade_id), the one tables get from 0.2 on, and (exchange, symbol,
+trade_id, time), release 0.1's. `--compare collation`: the key's text columns compared by the database's collation
+(tables before 0.2) or byte by byte (COLLATE "C", tables from 0.2 on). On a private instance of its own
+(TimescaleDB when installed, else plain; TICKSTREAM_TIMESCALEDB chooses): the shape is set on the empty table, then
+the benchmark's PostgresIngestCeiling writes the rows along its three paths. Prints rows/s of each path and
+PostgreSQL's CPU per row (the postmaster's, its reaped backends' and its live children's).
 
-Run: producers/.venv/bin/python deploy/bench/tick_key_order.py [--rows 300000] [--reps 4]
+Run: producers/.venv/bin/python deploy/bench/tick_key_order.py [--compare key-order|collation] [--rows 300000]
+[--reps 4]
 """
 
 import argparse
@@ -20,9 +23,23 @@ from bench.benchmark import ingest_rates  # noqa: E402
 from stack import postgres  # noqa: E402
 from stack.state import Stack  # noqa: E402
 
-KEYS = {
-    "time first (0.2)": "time, exchange, symbol, trade_id",
-    "instrument first (0.1)": "exchange, symbol, trade_id, time",
+KEY_CHANGE = (
+    "ALTER TABLE ticks DROP CONSTRAINT ticks_trade_key; ALTER TABLE ticks ADD CONSTRAINT ticks_trade_key UNIQUE ({});"
+)
+COLLATION_CHANGE = " ".join(
+    f'ALTER TABLE ticks ALTER COLUMN {column} TYPE text COLLATE "{{collation}}";'
+    for column in ("exchange", "symbol", "trade_id")
+)
+# Each shape as SQL run on the emptied table.
+SHAPES = {
+    "key-order": {
+        "time first (0.2)": KEY_CHANGE.format("time, exchange, symbol, trade_id"),
+        "instrument first (0.1)": KEY_CHANGE.format("exchange, symbol, trade_id, time"),
+    },
+    "collation": {
+        'bytes, COLLATE "C" (0.2)': COLLATION_CHANGE.format(collation="C"),
+        "the database's (0.1)": COLLATION_CHANGE.format(collation="default"),
+    },
 }
 
 
@@ -42,6 +59,7 @@ def server_cpu_seconds(home: Path) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="deploy/bench/tick_key_order.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--compare", choices=sorted(SHAPES), default="key-order")
     parser.add_argument("--rows", type=int, default=300_000)
     parser.add_argument("--reps", type=int, default=4)
     args = parser.parse_args()
@@ -52,12 +70,8 @@ def main() -> int:
         stack = Stack.open(str(home))
         admin = postgres.admin(stack)
         for rep in range(-1, args.reps):  # -1: a warm-up of both (cold caches read slower), not printed
-            for name, columns in KEYS.items():
-                admin.psql(
-                    "TRUNCATE ticks; ALTER TABLE ticks DROP CONSTRAINT ticks_trade_key;"
-                    f" ALTER TABLE ticks ADD CONSTRAINT ticks_trade_key UNIQUE ({columns}); CHECKPOINT;",
-                    db=postgres.DATABASE,
-                )
+            for name, shape in SHAPES[args.compare].items():
+                admin.psql(f"TRUNCATE ticks; {shape} CHECKPOINT;", db=postgres.DATABASE)
                 before = server_cpu_seconds(home)
                 rates = ingest_rates(stack, args.rows, f"K{rep + 1}{name[0].upper()}")
                 cpu = server_cpu_seconds(home) - before

@@ -97,6 +97,19 @@ def test_unique_keys_of_the_contract_hold_the_time_column(fresh):
         'UNIQUE INDEX ticks_trade_key ON public.ticks USING btree ("time", exchange, symbol, trade_id)',
         'INDEX ticks_instrument_time_idx ON public.ticks USING btree (exchange, symbol, "time" DESC)',
     }
+    # Both indexes compare the text columns byte by byte (COLLATE "C"), not by the database's locale.
+    collations = {
+        r["attname"]: r["collation"]
+        for r in db.rows(
+            "SELECT a.attname, c.collname AS collation FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation"
+            " WHERE a.attrelid = 'ticks'::regclass AND a.attnum > 0 AND NOT a.attisdropped"
+        )
+    }
+    assert {column: collations[column] for column in ("exchange", "symbol", "trade_id")} == {
+        "exchange": "C",
+        "symbol": "C",
+        "trade_id": "C",
+    }
 
 
 def tick_indexes(db: Database) -> set[str]:
