@@ -347,7 +347,7 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
     deliveries = Deliveries(stack)
     offsets = EndOffsets(bootstrap)
     table = TickRows(postgres.admin(stack), postgres.DATABASE)
-    sent_before, inserted_before = offsets.total(), table.inserted()
+    sent_before, inserted_before = offsets.total(), settled_inserted(table)
     pids = measured_pids(stack)
     cpu_before = {n: cpu_seconds(p) for n, p in pids.items()}
     producer = subprocess.Popen(
@@ -515,6 +515,20 @@ def default_database() -> str:
         return "timescaledb" if postgres.timescaledb_installed() else "postgres"
     except Exception:  # no server binaries: `up` says what is missing
         return "postgres"
+
+
+def settled_inserted(table: TickRows, quiet_s: float = 2.0, timeout_s: float = 15.0) -> int:
+    """Rows inserted into ticks once the statistics have caught up with the previous step: PostgreSQL's backends
+    publish their insert counts late when idle or contended, so the rows of the step before kept arriving in the
+    first samples of the next one (the step after the warm-up read up to 2,000 rows more persisted than sent, and the
+    backlog's slope as growth). Waits until the count has not changed for ``quiet_s``."""
+    value, changed, started = table.inserted(), time.monotonic(), time.monotonic()
+    while time.monotonic() - changed < quiet_s and time.monotonic() - started < timeout_s:
+        time.sleep(0.5)
+        now = table.inserted()
+        if now != value:
+            value, changed = now, time.monotonic()
+    return value
 
 
 def lag_bounded(samples: list[dict], load: float) -> tuple[float, bool]:
