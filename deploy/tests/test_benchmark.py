@@ -46,6 +46,19 @@ def test_a_backlog_that_keeps_growing_is_not_bounded():
     assert 2500 < growth < 3500
 
 
+def test_sampled_backlogs_off_the_exact_count_by_a_constant_do_not_read_as_growth():
+    # 5k ticks/s: the insert statistics count 5,000 rows of the step before late (a steady offset), the exact
+    # count at the end finds every tick persisted
+    rng = random.Random(11)
+    sampled = samples([-5000 + rng.uniform(-800, 800) for _ in range(40)])
+    growth, bounded = lag_bounded([*sampled, {"t": 40.3, "backlog": 0, "exact": True}], 5000)
+    assert bounded, growth
+    assert abs(growth) < 100
+    # the same offset with a backlog really left at the end is judged on the exact count
+    growth, bounded = lag_bounded([*sampled, {"t": 40.3, "backlog": 16_000, "exact": True}], 5000)
+    assert not bounded
+
+
 def test_a_backlog_left_at_the_end_of_more_than_three_seconds_is_not_bounded():
     growth, bounded = lag_bounded(samples([160_000] * 40), 50_000)
     assert growth == 0.0
