@@ -4,6 +4,7 @@ losing or duplicating a tick, and a `down` that stops everything it started. The
 which test_dashboards.py queries before this test (pytest_collection_modifyitems runs this module's test last)."""
 
 import json
+import os
 import socket
 import subprocess
 import urllib.parse
@@ -69,9 +70,10 @@ def test_whole_pipeline_up_upgrade_down(whole_stack: StackCli):
         ):
             assert states[component] == "running", (component, states)
         pids = {c["component"]: c["pid"] for c in status["components"]}
-        # Its broker is on this host: the producers do not compress (README, the producers' flags).
+        # Its broker is on this host: the producers do not compress unless told to (README, the producers' flags).
         producer_args = Path(f"/proc/{pids['producers']}/cmdline").read_bytes().split(b"\0")
-        assert producer_args[producer_args.index(b"--compression") + 1] == b"none", producer_args
+        compression = os.environ.get("TICKSTREAM_KAFKA_COMPRESSION", "none").encode()
+        assert producer_args[producer_args.index(b"--compression") + 1] == compression, producer_args
 
         # Ticks become rows, and anomalies (the synthetic feed injects them) arrive.
         wait_for(

@@ -60,8 +60,9 @@ public final class TickStreamJob {
     static final long BUFFER_TIMEOUT_MS = 5;
     /**
      * Outputs no alert waits for (rows the database refused, late trades on their way to the candles) keep Flink's
-     * default: each output has its own flusher thread waking this often, and at 5 ms their wake-ups alone cost a TaskManager
-     * a tenth of a core.
+     * default: each output has its own flusher thread waking this often, and at 5 ms their wake-ups alone cost a
+     * TaskManager a tenth of a core. The late trades' output also carries watermarks to the candle windows, so a
+     * minute's candle may close up to this much later.
      */
     static final long QUIET_OUTPUT_BUFFER_TIMEOUT_MS = 100;
 

@@ -28,8 +28,9 @@ import org.apache.flink.util.OutputTag;
  * sums the trades up per 100 ms ({@link IntervalSampler}) for the cross-venue detector (side output
  * {@link #QUOTES}) and the candles ({@link #CANDLE_PARTS}). Their states travel together as one keyed value
  * ({@link InstrumentDetectorState}, RocksDB in production, written by {@link InstrumentDetectorStateSerializer}):
- * a state access costs a JNI call, key serialization and TTL bookkeeping, so one per trade instead of four, and
- * reads of the recently traded instruments come from a heap copy ({@link CachedValueState}).
+ * a state access costs a JNI call, key serialization and TTL bookkeeping, so one value instead of four; the recently
+ * traded instruments' values are read and changed on the heap and written to RocksDB at checkpoints
+ * ({@link CachedValueState}).
  * One market event is one incident: a RETURN_ZSCORE outlier inside an open price episode is not raised (it is the
  * move already alerted), alerts of the instrument less than the price window apart share an incident id, and a
  * PRICE_RETRACEMENT (an update of the price move) is always in the move's incident.
@@ -77,8 +78,8 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
     }
 
     @Override
-    public void writeBack() throws IOException {
-        detectorState.writeBack();
+    public void writeBack(long now) throws IOException {
+        detectorState.writeBack(now);
     }
 
     @Override

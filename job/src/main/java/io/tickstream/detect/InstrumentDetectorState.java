@@ -4,7 +4,7 @@ import io.tickstream.candles.IntervalSampler;
 
 /**
  * The per-instrument detectors' state, and the trades' pending 100 ms summary (quote and partial candle), as one
- * keyed value: one RocksDB read and one write per trade instead of one per part. Each part writes and reads itself;
+ * keyed value: one RocksDB value instead of one per part (on the heap between checkpoints, CachedValueState). Each part writes and reads itself;
  * {@link io.tickstream.detect.InstrumentDetectorStateSerializer} puts them in order and versions the format.
  */
 public final class InstrumentDetectorState {

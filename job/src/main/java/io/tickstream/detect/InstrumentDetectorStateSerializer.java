@@ -12,7 +12,8 @@ import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
 /**
- * The detectors' per-instrument state, read and written in RocksDB on every trade as one value (Flink's POJO
+ * The detectors' per-instrument state, written to RocksDB as one value at each checkpoint
+ * (and read on a restore or when an instrument comes back to the heap) (Flink's POJO
  * serializer was a quarter of the TaskManager's time here): each part writes and reads itself ({@code writeTo},
  * {@code readFrom}), in this order. The format is versioned by {@link #FORMATS}: a field added to a detector's state
  * needs a new format here, read by the part's {@code readFrom} next to the older ones

@@ -10,7 +10,7 @@ import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
-/** The trade sequencer's progress per instrument, read and written on every trade. */
+/** The trade sequencer's progress per instrument, written to RocksDB at each checkpoint (CachedValueState). */
 public final class SequencerProgressSerializer extends StateSerializer<TradeSequencer.Progress> {
     private static final long serialVersionUID = 1L;
 

@@ -31,7 +31,8 @@ import org.apache.flink.util.OutputTag;
  * bound), and they must do it fast. Waiting for the watermark before every trade would cost the whole bound
  * (2 s) of alert latency, so the sequencer uses what the venues give us: trade ids that are sequential per
  * instrument. A trade whose id follows the last released one is released at once (the common case: no
- * buffering, one state write; the read comes from a heap copy, {@link CachedValueState}). A trade after a gap
+ * buffering; the progress is read and changed in a heap copy, written to the state at checkpoints,
+ * {@link CachedValueState}). A trade after a gap
  * waits until its predecessor arrives or the watermark passes it, whichever is first; then the gap is given up. Trades without numeric ids are
  * released in (time, id) order when the watermark passes them. Either way the release order depends only on
  * the input, never on arrival order, so in-order and shuffled input give identical alerts.
@@ -103,8 +104,8 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
     }
 
     @Override
-    public void writeBack() throws IOException {
-        progressState.writeBack();
+    public void writeBack(long now) throws IOException {
+        progressState.writeBack(now);
     }
 
     @Override

@@ -123,7 +123,9 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
         refusedRows = JobMetrics.counter(getMetricGroup(), JobMetrics.REFUSED_ROWS);
         if (settings.batchIntervalMs() > 0) {
             scheduleFlush();
-        } // else a row leaves at once, or with the next batch as soon as the one in flight is written (written())
+        } else if (!filling.rows.isEmpty()) {
+            send(); // restored rows; from now on a row leaves at once, or as soon as the batch in flight is written
+        }
     }
 
     private void scheduleFlush() {

@@ -14,15 +14,16 @@ import org.apache.flink.streaming.api.operators.KeyContext;
  * serialization, a fresh copy of every object in the value), which was half of the detectors' time.
  *
  * <p>Run by a {@link WriteBackKeyedProcessOperator} (given its {@link KeyContext}), a write stays on the heap until
- * the operator's next snapshot ({@link #writeBack()}, before the state backend's) or until its key leaves the heap,
+ * the operator's next snapshot ({@link #writeBack(long)}, before the state backend's) or until its key leaves the heap,
  * whichever is first: a busy instrument's value is serialized and put into RocksDB once per checkpoint instead of
  * once per trade, and every checkpoint and savepoint still holds each key's latest value. Without a key context
  * every write goes to the state at once. A restored or rescaled operator starts with an empty heap and reads from
  * the state. Only this operator instance writes its keys' state, so the heap copy cannot go stale.
  *
  * <p>Time-to-live counts from the last {@link #update}: a heap copy older than that is expired and its key's state
- * cleared (the backend, which counts from when the value reached it, up to a checkpoint interval later, would still
- * serve it). Not thread-safe: one per operator instance.
+ * cleared, and a held value that expired before it was written back is cleared rather than written. A value written
+ * back lives in the backend, which counts from when it reached it, up to a checkpoint interval longer than the
+ * time-to-live (restored or after leaving the heap). Not thread-safe: one per operator instance.
  *
  * <p>The value returned is the heap copy itself: callers change it and {@link #update} it, as they do with a value
  * read from the state, and must not hand out parts of it that they change later.
@@ -32,6 +33,8 @@ public final class CachedValueState<K, V> {
     private final long ttlMs;
     private final KeyContext keys;
     private final Map<K, Cached<V>> recent;
+    /** The processing time of the update that may push the least recently used key off the heap. */
+    private long evictedAt;
 
     private static final class Cached<V> {
         V value;
@@ -51,6 +54,9 @@ public final class CachedValueState<K, V> {
      * @param keys the operator's key context, to write a held value under its own key; null: write through
      */
     public CachedValueState(ValueState<V> state, Duration ttl, int capacity, KeyContext keys) {
+        if (capacity < 1) {
+            throw new IllegalArgumentException("a heap copy of at least one key, not " + capacity);
+        }
         this.state = state;
         this.ttlMs = ttl.toMillis();
         this.keys = keys;
@@ -61,7 +67,7 @@ public final class CachedValueState<K, V> {
                     return false;
                 }
                 if (eldest.getValue().held) {
-                    writeUnderItsKey(eldest.getKey(), eldest.getValue());
+                    writeUnderItsKey(eldest.getKey(), eldest.getValue(), evictedAt);
                 }
                 return true;
             }
@@ -93,6 +99,7 @@ public final class CachedValueState<K, V> {
         Cached<V> cached = recent.get(key);
         if (cached == null) {
             cached = new Cached<>(value, now);
+            evictedAt = now;
             recent.put(key, cached);
         } else {
             cached.value = value;
@@ -105,8 +112,11 @@ public final class CachedValueState<K, V> {
         }
     }
 
-    /** Writes every held value to the state, each under its key; the operator calls this before each snapshot. */
-    public void writeBack() throws IOException {
+    /**
+     * Writes every held value to the state, each under its key; the operator calls this before each snapshot, with its
+     * processing time. A value past its time-to-live is cleared instead (written, it would live a time-to-live more).
+     */
+    public void writeBack(long now) throws IOException {
         if (keys == null) {
             return;
         }
@@ -116,7 +126,7 @@ public final class CachedValueState<K, V> {
                 Cached<V> cached = e.getValue();
                 if (cached.held) {
                     keys.setCurrentKey(e.getKey());
-                    state.update(cached.value);
+                    write(cached, now);
                     cached.held = false;
                 }
             }
@@ -127,16 +137,26 @@ public final class CachedValueState<K, V> {
         }
     }
 
-    private void writeUnderItsKey(K key, Cached<V> cached) {
+    private void writeUnderItsKey(K key, Cached<V> cached, long now) {
         Object current = keys.getCurrentKey();
         keys.setCurrentKey(key);
         try {
-            state.update(cached.value);
+            write(cached, now);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
-            keys.setCurrentKey(current);
+            if (current != null) {
+                keys.setCurrentKey(current);
+            }
         }
         cached.held = false;
+    }
+
+    private void write(Cached<V> cached, long now) throws IOException {
+        if (now - cached.writtenAt < ttlMs) {
+            state.update(cached.value);
+        } else {
+            state.clear();
+        }
     }
 }

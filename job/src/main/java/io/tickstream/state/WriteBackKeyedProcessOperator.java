@@ -19,8 +19,8 @@ public final class WriteBackKeyedProcessOperator<K, I, O> extends KeyedProcessOp
         /** Called before the function opens: the key context its {@link CachedValueState}s write back with. */
         void writeBackWith(KeyContext keys);
 
-        /** Writes every held value to the keyed state. */
-        void writeBack() throws Exception;
+        /** Writes every held value to the keyed state; {@code now} is the processing time. */
+        void writeBack(long now) throws Exception;
     }
 
     public <F extends KeyedProcessFunction<K, I, O> & Function> WriteBackKeyedProcessOperator(F function) {
@@ -35,7 +35,7 @@ public final class WriteBackKeyedProcessOperator<K, I, O> extends KeyedProcessOp
 
     @Override
     public void snapshotState(StateSnapshotContext context) throws Exception {
-        ((Function) userFunction).writeBack();
+        ((Function) userFunction).writeBack(getProcessingTimeService().getCurrentProcessingTime());
         super.snapshotState(context);
     }
 }

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The heap copy in front of a keyed value state. Written through (no key context): every write reaches the state.
  * Written back (a key context, as {@link WriteBackKeyedProcessOperator} gives): a write reaches the state at the
- * next {@link CachedValueState#writeBack()} or when its key leaves the heap, under its own key. Either way a read is
+ * next {@link CachedValueState#writeBack(long)} or when its key leaves the heap, under its own key. Either way a read is
  * served from the heap within the time-to-live since the key's last write and while the key is among the most
  * recently used. The keyed state here is a map standing for the backend's, with its current key (its own behaviour
  * is Flink's; the operators' snapshot and restore tests run the real one).
@@ -97,15 +97,15 @@ class CachedValueStateTest {
         assertThat(read(cache, "binance:BTC-USDT", 3)).isEqualTo("b");
 
         state.currentKey = "coinbase:ETH-USD"; // the key of the record being processed when the snapshot comes
-        cache.writeBack();
+        cache.writeBack(3);
         assertThat(state.byKey).containsOnly(Map.entry("binance:BTC-USDT", "b"), Map.entry("kraken:BTC-USD", "c"));
         assertThat(state.currentKey).isEqualTo("coinbase:ETH-USD");
         int writes = state.writes;
-        cache.writeBack(); // nothing held since
+        cache.writeBack(3); // nothing held since
         assertThat(state.writes).isEqualTo(writes);
 
         write(cache, "kraken:BTC-USD", "d", 4);
-        cache.writeBack();
+        cache.writeBack(5);
         assertThat(state.writes).isEqualTo(writes + 1);
         assertThat(state.byKey).containsEntry("kraken:BTC-USD", "d");
     }
@@ -130,12 +130,25 @@ class CachedValueStateTest {
             state.byKey.clear();
             var cache = back ? writtenBack(10) : writtenThrough(10);
             write(cache, "binance:BTC-USDT", "a", 1_000);
-            cache.writeBack();
+            cache.writeBack(1_000);
             assertThat(read(cache, "binance:BTC-USDT", 1_000 + TTL.toMillis() - 1))
                     .isEqualTo("a");
             assertThat(read(cache, "binance:BTC-USDT", 1_000 + TTL.toMillis())).isNull();
             assertThat(state.byKey).isEmpty();
         }
+    }
+
+    @Test
+    void writtenBackAValueThatExpiredBeforeItsWriteIsClearedNotWritten() throws Exception {
+        var cache = writtenBack(1);
+        state.byKey.put("a", "older"); // written back at an earlier checkpoint
+        write(cache, "a", "1", 0);
+        cache.writeBack(TTL.toMillis()); // no checkpoint for a whole time-to-live since a's last trade
+        assertThat(state.byKey).doesNotContainKey("a");
+
+        write(cache, "b", "2", 0);
+        write(cache, "c", "3", TTL.toMillis()); // b leaves the heap expired
+        assertThat(state.byKey).doesNotContainKey("b");
     }
 
     @Test

@@ -39,8 +39,8 @@ class WriteBackKeyedProcessOperatorTest {
         }
 
         @Override
-        public void writeBack() throws Exception {
-            counts.writeBack();
+        public void writeBack(long now) throws Exception {
+            counts.writeBack(now);
         }
 
         @Override
