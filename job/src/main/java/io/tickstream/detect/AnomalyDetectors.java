@@ -8,8 +8,7 @@ import io.tickstream.model.AnomalyType;
 import io.tickstream.model.Tick;
 import io.tickstream.state.CachedValueState;
 import io.tickstream.state.StateTtl;
-import io.tickstream.state.WriteBackKeyedProcessOperator;
-import java.io.IOException;
+import io.tickstream.state.WriteBackKeyedProcessFunction;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
@@ -18,8 +17,6 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
-import org.apache.flink.streaming.api.operators.KeyContext;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
@@ -35,8 +32,7 @@ import org.apache.flink.util.OutputTag;
  * move already alerted), alerts of the instrument less than the price window apart share an incident id, and a
  * PRICE_RETRACEMENT (an update of the price move) is always in the move's incident.
  */
-public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, Anomaly>
-        implements WriteBackKeyedProcessOperator.Function {
+public final class AnomalyDetectors extends WriteBackKeyedProcessFunction<String, Tick, Anomaly> {
     private static final long serialVersionUID = 1L;
 
     /** Each instrument's last trade per {@link IntervalSampler#INTERVAL_MS}, in trade order. */
@@ -55,8 +51,6 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
     static final int CACHED_INSTRUMENTS = 4096;
 
     private transient CachedValueState<String, InstrumentDetectorState> detectorState;
-    /** Set by the operator before open: held writes go to the state at checkpoints (null: at once). */
-    private transient KeyContext keys;
 
     private transient Map<AnomalyType, Counter> anomalies;
 
@@ -73,21 +67,11 @@ public final class AnomalyDetectors extends KeyedProcessFunction<String, Tick, A
     }
 
     @Override
-    public void writeBackWith(KeyContext keys) {
-        this.keys = keys;
-    }
-
-    @Override
-    public void writeBack(long now) throws IOException {
-        detectorState.writeBack(now);
-    }
-
-    @Override
     public void open(OpenContext openContext) {
         ValueState<InstrumentDetectorState> stored = getRuntimeContext()
                 .getState(StateTtl.expireAfter(
                         new ValueStateDescriptor<>("detectors", InstrumentDetectorStateSerializer.INSTANCE), stateTtl));
-        detectorState = new CachedValueState<>(stored, stateTtl, CACHED_INSTRUMENTS, keys);
+        detectorState = cachedValueState(stored, stateTtl, CACHED_INSTRUMENTS);
         anomalies = new EnumMap<>(AnomalyType.class);
         for (AnomalyType type : AnomalyType.values()) {
             anomalies.put(type, JobMetrics.anomalies(getRuntimeContext().getMetricGroup(), type.name()));

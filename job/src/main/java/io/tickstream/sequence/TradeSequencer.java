@@ -4,8 +4,7 @@ import io.tickstream.metrics.JobMetrics;
 import io.tickstream.model.Tick;
 import io.tickstream.state.CachedValueState;
 import io.tickstream.state.StateTtl;
-import io.tickstream.state.WriteBackKeyedProcessOperator;
-import java.io.IOException;
+import io.tickstream.state.WriteBackKeyedProcessFunction;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -19,8 +18,6 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
-import org.apache.flink.streaming.api.operators.KeyContext;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
@@ -41,8 +38,7 @@ import org.apache.flink.util.OutputTag;
  * its gap was given up is late: it is not fed to the detectors (they have moved on) but goes to
  * {@link #LATE} so its 1-minute candle can still take it.
  */
-public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tick>
-        implements WriteBackKeyedProcessOperator.Function {
+public final class TradeSequencer extends WriteBackKeyedProcessFunction<String, Tick, Tick> {
     private static final long serialVersionUID = 1L;
 
     /** Trades released out of trade order: for the candles only. */
@@ -77,8 +73,6 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
     private final Duration unsequencedDedupTtl;
 
     private transient CachedValueState<String, Progress> progressState;
-    /** Set by the operator before open: held writes go to the state at checkpoints (null: at once). */
-    private transient KeyContext keys;
 
     private transient MapState<Long, Tick> heldBySeq;
     private transient MapState<String, Tick> heldUnsequenced;
@@ -99,22 +93,12 @@ public final class TradeSequencer extends KeyedProcessFunction<String, Tick, Tic
     }
 
     @Override
-    public void writeBackWith(KeyContext keys) {
-        this.keys = keys;
-    }
-
-    @Override
-    public void writeBack(long now) throws IOException {
-        progressState.writeBack(now);
-    }
-
-    @Override
     public void open(OpenContext openContext) {
         ValueState<Progress> stored = getRuntimeContext()
                 .getState(StateTtl.expireAfter(
                         new ValueStateDescriptor<>("sequencer-progress", SequencerProgressSerializer.INSTANCE),
                         stateTtl));
-        progressState = new CachedValueState<>(stored, stateTtl, CACHED_INSTRUMENTS, keys);
+        progressState = cachedValueState(stored, stateTtl, CACHED_INSTRUMENTS);
         heldBySeq = getRuntimeContext()
                 .getMapState(StateTtl.expireAfter(
                         new MapStateDescriptor<>("held-by-seq", Types.LONG, TypeInformation.of(Tick.class)), stateTtl));

@@ -14,8 +14,6 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
-import org.apache.flink.streaming.api.operators.KeyContext;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.util.Collector;
@@ -28,28 +26,15 @@ import org.apache.flink.util.Collector;
  */
 class WriteBackKeyedProcessOperatorTest {
     /** Emits each record's key with the number of records of that key so far. */
-    static final class CountPerKey extends KeyedProcessFunction<String, String, String>
-            implements WriteBackKeyedProcessOperator.Function {
-        private transient KeyContext keys;
+    static final class CountPerKey extends WriteBackKeyedProcessFunction<String, String, String> {
         private transient CachedValueState<String, long[]> counts;
 
         @Override
-        public void writeBackWith(KeyContext keys) {
-            this.keys = keys;
-        }
-
-        @Override
-        public void writeBack(long now) throws Exception {
-            counts.writeBack(now);
-        }
-
-        @Override
         public void open(OpenContext openContext) {
-            counts = new CachedValueState<>(
+            counts = cachedValueState(
                     getRuntimeContext().getState(new ValueStateDescriptor<>("count", long[].class)),
                     Duration.ofHours(1),
-                    2,
-                    keys);
+                    2);
         }
 
         @Override
