@@ -46,17 +46,26 @@ def test_a_backlog_that_keeps_growing_is_not_bounded():
     assert 2500 < growth < 3500
 
 
-def test_sampled_backlogs_off_the_exact_count_by_a_constant_do_not_read_as_growth():
-    # 5k ticks/s: the insert statistics count 5,000 rows of the step before late (a steady offset), the exact
-    # count at the end finds every tick persisted
+def test_growth_is_judged_between_the_exact_counts_not_the_noisy_statistics():
     rng = random.Random(11)
-    sampled = samples([-5000 + rng.uniform(-800, 800) for _ in range(40)])
-    growth, bounded = lag_bounded([*sampled, {"t": 40.3, "backlog": 0, "exact": True}], 5000)
+    # 30k ticks/s: the insert statistics swing by ±10,000 rows; the exact counts at mid-step and end agree
+    noisy = samples([rng.uniform(-10_000, 10_000) + (i * 800 if i > 30 else 0) for i in range(40)])
+    mid = {"t": 20.2, "backlog": 4_000, "exact": True}
+    growth, bounded = lag_bounded([*noisy[:21], mid, *noisy[21:], {"t": 40.3, "backlog": 3_000, "exact": True}], 30_000)
     assert bounded, growth
-    assert abs(growth) < 100
-    # the same offset with a backlog really left at the end is judged on the exact count
-    growth, bounded = lag_bounded([*sampled, {"t": 40.3, "backlog": 16_000, "exact": True}], 5000)
+    # a step 2 s behind and still falling behind, whatever the statistics say
+    calm = samples([0.0] * 40)
+    growth, bounded = lag_bounded(
+        [
+            *calm[:21],
+            {"t": 20.2, "backlog": 40_000, "exact": True},
+            *calm[21:],
+            {"t": 40.3, "backlog": 60_000, "exact": True},
+        ],
+        30_000,
+    )
     assert not bounded
+    assert 900 < growth < 1100
 
 
 def test_a_backlog_left_at_the_end_of_more_than_three_seconds_is_not_bounded():
