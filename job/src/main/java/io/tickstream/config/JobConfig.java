@@ -50,6 +50,7 @@ public final class JobConfig {
 
     public final int jdbcBatchSize;
     public final Duration jdbcBatchInterval;
+    public final int jdbcMaxBufferedRows;
     public final int jdbcMaxRetries;
 
     public final Set<String> exchanges;
@@ -88,6 +89,7 @@ public final class JobConfig {
         this.jdbcPassword = jdbcPassword;
         jdbcBatchSize = r.positiveInt(JDBC_BATCH_SIZE);
         jdbcBatchInterval = r.duration(JDBC_BATCH_INTERVAL);
+        jdbcMaxBufferedRows = r.positiveInt(JDBC_MAX_BUFFERED_ROWS);
         jdbcMaxRetries = r.nonNegativeInt(JDBC_MAX_RETRIES);
 
         exchanges = r.list(EXCHANGES);
@@ -140,6 +142,10 @@ public final class JobConfig {
                         && volumeSpike.steps() <= VolumeSpikeDetector.MAX_STEPS,
                 "--volume-window must be a multiple of --volume-step, with at most " + VolumeSpikeDetector.MAX_STEPS
                         + " steps");
+        r.check(
+                jdbcMaxBufferedRows >= jdbcBatchSize,
+                "--jdbc-max-buffered-rows (" + jdbcMaxBufferedRows + ") must be at least --jdbc-batch-size ("
+                        + jdbcBatchSize + ")");
         r.check(
                 priceMove.rearmPct() < priceMove.thresholdPct(),
                 "--spike-rearm-pct must be below --spike-threshold-pct (it is the hysteresis band)");

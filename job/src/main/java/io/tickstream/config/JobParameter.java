@@ -33,8 +33,16 @@ public enum JobParameter {
             "",
             "file holding the database password; when empty the password comes from the environment variable "
                     + "TICKSTREAM_JDBC_PASSWORD (never from a flag)"),
-    JDBC_BATCH_SIZE("jdbc-batch-size", "2000", "rows per batched write"),
+    JDBC_BATCH_SIZE(
+            "jdbc-batch-size",
+            "2000",
+            "rows that start a write at once; while the database is busy with the last write, a batch grows"),
     JDBC_BATCH_INTERVAL("jdbc-batch-interval", "200 ms", "longest time a row waits in a batch"),
+    JDBC_MAX_BUFFERED_ROWS(
+            "jdbc-max-buffered-rows",
+            "50000",
+            "rows a table's writer holds while the database is busy with the last write (a batch grows up to this; "
+                    + "beyond it the job waits for the database); at least --jdbc-batch-size"),
     JDBC_MAX_RETRIES(
             "jdbc-max-retries",
             "5",

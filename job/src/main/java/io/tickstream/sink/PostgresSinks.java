@@ -27,12 +27,19 @@ public final class PostgresSinks {
 
     /** Alerts are few and wanted at once: each leaves as soon as the write before it is done. */
     public static RowSink<Anomaly> anomalies(JobConfig config) {
-        return table(new AnomalyTable(), config, new TableSinkOperator.Settings(500, 0, config.jdbcMaxRetries));
+        return table(
+                new AnomalyTable(),
+                config,
+                new TableSinkOperator.Settings(
+                        500, 0, Math.max(500, config.jdbcMaxBufferedRows), config.jdbcMaxRetries));
     }
 
     private static TableSinkOperator.Settings batched(JobConfig config) {
         return new TableSinkOperator.Settings(
-                config.jdbcBatchSize, config.jdbcBatchInterval.toMillis(), config.jdbcMaxRetries);
+                config.jdbcBatchSize,
+                config.jdbcBatchInterval.toMillis(),
+                config.jdbcMaxBufferedRows,
+                config.jdbcMaxRetries);
     }
 
     private static <T> RowSink<T> table(TableWriter<T> writer, JobConfig config, TableSinkOperator.Settings settings) {

@@ -33,8 +33,12 @@ import org.slf4j.LoggerFactory;
  * Writes a stream of rows into one table in batches, and passes on, as dead letters, the rows the database refused for
  * what they hold — so no row can stop the job, and none is lost.
  *
- * <p>Batches are written on a thread of their own, one at a time and in order, while the task fills the next: the
- * task waits for the database only when the next batch is full before the last one is written (backpressure). A
+ * <p>Batches are written on a thread of their own, one at a time and in order, while the task fills the next. A batch
+ * leaves when it holds {@code batchSize} rows or its oldest row is {@code batchIntervalMs} old, unless the last one is
+ * still being written: then it grows until that write is done and leaves whole, so a database that slows down for a
+ * moment (a slow commit, its own checkpoint) gets larger batches instead of stopping the task — the ticks' writer shares
+ * the source's task, and a stopped source would delay every alert of its partitions. The task waits for the database
+ * only when a batch reaches {@code maxBufferedRows} before the last one is written (backpressure). A
  * completed checkpoint never leaves a row behind (at least once; every write is idempotent): either its rows are
  * committed before its barrier passes ({@link #prepareSnapshotPreBarrier}), or — for a table whose writer names a
  * {@link TableWriter#pendingRowsSerializer}, the ticks, whose sink shares the source's task — the rows not yet
@@ -53,8 +57,18 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
     /** Operator state of the rows a checkpoint holds for a restore to write (see the class comment). */
     static final String PENDING_ROWS_STATE = "rows-not-yet-committed";
 
-    /** Settings of a writer; a batch interval of zero sends rows as soon as the last batch is written. */
-    public record Settings(int batchSize, long batchIntervalMs, int maxRetries) implements java.io.Serializable {}
+    /**
+     * Settings of a writer; a batch interval of zero sends rows as soon as the last batch is written.
+     * {@code maxBufferedRows} (at least {@code batchSize}) bounds a batch that grows while the last one is written.
+     */
+    public record Settings(int batchSize, long batchIntervalMs, int maxBufferedRows, int maxRetries)
+            implements java.io.Serializable {
+        public Settings {
+            if (batchSize < 1 || maxBufferedRows < batchSize || batchIntervalMs < 0 || maxRetries < 0) {
+                throw new IllegalArgumentException("invalid writer settings: " + this);
+            }
+        }
+    }
 
     private final TableWriter<T> writer;
     private final Database database;
@@ -142,8 +156,11 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
     @Override
     public void processElement(StreamRecord<T> element) throws Exception {
         filling.rows.add(element.getValue());
-        if (filling.rows.size() >= settings.batchSize() || (settings.batchIntervalMs() == 0 && inFlight == null)) {
-            send();
+        int rows = filling.rows.size();
+        if (inFlight == null
+                ? rows >= settings.batchSize() || settings.batchIntervalMs() == 0
+                : rows >= settings.maxBufferedRows()) {
+            send(); // waits for the write in flight only in the second case
         }
     }
 

@@ -114,6 +114,7 @@ class JobConfigTest {
                 arguments(JobParameter.JDBC_USER, "writer", f(c -> c.jdbcUser), "writer"),
                 arguments(JobParameter.JDBC_BATCH_SIZE, "17", f(c -> c.jdbcBatchSize), 17),
                 arguments(JobParameter.JDBC_BATCH_INTERVAL, "1 s", f(c -> c.jdbcBatchInterval), Duration.ofSeconds(1)),
+                arguments(JobParameter.JDBC_MAX_BUFFERED_ROWS, "100000", f(c -> c.jdbcMaxBufferedRows), 100000),
                 arguments(JobParameter.JDBC_MAX_RETRIES, "0", f(c -> c.jdbcMaxRetries), 0),
                 arguments(
                         JobParameter.EXCHANGES,
@@ -357,6 +358,15 @@ class JobConfigTest {
     void negativeValueOfAPositiveWholeNumberIsReportedOnce() {
         assertThat(problems("--jdbc-batch-size", "-5"))
                 .containsExactly("--jdbc-batch-size must not be negative, got -5");
+    }
+
+    @Test
+    void aWritersBufferSmallerThanItsBatchIsAnError() throws Exception {
+        assertThat(problems("--jdbc-batch-size", "5000", "--jdbc-max-buffered-rows", "4999"))
+                .containsExactly("--jdbc-max-buffered-rows (4999) must be at least --jdbc-batch-size (5000)");
+        assertThat(JobConfig.parse(new String[] {"--jdbc-batch-size", "5000", "--jdbc-max-buffered-rows", "5000"}, ENV)
+                        .jdbcMaxBufferedRows)
+                .isEqualTo(5000);
     }
 
     @Test

@@ -272,7 +272,9 @@ class TableSinkOperatorIT {
     private static OneInputStreamOperatorTestHarness<Tick, BadRecord> ticksSink() throws Exception {
         return new OneInputStreamOperatorTestHarness<>(
                 new TableSinkOperator.Factory<>(
-                        new TickTable(), PostgresSinks.database(config()), new TableSinkOperator.Settings(500, 200, 1)),
+                        new TickTable(),
+                        PostgresSinks.database(config()),
+                        new TableSinkOperator.Settings(500, 200, 500, 1)),
                 new TickSerializer());
     }
 
@@ -335,6 +337,59 @@ class TableSinkOperatorIT {
         restored.close();
         first.close(); // finishing, it writes its 200 too: already there, not stored twice
         assertThat(storedTicks(symbol)).isEqualTo(700);
+    }
+
+    /**
+     * While the database is slow with a batch (here: the table locked), the task goes on taking rows — up to the
+     * writer's buffer, 1,500 rows, not just the next batch of 500 — and, once the write is done, sends all it took as
+     * one batch. (A writer that waited for each batch of 500 would hold the task here, and with it the source.)
+     */
+    @Test
+    void whileTheDatabaseIsBusyTheNextBatchGrowsInsteadOfStoppingTheTask() throws Exception {
+        String symbol = symbol();
+        long ts = System.currentTimeMillis() - 60_000;
+        OneInputStreamOperatorTestHarness<Tick, BadRecord> sink = new OneInputStreamOperatorTestHarness<>(
+                new TableSinkOperator.Factory<>(
+                        new TickTable(),
+                        PostgresSinks.database(config()),
+                        new TableSinkOperator.Settings(500, 200, 1500, 1)),
+                new TickSerializer());
+        sink.open();
+        try (Connection locker = stack.connectAsSuperuser()) {
+            locker.setAutoCommit(false);
+            try (Statement s = locker.createStatement()) {
+                s.execute("LOCK TABLE ticks IN SHARE MODE");
+            }
+            CompletableFuture.runAsync(() -> {
+                        try {
+                            for (int i = 0; i < 1999; i++) { // 500 in flight (blocked by the lock), 1,499 taken
+                                sink.processElement(tick(symbol, i, ts), ts + i);
+                            }
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    })
+                    .get(30, TimeUnit.SECONDS);
+            assertThat(storedTicks(symbol)).isZero();
+            locker.rollback();
+        }
+        sink.close(); // finishing: the batch in flight commits, then the 1,499 go as one batch
+        assertThat(storedTicks(symbol)).isEqualTo(1999);
+        try (Connection c = stack.connectAsSuperuser();
+                PreparedStatement ps = c.prepareStatement(
+                        // the time bound keeps old, compressed chunks (no xmin there) out of the scan
+                        "SELECT count(*) FROM ticks WHERE symbol = ? AND time >= to_timestamp(? / 1000.0)"
+                                + " GROUP BY xmin::text ORDER BY 1")) {
+            ps.setString(1, symbol);
+            ps.setLong(2, ts);
+            List<Long> rowsPerTransaction = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    rowsPerTransaction.add(rs.getLong(1));
+                }
+            }
+            assertThat(rowsPerTransaction).as("rows per write").containsExactly(500L, 1499L);
+        }
     }
 
     private interface Condition {
