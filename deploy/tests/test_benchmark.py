@@ -9,6 +9,7 @@ from bench.benchmark import (
     cpu_reference,
     cpu_reference_line,
     database_in_use,
+    kept_up_from_the_lowest,
     lag_bounded,
     slope,
     warmup_line,
@@ -80,6 +81,16 @@ def insert_ticks(db, symbol: str, n: int, newest_age_s: int) -> None:
         f" SELECT now() - make_interval(secs => {newest_age_s} + {n} - i), 'synthetic', '{symbol}', i::text,"
         f" 100, 1, 'buy', now() FROM generate_series(1, {n}) AS i"
     )
+
+
+def test_a_step_is_sustained_only_when_every_lower_step_kept_up_too():
+    def step(load, bounded, persisted=True):
+        return {"offered_per_s": load, "lag_bounded": bounded, "all_persisted": persisted}
+
+    steps = [step(5000, True), step(62000, False), step(20000, True), step(82000, True), step(40000, True)]
+    assert [s["offered_per_s"] for s in kept_up_from_the_lowest(steps)] == [5000, 20000, 40000]
+    assert kept_up_from_the_lowest([step(5000, True, persisted=False), step(20000, True)]) == []
+    assert len(kept_up_from_the_lowest([step(5000, True), step(20000, True)])) == 2
 
 
 def test_tick_rows_follows_inserts_cheaply_and_counts_exactly(postgres_stack):
