@@ -26,7 +26,7 @@ DEPLOY = Path(__file__).resolve().parents[1]
 REPO = DEPLOY.parent
 sys.path.insert(0, str(DEPLOY))
 
-from stack import kafka, postgres, producers  # noqa: E402
+from stack import flink, kafka, postgres, producers  # noqa: E402
 from stack.state import Stack, classpath, java, runtime_lib  # noqa: E402
 
 from .procstat import cpu_seconds, rss_mib  # noqa: E402
@@ -46,6 +46,7 @@ NOTIFY_LATENCY_LOAD = 5_000
 INJECT_AFTER_S = 5
 SYMBOLS_PER_STEP = 20
 SYNTHETIC = "synthetic"  # the exchange id of the synthetic producer's ticks
+RUN_ID = f"{int(time.time()) % 100_000:05d}"  # in each step's symbols
 
 
 def log(msg: str) -> None:
@@ -260,6 +261,7 @@ class AnomalyWatch(threading.Thread):
         )
         self.latencies: dict[str, list[float]] = {}
         self.detection: list[float] = []  # trade time -> the detector's clock when it raised the alert
+        self.received: list[tuple[float, dict]] = []  # (arrival ms, alert): to line outliers up with events
         self.stop_event = threading.Event()
         self.ready = threading.Event()
 
@@ -273,6 +275,7 @@ class AnomalyWatch(threading.Thread):
             a = json.loads(msg.value())
             self.latencies.setdefault(a["symbol"], []).append(now - a["ts"])
             self.detection.append(a["detected_at"] - a["ts"])
+            self.received.append((now, a))
         self.consumer.close()
 
 
@@ -338,9 +341,30 @@ def measured_pids(stack: Stack) -> dict[str, int]:
     }
 
 
+def checkpoints_since(stack: Stack, wall_start: float) -> list[dict]:
+    """The running job's checkpoints triggered since `wall_start` (as far as Flink's history of them reaches):
+    seconds from then, and how long each took end to end."""
+    try:
+        jobs = flink.rest(stack, "/jobs/overview")["jobs"]
+        running = [j["jid"] for j in jobs if j["state"] == "RUNNING"]
+        history = flink.rest(stack, f"/jobs/{running[0]}/checkpoints")["history"] if running else []
+    except (OSError, ValueError, KeyError) as e:
+        return [{"error": str(e)}]
+    return sorted(
+        (
+            {"t": round(c["trigger_timestamp"] / 1000 - wall_start, 2), "duration_ms": c["end_to_end_duration"]}
+            for c in history
+            if c["trigger_timestamp"] / 1000 >= wall_start
+        ),
+        key=lambda c: c["t"],
+    )
+
+
 def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_timeout: int) -> dict:
     bootstrap = kafka.bootstrap(stack)
-    symbols = [f"S{index}{chr(65 + i)}-USDT" for i in range(SYMBOLS_PER_STEP)]
+    # New instruments for each step of each run: a stack kept from an earlier run (--keep) has seen that run's
+    # symbols, whose trade ids start again here (duplicates and gaps, not a measurement).
+    symbols = [f"S{RUN_ID}{index}{chr(65 + i)}-USDT" for i in range(SYMBOLS_PER_STEP)]
     watch = AnomalyWatch(bootstrap)
     watch.start()
     watch.ready.wait(15)
@@ -437,6 +461,19 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
     watch.stop_event.set()
     watch.join(5)
     latencies = [l for s in symbols for l in watch.latencies.get(s, [])]
+    # Each alert of the step and the job's checkpoints during it, in seconds from the step's start (results.json
+    # only): a latency outlier is then seen next to what happened at its time.
+    wall_start = time.time() - (time.monotonic() - started)
+    alert_times = [
+        {
+            "t": round(a["ts"] / 1000 - wall_start, 2),
+            "type": a["type"],
+            "latency_ms": round(arrived - a["ts"]),
+            "detection_ms": a["detected_at"] - a["ts"],
+        }
+        for arrived, a in watch.received
+        if a["symbol"] in symbols
+    ]
     notify = deliveries.latencies(symbols)
 
     growth_per_s, bounded = lag_bounded(samples, load)
@@ -455,6 +492,8 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
         "alerts": len(latencies),
         "alert_latency_ms": {q: pct(latencies, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
         "detection_latency_ms": {q: pct(watch.detection, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
+        "alert_times": alert_times,
+        "checkpoints": checkpoints_since(stack, wall_start),
         "notifications": len(notify),
         "notify_latency_ms": {q: pct(notify, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
         "tick_to_row_ms": {q: pct(fresh, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
