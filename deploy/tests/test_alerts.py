@@ -29,7 +29,12 @@ from confluent_kafka import Producer
 from conftest import REPO, StackCli, wait_for
 
 PRODUCERS_PY = REPO / "producers" / ".venv" / "bin" / "python"
-JOB_ARGS = "--delivery exactly-once --checkpoint-interval '2 s' --checkpoint-timeout '25 s' --restart-max-delay '2 s'"
+# A table's writer holds one batch more while the database is busy (the default holds 50,000 rows, 25 s of this
+# test's load): a locked ticks table then stalls the job within a second.
+JOB_ARGS = (
+    "--delivery exactly-once --checkpoint-interval '2 s' --checkpoint-timeout '25 s' --restart-max-delay '2 s'"
+    " --jdbc-max-buffered-rows 2000"
+)
 COMPONENTS = "postgres,kafka,flink,job,pg-exporter,alert-log,alertmanager,prometheus,notifier"
 
 
