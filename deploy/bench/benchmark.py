@@ -177,12 +177,18 @@ def ingest_rates(stack: Stack, rows: int, prefix: str) -> dict[str, int]:
     return {l["method"]: l["rows_per_s"] for l in lines}
 
 
+CEILING_REPETITIONS = 3
+
+
 def postgres_ceiling(stack: Stack, rows: int) -> dict:
-    rates = ingest_rates(stack, rows, f"PGC{int(time.time()) % 100000}")
+    """Each write path's best of three: a pass takes seconds, and on a shared host one pass read 67k rows/s where the
+    pipeline then wrote 81k/s through the same path."""
+    passes = [ingest_rates(stack, rows, f"PGC{int(time.time()) % 100000}{i}") for i in range(CEILING_REPETITIONS)]
     return {
-        "sink_path_rows_per_s": rates["copy-direct"],
-        "replay_path_rows_per_s": rates["copy-staging-insert"],
-        "insert_rows_per_s": rates["jdbc-batched-insert"],
+        "sink_path_rows_per_s": max(p["copy-direct"] for p in passes),
+        "replay_path_rows_per_s": max(p["copy-staging-insert"] for p in passes),
+        "insert_rows_per_s": max(p["jdbc-batched-insert"] for p in passes),
+        "sink_path_passes": [p["copy-direct"] for p in passes],
         "rows": rows,
     }
 
@@ -663,6 +669,11 @@ def warmup_line(warmup: dict | None) -> str:
     )
 
 
+def passes_text(ceiling: dict) -> str:
+    passes = ceiling.get("sink_path_passes")
+    return " / ".join(fmt(p) for p in passes) if passes else "one pass"
+
+
 def kept_up(step: dict) -> bool:
     return step["lag_bounded"] and step["all_persisted"]
 
@@ -727,7 +738,7 @@ def report(results: dict, out_dir: Path) -> str:
         "| --- | ---: |",
         f"| Kafka produce (200 B, acks=all, idempotent, compression {producers.KAFKA_COMPRESSION}) | {fmt(c['kafka']['produce_msgs_per_s'])} |",
         f"| Kafka consume | {fmt(c['kafka']['consume_msgs_per_s'])} |",
-        f"| PostgreSQL tick rows, job sink path (one COPY into ticks per batch) | {fmt(c['postgres']['sink_path_rows_per_s'])} |",
+        f"| PostgreSQL tick rows, job sink path (one COPY into ticks per batch; best of {passes_text(c['postgres'])}) | {fmt(c['postgres']['sink_path_rows_per_s'])} |",
         f"| PostgreSQL tick rows, the sink's replay path (COPY to staging + INSERT … SELECT … ON CONFLICT DO NOTHING; comparison) | {fmt(c['postgres'].get('replay_path_rows_per_s'))} |",
         f"| PostgreSQL tick rows, batched INSERT … ON CONFLICT DO NOTHING (comparison) | {fmt(c['postgres'].get('insert_rows_per_s'))} |",
         f"| producers `synthetic` publish (acknowledged) | {fmt(c['producers']['msgs_per_s'])} |",
