@@ -57,7 +57,7 @@ import org.apache.flink.util.ParameterTool;
  */
 public final class TickStreamJob {
     public static final String JOB_NAME = "tickstream";
-    static final long BUFFER_TIMEOUT_MS = 5;
+    static final long BUFFER_TIMEOUT_MS = 10;
     /**
      * Outputs no alert waits for (rows the database refused, late trades on their way to the candles) keep Flink's
      * default: each output has its own flusher thread waking this often, and at 5 ms their wake-ups alone cost a
@@ -242,7 +242,9 @@ public final class TickStreamJob {
         env.setMaxParallelism(MAX_PARALLELISM);
         env.getConfig().enableObjectReuse();
         // A partly filled network buffer leaves after at most this long (Flink's default is 100 ms): at low
-        // rates that wait dominated alert latency; at high rates buffers fill first anyway.
+        // rates that wait dominated alert latency; at high rates buffers fill first anyway. Each output's flusher
+        // thread wakes this often at any load: at 5 ms they cost the TaskManager 6-10 % of a core more than at 10
+        // (README, Benchmark), and alert latency did not move measurably.
         env.setBufferTimeout(BUFFER_TIMEOUT_MS);
         // Shown in the web UI under the job's configuration; the password is never part of it.
         env.getConfig().setGlobalJobParameters(ParameterTool.fromMap(config.toDisplayMap()));
