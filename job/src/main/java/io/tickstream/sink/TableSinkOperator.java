@@ -65,7 +65,10 @@ public final class TableSinkOperator<T> extends AbstractStreamOperator<BadRecord
             implements java.io.Serializable {
         public Settings {
             if (batchSize < 1 || maxBufferedRows < batchSize || batchIntervalMs < 0 || maxRetries < 0) {
-                throw new IllegalArgumentException("invalid writer settings: " + this);
+                // the parameters, not `this`: a compact constructor assigns the fields only after its body
+                throw new IllegalArgumentException("invalid writer settings: batchSize " + batchSize
+                        + ", batchIntervalMs " + batchIntervalMs + ", maxBufferedRows " + maxBufferedRows
+                        + ", maxRetries " + maxRetries);
             }
         }
     }
