@@ -28,6 +28,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
@@ -375,20 +376,81 @@ class TableSinkOperatorIT {
         }
         sink.close(); // finishing: the batch in flight commits, then the 1,499 go as one batch
         assertThat(storedTicks(symbol)).isEqualTo(1999);
+        assertThat(rowsPerTransaction(symbol, ts)).as("rows per write").containsExactly(500L, 1499L);
+    }
+
+    /**
+     * The buffer is a bound: with 500 rows in flight on a locked table, the row that fills the next batch to 1,500
+     * makes the task wait (backpressure) until the write in flight is done, and the 1,500 then leave as one batch. The
+     * task thread here is the test's (the operator's mailbox thread); a watcher releases the lock only once it has seen
+     * that thread parked inside the 2,000th row's call, so a writer that did not stop there would never be seen
+     * waiting.
+     */
+    @Test
+    void aBatchThatReachesTheBufferBoundWhileTheLastIsWrittenMakesTheTaskWait() throws Exception {
+        String symbol = symbol();
+        long ts = System.currentTimeMillis() - 60_000;
+        OneInputStreamOperatorTestHarness<Tick, BadRecord> sink = new OneInputStreamOperatorTestHarness<>(
+                new TableSinkOperator.Factory<>(
+                        new TickTable(),
+                        PostgresSinks.database(config()),
+                        new TableSinkOperator.Settings(500, 200, 1500, 1)),
+                new TickSerializer());
+        sink.open();
+        Thread task = Thread.currentThread();
+        AtomicInteger rowsTaken = new AtomicInteger();
+        CompletableFuture<Boolean> seenWaitingAtTheBound;
+        try (Connection locker = stack.connectAsSuperuser()) {
+            locker.setAutoCommit(false);
+            try (Statement s = locker.createStatement()) {
+                s.execute("LOCK TABLE ticks IN SHARE MODE");
+            }
+            seenWaitingAtTheBound = CompletableFuture.supplyAsync(() -> {
+                try {
+                    boolean waiting = false;
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                    while (!waiting && rowsTaken.get() < 2000 && System.nanoTime() < deadline) {
+                        Thread.State state = task.getState();
+                        waiting = rowsTaken.get() == 1999
+                                && (state == Thread.State.WAITING || state == Thread.State.TIMED_WAITING);
+                        Thread.sleep(10);
+                    }
+                    waiting &= storedTicks(symbol) == 0 && rowsTaken.get() == 1999;
+                    locker.rollback(); // the lock goes; the 500 in flight commit
+                    return waiting;
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            for (int i = 0; i < 2000; i++) {
+                sink.processElement(tick(symbol, i, ts), ts + i);
+                rowsTaken.incrementAndGet();
+            }
+            assertThat(seenWaitingAtTheBound.get(30, TimeUnit.SECONDS))
+                    .as("the task waited in the call that filled the buffer, until the write in flight was done")
+                    .isTrue();
+        }
+        sink.close();
+        assertThat(storedTicks(symbol)).isEqualTo(2000);
+        assertThat(rowsPerTransaction(symbol, ts)).as("rows per write").containsExactly(500L, 1500L);
+    }
+
+    /** How many of a symbol's rows each transaction committed, fewest first. */
+    private static List<Long> rowsPerTransaction(String symbol, long since) throws Exception {
         try (Connection c = stack.connectAsSuperuser();
                 PreparedStatement ps = c.prepareStatement(
                         // the time bound keeps old, compressed chunks (no xmin there) out of the scan
                         "SELECT count(*) FROM ticks WHERE symbol = ? AND time >= to_timestamp(? / 1000.0)"
                                 + " GROUP BY xmin::text ORDER BY 1")) {
             ps.setString(1, symbol);
-            ps.setLong(2, ts);
+            ps.setLong(2, since);
             List<Long> rowsPerTransaction = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     rowsPerTransaction.add(rs.getLong(1));
                 }
             }
-            assertThat(rowsPerTransaction).as("rows per write").containsExactly(500L, 1499L);
+            return rowsPerTransaction;
         }
     }
 
