@@ -11,6 +11,8 @@ from bench.benchmark import (
     database_in_use,
     kept_up_from_the_lowest,
     lag_bounded,
+    median_of_passes,
+    passes_text,
     slope,
     warmup_line,
 )
@@ -91,6 +93,16 @@ def test_a_step_is_sustained_only_when_every_lower_step_kept_up_too():
     assert [s["offered_per_s"] for s in kept_up_from_the_lowest(steps)] == [5000, 20000, 40000]
     assert kept_up_from_the_lowest([step(5000, True, persisted=False), step(20000, True)]) == []
     assert len(kept_up_from_the_lowest([step(5000, True), step(20000, True)])) == 2
+
+
+def test_a_ceiling_is_the_middle_of_its_passes_neither_the_fastest_nor_one_pass():
+    # passes as this host read them: one at a fast moment, one slow, one between
+    passes = [{"copy-direct": 114_864}, {"copy-direct": 59_295}, {"copy-direct": 84_535}]
+    assert median_of_passes(passes, "copy-direct") == 84_535
+    assert passes_text({"sink_path_passes": [114_864, 84_535, 59_295]}, "sink_path_passes") == (
+        "median of 114,864 / 84,535 / 59,295"
+    )
+    assert passes_text({"msgs_per_s": 96_256}) == "one pass"  # results written before the ceilings had passes
 
 
 def test_tick_rows_follows_inserts_cheaply_and_counts_exactly(postgres_stack):
