@@ -349,13 +349,7 @@ class TableSinkOperatorIT {
     void whileTheDatabaseIsBusyTheNextBatchGrowsInsteadOfStoppingTheTask() throws Exception {
         String symbol = symbol();
         long ts = System.currentTimeMillis() - 60_000;
-        OneInputStreamOperatorTestHarness<Tick, BadRecord> sink = new OneInputStreamOperatorTestHarness<>(
-                new TableSinkOperator.Factory<>(
-                        new TickTable(),
-                        PostgresSinks.database(config()),
-                        new TableSinkOperator.Settings(500, 200, 1500, 1)),
-                new TickSerializer());
-        sink.open();
+        OneInputStreamOperatorTestHarness<Tick, BadRecord> sink = ticksSinkBufferingUpTo1500Rows();
         try (Connection locker = stack.connectAsSuperuser()) {
             locker.setAutoCommit(false);
             try (Statement s = locker.createStatement()) {
@@ -390,13 +384,7 @@ class TableSinkOperatorIT {
     void aBatchThatReachesTheBufferBoundWhileTheLastIsWrittenMakesTheTaskWait() throws Exception {
         String symbol = symbol();
         long ts = System.currentTimeMillis() - 60_000;
-        OneInputStreamOperatorTestHarness<Tick, BadRecord> sink = new OneInputStreamOperatorTestHarness<>(
-                new TableSinkOperator.Factory<>(
-                        new TickTable(),
-                        PostgresSinks.database(config()),
-                        new TableSinkOperator.Settings(500, 200, 1500, 1)),
-                new TickSerializer());
-        sink.open();
+        OneInputStreamOperatorTestHarness<Tick, BadRecord> sink = ticksSinkBufferingUpTo1500Rows();
         Thread task = Thread.currentThread();
         AtomicInteger rowsTaken = new AtomicInteger();
         CompletableFuture<Boolean> seenWaitingAtTheBound;
@@ -433,6 +421,19 @@ class TableSinkOperatorIT {
         sink.close();
         assertThat(storedTicks(symbol)).isEqualTo(2000);
         assertThat(rowsPerTransaction(symbol, ts)).as("rows per write").containsExactly(500L, 1500L);
+    }
+
+    /** A ticks writer sending batches of 500 and taking up to 1,500 more while one is written; opened. */
+    private static OneInputStreamOperatorTestHarness<Tick, BadRecord> ticksSinkBufferingUpTo1500Rows()
+            throws Exception {
+        OneInputStreamOperatorTestHarness<Tick, BadRecord> sink = new OneInputStreamOperatorTestHarness<>(
+                new TableSinkOperator.Factory<>(
+                        new TickTable(),
+                        PostgresSinks.database(config()),
+                        new TableSinkOperator.Settings(500, 200, 1500, 1)),
+                new TickSerializer());
+        sink.open();
+        return sink;
     }
 
     /** How many of a symbol's rows each transaction committed, fewest first. */
