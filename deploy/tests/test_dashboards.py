@@ -249,3 +249,33 @@ def test_every_dashboard_query_returns_data(flowing: StackCli):
             break
         time.sleep(5)
     assert not failures, "dashboard queries without data:\n" + "\n".join(f"- {w}: {p}" for w, p in failures.items())
+
+
+def test_the_broker_exporter_serves_every_family_its_rules_name(flowing: StackCli):
+    """deploy/kafka/jmx-exporter.yaml reads only the MBeans it lists (includeObjectNames): a family whose MBeans the
+    list leaves out would vanish without an error. (Its group-coordinator rule matches no MBean of Kafka 4.2.)"""
+    expected = [
+        f"kafka_server_brokertopicmetrics_{m}persec_total"
+        for m in (
+            "messagesin",
+            "bytesin",
+            "bytesout",
+            "totalproducerequests",
+            "totalfetchrequests",
+            "failedproducerequests",
+            "failedfetchrequests",
+        )
+    ] + [
+        "kafka_server_replicamanager_partitioncount",
+        "kafka_server_replicamanager_leadercount",
+        "kafka_server_replicamanager_underreplicatedpartitions",
+        "kafka_server_replicamanager_offlinereplicacount",
+        "kafka_network_requestmetrics_totaltimems",
+        "kafka_log_size",
+        "kafka_log_logendoffset",
+        "kafka_jvm_heap_used_bytes",
+    ]
+    url = f"http://127.0.0.1:{flowing.port('kafka_metrics')}/metrics"
+    with urllib.request.urlopen(url, timeout=30) as r:
+        served = {re.split(r"[{ ]", line, maxsplit=1)[0] for line in r.read().decode().splitlines() if line[:1] != "#"}
+    assert not [name for name in expected if name not in served]
