@@ -75,6 +75,7 @@ public final class TickStreamJob {
             RowSink<Candle> candleRows,
             RowSink<Anomaly> anomalyRows,
             Sink<Anomaly> anomalyTopic,
+            Sink<Anomaly> divergenceTopic,
             Sink<BadRecord> deadLetters) {
 
         public static Sinks production(JobConfig config) {
@@ -83,6 +84,7 @@ public final class TickStreamJob {
                     PostgresSinks.candles(config),
                     PostgresSinks.anomalies(config),
                     KafkaSinks.anomalies(config),
+                    KafkaSinks.divergences(config),
                     KafkaSinks.deadLetters(config));
         }
     }
@@ -160,7 +162,14 @@ public final class TickStreamJob {
             writer.disableChaining();
         }
         addIfAny(deadLetters, refusedAlerts);
-        alerts.sinkTo(sinks.anomalyTopic()).uid(Uids.ANOMALIES_KAFKA_SINK).name(Uids.ANOMALIES_KAFKA_SINK);
+        // The topic: each detector's alerts leave from its own task, through a writer chained behind it. One writer
+        // for both (a union) was a task of its own that held the instruments' alerts whenever a checkpoint barrier had
+        // come from the detectors and not yet from the divergence detector, and behind a network hop.
+        anomalies.sinkTo(sinks.anomalyTopic()).uid(Uids.ANOMALIES_KAFKA_SINK).name(Uids.ANOMALIES_KAFKA_SINK);
+        divergences
+                .sinkTo(sinks.divergenceTopic())
+                .uid(Uids.DIVERGENCES_KAFKA_SINK)
+                .name(Uids.DIVERGENCES_KAFKA_SINK);
 
         // Candles take every trade once: the detectors' 100 ms parts, and single trades the detectors had to skip
         // as late.

@@ -15,6 +15,7 @@ public final class Uids {
     public static final String CROSS_VENUE_DIVERGENCE = "cross-venue-divergence";
     public static final String ANOMALIES_DB_SINK = "anomalies-db-sink";
     public static final String ANOMALIES_KAFKA_SINK = "anomalies-kafka-sink";
+    public static final String DIVERGENCES_KAFKA_SINK = "divergences-kafka-sink";
     public static final String CANDLES_1M = "candles-1m";
     public static final String CANDLES_DB_SINK = "candles-db-sink";
     public static final String LATE_TRADE_CANDLES = "late-trade-candles";

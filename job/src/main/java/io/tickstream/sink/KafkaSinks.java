@@ -17,8 +17,18 @@ public final class KafkaSinks {
 
     private KafkaSinks() {}
 
+    /** The instruments' detectors' alerts. */
     public static KafkaSink<Anomaly> anomalies(JobConfig config) {
-        return builder(config, new AnomalySerializer(config.anomaliesTopic), "tickstream-anomalies")
+        return alerts(config, "tickstream-anomalies");
+    }
+
+    /** The cross-venue divergences, to the same topic from their own writer (own transactional ids). */
+    public static KafkaSink<Anomaly> divergences(JobConfig config) {
+        return alerts(config, "tickstream-divergences");
+    }
+
+    private static KafkaSink<Anomaly> alerts(JobConfig config, String transactionalIdPrefix) {
+        return builder(config, new AnomalySerializer(config.anomaliesTopic), transactionalIdPrefix)
                 .setProperty("linger.ms", "0")
                 .build();
     }

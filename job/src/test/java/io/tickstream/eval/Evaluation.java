@@ -274,6 +274,7 @@ public final class Evaluation {
                                     new CollectingSink<Candle>(),
                                     anomalies,
                                     new CollectingSink<Anomaly>(),
+                                    new CollectingSink<Anomaly>(),
                                     new CollectingSink<BadRecord>()))
                     .build(parsed);
             env.execute("detection-evaluation");

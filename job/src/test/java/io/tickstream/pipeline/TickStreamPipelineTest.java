@@ -192,7 +192,8 @@ class TickStreamPipelineTest {
                 .setParallelism(1)
                 .assignTimestampsAndWatermarks(TickSource.watermarks(config))
                 .setParallelism(1);
-        new TickStreamJob(config, new TickStreamJob.Sinks(rows, candles, anomalies, topic, deadLetters)).build(parsed);
+        new TickStreamJob(config, new TickStreamJob.Sinks(rows, candles, anomalies, topic, topic, deadLetters))
+                .build(parsed);
         env.execute("pipeline-test");
         return new Results(
                 anomalies.received(), topic.received(), candles.received(), rows.received(), deadLetters.received());
