@@ -400,6 +400,56 @@ class JobOnKafkaAndPostgresIT {
         }
     }
 
+    /**
+     * With {@code --delivery exactly-once} the instruments' alerts and the divergences leave through two transactional
+     * writers. Sharing transactional ids they would fence each other; each must commit its own: read_committed, the
+     * topic holds every alert of the table once, the divergence among them.
+     */
+    @Test
+    void withExactlyOnceTheAlertsAndTheDivergencesBothCommitToTheTopic() throws Exception {
+        Run run = Run.create();
+        List<Tick> trades = MarketScenario.divergingVenues(run.prefix, System.currentTimeMillis() - 10 * 60_000L, 9);
+        kafka.send(run.ticks, records(run.ticks, trades));
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(2);
+        TickStreamJob.define(env, run.config("--delivery", "exactly-once", "--idle-timeout", "1 s"));
+        JobClient job = env.executeAsync("it-exactly-once-alerts");
+        try {
+            Waiting.until("the divergence in the table", TIMEOUT, () -> {
+                assertThat(job.getJobStatus().get().isGloballyTerminalState())
+                        .as("job terminated")
+                        .isFalse();
+                return count(
+                                "SELECT count(*) FROM anomalies WHERE symbol LIKE ? AND type = 'CROSS_VENUE_DIVERGENCE'",
+                                run.prefix + "%")
+                        == 1;
+            });
+            Set<String> inTable = new HashSet<>();
+            try (Connection c = stack.connect();
+                    Statement s = c.createStatement();
+                    ResultSet rs =
+                            s.executeQuery("SELECT id, type FROM anomalies WHERE symbol LIKE '" + run.prefix + "%'")) {
+                while (rs.next()) {
+                    inTable.add(rs.getString(1) + "|" + rs.getString(2));
+                }
+            }
+            assertThat(inTable).anyMatch(a -> a.endsWith("|CROSS_VENUE_DIVERGENCE"));
+            assertThat(inTable)
+                    .as("the instruments' alerts on the step")
+                    .anyMatch(a -> !a.endsWith("|CROSS_VENUE_DIVERGENCE"));
+
+            List<String> onTopic = new ArrayList<>();
+            for (ConsumerRecord<byte[], byte[]> r : kafka.readAtLeast(run.anomalies, inTable.size(), TIMEOUT)) {
+                JsonNode a = JSON.readTree(r.value());
+                onTopic.add(a.get("id").asText() + "|" + a.get("type").asText());
+            }
+            assertThat(onTopic).containsExactlyInAnyOrderElementsOf(inTable);
+        } finally {
+            job.cancel().get();
+        }
+    }
+
     /** Stop-with-savepoint, retried while some task is still being deployed (a savepoint needs them all running). */
     private static String stopWithSavepoint(JobClient job, Path dir) throws Exception {
         long deadline = System.nanoTime() + TIMEOUT.toNanos();

@@ -6,6 +6,7 @@ import io.tickstream.TickStreamJob;
 import io.tickstream.config.JobConfig;
 import io.tickstream.eval.Evaluation;
 import io.tickstream.model.Anomaly;
+import io.tickstream.model.AnomalyType;
 import io.tickstream.model.BadRecord;
 import io.tickstream.model.Candle;
 import io.tickstream.model.Tick;
@@ -50,9 +51,14 @@ class TickStreamPipelineTest {
     private static final MarketScenario MARKET = new MarketScenario(
             List.of("AAA-USD", "BBB-USDT", "CCC-USD", "DDD-EUR", "EEE-USD"), 3, 1200, NOW - 30 * 60_000L, 150, 42);
 
+    /**
+     * @param anomaliesOnTopic what the instruments' detectors' writer sent to the topic
+     * @param divergencesOnTopic what the cross-venue divergences' writer sent to the topic
+     */
     record Results(
             List<Anomaly> anomalies,
             List<Anomaly> anomaliesOnTopic,
+            List<Anomaly> divergencesOnTopic,
             List<Candle> candles,
             List<Tick> rows,
             List<BadRecord> deadLetters) {}
@@ -77,7 +83,8 @@ class TickStreamPipelineTest {
                 .map(a -> new MarketScenario.Expected(a.instrument(), a.type(), a.tradeId()))
                 .collect(Collectors.toList());
         assertThat(found).containsExactlyInAnyOrderElementsOf(MARKET.expected);
-        assertThat(Evaluation.comparable(r.anomaliesOnTopic())).isEqualTo(Evaluation.comparable(r.anomalies()));
+        assertTopicsCarryTheTablesAlerts(r);
+        assertThat(r.divergencesOnTopic()).isEmpty();
         assertThat(r.rows()).hasSameSizeAs(MARKET.trades).containsExactlyInAnyOrderElementsOf(MARKET.trades);
 
         // Every candle agrees with the trades of its minute.
@@ -165,6 +172,38 @@ class TickStreamPipelineTest {
                         .contains("--max-trade-ahead"));
     }
 
+    /**
+     * The divergences have a Kafka writer of their own (chained behind their detector, AlertPathTest): a divergence
+     * must reach the topic through it, and only through it.
+     */
+    @Test
+    void aCrossVenueDivergenceReachesTheTopicThroughItsOwnWriter() throws Exception {
+        JobConfig config = PipelineTestSupport.config();
+        List<Tick> trades = new ArrayList<>(MARKET.trades);
+        trades.addAll(MarketScenario.divergingVenues("FFF", NOW - 10 * 60_000L, 3));
+        trades.sort(Comparator.comparingLong(Tick::ts));
+
+        Results r = run(config, trades, List.of());
+
+        assertThat(r.anomalies())
+                .filteredOn(a -> a.type() == AnomalyType.CROSS_VENUE_DIVERGENCE)
+                .singleElement()
+                .satisfies(a -> assertThat(a.instrument()).isEqualTo(MarketScenario.DIVERGING_VENUE + ":FFF-USD"));
+        assertTopicsCarryTheTablesAlerts(r);
+    }
+
+    /** Each writer sends exactly the table's alerts of its kind: the divergences through their own, the rest through the other. */
+    private static void assertTopicsCarryTheTablesAlerts(Results r) {
+        Map<Boolean, List<Anomaly>> inTable = r.anomalies().stream()
+                .collect(Collectors.partitioningBy(a -> a.type() == AnomalyType.CROSS_VENUE_DIVERGENCE));
+        assertThat(Evaluation.comparable(r.divergencesOnTopic()))
+                .as("the divergences' writer")
+                .isEqualTo(Evaluation.comparable(inTable.get(true)));
+        assertThat(Evaluation.comparable(r.anomaliesOnTopic()))
+                .as("the instruments' detectors' writer")
+                .isEqualTo(Evaluation.comparable(inTable.get(false)));
+    }
+
     /** Runs the job graph once over the given trades (in this arrival order) and bad records. */
     private static Results run(JobConfig config, List<Tick> arrivals, List<String[]> bad) throws Exception {
         TickParser parser = TickSource.parser(config);
@@ -181,7 +220,8 @@ class TickStreamPipelineTest {
         CollectingSink<Tick> rows = new CollectingSink<>();
         CollectingSink<Candle> candles = new CollectingSink<>();
         CollectingSink<Anomaly> anomalies = new CollectingSink<>();
-        CollectingSink<Anomaly> topic = new CollectingSink<>();
+        CollectingSink<Anomaly> anomalyTopic = new CollectingSink<>();
+        CollectingSink<Anomaly> divergenceTopic = new CollectingSink<>();
         CollectingSink<BadRecord> deadLetters = new CollectingSink<>();
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
@@ -192,11 +232,18 @@ class TickStreamPipelineTest {
                 .setParallelism(1)
                 .assignTimestampsAndWatermarks(TickSource.watermarks(config))
                 .setParallelism(1);
-        new TickStreamJob(config, new TickStreamJob.Sinks(rows, candles, anomalies, topic, topic, deadLetters))
+        new TickStreamJob(
+                        config,
+                        new TickStreamJob.Sinks(rows, candles, anomalies, anomalyTopic, divergenceTopic, deadLetters))
                 .build(parsed);
         env.execute("pipeline-test");
         return new Results(
-                anomalies.received(), topic.received(), candles.received(), rows.received(), deadLetters.received());
+                anomalies.received(),
+                anomalyTopic.received(),
+                divergenceTopic.received(),
+                candles.received(),
+                rows.received(),
+                deadLetters.received());
     }
 
     private static ParseResult parse(TickParser parser, byte[] key, byte[] value, long offset) {

@@ -89,6 +89,46 @@ public final class MarketScenario {
         trades.sort(Comparator.comparingLong(Tick::ts));
     }
 
+    /** The venue {@link #divergingVenues} moves away from the other. */
+    public static final String DIVERGING_VENUE = "coinbase";
+
+    /**
+     * One asset on two venues, {@code binance:BASE-USDT} and {@code coinbase:BASE-USD} (USDT priced as USD), each
+     * trading every 250 ms for 60 s on a calm walk around 67,000; from 20 s to 40 s coinbase trades 0.75 % above
+     * binance: one CROSS_VENUE_DIVERGENCE (the gap holds longer than the default 5 s, above the default 0.5 %), on
+     * {@link #DIVERGING_VENUE}. The step also makes outlier returns on coinbase, so its per-instrument alerts are not
+     * known by construction: callers check the divergence only.
+     */
+    public static List<Tick> divergingVenues(String base, long startTs, long seed) {
+        Random random = new Random(seed);
+        List<Tick> out = new ArrayList<>();
+        long cents = 6_700_000L;
+        for (int i = 0; i < 240; i++) {
+            cents += random.nextInt(101) - 50;
+            long ts = startTs + i * 250L;
+            boolean diverged = ts - startTs >= 20_000 && ts - startTs < 40_000;
+            long coinbase = diverged ? cents * 10075 / 10000 : cents + random.nextInt(101) - 50;
+            out.add(venueTrade("binance", base + "-USDT", 1_000_000L + i, cents, ts));
+            out.add(venueTrade(DIVERGING_VENUE, base + "-USD", 5_000_000L + i, coinbase, ts + 125));
+        }
+        return out;
+    }
+
+    private static Tick venueTrade(String exchange, String symbol, long seq, long cents, long ts) {
+        return new Tick(
+                exchange,
+                symbol,
+                Long.toString(seq),
+                seq,
+                BigDecimal.valueOf(cents, 2).toPlainString(),
+                cents / 100.0,
+                "0.00100",
+                0.001,
+                Side.BUY,
+                ts,
+                ts + 7);
+    }
+
     /** The trades in an arrival order shuffled within {@code boundMs}: none arrives after the watermark passed it. */
     public List<Tick> shuffledWithin(long boundMs, long seed) {
         Random random = new Random(seed);
