@@ -14,14 +14,17 @@ from bench.benchmark import (
     median_of_passes,
     passes_text,
     slope,
+    step_symbols,
     warmup_line,
 )
 from bench.tickrows import TickRows
+from confluent_kafka import Producer
 from conftest import wait_for
-from stack_fixtures import postgres_stack, superuser  # noqa: F401 (fixture)
+from stack_fixtures import kafka_stack, postgres_stack, superuser  # noqa: F401 (fixture)
 
 from stack.postgres import Admin
 from stack.state import Stack
+from tickstream_producers.sinks import kafka_config
 
 
 def samples(backlogs: list[float]) -> list[dict]:
@@ -205,3 +208,22 @@ def test_the_report_gives_the_cpu_reference_of_the_run_and_says_whether_it_warme
     assert f"{ref['before']['min_s']}/{ref['before']['median_s']} s before the run, 0.2/0.25 s after" in line
     assert warmup_line({"offered_per_s": 20_000, "seconds": 60}).startswith("Warm-up: 20,000 ticks/s for 60 s")
     assert warmup_line(None).startswith("No warm-up")
+
+
+def test_each_steps_instruments_land_evenly_on_every_partition_of_the_ticks_topic(kafka_stack):
+    """Through the producers' own Kafka settings to a real broker: a partition that got none of a step's instruments
+    would hold the job's event time back, and the instruments' first trades with it, for the idle timeout."""
+    landed: dict[str, int] = {}
+
+    def delivered(err, msg):
+        assert err is None, err
+        landed[msg.key().decode()] = msg.partition()
+
+    producer = Producer(kafka_config(f"127.0.0.1:{kafka_stack.port('kafka')}"))
+    for index in (1, 2, "W"):
+        for symbol in step_symbols(index, 5):
+            producer.produce("ticks", key=f"synthetic:{symbol}".encode(), value=b"{}", on_delivery=delivered)
+    assert producer.flush(30) == 0
+    for index in (1, 2, "W"):
+        partitions = [landed[f"synthetic:{s}"] for s in step_symbols(index, 5)]
+        assert sorted(partitions) == sorted(list(range(5)) * 4), (index, partitions)
