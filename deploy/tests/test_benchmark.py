@@ -22,6 +22,7 @@ from confluent_kafka import Producer
 from conftest import wait_for
 from stack_fixtures import kafka_stack, postgres_stack, superuser  # noqa: F401 (fixture)
 
+from stack.kafka import TOPICS
 from stack.postgres import Admin
 from stack.state import Stack
 from tickstream_producers.sinks import kafka_config
@@ -219,11 +220,13 @@ def test_each_steps_instruments_land_evenly_on_every_partition_of_the_ticks_topi
         assert err is None, err
         landed[msg.key().decode()] = msg.partition()
 
+    partitions = TOPICS["ticks"]
     producer = Producer(kafka_config(f"127.0.0.1:{kafka_stack.port('kafka')}"))
     for index in (1, 2, "W"):
-        for symbol in step_symbols(index, 5):
+        for symbol in step_symbols(index, partitions):
             producer.produce("ticks", key=f"synthetic:{symbol}".encode(), value=b"{}", on_delivery=delivered)
     assert producer.flush(30) == 0
     for index in (1, 2, "W"):
-        partitions = [landed[f"synthetic:{s}"] for s in step_symbols(index, 5)]
-        assert sorted(partitions) == sorted(list(range(5)) * 4), (index, partitions)
+        symbols = step_symbols(index, partitions)
+        got = sorted(landed[f"synthetic:{s}"] for s in symbols)
+        assert got == sorted(list(range(partitions)) * (len(symbols) // partitions)), (index, got)
