@@ -41,6 +41,7 @@ pytestmark = pytest.mark.skipif(_why_not_timescaledb() is not None, reason=_why_
 EXCHANGE = "tsdbtest"
 SYMBOLS = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
 GRANTS = REPO / "sql" / "090_grants.sql"
+MONITORING_GRANTS = REPO / "sql" / "095_monitoring_grants.sql"
 OURS = "j.proc_name LIKE 'policy_%' AND j.hypertable_schema = 'public'"  # sql/'s policies, not TimescaleDB's own jobs
 
 
@@ -614,8 +615,10 @@ APPLIES_WHILE_COMPRESSING = 40
 
 
 def test_grants_reapply_safely_while_a_compression_job_runs(new_database):
-    """sql/090_grants.sql re-applied over and over while the compression job converts chunks (the first run) and
-    recompresses the chunks late ticks reached (the next runs), until it has been applied 40 times during a run."""
+    """sql/090_grants.sql and sql/095_monitoring_grants.sql (every `up` applies both) re-applied over and over while
+    the compression job converts chunks (the first run) and recompresses the chunks late ticks reached (the next
+    runs), until they have been applied 40 times during a run. A GRANT or REVOKE on a hypertable rewrites every
+    chunk's catalog row, as the job does: CI saw `up` fail with "tuple concurrently updated" on 095 once."""
     db = new_database("tsdb_grants")
     insert_ticks(db, days_back=80, every="20 minutes")  # 320 chunks of 6 hours, ~290 of them to compress
     compress = [
@@ -653,18 +656,22 @@ def test_grants_reapply_safely_while_a_compression_job_runs(new_database):
         try:
             while job.poll() is None:
                 if applies % 2:
-                    # Every other time a privilege differs first, so the apply has a GRANT to make on the
-                    # hypertable (changed under the lock the apply takes, as 090_grants.sql asks).
-                    db.run("BEGIN; LOCK TABLE ticks IN ROW SHARE MODE; REVOKE SELECT ON ticks FROM grafana; COMMIT")
+                    # Every other time a privilege differs first, so each file has a GRANT or a REVOKE to make on
+                    # the hypertable (changed under the lock the files take, as 090_grants.sql asks).
+                    db.run(
+                        "BEGIN; LOCK TABLE ticks IN ROW SHARE MODE; REVOKE SELECT ON ticks FROM grafana;"
+                        " GRANT SELECT ON ticks TO postgres_exporter; COMMIT"
+                    )
                     changed += 1
-                result = db.run(file=GRANTS, check=False)
+                for grants in (GRANTS, MONITORING_GRANTS):
+                    result = db.run(file=grants, check=False)
+                    if result.returncode != 0:
+                        failures.append(f"{grants.name}: {result.stderr.strip()}")
                 applies += 1
-                if result.returncode != 0:
-                    failures.append(result.stderr.strip())
         finally:
             runs.append(job.communicate(timeout=600) + (job.returncode,))
     print(
-        f"090_grants.sql applied {applies} times ({changed} with a GRANT to make) during {len(runs)} runs of the"
+        f"090_grants.sql and 095_monitoring_grants.sql applied {applies} times ({changed} with a GRANT to make) during {len(runs)} runs of the"
         " compression job"
     )
     assert not failures, f"{len(failures)} of {applies} applies failed:\n" + "\n".join(failures[:5])
@@ -680,6 +687,7 @@ def test_grants_reapply_safely_while_a_compression_job_runs(new_database):
         == "0"
     )
     grafana(db).run("SELECT count(*) FROM ticks")
+    assert db.value("SELECT has_table_privilege('postgres_exporter', 'ticks', 'SELECT')") == "f"
 
 
 def test_reapplying_grants_with_nothing_to_change_changes_no_catalog_row(new_database):
@@ -690,14 +698,43 @@ def test_reapplying_grants_with_nothing_to_change_changes_no_catalog_row(new_dat
         " FROM pg_class c WHERE relname IN ('ticks', 'candles_1m', 'anomalies', 'candles_1h')"
         " OR relnamespace = '_timescaledb_internal'::regnamespace"
     )
-    before = db.value(acl)
-    result = db.run(file=GRANTS)
-    assert "privileges:" not in result.stderr
-    assert db.value(acl) == before
+    others = (  # the rows 095_monitoring_grants.sql may change besides tables'
+        "SELECT (SELECT xmin::text FROM pg_database WHERE datname = current_database())"
+        " || ':' || (SELECT xmin::text FROM pg_namespace WHERE nspname = 'public')"
+        " || ':' || (SELECT string_agg(xmin::text, ',') FROM pg_auth_members"
+        " WHERE member = 'postgres_exporter'::regrole)"
+    )
+    before, others_before = db.value(acl), db.value(others)
+    for grants in (GRANTS, MONITORING_GRANTS):
+        result = db.run(file=grants)
+        assert "privileges:" not in result.stderr and "NOTICE" not in result.stderr, result.stderr
+    assert db.value(acl) == before and db.value(others) == others_before
     db.run("REVOKE UPDATE ON candles_1m FROM tickstream")
     result = db.run(file=GRANTS)
     assert "GRANT UPDATE ON TABLE candles_1m TO tickstream" in result.stderr
     assert db.value("SELECT has_table_privilege('tickstream', 'candles_1m', 'UPDATE')") == "t"
+    db.run(
+        "GRANT SELECT ON candles_1h, anomalies TO postgres_exporter; GRANT CREATE ON SCHEMA public TO"
+        f" postgres_exporter; GRANT CREATE ON DATABASE {db.database} TO postgres_exporter;"
+        " REVOKE pg_monitor FROM postgres_exporter"
+    )
+    result = db.run(file=MONITORING_GRANTS)
+    for statement in (
+        "REVOKE ALL ON TABLE public.anomalies, public.candles_1h FROM postgres_exporter",
+        "REVOKE CREATE ON SCHEMA public FROM postgres_exporter",
+        f"REVOKE CREATE ON DATABASE {db.database} FROM postgres_exporter",
+        "GRANT pg_monitor TO postgres_exporter",
+    ):
+        assert statement in result.stderr, result.stderr
+    assert (
+        db.value(
+            "SELECT has_table_privilege('postgres_exporter', 'candles_1h', 'SELECT')::text"
+            " || has_schema_privilege('postgres_exporter', 'public', 'CREATE')::text"
+            " || has_database_privilege('postgres_exporter', current_database(), 'CREATE')::text"
+            " || pg_has_role('postgres_exporter', 'pg_monitor', 'MEMBER')::text"
+        )
+        == "falsefalsefalsetrue"
+    )
 
 
 # ---- defect: background jobs of several databases -------------------------------------------------------------------
