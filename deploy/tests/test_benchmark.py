@@ -6,6 +6,7 @@ import random
 import pytest
 from bench.benchmark import (
     Deliveries,
+    climbing,
     cpu_reference,
     cpu_reference_line,
     database_in_use,
@@ -97,6 +98,21 @@ def test_a_step_is_sustained_only_when_every_lower_step_kept_up_too():
     assert [s["offered_per_s"] for s in kept_up_from_the_lowest(steps)] == [5000, 20000, 40000]
     assert kept_up_from_the_lowest([step(5000, True, persisted=False), step(20000, True)]) == []
     assert len(kept_up_from_the_lowest([step(5000, True), step(20000, True)])) == 2
+
+
+def test_the_steps_climb_past_the_listed_loads_until_one_does_not_keep_up_or_the_ceiling_is_reached():
+    def run(loads, keeps_up, climb=4, by=6000, ceiling=1_000_000):
+        steps = []
+        for load in climbing(loads, steps, climb, by, ceiling):
+            steps.append({"offered_per_s": load, "lag_bounded": keeps_up(load), "all_persisted": True})
+        return [s["offered_per_s"] for s in steps]
+
+    assert run([5000, 20000], lambda load: load <= 32000) == [5000, 20000, 26000, 32000, 38000]
+    assert run([5000, 20000], lambda load: True) == [5000, 20000, 26000, 32000, 38000, 44000]
+    assert run([5000, 20000], lambda load: True, climb=0) == [5000, 20000]
+    assert run([5000, 20000], lambda load: True, ceiling=35_000) == [5000, 20000, 26000, 32000]
+    # a listed step that fell behind: no climbing, whatever the higher listed steps did
+    assert run([5000, 20000, 40000], lambda load: load != 20000) == [5000, 20000, 40000]
 
 
 def test_a_ceiling_is_the_middle_of_its_passes_neither_the_fastest_nor_one_pass():
