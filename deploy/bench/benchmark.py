@@ -30,7 +30,7 @@ sys.path.insert(0, str(DEPLOY))
 from stack import flink, kafka, postgres, producers  # noqa: E402
 from stack.state import Stack, classpath, java, runtime_lib  # noqa: E402
 
-from .procstat import cpu_seconds, rss_mib  # noqa: E402
+from .procstat import cpu_seconds, machine_cpu, rss_mib, steal_pct  # noqa: E402
 from .tickrows import TickRows  # noqa: E402
 
 PRODUCERS_PY = REPO / "producers" / ".venv" / "bin" / "python"
@@ -439,6 +439,7 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
     per_partition_before = offsets.per_partition()
     pids = measured_pids(stack)
     cpu_before = {n: cpu_seconds(p) for n, p in pids.items()}
+    machine_before = machine_cpu()
     counted_from_ms = (time.time() + INJECT_AFTER_S) * 1000  # trade times before this: the instruments' first trades
     producer = subprocess.Popen(
         [
@@ -501,6 +502,7 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
         cpu_producer = cpu_seconds(producer.pid)
     elapsed = time.monotonic() - started
     cpu_after = {n: cpu_seconds(p) for n, p in pids.items() if n != "producers"}
+    machine_after = machine_cpu()
     cpu_after["producers"] = cpu_producer
     stderr = producer.stderr.read()
     sent_total = offsets.total() - sent_before
@@ -570,6 +572,7 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
         "notify_latency_ms": {q: pct(notify, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
         "tick_to_row_ms": {q: pct(fresh, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
         "cpu_pct": {n: round(100 * (cpu_after[n] - cpu_before[n]) / elapsed) for n in pids},
+        "steal_pct": steal_pct(machine_before, machine_after),
         "rss_peak_mib": {n: round(v) for n, v in rss_peak.items()},
         "samples": samples,
         "producer_summary": stderr.strip().splitlines()[-1:] if stderr else [],
@@ -830,8 +833,8 @@ def report(results: dict, out_dir: Path) -> str:
         "",
         "## Full pipeline at stepped offered loads",
         "",
-        "| offered/s | produced/s | persisted/s | all persisted | lag bounded | backlog end | drain s | alerts (+ before counting) | alert p50/p95/p99 ms | detection p50/p95/p99 ms | tick→row p50/p99 ms | CPU % (TM, Kafka, PG, prod, JM) | RSS MiB (TM, Kafka, PG) |",
-        "| ---: | ---: | ---: | :---: | :---: | ---: | ---: | ---: | --- | --- | --- | --- | --- |",
+        "| offered/s | produced/s | persisted/s | all persisted | lag bounded | backlog end | drain s | alerts (+ before counting) | alert p50/p95/p99 ms | detection p50/p95/p99 ms | tick→row p50/p99 ms | CPU % (TM, Kafka, PG, prod, JM) | steal % | RSS MiB (TM, Kafka, PG) |",
+        "| ---: | ---: | ---: | :---: | :---: | ---: | ---: | ---: | --- | --- | --- | --- | ---: | --- |",
     ]
     for s in steps:
         a, f, cpu, rss = s["alert_latency_ms"], s["tick_to_row_ms"], s["cpu_pct"], s["rss_peak_mib"]
@@ -844,6 +847,7 @@ def report(results: dict, out_dir: Path) -> str:
             f"{fmt(a['p50'])}/{fmt(a['p95'])}/{fmt(a['p99'])} | {fmt(d['p50'])}/{fmt(d['p95'])}/{fmt(d['p99'])} | "
             f"{fmt(f['p50'])}/{fmt(f['p99'])} | "
             f"{cpu.get('flink-taskmanager')}, {cpu.get('kafka')}, {cpu.get('postgres')}, {cpu.get('producers')}, {cpu.get('flink-jobmanager')} | "
+            f"{'–' if s.get('steal_pct') is None else format(s['steal_pct'], '.1f')} | "
             f"{rss.get('flink-taskmanager')}, {rss.get('kafka')}, {rss.get('postgres')} |"
         )
     lines += [
@@ -889,7 +893,8 @@ def report(results: dict, out_dir: Path) -> str:
         "Steps with a partition that got no trades anyway: "
         + (", ".join(fmt(s["offered_per_s"]) for s in steps if s.get("quiet_partitions")) or "none")
         + ". Tick→row is the age of the newest row of one instrument,",
-        "sampled each second; RSS of PostgreSQL sums its processes (shared buffers counted more than once).",
+        "sampled each second; RSS of PostgreSQL sums its processes (shared buffers counted more than once). Steal is",
+        "the share of the machine's CPU time the hypervisor gave to other guests during the step (/proc/stat).",
         "The highest sustained step is the highest below which every step kept up (all persisted, lag bounded);",
         "when the highest listed load kept up, the benchmark climbed on (steps marked ↑) until one did not, so the",
         "pipeline's own limit is measured, not the top of the list. Percentiles are nearest-rank over the step's",

@@ -49,3 +49,15 @@ def rss_mib(pid: int) -> float:
         except OSError:
             pass
     return total / 1024
+
+
+def machine_cpu() -> tuple[int, int]:
+    """(all, stolen) CPU ticks of the machine so far, from /proc/stat's first line: between two readings, the share
+    of the time the hypervisor gave this machine's cores to other guests (steal)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return sum(fields), fields[7]
+
+
+def steal_pct(before: tuple[int, int], after: tuple[int, int]) -> float:
+    total = after[0] - before[0]
+    return round(100 * (after[1] - before[1]) / total, 1) if total > 0 else 0.0

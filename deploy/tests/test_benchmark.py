@@ -18,6 +18,7 @@ from bench.benchmark import (
     step_symbols,
     warmup_line,
 )
+from bench.procstat import machine_cpu, steal_pct
 from bench.tickrows import TickRows
 from confluent_kafka import Producer
 from conftest import wait_for
@@ -113,6 +114,15 @@ def test_the_steps_climb_past_the_listed_loads_until_one_does_not_keep_up_or_the
     assert run([5000, 20000], lambda load: True, ceiling=35_000) == [5000, 20000, 26000, 32000]
     # a listed step that fell behind: no climbing, whatever the higher listed steps did
     assert run([5000, 20000, 40000], lambda load: load != 20000) == [5000, 20000, 40000]
+
+
+def test_steal_is_the_stolen_share_of_the_machines_cpu_time_between_two_readings():
+    assert steal_pct((1000, 40), (1400, 140)) == 25.0
+    assert steal_pct((1000, 40), (1000, 40)) == 0.0
+    first = machine_cpu()
+    sum(i * i for i in range(200_000))
+    second = machine_cpu()
+    assert second[0] >= first[0] and 0 <= steal_pct(first, second) <= 100
 
 
 def test_a_ceiling_is_the_middle_of_its_passes_neither_the_fastest_nor_one_pass():
