@@ -40,7 +40,7 @@ public enum JobParameter {
     JDBC_BATCH_INTERVAL("jdbc-batch-interval", "200 ms", "longest time a row waits in a batch"),
     JDBC_MAX_BUFFERED_ROWS(
             "jdbc-max-buffered-rows",
-            "50000",
+            "250000",
             "rows a table's writer holds while the database is busy with the last write (a batch grows up to this; "
                     + "beyond it the job waits for the database); at least --jdbc-batch-size"),
     JDBC_MAX_RETRIES(
