@@ -195,7 +195,14 @@ def test_deliveries_count_each_anomaly_of_the_step_once_from_its_trade_time(tmp_
                     "payload": {
                         "alerts": [
                             {
-                                "labels": {"alertname": "TickStreamAnomaly", "anomaly_id": i, "symbol": sym},
+                                "labels": {
+                                    "alertname": "TickStreamAnomaly",
+                                    "anomaly_id": i,
+                                    "symbol": sym,
+                                    "type": "PRICE_SPIKE",
+                                    "asset": sym.split("-")[0],
+                                    "quote_class": "USD",
+                                },
                                 "annotations": {"trade_time": trade},
                                 "startsAt": "2026-12-01T09:00:00.000Z",
                             }
@@ -223,9 +230,19 @@ def test_deliveries_count_each_anomaly_of_the_step_once_from_its_trade_time(tmp_
         )
         f.write(delivery(1_796_000_002_000, "/anomalies", ("a", "S0A-USDT", "2026-12-01T00:00:00.000Z")))
         f.write(delivery(1_796_000_000_900, "/alerts", ("d", "S0A-USDT", "2026-12-01T00:00:00.000Z")))
-    latencies = sorted(deliveries.latencies(["S0A-USDT", "S0B-USDT"]))
+        # a later anomaly of S0B's group: it joins the group notified above
+        f.write(delivery(1_796_000_003_000, "/anomalies", ("e", "S0B-USDT", "2026-12-01T00:00:01.000Z")))
     trade_a = datetime.datetime.fromisoformat("2026-12-01T00:00:00+00:00").timestamp() * 1000
-    assert latencies == sorted([1_796_000_000_300 - trade_a, 1_796_000_000_300 - trade_a - 100])
+    assert sorted(deliveries.first_deliveries(["S0A-USDT", "S0B-USDT"])) == sorted(
+        [
+            (1_796_000_000_300 - trade_a, True),  # S0A's group was notified before the step ("old")
+            (1_796_000_000_300 - trade_a - 100, False),
+            (1_796_000_003_000 - trade_a - 1000, True),
+        ]
+    )
+    assert sorted(deliveries.latencies(["S0A-USDT", "S0B-USDT"])) == sorted(
+        latency for latency, _ in deliveries.first_deliveries(["S0A-USDT", "S0B-USDT"])
+    )
 
 
 def test_the_report_gives_the_cpu_reference_of_the_run_and_says_whether_it_warmed_up():
