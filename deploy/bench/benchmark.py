@@ -1084,7 +1084,8 @@ def main(argv: list[str]) -> int:
             seconds = args.latency_step_seconds if load in ALERT_LATENCY_LOADS else args.step_seconds
             climbed = i >= len(loads)
             log(
-                f"pipeline step {i + 1}/{len(loads)}{' (climbing)' if climbed else ''}: {load:,} ticks/s for {seconds} s"
+                f"pipeline step {i + 1}{'' if climbed else f'/{len(loads)}'}{' (climbing)' if climbed else ''}: "
+                f"{load:,} ticks/s for {seconds} s"
             )
             step = run_step(stack, i, load, seconds, args.drain_timeout)
             step["climbed"] = climbed

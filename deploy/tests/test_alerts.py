@@ -29,7 +29,7 @@ from confluent_kafka import Producer
 from conftest import REPO, StackCli, wait_for
 
 PRODUCERS_PY = REPO / "producers" / ".venv" / "bin" / "python"
-# A table's writer holds one batch more while the database is busy (the default holds 250,000 rows, minutes of this
+# A table's writer holds one batch more while the database is busy (the default holds 250,000 rows, two minutes of this
 # test's load): a locked ticks table then stalls the job within a second.
 JOB_ARGS = (
     "--delivery exactly-once --checkpoint-interval '2 s' --checkpoint-timeout '25 s' --restart-max-delay '2 s'"
