@@ -1,13 +1,16 @@
 """PostgreSQL's cost per tick row under two shapes of the ticks table, alternating. `--compare key-order`: the two
 orders of ticks' unique key, (time, exchange, symbol, trade_id), the one tables get from 0.2 on, and (exchange, symbol,
-trade_id, time), release 0.1's. `--compare collation`: the key's text columns compared by the database's collation
-(tables before 0.2) or byte by byte (COLLATE "C", tables from 0.2 on). On a private instance of its own
-(TimescaleDB when installed, else plain; TICKSTREAM_TIMESCALEDB chooses): the shape is set on the empty table, then
-the benchmark's PostgresIngestCeiling writes the rows along its three paths. Prints rows/s of each path and
-PostgreSQL's CPU per row (the postmaster's, its reaped backends' and its live children's).
+trade_id, time), release 0.1's. `--compare indexes`: today's two indexes of a tick row (the time-first key and
+ticks_instrument_time_idx) against one, a key (exchange, symbol, time, trade_id) serving both uniqueness and one
+instrument's time range (a time range over every instrument would then scan whole chunks). `--compare collation`: the
+key's text columns compared by the database's collation (tables before 0.2) or byte by byte (COLLATE "C", tables from
+0.2 on). On a private instance of its own (TimescaleDB when installed, else plain; TICKSTREAM_TIMESCALEDB chooses): the
+shape is set on the empty table, then the benchmark's PostgresIngestCeiling writes the rows along its three paths.
+Prints rows/s of each path and PostgreSQL's CPU per row (the postmaster's, its reaped backends' and its live
+children's).
 
-Run: producers/.venv/bin/python deploy/bench/tick_key_order.py [--compare key-order|collation] [--rows 300000]
-[--reps 4]
+Run: producers/.venv/bin/python deploy/bench/tick_key_order.py [--compare key-order|indexes|collation]
+[--rows 300000] [--reps 4]
 """
 
 import argparse
@@ -35,6 +38,12 @@ SHAPES = {
     "key-order": {
         "time first (0.2)": KEY_CHANGE.format("time, exchange, symbol, trade_id"),
         "instrument first (0.1)": KEY_CHANGE.format("exchange, symbol, trade_id, time"),
+    },
+    "indexes": {
+        "time-first key + instrument index (0.2)": KEY_CHANGE.format("time, exchange, symbol, trade_id")
+        + " CREATE INDEX IF NOT EXISTS ticks_instrument_time_idx ON ticks (exchange, symbol, time DESC);",
+        "instrument-time key alone": KEY_CHANGE.format("exchange, symbol, time, trade_id")
+        + " DROP INDEX IF EXISTS ticks_instrument_time_idx;",
     },
     "collation": {
         'bytes, COLLATE "C" (0.2)': COLLATION_CHANGE.format(collation="C"),
