@@ -1,10 +1,13 @@
 """The benchmark's verdict on a step's backlog (deploy/bench): bounded or growing; and how it follows the ticks
 table during a step (on a real PostgreSQL with sql/ applied)."""
 
+import json
 import random
+import time
 
 import pytest
 from bench.benchmark import (
+    AnomalyWatch,
     Deliveries,
     climbing,
     cpu_reference,
@@ -15,6 +18,7 @@ from bench.benchmark import (
     median_of_passes,
     passes_text,
     slope,
+    stamp_anomalies_on_append,
     step_symbols,
     warmup_line,
 )
@@ -273,3 +277,45 @@ def test_each_steps_instruments_land_evenly_on_every_partition_of_the_ticks_topi
         symbols = step_symbols(index, partitions)
         got = sorted(landed[f"synthetic:{s}"] for s in symbols)
         assert got == sorted(list(range(partitions)) * (len(symbols) // partitions)), (index, got)
+
+
+def test_the_watch_takes_each_alerts_append_time_from_the_broker_not_from_its_writer(kafka_stack):
+    """On a real broker: the job's writer stamps an alert with its trade time, so the split of an alert's latency
+    (trade -> append -> arrival) needs the topic to stamp records on append instead."""
+    bootstrap = f"127.0.0.1:{kafka_stack.port('kafka')}"
+    stamp_anomalies_on_append(bootstrap)
+    watch = AnomalyWatch(bootstrap)
+    watch.start()
+    try:
+        assert watch.ready.wait(30)
+        producer = Producer({"bootstrap.servers": bootstrap})
+        sent: dict[str, tuple[float, float]] = {}
+
+        def one_arrives() -> bool:
+            # The watch starts from the topic's end, resolved at its first fetch: an alert sent before that is
+            # skipped, so send until one arrives.
+            alert_id = f"alert-{len(sent)}"
+            before = time.time() * 1000
+            producer.produce("anomalies", value=json.dumps({"id": alert_id}).encode(), timestamp=1_000)
+            assert producer.flush(30) == 0
+            sent[alert_id] = (before, time.time() * 1000)
+            return wait_for_arrival(watch, alert_id)
+
+        wait_for("an alert through the watch", one_arrives, timeout=60, interval=0)
+    finally:
+        watch.stop_event.set()
+        watch.join(10)
+    arrived = {a["id"] for _, a in watch.received}
+    assert arrived and set(watch.appended) == arrived
+    for alert_id, appended in watch.appended.items():
+        before, after = sent[alert_id]
+        assert before - 5 <= appended <= after + 5, (alert_id, appended, before, after)
+
+
+def wait_for_arrival(watch: AnomalyWatch, alert_id: str) -> bool:
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        if any(a["id"] == alert_id for _, a in watch.received):
+            return True
+        time.sleep(0.05)
+    return False
