@@ -292,7 +292,9 @@ def stamp_anomalies_on_append(bootstrap: str) -> None:
     writer stamps the alert's trade time otherwise): an alert's latency then splits into the job's part (trade to the
     broker) and the broker's and the consumer's (append to arrival)."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    change = ConfigResource("topic", "anomalies", set_config={"message.timestamp.type": "LogAppendTime"})
+    # alter_configs replaces every setting of the topic: the stack's own (if any) go with it
+    settings = {**kafka.TOPIC_CONFIGS.get("anomalies", {}), "message.timestamp.type": "LogAppendTime"}
+    change = ConfigResource("topic", "anomalies", set_config=settings)
     for future in admin.alter_configs([change]).values():
         future.result(30)
 
