@@ -330,7 +330,7 @@ class AnomalyWatch(threading.Thread):
             a = json.loads(msg.value())
             self.received.append((now, a))
             kind, stamp = msg.timestamp()
-            if kind == TIMESTAMP_LOG_APPEND_TIME:
+            if kind == TIMESTAMP_LOG_APPEND_TIME and "id" in a:  # a record without one must not end the watch
                 self.appended[a["id"]] = stamp
         self.consumer.close()
 
@@ -571,7 +571,7 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
     watch.join(5)
     counted = [(arrived, a) for arrived, a in watch.received if a["symbol"] in symbols and a["ts"] >= counted_from_ms]
     latencies = [arrived - a["ts"] for arrived, a in counted]
-    after_append = [arrived - watch.appended[a["id"]] for arrived, a in counted if a["id"] in watch.appended]
+    after_append = [arrived - watch.appended[a["id"]] for arrived, a in counted if a.get("id") in watch.appended]
     detection = [a["detected_at"] - a["ts"] for _, a in counted]
     # Each alert of the step and the job's checkpoints during it, in seconds from the step's start (results.json
     # only): a latency outlier is then seen next to what happened at its time.
@@ -583,7 +583,7 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
             "latency_ms": round(arrived - a["ts"]),
             "detection_ms": a["detected_at"] - a["ts"],
             # trade -> the broker's append: detection_ms plus the job's writer and the produce request
-            "appended_ms": watch.appended[a["id"]] - a["ts"] if a["id"] in watch.appended else None,
+            "appended_ms": watch.appended[a["id"]] - a["ts"] if a.get("id") in watch.appended else None,
             "counted": a["ts"] >= counted_from_ms,
         }
         for arrived, a in watch.received
