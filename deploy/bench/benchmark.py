@@ -31,7 +31,7 @@ sys.path.insert(0, str(DEPLOY))
 from stack import flink, kafka, postgres, producers  # noqa: E402
 from stack.state import Stack, classpath, java, runtime_lib  # noqa: E402
 
-from .procstat import cpu_seconds, machine_cpu, rss_mib, steal_pct  # noqa: E402
+from .procstat import cpu_seconds, machine_cpu, major_faults, proactive_reclaim, rss_mib, steal_pct  # noqa: E402
 from .tickrows import TickRows  # noqa: E402
 
 PRODUCERS_PY = REPO / "producers" / ".venv" / "bin" / "python"
@@ -48,6 +48,8 @@ NOTIFY_LATENCY_LOAD = 5_000
 # trades from then on (an alert the step's first trades raised by themselves waited for the watermark by design), so
 # it is the steady state's.
 INJECT_AFTER_S = 5
+# An alert that reached the consumer this long after the broker appended it is put beside the broker's major faults.
+SLOW_AFTER_APPEND_MS = 50
 SYMBOLS_PER_STEP = 20
 SYNTHETIC = "synthetic"  # the exchange id of the synthetic producer's ticks
 RUN_ID = f"{int(time.time()) % 100_000:05d}"  # in each step's symbols
@@ -335,6 +337,36 @@ class AnomalyWatch(threading.Thread):
         self.consumer.close()
 
 
+class MajorFaults(threading.Thread):
+    """A process's major page faults, read every 50 ms: a slow alert is seen beside any page the broker had to read
+    back from disk meanwhile (on a machine that pages idle memory out, see procstat.proactive_reclaim)."""
+
+    INTERVAL_S = 0.05
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.samples: list[tuple[float, int]] = []  # (wall ms, the process's major faults so far)
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        while True:
+            count = major_faults(self.pid)
+            if count is not None:
+                self.samples.append((time.time() * 1000, count))
+            if self.stop_event.wait(self.INTERVAL_S):
+                return
+
+    def between(self, start_ms: float, end_ms: float) -> int | None:
+        """Faults in the sampling intervals that overlap [start_ms, end_ms]; None when the samples do not cover it."""
+        before = [count for t, count in self.samples if t <= start_ms]
+        after = [count for t, count in self.samples if t >= end_ms]
+        return after[0] - before[-1] if before and after else None
+
+    def total(self) -> int:
+        return self.samples[-1][1] - self.samples[0][1] if self.samples else 0
+
+
 class Deliveries:
     """What the stack's webhook receiver (alert-log) got during a step: trade time -> delivery of the notification
     that first held each anomaly (the receiver stamps each delivery on arrival; Alertmanager's group_wait is the
@@ -473,11 +505,13 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
     watch = AnomalyWatch(bootstrap)
     watch.start()
     watch.ready.wait(15)
+    pids = measured_pids(stack)
+    broker_faults = MajorFaults(pids["kafka"])
+    broker_faults.start()
     deliveries = Deliveries(stack)
     table = TickRows(postgres.admin(stack), postgres.DATABASE)
     sent_before, inserted_before = offsets.total(), table.inserted()
     per_partition_before = offsets.per_partition()
-    pids = measured_pids(stack)
     cpu_before = {n: cpu_seconds(p) for n, p in pids.items()}
     machine_before = machine_cpu()
     counted_from_ms = (time.time() + INJECT_AFTER_S) * 1000  # trade times before this: the instruments' first trades
@@ -569,9 +603,18 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
     time.sleep(2)
     watch.stop_event.set()
     watch.join(5)
+    broker_faults.stop_event.set()
+    broker_faults.join(5)
     counted = [(arrived, a) for arrived, a in watch.received if a["symbol"] in symbols and a["ts"] >= counted_from_ms]
     latencies = [arrived - a["ts"] for arrived, a in counted]
     after_append = [arrived - watch.appended[a["id"]] for arrived, a in counted if a.get("id") in watch.appended]
+    # Alerts that reached the consumer late after their append, and how many of them while the broker read a page
+    # back from disk (its major faults between the append and the arrival).
+    slow_after_append = [
+        broker_faults.between(watch.appended[a["id"]], arrived)
+        for arrived, a in counted
+        if a.get("id") in watch.appended and arrived - watch.appended[a["id"]] > SLOW_AFTER_APPEND_MS
+    ]
     detection = [a["detected_at"] - a["ts"] for _, a in counted]
     # Each alert of the step and the job's checkpoints during it, in seconds from the step's start (results.json
     # only): a latency outlier is then seen next to what happened at its time.
@@ -584,6 +627,9 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
             "detection_ms": a["detected_at"] - a["ts"],
             # trade -> the broker's append: detection_ms plus the job's writer and the produce request
             "appended_ms": watch.appended[a["id"]] - a["ts"] if a.get("id") in watch.appended else None,
+            "broker_major_faults": (
+                broker_faults.between(watch.appended[a["id"]], arrived) if a.get("id") in watch.appended else None
+            ),
             "counted": a["ts"] >= counted_from_ms,
         }
         for arrived, a in watch.received
@@ -612,6 +658,11 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
         "alert_latency_ms": {q: pct(latencies, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
         "detection_latency_ms": {q: pct(detection, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
         "arrival_after_append_ms": {q: pct(after_append, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
+        "slow_after_append": {
+            "alerts": len(slow_after_append),
+            "with_broker_major_fault": sum(1 for n in slow_after_append if n),
+        },
+        "broker_major_faults": broker_faults.total(),
         "alert_times": alert_times,
         "checkpoints": checkpoints_since(stack, wall_start),
         "notifications": len(notify),
@@ -650,6 +701,7 @@ def machine(database: dict) -> dict:
         "memory_gib": round(int(mem) / 1024 / 1024, 1),
         "jdk": jv,
         "kernel": platform.release(),
+        "proactive_reclaim": proactive_reclaim(),
         "python": platform.python_version(),
         "versions": "Flink 2.2.1, Kafka 4.2.0 (KRaft), " + database["name"],
         "cpu": next(
@@ -777,6 +829,22 @@ def cpu_reference_line(ref: dict | None) -> str:
     )
 
 
+def reclaim_line(reclaim: str | None, steps: list[dict]) -> str:
+    """The machine's proactive reclaim and, per alert-latency step, how many alerts reached the consumer late after
+    their append and how many of those while the broker read a page back from disk."""
+    slow = "; ".join(
+        f"{fmt(s['offered_per_s'])}/s: {s['slow_after_append']['alerts']}, "
+        f"{s['slow_after_append']['with_broker_major_fault']} of them with a broker major fault"
+        for s in steps
+        if s["offered_per_s"] in ALERT_LATENCY_LOADS and "slow_after_append" in s
+    )
+    return (
+        f"Proactive memory reclaim: {reclaim or 'none'}. Alerts that reached the consumer more than "
+        f"{SLOW_AFTER_APPEND_MS} ms after the broker appended them: {slow or '–'} (results.json: per alert "
+        "`broker_major_faults` between its append and its arrival)."
+    )
+
+
 def warmup_line(warmup: dict | None) -> str:
     if not warmup:
         return "No warm-up: the first step measured a job whose hot paths were still being compiled."
@@ -860,6 +928,8 @@ def report(results: dict, out_dir: Path) -> str:
         "",
         f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, {m['jdk']}, kernel {m['kernel']}; "
         f"{m['versions']}. Every component on this one machine.",
+        "",
+        reclaim_line(m.get("proactive_reclaim"), steps),
         "",
         f"Command: `{results['command']}`",
         "",

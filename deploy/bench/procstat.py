@@ -1,4 +1,5 @@
-"""CPU time and RSS of a process and its descendants, from /proc (Linux)."""
+"""CPU time, RSS and major page faults of processes, from /proc; the machine's proactive memory reclaim, from /sys
+(Linux)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,39 @@ def rss_mib(pid: int) -> float:
         except OSError:
             pass
     return total / 1024
+
+
+def major_faults(pid: int) -> int | None:
+    """Page faults of the process itself (not its descendants) that had to read the page from disk; None once it is
+    gone."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[9])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+DAMON_ADMIN = Path("/sys/kernel/mm/damon/admin/kdamonds")
+
+
+def proactive_reclaim(admin: Path = DAMON_ADMIN) -> str | None:
+    """The running DAMON schemes that page memory out once it has gone unaccessed for a while, described: on such a
+    machine a page touched that seldom is read back from disk at its next touch; None when none runs."""
+    found = []
+    for kdamond in sorted(admin.glob("[0-9]*")):
+        if (kdamond / "state").read_text().strip() != "on":
+            continue
+        for context in sorted((kdamond / "contexts").glob("[0-9]*")):
+            aggregation_s = int((context / "monitoring_attrs/intervals/aggr_us").read_text()) / 1e6
+            for scheme in sorted((context / "schemes").glob("[0-9]*")):
+                if (scheme / "action").read_text().strip() != "pageout":
+                    continue
+                idle_s = int((scheme / "access_pattern/age/min").read_text()) * aggregation_s
+                accesses = int((scheme / "access_pattern/nr_accesses/max").read_text())
+                found.append(
+                    f"DAMON pages out memory seen accessed in at most {accesses} of its samples per"
+                    f" {aggregation_s:g} s for {idle_s:g} s or more"
+                )
+    return "; ".join(found) or None
 
 
 def machine_cpu() -> tuple[int, int]:

@@ -2,6 +2,8 @@
 table during a step (on a real PostgreSQL with sql/ applied)."""
 
 import json
+import mmap
+import os
 import random
 import time
 
@@ -9,6 +11,7 @@ import pytest
 from bench.benchmark import (
     AnomalyWatch,
     Deliveries,
+    MajorFaults,
     climbing,
     cpu_reference,
     cpu_reference_line,
@@ -17,12 +20,13 @@ from bench.benchmark import (
     lag_bounded,
     median_of_passes,
     passes_text,
+    reclaim_line,
     slope,
     stamp_anomalies_on_append,
     step_symbols,
     warmup_line,
 )
-from bench.procstat import machine_cpu, steal_pct
+from bench.procstat import machine_cpu, major_faults, proactive_reclaim, steal_pct
 from bench.tickrows import TickRows
 from confluent_kafka import Producer
 from conftest import wait_for
@@ -311,3 +315,71 @@ def test_the_watch_takes_each_alerts_append_time_from_the_broker_not_from_its_wr
     for alert_id, appended in watch.appended.items():
         before, after = sent[alert_id]
         assert before - 5 <= appended <= after + 5, (alert_id, appended, before, after)
+
+
+def test_major_faults_count_the_pages_a_process_had_to_read_back_from_disk(tmp_path):
+    """A real process and a real file: pages dropped from the page cache are read back from disk when touched."""
+    path = tmp_path / "cold.bin"
+    path.write_bytes(random.Random(7).randbytes(8 << 20))
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)  # clean pages: dropped
+        before = major_faults(os.getpid())
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as pages:
+            touched = sum(pages[i] for i in range(0, len(pages), mmap.PAGESIZE))
+        after = major_faults(os.getpid())
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as pages:  # cached now: minor faults only
+            touched += sum(pages[i] for i in range(0, len(pages), mmap.PAGESIZE))
+    assert touched >= 0
+    assert after > before
+    assert major_faults(os.getpid()) == after
+    assert major_faults(2**22 + 1) is None  # above pid_max's default: no such process
+
+
+def test_faults_between_two_times_are_those_of_the_sampling_intervals_that_overlap_them():
+    faults = MajorFaults(os.getpid())
+    faults.samples = [(0.0, 5), (50.0, 5), (100.0, 7), (150.0, 7), (200.0, 9)]
+    assert faults.between(60, 90) == 2  # inside one interval: its faults, though they may have come just before
+    assert faults.between(50, 100) == 2
+    assert faults.between(100, 150) == 0
+    assert faults.between(40, 160) == 4
+    assert faults.between(-10, 20) is None  # before the first sample: not covered
+    assert faults.between(190, 260) is None
+    assert faults.total() == 4
+
+
+def test_the_machines_proactive_reclaim_is_read_from_the_running_damon_schemes(tmp_path):
+    def kdamond(n: int, state: str, action: str, aggr_us: int = 5_000_000, age_min: int = 12, accesses: int = 1):
+        context = tmp_path / str(n) / "contexts" / "0"
+        scheme = context / "schemes" / "0"
+        for d in ("access_pattern/age", "access_pattern/nr_accesses"):
+            (scheme / d).mkdir(parents=True)
+        (context / "monitoring_attrs/intervals").mkdir(parents=True)
+        (tmp_path / str(n) / "state").write_text(state + "\n")
+        (scheme / "action").write_text(action + "\n")
+        (scheme / "access_pattern/age/min").write_text(f"{age_min}\n")
+        (scheme / "access_pattern/nr_accesses/max").write_text(f"{accesses}\n")
+        (context / "monitoring_attrs/intervals/aggr_us").write_text(f"{aggr_us}\n")
+
+    assert proactive_reclaim(tmp_path) is None
+    kdamond(0, "off", "pageout")
+    kdamond(1, "on", "stat")
+    assert proactive_reclaim(tmp_path) is None  # stopped, or only watching
+    kdamond(2, "on", "pageout", aggr_us=100_000, age_min=50, accesses=0)
+    assert proactive_reclaim(tmp_path) == (
+        "DAMON pages out memory seen accessed in at most 0 of its samples per 0.1 s for 5 s or more"
+    )
+    assert proactive_reclaim(tmp_path / "absent") is None
+
+
+def test_the_report_puts_the_late_alerts_after_their_append_beside_the_brokers_major_faults():
+    steps = [
+        {"offered_per_s": 5_000, "slow_after_append": {"alerts": 3, "with_broker_major_fault": 2}},
+        {"offered_per_s": 20_000, "slow_after_append": {"alerts": 0, "with_broker_major_fault": 0}},
+        {"offered_per_s": 30_000, "slow_after_append": {"alerts": 1, "with_broker_major_fault": 1}},
+    ]
+    line = reclaim_line("DAMON pages out memory", steps)
+    assert line.startswith("Proactive memory reclaim: DAMON pages out memory.")
+    assert "5,000/s: 3, 2 of them with a broker major fault; 20,000/s: 0, 0 of them" in line
+    assert "30,000" not in line  # not a step whose alert latency is a target
+    assert reclaim_line(None, []).startswith("Proactive memory reclaim: none.")
