@@ -608,10 +608,14 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
     counted = [(arrived, a) for arrived, a in watch.received if a["symbol"] in symbols and a["ts"] >= counted_from_ms]
     latencies = [arrived - a["ts"] for arrived, a in counted]
     after_append = [arrived - watch.appended[a["id"]] for arrived, a in counted if a.get("id") in watch.appended]
-    # Alerts that reached the consumer late after their append, and how many of them while the broker read a page
-    # back from disk (its major faults between the append and the arrival).
+    # The broker's major faults between each alert's append and its arrival (a page read back from disk meanwhile).
+    faults_of = {
+        a["id"]: broker_faults.between(watch.appended[a["id"]], arrived)
+        for arrived, a in watch.received
+        if a.get("id") in watch.appended
+    }
     slow_after_append = [
-        broker_faults.between(watch.appended[a["id"]], arrived)
+        faults_of[a["id"]]
         for arrived, a in counted
         if a.get("id") in watch.appended and arrived - watch.appended[a["id"]] > SLOW_AFTER_APPEND_MS
     ]
@@ -627,9 +631,7 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
             "detection_ms": a["detected_at"] - a["ts"],
             # trade -> the broker's append: detection_ms plus the job's writer and the produce request
             "appended_ms": watch.appended[a["id"]] - a["ts"] if a.get("id") in watch.appended else None,
-            "broker_major_faults": (
-                broker_faults.between(watch.appended[a["id"]], arrived) if a.get("id") in watch.appended else None
-            ),
+            "broker_major_faults": faults_of.get(a.get("id")),
             "counted": a["ts"] >= counted_from_ms,
         }
         for arrived, a in watch.received

@@ -69,20 +69,32 @@ def proactive_reclaim(admin: Path = DAMON_ADMIN) -> str | None:
     machine a page touched that seldom is read back from disk at its next touch; None when none runs."""
     found = []
     for kdamond in sorted(admin.glob("[0-9]*")):
-        if (kdamond / "state").read_text().strip() != "on":
+        if _read(kdamond / "state") != "on":
             continue
         for context in sorted((kdamond / "contexts").glob("[0-9]*")):
-            aggregation_s = int((context / "monitoring_attrs/intervals/aggr_us").read_text()) / 1e6
             for scheme in sorted((context / "schemes").glob("[0-9]*")):
-                if (scheme / "action").read_text().strip() != "pageout":
+                if _read(scheme / "action") != "pageout":
                     continue
-                idle_s = int((scheme / "access_pattern/age/min").read_text()) * aggregation_s
-                accesses = int((scheme / "access_pattern/nr_accesses/max").read_text())
+                try:
+                    aggregation_s = int(_read(context / "monitoring_attrs/intervals/aggr_us")) / 1e6
+                    idle_s = int(_read(scheme / "access_pattern/age/min")) * aggregation_s
+                    accesses = int(_read(scheme / "access_pattern/nr_accesses/max"))
+                except ValueError:  # another kernel's layout, or unreadable: the scheme is still reported
+                    found.append("DAMON pages out memory (its thresholds unreadable)")
+                    continue
                 found.append(
                     f"DAMON pages out memory seen accessed in at most {accesses} of its samples per"
                     f" {aggregation_s:g} s for {idle_s:g} s or more"
                 )
     return "; ".join(found) or None
+
+
+def _read(path: Path) -> str:
+    """A sysfs value, stripped; "" when absent or unreadable (a machine's /sys is not the benchmark's to stop on)."""
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
 
 
 def machine_cpu() -> tuple[int, int]:
