@@ -29,11 +29,18 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.state.OperatorStateHandle;
+import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.AfterAll;
@@ -327,6 +334,9 @@ class TableSinkOperatorIT {
                     .isZero();
             locker.rollback(); // the lock goes; the batch in flight commits
         }
+        assertThat(listElements(checkpoint, TableSinkOperator.PENDING_ROWS_STATE))
+                .as("the 700 rows held as one list element: the checkpoint's metadata records one offset, not 700")
+                .isEqualTo(1);
         waitUntil(() -> storedTicks(symbol) == 500);
         // `first` now stands for a task that failed after the checkpoint: the 200 waiting are never sent by it.
 
@@ -338,6 +348,73 @@ class TableSinkOperatorIT {
         restored.close();
         first.close(); // finishing, it writes its 200 too: already there, not stored twice
         assertThat(storedTicks(symbol)).isEqualTo(700);
+    }
+
+    /**
+     * Release 0.2 kept the rows not yet committed one list element per row, under another name: a savepoint of it
+     * restores with those rows written, and the next checkpoint holds none of them in that layout.
+     */
+    @Test
+    void aCheckpointOfRelease02RestoresWithTheRowsItHeldOneElementPerRow() throws Exception {
+        String symbol = symbol();
+        long ts = System.currentTimeMillis() - 60_000;
+        OperatorSubtaskState release02;
+        try (OneInputStreamOperatorTestHarness<Tick, BadRecord> old =
+                new OneInputStreamOperatorTestHarness<>(new Release02PendingRows(), new TickSerializer())) {
+            old.open();
+            for (int i = 0; i < 300; i++) {
+                old.processElement(tick(symbol, i, ts), ts + i);
+            }
+            release02 = old.snapshot(1, ts);
+        }
+        assertThat(listElements(release02, TableSinkOperator.PENDING_ROWS_STATE_PER_ROW))
+                .isEqualTo(300);
+
+        OneInputStreamOperatorTestHarness<Tick, BadRecord> restored = ticksSink();
+        restored.initializeState(release02);
+        restored.open();
+        restored.setProcessingTime(Long.MAX_VALUE / 2); // the batch interval passes: the held ticks are sent
+        waitUntil(() -> storedTicks(symbol) == 300);
+        OperatorSubtaskState next = restored.snapshot(2, ts);
+        restored.close();
+        assertThat(listElements(next, TableSinkOperator.PENDING_ROWS_STATE_PER_ROW))
+                .as("0.2's layout, emptied once read")
+                .isZero();
+        assertThat(listElements(next, TableSinkOperator.PENDING_ROWS_STATE))
+                .as("what is not yet acknowledged as written, held as one element")
+                .isLessThanOrEqualTo(1);
+    }
+
+    /** The ticks sink's state as release 0.2 wrote it: each row not yet committed its own list element. */
+    private static final class Release02PendingRows extends AbstractStreamOperator<BadRecord>
+            implements OneInputStreamOperator<Tick, BadRecord> {
+        private transient ListState<Tick> rows;
+
+        @Override
+        public void initializeState(StateInitializationContext context) throws Exception {
+            super.initializeState(context);
+            rows = context.getOperatorStateStore()
+                    .getListState(new ListStateDescriptor<>(
+                            TableSinkOperator.PENDING_ROWS_STATE_PER_ROW, new TickSerializer()));
+        }
+
+        @Override
+        public void processElement(StreamRecord<Tick> element) throws Exception {
+            rows.add(element.getValue());
+        }
+    }
+
+    /** Elements of a named operator list state in a snapshot: one offset each in the checkpoint's metadata. */
+    private static int listElements(OperatorSubtaskState snapshot, String state) {
+        int elements = 0;
+        for (OperatorStateHandle handle : snapshot.getManagedOperatorState()) {
+            OperatorStateHandle.StateMetaInfo info =
+                    handle.getStateNameToPartitionOffsets().get(state);
+            if (info != null) {
+                elements += info.getOffsets().length;
+            }
+        }
+        return elements;
     }
 
     /**
