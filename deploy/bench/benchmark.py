@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import platform
@@ -367,6 +368,22 @@ class MajorFaults(threading.Thread):
         return self.samples[-1][1] - self.samples[0][1] if self.samples else 0
 
 
+# A sampler due every 50 ms that ran this much later stood still with the whole machine: a platform that snapshots
+# its virtual machine stops every process for tens of seconds (seen: 33 s), and that step's figures are not the
+# pipeline's.
+PAUSE_MS = 1000
+
+
+def pauses(times_ms: list[float], min_gap_ms: float = PAUSE_MS) -> list[dict]:
+    """The gaps of at least min_gap_ms between consecutive sample times: when the sampler (one thread of this
+    process, due every 50 ms) did not run, as {"at_ms", "seconds"}."""
+    return [
+        {"at_ms": round(a), "seconds": round((b - a) / 1000, 1)}
+        for a, b in itertools.pairwise(times_ms)
+        if b - a >= min_gap_ms
+    ]
+
+
 class Deliveries:
     """What the stack's webhook receiver (alert-log) got during a step: trade time -> delivery of the notification
     that first held each anomaly (the receiver stamps each delivery on arrival; Alertmanager's group_wait is the
@@ -665,6 +682,7 @@ def run_step(stack: Stack, index: int | str, load: int, seconds: int, drain_time
             "with_broker_major_fault": sum(1 for n in slow_after_append if n),
         },
         "broker_major_faults": broker_faults.total(),
+        "machine_paused": pauses([t for t, _ in broker_faults.samples]),
         "alert_times": alert_times,
         "checkpoints": checkpoints_since(stack, wall_start),
         "notifications": len(notify),
@@ -847,6 +865,22 @@ def reclaim_line(reclaim: str | None, steps: list[dict]) -> str:
     )
 
 
+def pauses_line(steps: list[dict]) -> str:
+    """The steps during which the whole machine stood still (pauses), or that none did."""
+    paused = [
+        f"{fmt(s['offered_per_s'])}/s: " + ", ".join(f"{p['seconds']} s" for p in s["machine_paused"])
+        for s in steps
+        if s.get("machine_paused")
+    ]
+    if not paused:
+        return f"Machine pauses (a {PAUSE_MS / 1000:.0f} s or longer gap in a 50 ms sampler): none during any step."
+    return (
+        f"**Machine pauses** (a {PAUSE_MS / 1000:.0f} s or longer gap in a 50 ms sampler: every process stood still, "
+        f"e.g. the platform snapshotting its virtual machine) during the steps at {'; '.join(paused)}: those steps, "
+        "and the ones after while caches refill, measured the platform, not the pipeline."
+    )
+
+
 def warmup_line(warmup: dict | None) -> str:
     if not warmup:
         return "No warm-up: the first step measured a job whose hot paths were still being compiled."
@@ -932,6 +966,8 @@ def report(results: dict, out_dir: Path) -> str:
         f"{m['versions']}. Every component on this one machine.",
         "",
         reclaim_line(m.get("proactive_reclaim"), steps),
+        "",
+        pauses_line(steps),
         "",
         f"Command: `{results['command']}`",
         "",

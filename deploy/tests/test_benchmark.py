@@ -5,6 +5,9 @@ import json
 import mmap
 import os
 import random
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +25,8 @@ from bench.benchmark import (
     lag_bounded,
     median_of_passes,
     passes_text,
+    pauses,
+    pauses_line,
     reclaim_line,
     slope,
     stamp_anomalies_on_append,
@@ -397,3 +402,62 @@ def test_the_report_puts_the_late_alerts_after_their_append_beside_the_brokers_m
     assert "5,000/s: 3, 2 of them with a broker major fault; 20,000/s: 0, 0 of them" in line
     assert "30,000" not in line  # not a step whose alert latency is a target
     assert reclaim_line(None, []).startswith("Proactive memory reclaim: none.")
+
+
+SAMPLER_IN_A_CHILD = """
+import json, os, sys, time
+from bench.benchmark import MajorFaults, pauses
+sampler = MajorFaults(os.getpid())
+sampler.start()
+while len(sampler.samples) < 5:
+    time.sleep(0.01)
+print("sampling", flush=True)
+sys.stdin.readline()  # the parent stopped and continued this process meanwhile
+time.sleep(0.2)
+sampler.stop_event.set()
+sampler.join()
+print(json.dumps(pauses([t for t, _ in sampler.samples])), flush=True)
+"""
+
+
+def test_a_process_that_stood_still_shows_as_a_pause_of_its_sampler():
+    """A real sampler thread in a real process that is stopped (SIGSTOP) for 1.5 s, as a paused virtual machine stops
+    every process: the gap shows in its samples as one pause of that length."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", SAMPLER_IN_A_CHILD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO / "deploy",
+    )
+    try:
+        assert child.stdout.readline().strip() == "sampling"
+        child.send_signal(signal.SIGSTOP)
+        time.sleep(1.5)  # the length of the pause under test, not a wait for a condition
+        child.send_signal(signal.SIGCONT)
+        child.stdin.write("\n")
+        child.stdin.flush()
+        found = json.loads(child.stdout.readline())
+    finally:
+        child.kill()
+        child.wait()
+    assert len(found) == 1
+    assert 1.4 <= found[0]["seconds"] <= 3.0
+
+
+def test_pauses_are_the_sampling_gaps_of_a_second_or_more_and_the_report_names_their_steps():
+    assert pauses([0, 50, 100, 1300, 1350, 1400, 34400, 34450]) == [
+        {"at_ms": 100, "seconds": 1.2},
+        {"at_ms": 1400, "seconds": 33.0},
+    ]
+    assert pauses([0, 50, 999, 1049]) == []  # 949 ms late: a busy machine, not a pause
+    assert pauses([]) == []
+    steps = [
+        {"offered_per_s": 5_000, "machine_paused": []},
+        {"offered_per_s": 20_000, "machine_paused": [{"at_ms": 1, "seconds": 33.0}, {"at_ms": 2, "seconds": 1.2}]},
+        {"offered_per_s": 30_000},  # results from before pauses were sampled
+    ]
+    line = pauses_line(steps)
+    assert "during the steps at 20,000/s: 33.0 s, 1.2 s:" in line
+    assert "5,000" not in line and "30,000" not in line
+    assert pauses_line(steps[:1]).endswith("none during any step.")
