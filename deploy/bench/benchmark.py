@@ -872,10 +872,11 @@ def pauses_line(steps: list[dict]) -> str:
         for s in steps
         if s.get("machine_paused")
     ]
+    gap = f"a {PAUSE_MS / 1000:.0f} s or longer gap in a {MajorFaults.INTERVAL_S * 1000:.0f} ms sampler"
     if not paused:
-        return f"Machine pauses (a {PAUSE_MS / 1000:.0f} s or longer gap in a 50 ms sampler): none during any step."
+        return f"Machine pauses ({gap}): none during any step."
     return (
-        f"**Machine pauses** (a {PAUSE_MS / 1000:.0f} s or longer gap in a 50 ms sampler: every process stood still, "
+        f"**Machine pauses** ({gap}: every process stood still, "
         f"e.g. the platform snapshotting its virtual machine) during the steps at {'; '.join(paused)}: those steps, "
         "and the ones after while caches refill, measured the platform, not the pipeline."
     )
