@@ -41,6 +41,7 @@ public final class JobConfig {
     public final String dlqTopic;
     public final String groupId;
     public final Delivery delivery;
+    public final Duration kafkaFetchWait;
     public final Duration kafkaTransactionTimeout;
 
     public final String jdbcUrl;
@@ -82,6 +83,7 @@ public final class JobConfig {
         dlqTopic = r.nonEmpty(DLQ_TOPIC);
         groupId = r.nonEmpty(GROUP_ID);
         delivery = r.delivery(DELIVERY);
+        kafkaFetchWait = r.durationOrZero(KAFKA_FETCH_WAIT);
         kafkaTransactionTimeout = r.duration(KAFKA_TRANSACTION_TIMEOUT);
 
         jdbcUrl = r.nonEmpty(JDBC_URL);
@@ -142,6 +144,10 @@ public final class JobConfig {
                         && volumeSpike.steps() <= VolumeSpikeDetector.MAX_STEPS,
                 "--volume-window must be a multiple of --volume-step, with at most " + VolumeSpikeDetector.MAX_STEPS
                         + " steps");
+        r.check(
+                kafkaFetchWait.compareTo(Duration.ofSeconds(1)) <= 0,
+                "--kafka-fetch-wait must be at most 1 s (every tick would wait that long), got "
+                        + kafkaFetchWait.toMillis() + " ms");
         r.check(
                 jdbcMaxBufferedRows >= jdbcBatchSize,
                 "--jdbc-max-buffered-rows (" + jdbcMaxBufferedRows + ") must be at least --jdbc-batch-size ("

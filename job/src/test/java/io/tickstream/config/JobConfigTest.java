@@ -101,6 +101,7 @@ class JobConfigTest {
                 arguments(JobParameter.DLQ_TOPIC, "d2", f(c -> c.dlqTopic), "d2"),
                 arguments(JobParameter.GROUP_ID, "g2", f(c -> c.groupId), "g2"),
                 arguments(JobParameter.DELIVERY, "exactly-once", f(c -> c.delivery), Delivery.EXACTLY_ONCE),
+                arguments(JobParameter.KAFKA_FETCH_WAIT, "0 ms", f(c -> c.kafkaFetchWait), Duration.ZERO),
                 arguments(
                         JobParameter.KAFKA_TRANSACTION_TIMEOUT,
                         "12 min",
@@ -358,6 +359,14 @@ class JobConfigTest {
     void negativeValueOfAPositiveWholeNumberIsReportedOnce() {
         assertThat(problems("--jdbc-batch-size", "-5"))
                 .containsExactly("--jdbc-batch-size must not be negative, got -5");
+    }
+
+    @Test
+    void aFetchWaitOverASecondIsAnError() throws Exception {
+        assertThat(problems("--kafka-fetch-wait", "1001 ms"))
+                .containsExactly(
+                        "--kafka-fetch-wait must be at most 1 s (every tick would wait that long), got 1001 ms");
+        assertThat(parse("--kafka-fetch-wait", "1 s").kafkaFetchWait).isEqualTo(Duration.ofSeconds(1));
     }
 
     @Test

@@ -41,6 +41,17 @@ class TickSourceTest {
         }
     };
 
+    @Test
+    void aFetchWaitsForMoreTicksUpToTheWaitAndAZeroWaitAnswersAtTheFirstByte() throws Exception {
+        JobConfig byDefault = JobConfig.parse(new String[0], Map.of(JobConfig.JDBC_PASSWORD_ENV, "x"));
+        assertThat(TickSource.fetchWaitMs(byDefault)).isEqualTo(20);
+        assertThat(TickSource.fetchMinBytes(byDefault)).isEqualTo(1 << 20);
+        JobConfig noWait =
+                JobConfig.parse(new String[] {"--kafka-fetch-wait", "0 ms"}, Map.of(JobConfig.JDBC_PASSWORD_ENV, "x"));
+        assertThat(TickSource.fetchMinBytes(noWait)).isEqualTo(1);
+        assertThat(TickSource.fetchWaitMs(noWait)).isEqualTo(500);
+    }
+
     private WatermarkGenerator<ParseResult> generator() throws Exception {
         JobConfig config =
                 JobConfig.parse(new String[] {"--idle-timeout", "10 s"}, Map.of(JobConfig.JDBC_PASSWORD_ENV, "x"));
