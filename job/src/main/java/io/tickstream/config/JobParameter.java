@@ -21,7 +21,7 @@ public enum JobParameter {
                     + "(Kafka transactions committed on checkpoints; readers must use isolation.level=read_committed)"),
     KAFKA_FETCH_WAIT(
             "kafka-fetch-wait",
-            "20 ms",
+            "10 ms",
             "how long the broker may hold a fetch of the ticks topic to gather more ticks: fewer, larger fetches cost "
                     + "the broker and the job less CPU per tick, and a tick waits at most this much longer (at most 1 s; "
                     + "0 answers each fetch as soon as any tick is there)"),

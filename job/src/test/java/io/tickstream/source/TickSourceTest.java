@@ -44,7 +44,7 @@ class TickSourceTest {
     @Test
     void aFetchWaitsForMoreTicksUpToTheWaitAndAZeroWaitAnswersAtTheFirstByte() throws Exception {
         JobConfig byDefault = JobConfig.parse(new String[0], Map.of(JobConfig.JDBC_PASSWORD_ENV, "x"));
-        assertThat(TickSource.fetchWaitMs(byDefault)).isEqualTo(20);
+        assertThat(TickSource.fetchWaitMs(byDefault)).isEqualTo(10);
         assertThat(TickSource.fetchMinBytes(byDefault)).isEqualTo(1 << 20);
         JobConfig noWait =
                 JobConfig.parse(new String[] {"--kafka-fetch-wait", "0 ms"}, Map.of(JobConfig.JDBC_PASSWORD_ENV, "x"));
