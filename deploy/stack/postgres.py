@@ -312,10 +312,7 @@ def _start_private(stack: Stack) -> None:
         f"-c port={port}",
         "-c listen_addresses=127.0.0.1",
         "-c unix_socket_directories=''",
-        # The hot chunk's pages stay in PostgreSQL's own buffers (TimescaleDB advises a quarter of memory; this is a
-        # twelfth of the 24 GiB machine the stack is sized for): with 256 MB, ticks at 60,000/s cycled the buffers in
-        # seconds and the COPY backends wrote out other pages themselves (2,000-16,000 a second).
-        "-c shared_buffers=2GB",
+        "-c shared_buffers=256MB",
         "-c max_connections=200",
         # Ticks are ~300 bytes of WAL each: at 60,000/s the default 1 GB forced a checkpoint every 30 s, and each
         # one re-logs every page it touches next as a whole page.
