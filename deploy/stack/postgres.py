@@ -317,11 +317,6 @@ def _start_private(stack: Stack) -> None:
         # Ticks are ~300 bytes of WAL each: at 60,000/s the default 1 GB forced a checkpoint every 30 s, and each
         # one re-logs every page it touches next as a whole page.
         "-c max_wal_size=4GB",
-        # A new WAL segment is created under the WAL write lock, so every commit waits while it is written. Filled
-        # with 16 MB of zeros and fsynced (the default), the segments a fresh database needs until checkpoints
-        # recycle them (~4 GB at max_wal_size) stalled the sink at 60,000+ ticks/s; with the last byte only, creating
-        # one is a small metadata write. Recycled segments are reused as before.
-        "-c wal_init_zero=off",
     ]
     timescaledb = timescaledb_preloaded(bindir)
     if timescaledb:
