@@ -144,10 +144,13 @@ public final class JobConfig {
                         && volumeSpike.steps() <= VolumeSpikeDetector.MAX_STEPS,
                 "--volume-window must be a multiple of --volume-step, with at most " + VolumeSpikeDetector.MAX_STEPS
                         + " steps");
+        // Kafka's wait is whole milliseconds: a non-zero wait under 1 ms would become 0, and a broker that never waits
+        // for the 1 MiB a fetch then asks for answers each at once, empty or not (a busy poll).
         r.check(
-                kafkaFetchWait.compareTo(Duration.ofSeconds(1)) <= 0,
-                "--kafka-fetch-wait must be at most 1 s (every tick would wait that long), got "
-                        + kafkaFetchWait.toMillis() + " ms");
+                kafkaFetchWait.isZero()
+                        || (kafkaFetchWait.toMillis() >= 1 && kafkaFetchWait.compareTo(Duration.ofSeconds(1)) <= 0),
+                "--kafka-fetch-wait must be 0 or from 1 ms to 1 s (every tick may wait that long), got '"
+                        + values.get(KAFKA_FETCH_WAIT) + "'");
         r.check(
                 jdbcMaxBufferedRows >= jdbcBatchSize,
                 "--jdbc-max-buffered-rows (" + jdbcMaxBufferedRows + ") must be at least --jdbc-batch-size ("

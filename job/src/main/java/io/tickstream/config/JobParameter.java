@@ -23,7 +23,7 @@ public enum JobParameter {
             "kafka-fetch-wait",
             "10 ms",
             "how long the broker may hold a fetch of the ticks topic to gather more ticks: fewer, larger fetches cost "
-                    + "the broker and the job less CPU per tick, and a tick waits at most this much longer (at most 1 s; "
+                    + "the broker and the job less CPU per tick, and a tick waits at most this much longer (0, or 1 ms to 1 s; "
                     + "0 answers each fetch as soon as any tick is there)"),
     KAFKA_TRANSACTION_TIMEOUT(
             "kafka-transaction-timeout",

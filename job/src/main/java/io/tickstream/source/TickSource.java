@@ -2,6 +2,7 @@ package io.tickstream.source;
 
 import io.tickstream.config.JobConfig;
 import java.time.Duration;
+import java.util.Properties;
 import org.apache.flink.api.common.eventtime.BoundedOutOfOrdernessWatermarks;
 import org.apache.flink.api.common.eventtime.WatermarkGenerator;
 import org.apache.flink.api.common.eventtime.WatermarkOutput;
@@ -26,8 +27,7 @@ public final class TickSource {
                 // New partitions of the ticks topic are picked up without a restart.
                 .setProperty("partition.discovery.interval.ms", "60000")
                 .setProperty("client.id.prefix", "tickstream-job")
-                .setProperty("fetch.max.wait.ms", Long.toString(fetchWaitMs(config)))
-                .setProperty("fetch.min.bytes", Integer.toString(fetchMinBytes(config)))
+                .setProperties(fetchProperties(config))
                 .build();
     }
 
@@ -36,15 +36,15 @@ public final class TickSource {
      * at the first byte (Kafka's default) meant a fetch for every few producer batches (~700 partition reads a second
      * at 5,000 ticks/s), and at low and middle loads the cost per request was most of the broker's CPU and a good part
      * of the TaskManager's. With a wait, a fetch gathers what arrives within it: a bounded number of fetches a second,
-     * each tick at most the wait later. At high loads fetches fill before the wait ends either way.
+     * each tick at most the wait later. At high loads fetches fill before the wait ends either way. A zero wait keeps
+     * Kafka's defaults (the first byte; 500 ms then only bounds an idle poll).
      */
-    static int fetchMinBytes(JobConfig config) {
-        return config.kafkaFetchWait.isZero() ? 1 : 1 << 20;
-    }
-
-    /** Kafka's default wait (500 ms) when fetches are answered at the first byte: it then only bounds an idle poll. */
-    static long fetchWaitMs(JobConfig config) {
-        return config.kafkaFetchWait.isZero() ? 500 : config.kafkaFetchWait.toMillis();
+    static Properties fetchProperties(JobConfig config) {
+        Properties fetch = new Properties();
+        boolean waits = !config.kafkaFetchWait.isZero();
+        fetch.setProperty("fetch.min.bytes", waits ? Integer.toString(1 << 20) : "1");
+        fetch.setProperty("fetch.max.wait.ms", waits ? Long.toString(config.kafkaFetchWait.toMillis()) : "500");
+        return fetch;
     }
 
     public static TickParser parser(JobConfig config) {

@@ -361,12 +361,21 @@ class JobConfigTest {
                 .containsExactly("--jdbc-batch-size must not be negative, got -5");
     }
 
-    @Test
-    void aFetchWaitOverASecondIsAnError() throws Exception {
-        assertThat(problems("--kafka-fetch-wait", "1001 ms"))
+    @ParameterizedTest
+    @ValueSource(strings = {"1001 ms", "2 s", "500 micro", "999999 ns", "1 ns"})
+    void aFetchWaitOverASecondOrUnderAMillisecondIsAnError(String wait) {
+        // Under 1 ms Kafka's whole-millisecond wait would be 0: the broker would answer each fetch at once (busy poll).
+        assertThat(problems("--kafka-fetch-wait", wait))
                 .containsExactly(
-                        "--kafka-fetch-wait must be at most 1 s (every tick would wait that long), got 1001 ms");
-        assertThat(parse("--kafka-fetch-wait", "1 s").kafkaFetchWait).isEqualTo(Duration.ofSeconds(1));
+                        "--kafka-fetch-wait must be 0 or from 1 ms to 1 s (every tick may wait that long), got '" + wait
+                                + "'");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"0 ms", "0 ns", "1 ms", "1 s", "1000000 ns"})
+    void aFetchWaitOfZeroOrFromAMillisecondToASecondIsTaken(String wait) throws Exception {
+        assertThat(parse("--kafka-fetch-wait", wait).kafkaFetchWait)
+                .isEqualTo(org.apache.flink.util.TimeUtils.parseDuration(wait));
     }
 
     @Test

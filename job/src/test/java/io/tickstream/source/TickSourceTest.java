@@ -2,6 +2,7 @@ package io.tickstream.source;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tickstream.config.ConfigException;
 import io.tickstream.config.JobConfig;
 import io.tickstream.model.BadRecord;
 import io.tickstream.testutils.TestTicks;
@@ -9,6 +10,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.LongRange;
 import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.common.eventtime.WatermarkGenerator;
 import org.apache.flink.api.common.eventtime.WatermarkGeneratorSupplier;
@@ -43,13 +48,37 @@ class TickSourceTest {
 
     @Test
     void aFetchWaitsForMoreTicksUpToTheWaitAndAZeroWaitAnswersAtTheFirstByte() throws Exception {
-        JobConfig byDefault = JobConfig.parse(new String[0], Map.of(JobConfig.JDBC_PASSWORD_ENV, "x"));
-        assertThat(TickSource.fetchWaitMs(byDefault)).isEqualTo(10);
-        assertThat(TickSource.fetchMinBytes(byDefault)).isEqualTo(1 << 20);
-        JobConfig noWait =
-                JobConfig.parse(new String[] {"--kafka-fetch-wait", "0 ms"}, Map.of(JobConfig.JDBC_PASSWORD_ENV, "x"));
-        assertThat(TickSource.fetchMinBytes(noWait)).isEqualTo(1);
-        assertThat(TickSource.fetchWaitMs(noWait)).isEqualTo(500);
+        assertThat(TickSource.fetchProperties(fetchWait(null)))
+                .containsOnly(Map.entry("fetch.min.bytes", "1048576"), Map.entry("fetch.max.wait.ms", "10"));
+        assertThat(TickSource.fetchProperties(fetchWait("0 ms")))
+                .containsOnly(Map.entry("fetch.min.bytes", "1"), Map.entry("fetch.max.wait.ms", "500"));
+    }
+
+    /**
+     * Any wait the job accepts, down to the nanosecond: the broker is never told to wait 0 ms for more bytes than
+     * just any (which answers every fetch at once, a busy poll), and never longer than the wait given.
+     */
+    @Property(tries = 2000, seed = "20261203")
+    void noAcceptedWaitMakesTheBrokerAnswerAnEmptyFetchAtOnce(@ForAll @LongRange(max = 3_000_000_000L) long nanos)
+            throws Exception {
+        JobConfig config;
+        try {
+            config = fetchWait(nanos + " ns");
+        } catch (ConfigException refused) {
+            return;
+        }
+        Properties fetch = TickSource.fetchProperties(config);
+        long waitMs = Long.parseLong(fetch.getProperty("fetch.max.wait.ms"));
+        if (!fetch.getProperty("fetch.min.bytes").equals("1")) {
+            assertThat(waitMs).isBetween(1L, 1000L).isLessThanOrEqualTo(nanos / 1_000_000);
+        } else {
+            assertThat(nanos).isZero();
+        }
+    }
+
+    private static JobConfig fetchWait(String wait) throws Exception {
+        String[] args = wait == null ? new String[0] : new String[] {"--kafka-fetch-wait", wait};
+        return JobConfig.parse(args, Map.of(JobConfig.JDBC_PASSWORD_ENV, "x"));
     }
 
     private WatermarkGenerator<ParseResult> generator() throws Exception {
